@@ -1,0 +1,23 @@
+import { z } from 'zod';
+
+/** A non-empty string; the message names what is missing. */
+export const requiredString = (what: string) =>
+  z.string({ error: (issue) => (issue.input === undefined ? `${what} is required` : `${what} must be a string`) }).trim().min(1, `${what} must not be empty`);
+
+export const httpUrl = (what: string) =>
+  z
+    .string({ error: `${what} must be a URL string` })
+    .refine((value) => {
+      try {
+        const url = new URL(value);
+        return url.protocol === 'http:' || url.protocol === 'https:';
+      } catch {
+        return false;
+      }
+    }, `${what} must be an absolute http:// or https:// URL`);
+
+/** Header names and values as HTTP allows them; rejects CR/LF injection. */
+export const headerRecord = z.record(
+  z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'header names may only contain token characters'),
+  z.string().regex(/^[^\r\n]*$/, 'header values must not contain line breaks'),
+);

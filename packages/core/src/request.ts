@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { destinationSchema } from './destinations/index.js';
+import { httpUrl } from './destinations/common.js';
+
+export const MAX_UPLOADS_PER_DELIVERY = 10;
+
+/** Where the rendered file is read from: a path under SOURCE_ROOT, or an http(s) URL. */
+export const sourceSchema = z.union(
+  [
+    z.strictObject({ path: z.string().min(1, 'source.path must not be empty') }),
+    z.strictObject({ url: httpUrl('source.url') }),
+  ],
+  { error: 'source must be { "path": "relative/to/SOURCE_ROOT.mp4" } or { "url": "https://..." }' },
+);
+export type Source = z.output<typeof sourceSchema>;
+
+/** One upload of the spec: `{ "extension": "mp4", "destination": { "type": ... } }`. */
+export const uploadSpecSchema = z.strictObject({
+  extension: z
+    .string()
+    .regex(/^[A-Za-z0-9]{1,16}$/, 'extension must be letters and digits without a dot, like "mp4"')
+    .optional(),
+  destination: destinationSchema,
+});
+export type UploadSpec = z.output<typeof uploadSpecSchema>;
+
+export const deliveryRequestSchema = z
+  .strictObject({
+    source: sourceSchema,
+    upload: uploadSpecSchema.optional(),
+    uploads: z
+      .array(uploadSpecSchema)
+      .min(1, 'uploads must hold at least one upload')
+      .max(MAX_UPLOADS_PER_DELIVERY, `uploads may hold at most ${MAX_UPLOADS_PER_DELIVERY} uploads; split the delivery`)
+      .optional(),
+    callback_url: httpUrl('callback_url').optional(),
+    idempotency_key: z.string().min(1).max(200, 'idempotency_key must be at most 200 characters').optional(),
+    metadata: z
+      .record(z.string().max(100), z.union([z.string().max(1000), z.number(), z.boolean()]))
+      .refine((m) => Object.keys(m).length <= 50, 'metadata may hold at most 50 keys')
+      .optional(),
+  })
+  .superRefine((request, ctx) => {
+    if (request.upload && request.uploads) {
+      ctx.addIssue({ code: 'custom', path: ['uploads'], message: 'give either upload (one destination) or uploads (a list), not both' });
+    }
+    if (!request.upload && !request.uploads) {
+      ctx.addIssue({ code: 'custom', path: ['upload'], message: 'upload (one destination) or uploads (a list of up to 10) is required' });
+    }
+  });
+export type DeliveryRequest = z.output<typeof deliveryRequestSchema>;
+export type DeliveryRequestInput = z.input<typeof deliveryRequestSchema>;
+
+export interface ValidationProblem {
+  /** Field path like `uploads.1.destination.bucket`. */
+  path: string;
+  message: string;
+}
+
+export type ValidationResult<T> = { ok: true; value: T } | { ok: false; problems: ValidationProblem[] };
+
+/** Validates any input against a schema and lists every problem by field path. */
+export function validate<T extends z.ZodType>(schema: T, input: unknown): ValidationResult<z.output<T>> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return { ok: false, problems: problemsOf(parsed.error) };
+}
+
+export function problemsOf(error: z.ZodError): ValidationProblem[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.') || '(body)';
+    if (issue.code === 'unrecognized_keys') {
+      return { path, message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove ${issue.keys.length > 1 ? 'them' : 'it'} or check the spelling` };
+    }
+    return { path, message: issue.message };
+  });
+}
+
+export function validateDeliveryRequest(input: unknown): ValidationResult<DeliveryRequest> {
+  return validate(deliveryRequestSchema, input);
+}
+
+/** The uploads of a request as a list, whether it used `upload` or `uploads`. */
+export function uploadsOf(request: DeliveryRequest): UploadSpec[] {
+  return request.uploads ?? (request.upload ? [request.upload] : []);
+}

@@ -1,0 +1,126 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * Fields marked here hold credentials. The producer encrypts them before a job reaches
+ * Redis; only the adapter call sees them decrypted; loggers and error paths scrub them.
+ */
+export const secretFieldRegistry = z.registry<{ secret: true }>();
+
+/** Marks a schema (usually one field of a destination) as secret. */
+export function secret<T extends z.ZodType>(schema: T): T {
+  secretFieldRegistry.add(schema, { secret: true });
+  return schema;
+}
+
+/** Names of the secret fields of an object schema, as declared with `secret()`. */
+export function secretFieldsOf(schema: z.ZodObject): string[] {
+  return Object.entries(schema.shape)
+    .filter(([, field]) => secretFieldRegistry.has(field as z.ZodType))
+    .map(([name]) => name);
+}
+
+/** AES-256-GCM envelope; `kid` names the key so keys can rotate. */
+export interface EncryptedEnvelope {
+  v: 1;
+  kid: string;
+  iv: string;
+  tag: string;
+  data: string;
+}
+
+export interface EncryptionKey {
+  id: string;
+  key: Buffer;
+}
+
+/**
+ * A set of keys: the first encrypts, every one decrypts. Rotation: put the new key first,
+ * keep the old ones until no job encrypted with them is left.
+ */
+export class SecretBox {
+  private readonly keys: Map<string, Buffer>;
+  private readonly current: EncryptionKey;
+
+  constructor(keys: EncryptionKey[]) {
+    const [first] = keys;
+    if (!first) throw new Error('SecretBox needs at least one encryption key.');
+    for (const k of keys) {
+      if (k.key.length !== 32) throw new Error(`Encryption key "${k.id}" must be 32 bytes (256 bits), got ${k.key.length}.`);
+    }
+    this.current = first;
+    this.keys = new Map(keys.map((k) => [k.id, k.key]));
+  }
+
+  /**
+   * Parses `ENCRYPTION_KEYS`: comma-separated `id:base64key` pairs, newest first.
+   * Example: `2026-11:3q2+7w...=,2026-05:q83v...=`.
+   */
+  static fromConfig(value: string): SecretBox {
+    const keys = value
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)
+      .map((part, index) => {
+        const colon = part.indexOf(':');
+        if (colon <= 0) throw new Error(`ENCRYPTION_KEYS entry ${index + 1} must look like "id:base64key".`);
+        return { id: part.slice(0, colon), key: Buffer.from(part.slice(colon + 1), 'base64') };
+      });
+    return new SecretBox(keys);
+  }
+
+  static generateKey(): string {
+    return randomBytes(32).toString('base64');
+  }
+
+  encrypt(plaintext: unknown): EncryptedEnvelope {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);
+    const data = Buffer.concat([cipher.update(JSON.stringify(plaintext), 'utf8'), cipher.final()]);
+    return {
+      v: 1,
+      kid: this.current.id,
+      iv: iv.toString('base64'),
+      tag: cipher.getAuthTag().toString('base64'),
+      data: data.toString('base64'),
+    };
+  }
+
+  decrypt<T = unknown>(envelope: EncryptedEnvelope): T {
+    const key = this.keys.get(envelope.kid);
+    if (!key) {
+      throw new Error(`No encryption key "${envelope.kid}" is configured; add it back to ENCRYPTION_KEYS to read jobs encrypted with it.`);
+    }
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(envelope.iv, 'base64'));
+    decipher.setAuthTag(Buffer.from(envelope.tag, 'base64'));
+    const plaintext = Buffer.concat([decipher.update(Buffer.from(envelope.data, 'base64')), decipher.final()]);
+    return JSON.parse(plaintext.toString('utf8')) as T;
+  }
+}
+
+/** Every string inside a value (deeply), for scrubbing: the secret values of a job. */
+export function secretStringsOf(value: unknown): string[] {
+  const out: string[] = [];
+  const visit = (v: unknown): void => {
+    if (typeof v === 'string') {
+      if (v.length >= 4) out.push(v);
+    } else if (Array.isArray(v)) v.forEach(visit);
+    else if (v && typeof v === 'object') Object.values(v).forEach(visit);
+  };
+  visit(value);
+  return out;
+}
+
+/** Replaces every occurrence of the given secret values (and their base64 forms) in text. */
+export function scrubText(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) {
+    if (!s) continue;
+    out = out.split(s).join('[REDACTED]');
+    const b64 = Buffer.from(s).toString('base64');
+    if (b64.length >= 8) out = out.split(b64).join('[REDACTED]');
+    const encoded = encodeURIComponent(s);
+    if (encoded !== s) out = out.split(encoded).join('[REDACTED]');
+  }
+  return out;
+}

@@ -1,0 +1,47 @@
+import type { Readable } from 'node:stream';
+import type { DestinationOf, DestinationType, NetworkGuard, ScopedLogger, UploadResult } from '@upload-fleet/core';
+
+/**
+ * The adapter contract: the only seam between the worker runtime and a destination.
+ *
+ * An adapter receives everything it needs in an UploadContext and returns the result,
+ * or throws a FleetError of the shared taxonomy (anything else counts as UF_UNKNOWN,
+ * transient up to the attempt limit). It never reads process.env.
+ */
+export interface DestinationAdapter<T extends DestinationType = DestinationType> {
+  readonly type: T;
+  upload(context: UploadContext<DestinationOf<T>>): Promise<UploadResult>;
+}
+
+/** The rendered file. Always streamed: `open` returns a fresh stream, from a byte offset for resumes. */
+export interface UploadSource {
+  /** Size in bytes, known before the upload starts. */
+  readonly size: number;
+  /** A short description for logs (path relative to SOURCE_ROOT, or URL without query). */
+  readonly description: string;
+  open(offset?: number): Promise<Readable>;
+}
+
+/** Resumable state of one upload, kept beside the job so a retry on another process continues. */
+export interface CheckpointStore {
+  load<T>(): Promise<T | undefined>;
+  save<T>(state: T): Promise<void>;
+  clear(): Promise<void>;
+}
+
+export interface UploadContext<D> {
+  /** The validated destination, secret fields decrypted. */
+  readonly destination: D;
+  readonly source: UploadSource;
+  readonly contentType: string;
+  readonly extension: string | undefined;
+  /** Aborted on shutdown, lost lock or timeout; adapters stop promptly and save a checkpoint. */
+  readonly signal: AbortSignal;
+  /** Bytes of the file the destination has received so far (the runtime throttles events). */
+  reportProgress(bytesSent: number): void;
+  readonly log: ScopedLogger;
+  readonly checkpoint: CheckpointStore;
+  /** 1 for the first try. */
+  readonly attempt: number;
+  readonly network: NetworkGuard;
+}
