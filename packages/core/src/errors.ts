@@ -32,6 +32,7 @@ export const ERROR_CATALOG = {
   UF_TIMEOUT: { category: 'transient', hint: 'The destination did not answer in time; the upload will be retried.' },
   UF_RATE_LIMITED: { category: 'rate_limited', hint: 'The destination limits how often it accepts uploads; the upload waits and runs when allowed.' },
   UF_ABORTED: { category: 'transient', hint: 'The upload was interrupted (worker shutdown or lost lock) and will resume.' },
+  UF_CONFIGURATION: { category: 'permanent', hint: 'An operator must fix the fleet\'s configuration (see the message), then retry the delivery.' },
   UF_UNKNOWN: { category: 'transient', hint: 'An unexpected error; the upload will be retried up to its attempt limit.' },
 } as const satisfies Record<string, CatalogEntry>;
 
@@ -130,12 +131,18 @@ export function errorForHttpStatus(
   return new FleetError('UF_DESTINATION_REJECTED', `${what} answered ${status}`, opts);
 }
 
-/** Parses a Retry-After header (seconds or an HTTP date) into milliseconds from now. */
+/**
+ * Parses a Retry-After header (delay-seconds or an HTTP date, RFC 9110 section 10.2.3) into
+ * milliseconds from now; undefined when the value is neither.
+ */
 export function parseRetryAfter(value: string | undefined | null, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-  const date = Date.parse(value);
+  const text = value?.trim();
+  if (!text) return undefined;
+  // Only digits: Number() alone would also take "-5", "1e3" and "0x10".
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  // HTTP dates name the month; Date.parse alone would read "-5" as a date in 2001.
+  if (!/[a-z]/i.test(text)) return undefined;
+  const date = Date.parse(text);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
 }

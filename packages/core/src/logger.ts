@@ -1,4 +1,4 @@
-import pino, { type Logger, type LoggerOptions } from 'pino';
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { scrubText } from './secrets.js';
 
 export type { Logger } from 'pino';
@@ -22,13 +22,71 @@ export const REDACTED_FIELD_NAMES = [
   'access_token',
 ];
 
-export function createLogger(options: LoggerOptions = {}): Logger {
-  const paths = REDACTED_FIELD_NAMES.flatMap((name) => [name, `*.${name}`, `*.*.${name}`]);
-  return pino({
+const REDACTED = '[REDACTED]';
+const redactedNames = new Set(REDACTED_FIELD_NAMES.map((name) => name.toLowerCase()));
+
+/**
+ * A pino logger that hides the values of REDACTED_FIELD_NAMES (in any case) at any depth
+ * of a record and of a child's bindings, including inside logged errors. pino's own
+ * `redact` paths have a fixed depth; a logged request body or an SDK error with its request
+ * config nests deeper. `destination` defaults to stdout; tests pass one to read the output.
+ */
+export function createLogger(options: LoggerOptions = {}, destination?: DestinationStream): Logger {
+  const { formatters = {}, ...rest } = options;
+  const { log: callerLog, bindings: callerBindings } = formatters;
+  const loggerOptions: LoggerOptions = {
     level: process.env.LOG_LEVEL ?? 'info',
-    redact: { paths, censor: '[REDACTED]' },
-    ...options,
-  });
+    ...rest,
+    formatters: {
+      ...formatters,
+      log: (object) => redactRecord(callerLog ? callerLog(object) : object),
+      bindings: (bindings) => redactRecord(callerBindings ? callerBindings(bindings) : bindings),
+    },
+  };
+  const logger = destination ? pino(loggerOptions, destination) : pino(loggerOptions);
+  // pino applies formatters.bindings to the root only; a child's bindings are redacted here.
+  // Children are Object.create(parent), so every generation inherits this method.
+  const child = logger.child;
+  logger.child = function (this: Logger, bindings, childOptions) {
+    return child.call(this, redactRecord(bindings), childOptions);
+  } as typeof child;
+  return logger;
+}
+
+/** A copy of a record's (or bindings') fields with secret fields replaced at any depth. */
+function redactRecord(record: object): Record<string, unknown> {
+  const ancestors = new WeakSet<object>([record]);
+  return Object.fromEntries(Object.entries(record).map(([name, v]) => [name, redact(name, v, ancestors)]));
+}
+
+function redact(name: PropertyKey, value: unknown, ancestors: WeakSet<object>): unknown {
+  return typeof name === 'string' && redactedNames.has(name.toLowerCase()) ? REDACTED : redactSecretFields(value, ancestors);
+}
+
+/** A copy of `value` with secret fields replaced; the caller's objects are left as they are. */
+function redactSecretFields(value: unknown, ancestors: WeakSet<object>): unknown {
+  if (!value || typeof value !== 'object') return value;
+  if (ancestors.has(value)) return '[Circular]';
+  ancestors.add(value);
+  try {
+    if (Array.isArray(value)) return value.map((v) => redactSecretFields(v, ancestors));
+    if (value instanceof Error) {
+      // Keep an Error (same prototype) so pino's err serializer still gives type, stack and cause.
+      const copy = Object.create(Object.getPrototypeOf(value) as object) as Record<PropertyKey, unknown>;
+      for (const name of Reflect.ownKeys(value)) {
+        const { enumerable } = Object.getOwnPropertyDescriptor(value, name)!;
+        // Read through the original: V8's `stack` is an accessor bound to the real error.
+        const v = (value as unknown as Record<PropertyKey, unknown>)[name];
+        Object.defineProperty(copy, name, { value: redact(name, v, ancestors), enumerable, writable: true, configurable: true });
+      }
+      return copy;
+    }
+    const toJSON = (value as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function') return redactSecretFields(toJSON.call(value), ancestors);
+    return Object.fromEntries(Object.entries(value).map(([name, v]) => [name, redact(name, v, ancestors)]));
+  } finally {
+    ancestors.delete(value);
+  }
 }
 
 /** The logger adapters get: structured, scoped to a job, unable to print its secrets. */
@@ -49,14 +107,20 @@ export function createScrubbingLogger(base: Logger, secrets: readonly string[]):
   return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }
 
-function scrubValue(value: unknown, secrets: readonly string[]): unknown {
+function scrubValue(value: unknown, secrets: readonly string[], ancestors = new WeakSet<object>()): unknown {
   if (typeof value === 'string') return scrubText(value, secrets);
+  if (!value || typeof value !== 'object') return value;
   if (value instanceof Error) {
     return { type: value.name, message: scrubText(value.message, secrets), code: (value as { code?: unknown }).code };
   }
-  if (Array.isArray(value)) return value.map((v) => scrubValue(v, secrets));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubValue(v, secrets)]));
-  }
-  return value;
+  if (ancestors.has(value)) return '[Circular]';
+  // URL, Date, Buffer ...: scrub what JSON would print, instead of their (empty) own fields.
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return scrubValue(toJSON.call(value), secrets, ancestors);
+  ancestors.add(value);
+  const out = Array.isArray(value)
+    ? value.map((v) => scrubValue(v, secrets, ancestors))
+    : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubValue(v, secrets, ancestors)]));
+  ancestors.delete(value);
+  return out;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { destinationSchema } from './destinations/index.js';
-import { httpUrl } from './destinations/common.js';
+import { evenWithOtherProblems, httpUrl } from './destinations/common.js';
 
 export const MAX_UPLOADS_PER_DELIVERY = 10;
 
@@ -47,7 +47,7 @@ export const deliveryRequestSchema = z
     if (!request.upload && !request.uploads) {
       ctx.addIssue({ code: 'custom', path: ['upload'], message: 'upload (one destination) or uploads (a list of up to 10) is required' });
     }
-  });
+  }, evenWithOtherProblems);
 export type DeliveryRequest = z.output<typeof deliveryRequestSchema>;
 export type DeliveryRequestInput = z.input<typeof deliveryRequestSchema>;
 
@@ -67,12 +67,13 @@ export function validate<T extends z.ZodType>(schema: T, input: unknown): Valida
 }
 
 export function problemsOf(error: z.ZodError): ValidationProblem[] {
-  return error.issues.map((issue) => {
-    const path = issue.path.map(String).join('.') || '(body)';
+  const pathOf = (segments: readonly PropertyKey[]) => segments.map(String).join('.') || '(body)';
+  return error.issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      return { path, message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove ${issue.keys.length > 1 ? 'them' : 'it'} or check the spelling` };
+      // One problem per unknown field, at the field's own path, so a client can point at it.
+      return issue.keys.map((key) => ({ path: pathOf([...issue.path, key]), message: `unknown field "${key}": remove it or check the spelling` }));
     }
-    return { path, message: issue.message };
+    return [{ path: pathOf(issue.path), message: issue.message }];
   });
 }
 

@@ -29,6 +29,8 @@ export interface EncryptedEnvelope {
   data: string;
 }
 
+const AUTH_TAG_BYTES = 16;
+
 export interface EncryptionKey {
   id: string;
   key: Buffer;
@@ -45,8 +47,12 @@ export class SecretBox {
   constructor(keys: EncryptionKey[]) {
     const [first] = keys;
     if (!first) throw new Error('SecretBox needs at least one encryption key.');
+    const ids = new Set<string>();
     for (const k of keys) {
       if (k.key.length !== 32) throw new Error(`Encryption key "${k.id}" must be 32 bytes (256 bits), got ${k.key.length}.`);
+      // Two keys under one id would encrypt with one and try to decrypt with the other.
+      if (ids.has(k.id)) throw new Error(`Encryption key id "${k.id}" is given twice; give each key its own id.`);
+      ids.add(k.id);
     }
     this.current = first;
     this.keys = new Map(keys.map((k) => [k.id, k.key]));
@@ -75,7 +81,7 @@ export class SecretBox {
 
   encrypt(plaintext: unknown): EncryptedEnvelope {
     const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);
+    const cipher = createCipheriv('aes-256-gcm', this.current.key, iv, { authTagLength: AUTH_TAG_BYTES });
     const data = Buffer.concat([cipher.update(JSON.stringify(plaintext), 'utf8'), cipher.final()]);
     return {
       v: 1,
@@ -91,7 +97,9 @@ export class SecretBox {
     if (!key) {
       throw new Error(`No encryption key "${envelope.kid}" is configured; add it back to ENCRYPTION_KEYS to read jobs encrypted with it.`);
     }
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(envelope.iv, 'base64'));
+    // A fixed tag length: without it Node accepts a tag truncated to 4 bytes (DEP0182),
+    // which makes forging a ciphertext far easier.
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(envelope.iv, 'base64'), { authTagLength: AUTH_TAG_BYTES });
     decipher.setAuthTag(Buffer.from(envelope.tag, 'base64'));
     const plaintext = Buffer.concat([decipher.update(Buffer.from(envelope.data, 'base64')), decipher.final()]);
     return JSON.parse(plaintext.toString('utf8')) as T;
@@ -111,16 +119,25 @@ export function secretStringsOf(value: unknown): string[] {
   return out;
 }
 
-/** Replaces every occurrence of the given secret values (and their base64 forms) in text. */
+/**
+ * Replaces every occurrence of the given secret values in text, and of the forms they take
+ * on the wire: base64, percent-encoded as in a URL (either hex case) and
+ * form-encoded (spaces as "+", as URLSearchParams writes them).
+ */
 export function scrubText(text: string, secrets: readonly string[]): string {
-  let out = text;
+  const forms = new Set<string>();
   for (const s of secrets) {
     if (!s) continue;
-    out = out.split(s).join('[REDACTED]');
+    forms.add(s);
     const b64 = Buffer.from(s).toString('base64');
-    if (b64.length >= 8) out = out.split(b64).join('[REDACTED]');
+    if (b64.length >= 8) forms.add(b64);
     const encoded = encodeURIComponent(s);
-    if (encoded !== s) out = out.split(encoded).join('[REDACTED]');
+    forms.add(encoded);
+    forms.add(encoded.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()));
+    forms.add(new URLSearchParams({ s }).toString().slice(2));
   }
+  // Longest first: a secret that contains another must not be left half replaced.
+  let out = text;
+  for (const form of [...forms].sort((a, b) => b.length - a.length)) out = out.split(form).join('[REDACTED]');
   return out;
 }

@@ -21,3 +21,12 @@ export const headerRecord = z.record(
   z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'header names may only contain token characters'),
   z.string().regex(/^[^\r\n]*$/, 'header values must not contain line breaks'),
 );
+
+/**
+ * Options for an object's `superRefine` so its cross-field check runs even when a field
+ * already failed: zod skips refinements after such failures by default, and the user would
+ * learn about the next problem only after fixing the first. Every problem is listed at once.
+ */
+export const evenWithOtherProblems = {
+  when: (payload: { value: unknown }) => typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value),
+};

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { secret } from '../secrets.js';
-import { requiredString } from './common.js';
+import { evenWithOtherProblems, requiredString } from './common.js';
 
 export const dropboxDestinationSchema = z
   .strictObject({
@@ -13,5 +13,5 @@ export const dropboxDestinationSchema = z
     if (!d.oauth_token && !d.auth_secret) {
       ctx.addIssue({ code: 'custom', path: ['oauth_token'], message: 'give oauth_token, or auth_secret from the fleet\'s Dropbox connect flow' });
     }
-  });
+  }, evenWithOtherProblems);
 export type DropboxDestination = z.output<typeof dropboxDestinationSchema>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { secret } from '../secrets.js';
-import { requiredString } from './common.js';
+import { evenWithOtherProblems, requiredString } from './common.js';
 
 export const S3_ACLS = ['private', 'public-read', 'public-read-write', 'authenticated-read'] as const;
 
@@ -39,5 +39,5 @@ export const s3DestinationSchema = z
         message: 'give aws_access_key_id and aws_secret_access_key, or set aws_use_policy: true to upload with the fleet\'s own credentials',
       });
     }
-  });
+  }, evenWithOtherProblems);
 export type S3Destination = z.output<typeof s3DestinationSchema>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { secret } from '../secrets.js';
-import { requiredString } from './common.js';
+import { evenWithOtherProblems, requiredString } from './common.js';
 
 /** The category ids of the spec's table. */
 export const YOUTUBE_CATEGORIES = {
@@ -65,5 +65,5 @@ export const youtubeDestinationSchema = z
     if (!d.oauth_access_token && !d.auth_secret) {
       ctx.addIssue({ code: 'custom', path: ['oauth_access_token'], message: 'give oauth_access_token, or auth_secret from the fleet\'s YouTube connect flow' });
     }
-  });
+  }, evenWithOtherProblems);
 export type YouTubeDestination = z.output<typeof youtubeDestinationSchema>;

@@ -1,0 +1,151 @@
+import type { Redis } from 'ioredis';
+import type { DeferralRecord, DestinationType, FinalUploadRecord, WebhookStatus } from '@upload-fleet/core';
+
+/**
+ * The delivery record: one Redis hash per delivery, `<prefix>:delivery:<token>`. It
+ * outlives the BullMQ jobs (whose retention is bounded), so a status read still answers
+ * after the jobs are gone. One key per delivery keeps every operation single-slot on
+ * Redis Cluster.
+ *
+ * Fields:
+ *   meta            JSON DeliveryMeta (written once at enqueue)
+ *   total           number of uploads
+ *   generation      bumped by every retry of failed uploads; one webhook per generation
+ *   final:<i>       JSON FinalUploadRecord, written by the worker when upload i ends
+ *   deferral:<i>    JSON DeferralRecord while upload i waits (backoff or rate limit)
+ *   notified:<gen>  set once the delivery finished in that generation (webhook enqueued)
+ *   webhook         JSON WebhookStatus
+ */
+export interface DeliveryMeta {
+  token: string;
+  owner: string;
+  created_at: string;
+  callback_url?: string;
+  metadata?: Record<string, string | number | boolean>;
+  /** Fingerprint of the request (without secrets) for idempotency-key conflicts. */
+  fingerprint: string;
+  uploads: { index: number; type: DestinationType; queue: string; job_id: string }[];
+}
+
+export interface DeliveryRecord {
+  meta: DeliveryMeta;
+  generation: number;
+  finals: Map<number, FinalUploadRecord>;
+  deferrals: Map<number, DeferralRecord>;
+  webhook?: WebhookStatus;
+}
+
+/** Marks upload i final; answers the generation to notify when this completed the delivery, else 0. */
+const RECORD_FINAL_SCRIPT = `
+redis.call('HSET', KEYS[1], 'final:' .. ARGV[1], ARGV[2])
+redis.call('HDEL', KEYS[1], 'deferral:' .. ARGV[1])
+local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '0')
+for i = 0, total - 1 do
+  if redis.call('HEXISTS', KEYS[1], 'final:' .. i) == 0 then return 0 end
+end
+local generation = redis.call('HGET', KEYS[1], 'generation') or '0'
+if redis.call('HSETNX', KEYS[1], 'notified:' .. generation, '1') == 1 then
+  return tonumber(generation) + 1
+end
+return 0
+`;
+
+export class DeliveryStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    /** How long a delivery record is kept after its creation. */
+    private readonly ttlSeconds: number,
+  ) {}
+
+  key(token: string): string {
+    return `${this.prefix}:delivery:${token}`;
+  }
+
+  idempotencyKey(owner: string, keyHash: string): string {
+    return `${this.prefix}:idempotency:${owner}:${keyHash}`;
+  }
+
+  async create(meta: DeliveryMeta): Promise<void> {
+    const key = this.key(meta.token);
+    await this.redis
+      .multi()
+      .hset(key, { meta: JSON.stringify(meta), total: String(meta.uploads.length), generation: '0' })
+      .expire(key, this.ttlSeconds)
+      .exec();
+  }
+
+  /** Claims an idempotency key for a token; answers the token that holds it (ours or an earlier one). */
+  async claimIdempotencyKey(owner: string, keyHash: string, token: string): Promise<{ token: string; claimed: boolean }> {
+    const key = this.idempotencyKey(owner, keyHash);
+    const set = await this.redis.set(key, token, 'EX', this.ttlSeconds, 'NX');
+    if (set === 'OK') return { token, claimed: true };
+    const existing = await this.redis.get(key);
+    if (existing) return { token: existing, claimed: false };
+    // Expired between SET and GET: try once more.
+    return this.claimIdempotencyKey(owner, keyHash, token);
+  }
+
+  async releaseIdempotencyKey(owner: string, keyHash: string, token: string): Promise<void> {
+    const key = this.idempotencyKey(owner, keyHash);
+    // Only the holder may release it.
+    await this.redis.eval(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`, 1, key, token);
+  }
+
+  async markEnqueued(token: string): Promise<void> {
+    await this.redis.hset(this.key(token), 'enqueued', '1');
+  }
+
+  async isEnqueued(token: string): Promise<boolean> {
+    return (await this.redis.hget(this.key(token), 'enqueued')) === '1';
+  }
+
+  async read(token: string): Promise<DeliveryRecord | undefined> {
+    const fields = await this.redis.hgetall(this.key(token));
+    if (!fields.meta) return undefined;
+    const finals = new Map<number, FinalUploadRecord>();
+    const deferrals = new Map<number, DeferralRecord>();
+    for (const [name, value] of Object.entries(fields)) {
+      if (name.startsWith('final:')) finals.set(Number(name.slice(6)), JSON.parse(value) as FinalUploadRecord);
+      if (name.startsWith('deferral:')) deferrals.set(Number(name.slice(9)), JSON.parse(value) as DeferralRecord);
+    }
+    return {
+      meta: JSON.parse(fields.meta) as DeliveryMeta,
+      generation: Number(fields.generation ?? 0),
+      finals,
+      deferrals,
+      ...(fields.webhook ? { webhook: JSON.parse(fields.webhook) as WebhookStatus } : {}),
+    };
+  }
+
+  /**
+   * Records the end of one upload. Answers the generation number (>= 1) when this was the
+   * last upload of the delivery to end, so the caller sends the webhook exactly once.
+   */
+  async recordFinal(token: string, index: number, record: FinalUploadRecord): Promise<number> {
+    const result = await this.redis.eval(RECORD_FINAL_SCRIPT, 1, this.key(token), String(index), JSON.stringify(record));
+    return Number(result);
+  }
+
+  async recordDeferral(token: string, index: number, deferral: DeferralRecord): Promise<void> {
+    await this.redis.hset(this.key(token), `deferral:${index}`, JSON.stringify(deferral));
+  }
+
+  async clearDeferral(token: string, index: number): Promise<void> {
+    await this.redis.hdel(this.key(token), `deferral:${index}`);
+  }
+
+  /** Reopens uploads for a retry: clears their final records and starts a new generation. */
+  async reopen(token: string, indexes: number[]): Promise<void> {
+    if (indexes.length === 0) return;
+    await this.redis
+      .multi()
+      .hdel(this.key(token), ...indexes.map((i) => `final:${i}`))
+      .hincrby(this.key(token), 'generation', 1)
+      .exec();
+  }
+
+  async recordWebhook(token: string, status: WebhookStatus): Promise<void> {
+    await this.redis.hset(this.key(token), 'webhook', JSON.stringify(status));
+  }
+}

@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import {
+  destinationSchemas,
+  secretFieldsOf,
+  type Destination,
+  type DeliveryRequest,
+  type SecretBox,
+  type UploadJobData,
+  type UploadSpec,
+} from '@upload-fleet/core';
+
+/** Splits a destination into its public part and its secret fields. */
+export function splitSecrets(destination: Destination): { visible: UploadJobData['destination']; secrets: Record<string, unknown> } {
+  const secretNames = new Set(secretFieldsOf(destinationSchemas[destination.type]));
+  const visible: Record<string, unknown> = {};
+  const secrets: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(destination)) {
+    if (value === undefined) continue;
+    (secretNames.has(name) ? secrets : visible)[name] = value;
+  }
+  return { visible: visible as UploadJobData['destination'], secrets };
+}
+
+/** The job as it is written to Redis: secret fields only inside the encrypted envelope. */
+export function buildJobData(token: string, index: number, request: DeliveryRequest, upload: UploadSpec, box: SecretBox): UploadJobData {
+  const { visible, secrets } = splitSecrets(upload.destination);
+  return {
+    token,
+    index,
+    source: request.source,
+    ...(upload.extension ? { extension: upload.extension } : {}),
+    destination: visible,
+    ...(Object.keys(secrets).length > 0 ? { secrets: box.encrypt(secrets) } : {}),
+    enqueued_at: new Date().toISOString(),
+  };
+}
+
+/**
+ * Fingerprint of a request for idempotency conflicts: its canonical JSON without the
+ * idempotency key and without secret values (a hash of a short password could be
+ * brute-forced, so secrets do not go into it).
+ */
+export function fingerprintOf(request: DeliveryRequest): string {
+  const uploads = (request.uploads ?? (request.upload ? [request.upload] : [])).map((u) => ({
+    extension: u.extension,
+    destination: splitSecrets(u.destination).visible,
+  }));
+  const { idempotency_key: _ignored, upload: _one, uploads: _many, ...rest } = request;
+  return createHash('sha256').update(canonicalJson({ ...rest, uploads })).digest('hex');
+}
+
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,121 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SecretBox, uploadQueueName } from '@upload-fleet/core';
+import { deletePrefix, dumpPrefix, testRedisUrl, uniquePrefix } from '@upload-fleet/testkit';
+import { IdempotencyConflictError, ValidationFailedError } from './errors.js';
+import { jobIdOf, Producer } from './producer.js';
+
+const S3_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+const HTTP_PASSWORD = 'correct-horse-battery';
+const HTTP_BEARER = 'Bearer super-secret-api-token';
+
+const request = (extra: Record<string, unknown> = {}) => ({
+  source: { path: 'welcome.mp4' },
+  uploads: [
+    {
+      extension: 'mp4',
+      destination: { type: 's3', bucket: 'my-videos', filename: 'renders/welcome.mp4', aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE', aws_secret_access_key: S3_SECRET },
+    },
+    {
+      extension: 'mp4',
+      destination: { type: 'http', url: 'https://example.com/videos', filename: 'welcome.mp4', user: 'alice', password: HTTP_PASSWORD, headers: { Authorization: HTTP_BEARER } },
+    },
+  ],
+  ...extra,
+});
+
+describe('Producer', () => {
+  const url = testRedisUrl();
+  const prefix = uniquePrefix('producer');
+  const box = new SecretBox([{ id: 'k1', key: Buffer.alloc(32, 7) }]);
+  let redis: Redis;
+  let producer: Producer;
+
+  beforeAll(() => {
+    redis = new Redis(url, { maxRetriesPerRequest: null });
+    producer = new Producer({ connection: redis, prefix, secretBox: box, maxAttempts: 3 });
+  });
+  afterAll(async () => {
+    await producer.close();
+    await deletePrefix(url, prefix);
+    redis.disconnect();
+  });
+
+  it('fans out one job per destination into that type\'s queue, with secrets only encrypted', async () => {
+    const result = await producer.enqueue(request());
+    expect(result.created).toBe(true);
+    expect(result.uploads.map((u) => u.type)).toEqual(['s3', 'http']);
+
+    const s3Job = await producer.queue('s3').getJob(jobIdOf(result.token, 0));
+    const httpJob = await producer.queue('http').getJob(jobIdOf(result.token, 1));
+    expect(s3Job?.queueName).toBe(uploadQueueName('s3'));
+    expect(s3Job?.data.destination).toMatchObject({ type: 's3', bucket: 'my-videos', acl: 'public-read', aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE' });
+    expect(s3Job?.data.destination).not.toHaveProperty('aws_secret_access_key');
+    expect(box.decrypt(s3Job!.data.secrets!)).toEqual({ aws_secret_access_key: S3_SECRET });
+    expect(box.decrypt(httpJob!.data.secrets!)).toEqual({ password: HTTP_PASSWORD, headers: { Authorization: HTTP_BEARER } });
+    expect(s3Job?.opts.attempts).toBe(3);
+
+    const everything = [...(await dumpPrefix(url, prefix)).values()].join('\n');
+    for (const secret of [S3_SECRET, HTTP_PASSWORD, HTTP_BEARER, 'super-secret-api-token']) expect(everything).not.toContain(secret);
+  });
+
+  it('reports every upload as queued right after enqueueing', async () => {
+    const { token } = await producer.enqueue(request());
+    const status = await producer.get(token);
+    expect(status.state).toBe('pending');
+    expect(status.uploads.map((u) => [u.index, u.type, u.state, u.attempts])).toEqual([
+      [0, 's3', 'queued', 0],
+      [1, 'http', 'queued', 0],
+    ]);
+  });
+
+  it('rejects invalid input listing every problem, and enqueues nothing', async () => {
+    const before = await dumpPrefix(url, prefix);
+    const bad = { source: { path: 'a.mp4' }, uploads: [{ destination: { type: 's3', bucket: '', filename: 'x' } }, { destination: { type: 'gopher' } }] };
+    const error = await producer.enqueue(bad).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationFailedError);
+    const paths = (error as ValidationFailedError).problems.map((p) => p.path);
+    expect(paths).toContain('uploads.0.destination.bucket');
+    expect(paths).toContain('uploads.0.destination.aws_access_key_id');
+    expect(paths).toContain('uploads.1.destination.type');
+    expect([...(await dumpPrefix(url, prefix)).keys()].sort()).toEqual([...before.keys()].sort());
+  });
+
+  it('answers the same token for the same idempotency_key, also under 20 concurrent calls, creating one set of jobs', async () => {
+    const body = request({ idempotency_key: 'render-4711' });
+    const results = await Promise.all(Array.from({ length: 20 }, () => producer.enqueue(body)));
+    const tokens = new Set(results.map((r) => r.token));
+    expect(tokens.size).toBe(1);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    const [token] = [...tokens];
+    const again = await producer.enqueue(body);
+    expect(again).toMatchObject({ token, created: false });
+    const deliveries = [...(await dumpPrefix(url, prefix)).keys()].filter((k) => k.includes(':delivery:'));
+    const jobs = (await producer.queue('s3').getJobs(['waiting'])).filter((j) => j.data.token === token);
+    expect(jobs).toHaveLength(1);
+    expect(deliveries.filter((k) => k.endsWith(token!))).toHaveLength(1);
+  });
+
+  it('refuses an idempotency_key reused for a different request', async () => {
+    await producer.enqueue(request({ idempotency_key: 'render-4712' }));
+    const other = request({ idempotency_key: 'render-4712', metadata: { customer: 'someone else' } });
+    await expect(producer.enqueue(other)).rejects.toBeInstanceOf(IdempotencyConflictError);
+  });
+
+  it('cancels uploads that have not started and reports the delivery cancelled', async () => {
+    const { token } = await producer.enqueue(request());
+    const result = await producer.cancel(token);
+    expect(result.cancelled).toEqual([0, 1]);
+    expect(await producer.queue('s3').getJob(jobIdOf(token, 0))).toBeUndefined();
+    const status = await producer.get(token);
+    expect(status.state).toBe('cancelled');
+    expect(status.uploads.every((u) => u.state === 'cancelled')).toBe(true);
+  });
+
+  it('scopes deliveries to their owner', async () => {
+    const { token } = await producer.enqueue(request(), { owner: 'render-farm' });
+    await expect(producer.get(token, { owner: 'render-farm' })).resolves.toMatchObject({ token });
+    await expect(producer.get(token, { owner: 'someone-else' })).rejects.toMatchObject({ code: 'UF_DELIVERY_FORBIDDEN' });
+    await expect(producer.get('dlv_unknown')).rejects.toMatchObject({ code: 'UF_DELIVERY_NOT_FOUND' });
+  });
+});
