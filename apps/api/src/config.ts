@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import { DEFAULT_PREFIX, SecretBox } from '@upload-fleet/core';
+
+/** One API key: `name` is the owner of the deliveries created with it. */
+export interface ApiKey {
+  name: string;
+  key: string;
+}
+
+export interface ApiConfig {
+  port: number;
+  host: string;
+  apiKeys: ApiKey[];
+  /** Largest accepted request body, in bytes. */
+  bodyLimitBytes: number;
+}
+
+/** What the entrypoint needs beyond the API's own settings: Redis and the encryption keys. */
+export interface ApiServiceConfig extends ApiConfig {
+  redisUrl: string;
+  redisPrefix: string;
+  /** ENCRYPTION_KEYS as given (checked here, parsed by SecretBox.fromConfig). */
+  encryptionKeys: string;
+}
+
+const MIB = 1024 * 1024;
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_HOST = '0.0.0.0';
+export const DEFAULT_BODY_LIMIT_BYTES = 1 * MIB;
+export const MIN_API_KEY_LENGTH = 16;
+const KEY_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** An empty variable counts as unset, so `PORT=` falls back to the default. */
+const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
+
+const envInt = (name: string, fallback: number, min: number, max: number) =>
+  z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .regex(/^\d+$/, `${name} must be a whole number`)
+      .transform(Number)
+      .pipe(z.number().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`))
+      .default(fallback),
+  );
+
+/**
+ * API_KEYS: comma-separated `name:key` entries, or a bare `key` (named "default"). A name
+ * may appear more than once (two keys of one owner while a key rotates). Problems name the
+ * entry by its position and name, never by the key itself.
+ */
+export const apiKeysSchema = z
+  .string({ error: 'API_KEYS is required: comma-separated "name:key" entries (keys of at least 16 characters)' })
+  .transform((value, ctx): ApiKey[] => {
+    const entries = value.split(',').map((entry) => entry.trim());
+    const keys: ApiKey[] = [];
+    const problem = (message: string) => ctx.addIssue({ code: 'custom', message });
+    entries.forEach((entry, i) => {
+      const where = `entry ${i + 1}`;
+      if (entry === '') return problem(`${where} is empty: remove the extra comma`);
+      const colon = entry.indexOf(':');
+      const name = colon === -1 ? 'default' : entry.slice(0, colon);
+      const key = colon === -1 ? entry : entry.slice(colon + 1);
+      if (!KEY_NAME.test(name)) problem(`${where}: the name must be 1-64 letters, digits, "_", "." or "-"`);
+      if (key.length < MIN_API_KEY_LENGTH) problem(`${where} (${name}): the key must be at least ${MIN_API_KEY_LENGTH} characters`);
+      if (/\s/.test(key)) problem(`${where} (${name}): the key must not contain whitespace`);
+      if (keys.some((k) => k.key === key)) problem(`${where} (${name}): the same key is listed twice`);
+      keys.push({ name, key });
+    });
+    if (keys.length === 0) problem('API_KEYS must list at least one key');
+    return keys;
+  });
+
+const apiEnvShape = {
+  PORT: envInt('PORT', DEFAULT_PORT, 0, 65535),
+  HOST: z.preprocess(unsetIfEmpty, z.string().default(DEFAULT_HOST)),
+  API_KEYS: z.preprocess(unsetIfEmpty, apiKeysSchema),
+  BODY_LIMIT_BYTES: envInt('BODY_LIMIT_BYTES', DEFAULT_BODY_LIMIT_BYTES, 1024, 100 * MIB),
+};
+
+function toApiConfig(env: z.output<z.ZodObject<typeof apiEnvShape>>): ApiConfig {
+  return { port: env.PORT, host: env.HOST, apiKeys: env.API_KEYS, bodyLimitBytes: env.BODY_LIMIT_BYTES };
+}
+
+/** The API's settings from the environment (PORT, HOST, API_KEYS, BODY_LIMIT_BYTES). */
+export const apiConfigSchema = z.object(apiEnvShape).transform(toApiConfig);
+
+/** The API's settings plus the shared ones the entrypoint needs (REDIS_URL, REDIS_PREFIX, ENCRYPTION_KEYS). */
+export const apiServiceConfigSchema = z
+  .object({
+    ...apiEnvShape,
+    REDIS_URL: z.preprocess(
+      unsetIfEmpty,
+      z
+        .string({ error: 'REDIS_URL is required, like "redis://127.0.0.1:6379"' })
+        .regex(/^rediss?:\/\/\S+$/, 'REDIS_URL must be a redis:// or rediss:// URL'),
+    ),
+    REDIS_PREFIX: z.preprocess(unsetIfEmpty, z.string().default(DEFAULT_PREFIX)),
+    ENCRYPTION_KEYS: z.preprocess(
+      unsetIfEmpty,
+      z.string({ error: 'ENCRYPTION_KEYS is required: comma-separated "id:base64key" entries, newest first' }).superRefine((value, ctx) => {
+        try {
+          SecretBox.fromConfig(value);
+        } catch (error) {
+          // SecretBox's messages name the entry and the length, never the key.
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      }),
+    ),
+  })
+  .transform(
+    (env): ApiServiceConfig => ({
+      ...toApiConfig(env),
+      redisUrl: env.REDIS_URL,
+      redisPrefix: env.REDIS_PREFIX,
+      encryptionKeys: env.ENCRYPTION_KEYS,
+    }),
+  );
+
+/** Parses the environment; throws one Error that lists every problem. For entrypoints only. */
+export function loadApiConfig(env: Record<string, string | undefined>): ApiConfig {
+  return parseEnv(apiConfigSchema, env);
+}
+
+/** Like loadApiConfig, plus Redis and encryption settings; what `main.ts` runs on. */
+export function loadApiServiceConfig(env: Record<string, string | undefined>): ApiServiceConfig {
+  return parseEnv(apiServiceConfigSchema, env);
+}
+
+function parseEnv<T extends z.ZodType>(schema: T, env: Record<string, string | undefined>): z.output<T> {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  // Issues carry only our messages: zod 4 does not put the input into them, so no key leaks.
+  const lines = parsed.error.issues.map((issue) => `  - ${issue.path.map(String).join('.') || '(env)'}: ${issue.message}`);
+  throw new Error(`Invalid API configuration (${lines.length} problem${lines.length === 1 ? '' : 's'}):\n${lines.join('\n')}`);
+}

@@ -1,0 +1,12 @@
+export { buildApi, type BuildApiOptions, type DeliveryAccepted, type Readiness } from './server.js';
+export {
+  apiConfigSchema,
+  apiServiceConfigSchema,
+  loadApiConfig,
+  loadApiServiceConfig,
+  type ApiConfig,
+  type ApiKey,
+  type ApiServiceConfig,
+} from './config.js';
+export { API_ERROR_CODES, type ApiErrorBody, type ApiErrorCode } from './errors.js';
+export { buildOpenApiDocument } from './openapi.js';

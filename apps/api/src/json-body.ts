@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify';
+import { invalidRequest } from './errors.js';
+
+/**
+ * Makes JSON the only body the API accepts, and gives a parse failure a 400 that says
+ * where the JSON broke without quoting it (V8's messages include a piece of the input,
+ * and a request body may hold credentials).
+ *
+ * - text/plain (a Fastify default) is removed: anything but application/json is a 415.
+ * - An empty body with Content-Type application/json counts as no body, so a client that
+ *   always sets the header can still POST .../retry; POST /v1/deliveries then answers
+ *   400 for the missing fields.
+ * - `__proto__` and `constructor.prototype` keys are refused (Fastify's safe parser).
+ */
+export function registerJsonBodyParser(app: FastifyInstance): void {
+  const safeParse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    safeParse(request, text, (error, parsed) => {
+      if (!error) return done(null, parsed);
+      done(invalidRequest([{ path: '(body)', message: describeJsonError(text) }]), undefined);
+    });
+  });
+}
+
+function describeJsonError(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    return `the body is not valid JSON: ${safeReason((error as Error).message)}`;
+  }
+  return 'the body must not contain "__proto__" or "constructor.prototype" keys';
+}
+
+/** V8's reason and position, without the piece of input some of its messages quote. */
+function safeReason(message: string): string {
+  if (message.startsWith('Unexpected end of JSON input')) return 'it ends before the JSON is complete';
+  const positioned = /^(.*?)(?: in JSON)? at position (\d+)(?: \(line (\d+) column (\d+)\))?/.exec(message);
+  if (positioned) {
+    // The positioned messages are fixed phrases; one that quotes input (double quotes) is not used.
+    const phrase = (positioned[1] ?? '').trim();
+    const reason = phrase && !phrase.includes('"') && phrase.length <= 80 ? phrase : 'unexpected input';
+    const where = positioned[3] ? `line ${positioned[3]} column ${positioned[4]}` : `position ${positioned[2]}`;
+    return `${lowerFirst(reason)} at ${where}`;
+  }
+  if (message.startsWith('Unexpected token')) return 'unexpected character (is it JSON at all?)';
+  return 'it could not be parsed';
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}

@@ -1,0 +1,63 @@
+/**
+ * Entrypoint of the HTTP API: the only file that reads process.env. Exits non-zero with
+ * every configuration problem listed when the environment is wrong.
+ */
+import { Redis } from 'ioredis';
+import { SecretBox, createLogger } from '@upload-fleet/core';
+import { Producer } from '@upload-fleet/producer';
+import { loadApiServiceConfig, type ApiServiceConfig } from './config.js';
+import { buildApi } from './server.js';
+
+const READINESS_TIMEOUT_MS = 2_000;
+
+let config: ApiServiceConfig;
+try {
+  config = loadApiServiceConfig(process.env);
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(1);
+}
+
+const logger = createLogger();
+// maxRetriesPerRequest: null is what BullMQ requires of a connection it may block on.
+const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+const producer = new Producer({ connection, prefix: config.redisPrefix, secretBox: SecretBox.fromConfig(config.encryptionKeys) });
+
+const app = buildApi({
+  producer,
+  apiKeys: config.apiKeys,
+  logger,
+  bodyLimitBytes: config.bodyLimitBytes,
+  readiness: async () => {
+    if (connection.status !== 'ready') return { ready: false, checks: { redis: `not connected (${connection.status})` } };
+    const timeout = new Promise<string>((resolve) => setTimeout(resolve, READINESS_TIMEOUT_MS, 'timeout').unref());
+    const pong = await Promise.race([connection.ping(), timeout]);
+    return pong === 'PONG' ? { ready: true, checks: { redis: 'ok' } } : { ready: false, checks: { redis: `no answer within ${READINESS_TIMEOUT_MS} ms` } };
+  },
+});
+
+let closing = false;
+async function shutdown(signal: string): Promise<void> {
+  if (closing) return;
+  closing = true;
+  logger.info({ signal }, 'shutting down: finishing requests in flight');
+  try {
+    await app.close();
+    await producer.close();
+    await connection.quit();
+    process.exit(0);
+  } catch (error) {
+    logger.error({ err: error }, 'shutdown failed');
+    process.exit(1);
+  }
+}
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
+process.once('SIGINT', () => void shutdown('SIGINT'));
+
+try {
+  await app.listen({ port: config.port, host: config.host });
+} catch (error) {
+  logger.error({ err: error }, 'could not listen');
+  process.exit(1);
+}

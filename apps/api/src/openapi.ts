@@ -1,0 +1,282 @@
+import { z } from 'zod';
+import {
+  DESTINATION_TYPES,
+  ERROR_CATALOG,
+  MAX_UPLOADS_PER_DELIVERY,
+  deliveryRequestSchema,
+  type DeliveryState,
+  type UploadState,
+} from '@upload-fleet/core';
+import { API_ERROR_CODES } from './errors.js';
+
+type JsonSchema = Record<string, unknown>;
+
+// Runtime lists of the core's state unions; the checks below fail to compile if one drifts.
+const UPLOAD_STATES = ['queued', 'active', 'deferred', 'completed', 'failed', 'cancelled'] as const satisfies readonly UploadState[];
+const DELIVERY_STATES = ['pending', 'in_progress', 'completed', 'failed', 'partially_failed', 'cancelled'] as const satisfies readonly DeliveryState[];
+const _allUploadStates: [Exclude<UploadState, (typeof UPLOAD_STATES)[number]>] extends [never] ? true : false = true;
+const _allDeliveryStates: [Exclude<DeliveryState, (typeof DELIVERY_STATES)[number]>] extends [never] ? true : false = true;
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
+const answer = (description: string, schemaName: string) => ({ description, content: json(ref(schemaName)) });
+const errorAnswer = (description: string) => answer(description, 'Error');
+
+/** The request body schema, generated from the zod schema the producer validates with. */
+function deliveryRequestJsonSchema(): JsonSchema {
+  const { $schema: _dialect, ...schema } = z.toJSONSchema(deliveryRequestSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  return {
+    ...schema,
+    description: `Give either "upload" (one destination) or "uploads" (1 to ${MAX_UPLOADS_PER_DELIVERY}). Unknown fields are errors. Secret fields (keys, tokens, passwords, headers) are encrypted before they are stored and never returned.`,
+  };
+}
+
+const schemas: Record<string, JsonSchema> = {
+  Problem: {
+    type: 'object',
+    required: ['path', 'message'],
+    properties: {
+      path: { type: 'string', description: 'Field path like "uploads.1.destination.bucket"; "(body)" for the body as a whole.' },
+      message: { type: 'string' },
+    },
+  },
+  Error: {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: {
+          code: { type: 'string', enum: [...API_ERROR_CODES] },
+          message: { type: 'string', description: 'What went wrong and what to do next. Never repeats the request body.' },
+          problems: { type: 'array', items: ref('Problem'), description: 'For UF_INVALID_REQUEST: every problem, by field path.' },
+          token: { type: 'string', description: 'For UF_IDEMPOTENCY_CONFLICT: the delivery that holds the idempotency_key.' },
+          request_id: { type: 'string', description: 'For UF_INTERNAL: quote it when reporting the failure.' },
+        },
+      },
+    },
+  },
+  DestinationType: { type: 'string', enum: [...DESTINATION_TYPES] },
+  DeliveryAccepted: {
+    type: 'object',
+    required: ['token', 'created', 'uploads', 'status_url'],
+    properties: {
+      token: { type: 'string' },
+      created: { type: 'boolean', description: 'False when an earlier request with the same idempotency_key created the delivery.' },
+      uploads: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['index', 'type', 'job_id', 'state'],
+          properties: {
+            index: { type: 'integer', minimum: 0 },
+            type: ref('DestinationType'),
+            job_id: { type: 'string' },
+            state: { type: 'string', enum: [...UPLOAD_STATES], description: '"queued" for a new delivery; the current state when created is false.' },
+          },
+        },
+      },
+      status_url: { type: 'string', description: 'Path of GET /v1/deliveries/{token}.' },
+    },
+  },
+  FleetError: {
+    type: 'object',
+    required: ['code', 'category', 'message'],
+    properties: {
+      code: { type: 'string', enum: Object.keys(ERROR_CATALOG) },
+      category: { type: 'string', enum: ['permanent', 'transient', 'rate_limited', 'auth'] },
+      message: { type: 'string', description: 'What happened and what to do next.' },
+      destination: { type: 'string' },
+      status: { type: 'integer', description: 'HTTP status the destination answered.' },
+      retry_after_ms: { type: 'integer' },
+    },
+  },
+  UploadResult: {
+    type: 'object',
+    required: ['url', 'bytes'],
+    additionalProperties: true,
+    description: 'The destination\'s details: S3/Azure/FTP URL, YouTube video id and URL, Facebook video id, Dropbox path and id, HTTP status and body.',
+    properties: {
+      url: { type: ['string', 'null'] },
+      bytes: { type: 'integer' },
+    },
+  },
+  UploadStatus: {
+    type: 'object',
+    required: ['index', 'type', 'job_id', 'state', 'attempts', 'max_attempts'],
+    properties: {
+      index: { type: 'integer', minimum: 0 },
+      type: ref('DestinationType'),
+      job_id: { type: 'string' },
+      state: { type: 'string', enum: [...UPLOAD_STATES] },
+      attempts: { type: 'integer', description: 'Attempts started so far.' },
+      max_attempts: { type: 'integer' },
+      progress: {
+        type: 'object',
+        required: ['bytes_sent', 'bytes_total'],
+        properties: { bytes_sent: { type: 'integer' }, bytes_total: { type: 'integer' } },
+      },
+      run_at: { type: 'string', format: 'date-time', description: 'For deferred uploads: when it may run again.' },
+      deferred_reason: { type: 'string', enum: ['retry_backoff', 'rate_limited'] },
+      limit_key: { type: 'string' },
+      error: ref('FleetError'),
+      upload: { type: ['string', 'null'], description: 'For completed uploads: the URL of the delivered file.' },
+      result: ref('UploadResult'),
+      finished_at: { type: 'string', format: 'date-time' },
+    },
+  },
+  WebhookStatus: {
+    type: 'object',
+    required: ['state', 'attempts'],
+    properties: {
+      state: { type: 'string', enum: ['pending', 'delivered', 'failed'] },
+      attempts: { type: 'integer' },
+      last_status: { type: 'integer' },
+      last_error: { type: 'string' },
+      delivered_at: { type: 'string', format: 'date-time' },
+    },
+  },
+  DeliveryStatus: {
+    type: 'object',
+    required: ['token', 'state', 'created_at', 'uploads'],
+    properties: {
+      token: { type: 'string' },
+      state: { type: 'string', enum: [...DELIVERY_STATES] },
+      created_at: { type: 'string', format: 'date-time' },
+      upload: { type: ['string', 'null'], description: 'The spec\'s response field: the URL of a single completed upload.' },
+      result: ref('UploadResult'),
+      uploads: { type: 'array', items: ref('UploadStatus') },
+      metadata: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
+      webhook: ref('WebhookStatus'),
+    },
+  },
+  CancelResult: {
+    type: 'object',
+    required: ['cancelled', 'not_cancelled'],
+    properties: {
+      cancelled: { type: 'array', items: { type: 'integer' }, description: 'Indexes of the uploads cancelled.' },
+      not_cancelled: {
+        type: 'array',
+        description: 'Uploads that had started or ended already; a cancel does not stop them.',
+        items: { type: 'object', required: ['index', 'state'], properties: { index: { type: 'integer' }, state: { type: 'string' } } },
+      },
+    },
+  },
+  RetryResult: {
+    type: 'object',
+    required: ['retried', 'not_retried'],
+    properties: {
+      retried: { type: 'array', items: { type: 'integer' }, description: 'Indexes of the failed uploads queued again.' },
+      not_retried: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['index', 'state'],
+          properties: { index: { type: 'integer' }, state: { type: 'string' }, reason: { type: 'string' } },
+        },
+      },
+    },
+  },
+  Health: { type: 'object', required: ['status'], properties: { status: { type: 'string', const: 'ok' } } },
+  Readiness: {
+    type: 'object',
+    required: ['ready', 'checks'],
+    properties: { ready: { type: 'boolean' }, checks: { type: 'object', additionalProperties: { type: 'string' } } },
+  },
+};
+
+const tokenParameter = {
+  name: 'token',
+  in: 'path',
+  required: true,
+  description: 'The delivery token from POST /v1/deliveries.',
+  schema: { type: 'string' },
+};
+
+/** Answers every authenticated route can give. */
+const authAnswers = {
+  '401': errorAnswer('No valid API key: send "Authorization: Bearer <key>".'),
+  '500': errorAnswer('Unexpected error; the answer carries a request id, the log the details.'),
+};
+const deliveryAnswers = {
+  ...authAnswers,
+  '403': errorAnswer('The delivery belongs to another API key.'),
+  '404': errorAnswer('No delivery with this token (tokens expire with the delivery record).'),
+};
+const open = { security: [] };
+
+/** The OpenAPI 3.1 document served at GET /openapi.json. */
+export function buildOpenApiDocument(options: { bodyLimitBytes: number; version?: string }): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'upload-fleet API',
+      version: options.version ?? '1',
+      description: 'Submit deliveries of rendered videos to S3, Azure Blob, YouTube, Facebook, Dropbox, HTTP and FTP destinations, and follow them.',
+    },
+    security: [{ bearerAuth: [] }],
+    paths: {
+      '/v1/deliveries': {
+        post: {
+          operationId: 'createDelivery',
+          summary: 'Validate a delivery request and enqueue one upload job per destination.',
+          requestBody: { required: true, content: json(ref('DeliveryRequest')) },
+          responses: {
+            '202': answer('The delivery was created and its uploads queued.', 'DeliveryAccepted'),
+            '200': answer('The idempotency_key matched an earlier delivery: that delivery, not a new one (created: false).', 'DeliveryAccepted'),
+            '400': errorAnswer('The request is invalid (every problem listed by field path, or the body is not JSON); nothing was enqueued.'),
+            '409': errorAnswer('The idempotency_key was used before for a different request.'),
+            '413': errorAnswer(`The body is larger than ${options.bodyLimitBytes} bytes.`),
+            '415': errorAnswer('The body is not application/json.'),
+            ...authAnswers,
+          },
+        },
+      },
+      '/v1/deliveries/{token}': {
+        parameters: [tokenParameter],
+        get: {
+          operationId: 'getDelivery',
+          summary: 'The state of every upload of a delivery; for a single completed upload also the spec\'s top-level "upload" URL and "result".',
+          responses: { '200': answer('The delivery\'s status.', 'DeliveryStatus'), ...deliveryAnswers },
+        },
+        delete: {
+          operationId: 'cancelDelivery',
+          summary: 'Cancel the uploads that have not started yet; started or ended ones are listed in not_cancelled.',
+          responses: { '200': answer('What was cancelled.', 'CancelResult'), ...deliveryAnswers },
+        },
+      },
+      '/v1/deliveries/{token}/retry': {
+        parameters: [tokenParameter],
+        post: {
+          operationId: 'retryDelivery',
+          summary: 'Queue the failed uploads of a delivery again, each with a fresh set of attempts. No body.',
+          responses: { '200': answer('What was queued again.', 'RetryResult'), ...deliveryAnswers },
+        },
+      },
+      '/healthz': {
+        get: { operationId: 'liveness', summary: 'Liveness: 200 while the process serves. No key needed.', ...open, responses: { '200': answer('Alive.', 'Health') } },
+      },
+      '/readyz': {
+        get: {
+          operationId: 'readiness',
+          summary: 'Readiness: whether the API can take requests now (Redis reachable). No key needed.',
+          ...open,
+          responses: { '200': answer('Ready.', 'Readiness'), '503': answer('Not ready; checks say why.', 'Readiness') },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          operationId: 'openapi',
+          summary: 'This document. No key needed: it holds the public contract only.',
+          ...open,
+          responses: { '200': { description: 'The OpenAPI 3.1 document.', content: json({ type: 'object' }) } },
+        },
+      },
+    },
+    components: {
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key from API_KEYS.' } },
+      schemas: { ...schemas, DeliveryRequest: deliveryRequestJsonSchema() },
+    },
+  };
+}

@@ -1,0 +1,168 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { REDACTED_FIELD_NAMES, createLogger, type DeliveryStatus, type Logger, type UploadState } from '@upload-fleet/core';
+import type { EnqueueResult, Producer } from '@upload-fleet/producer';
+import { ApiKeyMatcher, bearerTokenOf } from './auth.js';
+import { DEFAULT_BODY_LIMIT_BYTES, type ApiKey } from './config.js';
+import { ApiError, toApiError } from './errors.js';
+import { registerJsonBodyParser } from './json-body.js';
+import { buildOpenApiDocument } from './openapi.js';
+
+export interface Readiness {
+  ready: boolean;
+  /** One line per dependency, like `{ redis: "ok" }`. */
+  checks: Record<string, string>;
+}
+
+export interface BuildApiOptions {
+  /** Validates, enqueues and reads deliveries; the API does not close it. */
+  producer: Producer;
+  /** The keys that may call the API; a key's name owns the deliveries created with it. */
+  apiKeys: ApiKey[];
+  /** Request and error logs; authorization headers and secret fields are redacted. Default: createLogger(). */
+  logger?: Logger;
+  /** Largest accepted request body in bytes (default 1 MiB); larger bodies get a 413. */
+  bodyLimitBytes?: number;
+  /** Answers GET /readyz; default: always ready. */
+  readiness?: () => Promise<Readiness>;
+}
+
+/** What POST /v1/deliveries answers (202 when created, 200 when an idempotency_key matched). */
+export interface DeliveryAccepted {
+  token: string;
+  created: boolean;
+  uploads: (EnqueueResult['uploads'][number] & { state: UploadState })[];
+  status_url: string;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Open route: no API key needed. */
+    public?: boolean;
+  }
+  interface FastifyRequest {
+    /** Name of the API key the request authenticated with (the owner of its deliveries). */
+    apiKeyName: string;
+  }
+}
+
+/** The parts of a request a log line may carry: never headers, bodies or query strings. */
+const requestSerializers = {
+  req: (req: { method?: string; url?: string }) => ({ method: req.method, path: req.url?.split('?')[0] }),
+  res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+};
+
+/** Redaction for the API's logger: the core's secret field names, and every credential header. */
+const REDACT_PATHS = [
+  ...REDACTED_FIELD_NAMES.flatMap((name) => [name, `*.${name}`, `*.*.${name}`]),
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+];
+
+const statusUrlOf = (token: string) => `/v1/deliveries/${encodeURIComponent(token)}`;
+
+/**
+ * Builds the HTTP API (not listening: call `listen`, or `inject` in tests). A thin layer
+ * over the Producer: it authenticates, turns the producer's answers and errors into HTTP,
+ * and documents itself at /openapi.json.
+ */
+export function buildApi(options: BuildApiOptions): FastifyInstance {
+  const { producer } = options;
+  const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const keys = new ApiKeyMatcher(options.apiKeys);
+  const readiness = options.readiness ?? (async () => ({ ready: true, checks: {} }));
+  const logger = (options.logger ?? createLogger()).child({ component: 'api' }, { redact: { paths: REDACT_PATHS, censor: '[REDACTED]' }, serializers: requestSerializers });
+
+  const app = Fastify({
+    // Typed as Fastify's base logger so the instance keeps the default FastifyInstance type.
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: bodyLimitBytes,
+    // Clients may pass their own id to correlate logs; otherwise Fastify makes one.
+    requestIdHeader: 'x-request-id',
+    // Router errors (bad percent-encoding, over-long path parameter) get the same JSON shape.
+    frameworkErrors: (error, request, reply) => {
+      const { error: apiError } = toApiError(error, { bodyLimitBytes, requestId: request.id, body: undefined });
+      (reply as FastifyReply).code(apiError.statusCode).send(apiError.toBody());
+    },
+  });
+  app.decorateRequest('apiKeyName', '');
+  registerJsonBodyParser(app);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (request.routeOptions.config.public) return;
+    const token = bearerTokenOf(request.headers.authorization);
+    const name = token === undefined ? undefined : keys.match(token);
+    if (name === undefined) {
+      const missing = request.headers.authorization === undefined;
+      reply
+        .code(401)
+        .header('www-authenticate', missing ? 'Bearer realm="upload-fleet"' : 'Bearer realm="upload-fleet", error="invalid_token"')
+        .send(
+          new ApiError(401, 'UF_UNAUTHORIZED', missing
+            ? 'An API key is required: send "Authorization: Bearer <key>".'
+            : 'The API key is not valid: send "Authorization: Bearer <key>" with a configured key.').toBody(),
+        );
+      return reply;
+    }
+    request.apiKeyName = name;
+    request.log = request.log.child({ api_key: name });
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const { error: apiError, unexpected } = toApiError(error, { bodyLimitBytes, requestId: request.id, body: request.body });
+    if (unexpected) request.log.error({ err: error }, 'unexpected error');
+    else request.log.info({ code: apiError.code, status: apiError.statusCode }, 'request refused');
+    reply.code(apiError.statusCode).send(apiError.toBody());
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = (request.url.split('?')[0] ?? '').slice(0, 200);
+    reply.code(404).send(new ApiError(404, 'UF_NOT_FOUND', `No route ${request.method} ${path}. The routes are listed at GET /openapi.json.`).toBody());
+  });
+
+  const owner = (request: FastifyRequest) => ({ owner: request.apiKeyName });
+
+  app.post('/v1/deliveries', async (request, reply) => {
+    const result = await producer.enqueue(request.body, owner(request));
+    // A replay reports the uploads as they are now, not as they were when first queued.
+    const current = result.created ? undefined : await producer.get(result.token, owner(request));
+    const body: DeliveryAccepted = {
+      token: result.token,
+      created: result.created,
+      uploads: result.uploads.map((u) => ({ ...u, state: stateOf(current, u.index) })),
+      status_url: statusUrlOf(result.token),
+    };
+    return reply.code(result.created ? 202 : 200).header('location', body.status_url).send(body);
+  });
+
+  app.get<{ Params: { token: string } }>('/v1/deliveries/:token', async (request) => producer.get(request.params.token, owner(request)));
+
+  app.delete<{ Params: { token: string } }>('/v1/deliveries/:token', async (request) => producer.cancel(request.params.token, owner(request)));
+
+  app.post<{ Params: { token: string } }>('/v1/deliveries/:token/retry', async (request) => producer.retry(request.params.token, owner(request)));
+
+  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { config: { public: true } }, async (request, reply: FastifyReply) => {
+    let answer: Readiness;
+    try {
+      answer = await readiness();
+    } catch (error) {
+      request.log.warn({ err: error }, 'readiness check failed');
+      answer = { ready: false, checks: { readiness: 'the check failed; see the log' } };
+    }
+    return reply.code(answer.ready ? 200 : 503).send(answer);
+  });
+
+  // Open on purpose: it is the public contract (no secrets, no data), and clients and
+  // code generators need it before they hold a key.
+  const openapi = buildOpenApiDocument({ bodyLimitBytes });
+  app.get('/openapi.json', { config: { public: true } }, async () => openapi);
+
+  return app;
+}
+
+function stateOf(status: DeliveryStatus | undefined, index: number): UploadState {
+  return status?.uploads.find((u) => u.index === index)?.state ?? 'queued';
+}

@@ -1,0 +1,90 @@
+/**
+ * Test support (not exported by the package): a real Producer on the test Redis under a
+ * prefix of its own, and the API built on it.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { Redis } from 'ioredis';
+import { SecretBox, createLogger, type DestinationType } from '@upload-fleet/core';
+import { Producer } from '@upload-fleet/producer';
+import { deletePrefix, dumpPrefix, testRedisUrl, uniquePrefix } from '@upload-fleet/testkit';
+import type { ApiKey } from './config.js';
+import { buildApi, type BuildApiOptions } from './server.js';
+
+export const ALICE: ApiKey = { name: 'alice', key: 'alice-key-6f1c2b9e4d7a' };
+export const BOB: ApiKey = { name: 'bob', key: 'bob-key-0a8e3f5c7b1d9' };
+
+export const asAlice = { authorization: `Bearer ${ALICE.key}` };
+export const asBob = { authorization: `Bearer ${BOB.key}` };
+
+export interface Harness {
+  app: FastifyInstance;
+  producer: Producer;
+  redisUrl: string;
+  prefix: string;
+  /** A second connection for inspecting Redis directly. */
+  redis: Redis;
+  close(): Promise<void>;
+}
+
+export async function startHarness(name: string, options: Partial<BuildApiOptions> = {}): Promise<Harness> {
+  const redisUrl = testRedisUrl();
+  const prefix = uniquePrefix(name);
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const redis = new Redis(redisUrl);
+  const producer = new Producer({ connection, prefix, secretBox: new SecretBox([{ id: 'test', key: randomBytes(32) }]) });
+  const app = buildApi({ producer, apiKeys: [ALICE, BOB], logger: createLogger({ level: 'silent' }), ...options });
+  await app.ready();
+  return {
+    app,
+    producer,
+    redisUrl,
+    prefix,
+    redis,
+    async close() {
+      await app.close();
+      await producer.close();
+      await deletePrefix(redisUrl, prefix);
+      connection.disconnect();
+      redis.disconnect();
+    },
+  };
+}
+
+/** Every key under the harness's prefix, sorted: equal before and after means nothing was written. */
+export async function keysOf(h: Harness): Promise<string[]> {
+  return [...(await dumpPrefix(h.redisUrl, h.prefix)).keys()].sort();
+}
+
+/** How many delivery records exist under the prefix. */
+export async function deliveryCount(h: Harness): Promise<number> {
+  return (await keysOf(h)).filter((k) => k.startsWith(`${h.prefix}:delivery:`)).length;
+}
+
+/** The jobs of one delivery in a destination type's queue, whatever their state. */
+export async function jobsOfToken(h: Harness, type: DestinationType, token: string) {
+  const jobs = await h.producer.queue(type).getJobs(['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed']);
+  return jobs.filter((job) => job.data.token === token);
+}
+
+export const SOURCE = { url: 'https://media.example.com/renders/welcome.mp4' };
+
+export function s3Destination(overrides: Record<string, unknown> = {}) {
+  return {
+    type: 's3',
+    bucket: 'my-videos',
+    filename: 'renders/welcome.mp4',
+    aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE',
+    aws_secret_access_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    ...overrides,
+  };
+}
+
+/** A valid single-upload request to S3. */
+export function s3Request(overrides: Record<string, unknown> = {}) {
+  return { source: SOURCE, upload: { extension: 'mp4', destination: s3Destination() }, ...overrides };
+}
+
+export function postDelivery(h: Harness, body: unknown, headers: Record<string, string> = asAlice): Promise<LightMyRequestResponse> {
+  return h.app.inject({ method: 'POST', url: '/v1/deliveries', headers, payload: body as object });
+}
