@@ -155,8 +155,10 @@ export function createNetworkGuard(options: NetworkGuardOptions): NetworkGuard {
   const allowedHosts = new Set(options.allowedPrivateHosts.map(normalizeHost).filter(Boolean));
   const allowedAddresses = new Set([...allowedHosts].filter((host) => isIP(host) !== 0));
 
-  /** The error for a refused host, or undefined when the host may be reached at these addresses. */
-  // `host` is printed as the URL spelled it; `normalizeHost(host)` is what is compared.
+  /**
+   * The error for a refused host, or undefined when the host may be reached at these
+   * addresses. `host` is printed as the URL spelled it; its normalized form is compared.
+   */
   const refusal = (host: string, addresses: readonly string[]): FleetError | undefined => {
     const key = normalizeHost(host);
     if (allowedHosts.has(key)) return undefined;
@@ -177,13 +179,10 @@ export function createNetworkGuard(options: NetworkGuardOptions): NetworkGuard {
   async function assertAllowed(url: string | URL): Promise<void> {
     const host = hostOf(url);
     const key = normalizeHost(host);
-    if (allowedHosts.has(key) || METADATA_HOSTNAMES.has(key)) {
-      const error = refusal(host, []);
-      if (error) throw error;
-      return;
-    }
-    if (isIP(host) !== 0) {
-      const error = refusal(host, [host]);
+    const literal = isIP(host) !== 0;
+    // Listed hosts, metadata names and IP literals are decided without asking DNS.
+    if (literal || allowedHosts.has(key) || METADATA_HOSTNAMES.has(key)) {
+      const error = refusal(host, literal ? [host] : []);
       if (error) throw error;
       return;
     }

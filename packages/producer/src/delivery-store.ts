@@ -127,6 +127,15 @@ export class DeliveryStore {
     return Number(result);
   }
 
+  /** Puts a final record back (used when a retry could not re-queue the job). */
+  async restoreFinal(token: string, index: number, record: FinalUploadRecord): Promise<void> {
+    await this.redis.hset(this.key(token), `final:${index}`, JSON.stringify(record));
+  }
+
+  async delete(token: string): Promise<void> {
+    await this.redis.del(this.key(token));
+  }
+
   async recordDeferral(token: string, index: number, deferral: DeferralRecord): Promise<void> {
     await this.redis.hset(this.key(token), `deferral:${index}`, JSON.stringify(deferral));
   }

@@ -4,6 +4,9 @@ import { Queue, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   DEFAULT_PREFIX,
+  ERROR_CATALOG,
+  type ErrorCode,
+  type SerializedFleetError,
   WEBHOOK_QUEUE,
   uploadQueueName,
   uploadsOf,
@@ -57,6 +60,8 @@ export interface ProducerOptions {
   webhookAttempts?: number;
   /** First webhook retry delay; doubles each time (default 10 s). */
   webhookBackoffMs?: number;
+  /** Connection errors of the queues (Redis down); without it BullMQ prints them to stderr. */
+  onError?: (error: Error) => void;
 }
 
 export interface WebhookJobData {
@@ -131,6 +136,7 @@ export class Producer {
     let queue = this.queues.get(type);
     if (!queue) {
       queue = new Queue<UploadJobData, UploadResult>(uploadQueueName(type), { connection: this.options.connection, prefix: this.prefix });
+      queue.on('error', (error) => this.options.onError?.(error));
       this.queues.set(type, queue);
     }
     return queue;
@@ -166,14 +172,21 @@ export class Producer {
     }
 
     const meta = this.metaFor(token, owner, fingerprint, request);
-    await this.store.create(meta);
+    // A take-over keeps the record the first request wrote (its created_at).
+    if (created || !(await this.store.read(token))) await this.store.create(meta);
     const uploads = uploadsOf(request);
-    await Promise.all(
+    const added = await Promise.allSettled(
       uploads.map((upload, index) => {
         const data = buildJobData(token, index, request, upload, this.options.secretBox);
         return this.queue(upload.destination.type).add(`upload-${upload.destination.type}`, data, this.jobOptions(jobIdOf(token, index)));
       }),
     );
+    const failure = added.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+    if (failure) {
+      // All or nothing: a client that saw an error must not find half a delivery running.
+      await this.rollBack(token, meta, request.idempotency_key ? createHash('sha256').update(request.idempotency_key).digest('hex') : undefined).catch(() => undefined);
+      throw failure.reason;
+    }
     await this.store.markEnqueued(token);
     return { token, created, uploads: meta.uploads.map(({ index, type, job_id }) => ({ index, type, job_id })) };
   }
@@ -222,11 +235,12 @@ export class Producer {
   async retry(token: string, options: EnqueueOptions = {}): Promise<RetryResult> {
     const record = await this.readOwned(token, options.owner);
     const result: RetryResult = { retried: [], not_retried: [] };
-    const retriable: { index: number; job: Job<UploadJobData, UploadResult> }[] = [];
+    const retriable: { index: number; job: Job<UploadJobData, UploadResult>; final: FinalUploadRecord }[] = [];
     for (const upload of record.meta.uploads) {
       const final = record.finals.get(upload.index);
       if (final?.state !== 'failed') {
-        result.not_retried.push({ index: upload.index, state: final?.state ?? 'in_progress' });
+        const state = final?.state ?? (await this.uploadStatus(record, upload)).state;
+        result.not_retried.push({ index: upload.index, state, reason: 'only failed uploads are retried' });
         continue;
       }
       const job = await this.queue(upload.type).getJob(upload.job_id);
@@ -234,13 +248,19 @@ export class Producer {
         result.not_retried.push({ index: upload.index, state: 'failed', reason: 'the failed job has expired from retention; submit the delivery again' });
         continue;
       }
-      retriable.push({ index: upload.index, job });
+      retriable.push({ index: upload.index, job, final });
     }
-    // Reopen first so a fast worker's final write lands in the new generation.
+    // Reopen first so that a fast worker's outcome lands in the new generation; put the
+    // failed record back for any job BullMQ refuses to retry.
     await this.store.reopen(token, retriable.map((r) => r.index));
-    for (const { index, job } of retriable) {
-      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-      result.retried.push(index);
+    for (const { index, job, final } of retriable) {
+      try {
+        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+        result.retried.push(index);
+      } catch (error) {
+        await this.store.restoreFinal(token, index, final);
+        result.not_retried.push({ index, state: 'failed', reason: `could not be re-queued: ${(error as Error).message}` });
+      }
     }
     return result;
   }
@@ -288,7 +308,10 @@ export class Producer {
 
   /** The queue of webhook deliveries (callback_url), retried on its own schedule. */
   webhookQueue(): Queue<WebhookJobData> {
-    this.webhooks ??= new Queue<WebhookJobData>(WEBHOOK_QUEUE, { connection: this.options.connection, prefix: this.prefix });
+    if (!this.webhooks) {
+      this.webhooks = new Queue<WebhookJobData>(WEBHOOK_QUEUE, { connection: this.options.connection, prefix: this.prefix });
+      this.webhooks.on('error', (error) => this.options.onError?.(error));
+    }
     return this.webhooks;
   }
 
@@ -327,6 +350,12 @@ export class Producer {
     };
   }
 
+  private async rollBack(token: string, meta: DeliveryMeta, idempotencyKeyHash: string | undefined): Promise<void> {
+    await Promise.all(meta.uploads.map(async (u) => (await this.queue(u.type).getJob(u.job_id))?.remove()));
+    await this.store.delete(token);
+    if (idempotencyKeyHash) await this.store.releaseIdempotencyKey(meta.owner, idempotencyKeyHash, token);
+  }
+
   private async waitForEnqueued(token: string): Promise<DeliveryRecord | undefined> {
     const deadline = Date.now() + IDEMPOTENT_WAIT_MS;
     for (;;) {
@@ -351,6 +380,7 @@ export class Producer {
 
     const job = await this.queue(upload.type).getJob(upload.job_id);
     if (!job) return { ...base, state: 'queued', attempts: 0 };
+    base.max_attempts = job.opts.attempts ?? this.maxAttempts;
     const state = await job.getState();
     const attempts = job.attemptsStarted ?? job.attemptsMade;
     const progress = asProgress(job.progress);
@@ -374,12 +404,9 @@ export class Producer {
         // The worker writes the final record right after; until then the job says it.
         return { ...base, ...fromFinal({ state: 'completed', result: job.returnvalue, attempts, finished_at: new Date(job.finishedOn ?? Date.now()).toISOString() }) };
       case 'failed':
-        return {
-          ...base,
-          state: 'failed',
-          attempts,
-          error: { code: 'UF_UNKNOWN', category: 'transient', message: job.failedReason },
-        };
+        // The worker writes the final record right after failing the job; until then,
+        // read the code back from the failure reason ("[UF_CODE] message").
+        return { ...base, state: 'failed', attempts, error: errorFromFailedReason(job.failedReason) };
       default:
         return { ...base, state: 'queued', attempts };
     }
@@ -409,6 +436,12 @@ function fromFinal(final: FinalUploadRecord): Omit<UploadStatus, 'index' | 'type
 function asProgress(value: unknown): UploadProgress | undefined {
   if (value && typeof value === 'object' && 'bytes_sent' in value && 'bytes_total' in value) return value as UploadProgress;
   return undefined;
+}
+
+function errorFromFailedReason(reason: string): SerializedFleetError {
+  const match = /^\[(UF_[A-Z_]+)\] ([\s\S]*)$/.exec(reason ?? '');
+  const code = match && match[1]! in ERROR_CATALOG ? (match[1] as ErrorCode) : 'UF_UNKNOWN';
+  return { code, category: ERROR_CATALOG[code].category, message: match ? match[2]! : reason };
 }
 
 function publicState(state: string): string {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { startEmbeddedRedis, type EmbeddedRedis } from '@upload-fleet/runtime/embedded-redis';
+import { startEmbeddedRedis, type EmbeddedRedis } from '@upload-fleet/redis-server';
 
 /**
  * The Redis the tests use: REDIS_URL when set (a server someone else runs; we only ever

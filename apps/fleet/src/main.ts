@@ -1,0 +1,70 @@
+/**
+ * `pnpm start`: the whole fleet in one process — the HTTP API, every worker pool and the
+ * webhook sender — for a laptop or a small server. Without REDIS_URL it starts its own
+ * redis-server in the local data folder; missing keys are generated and kept there too.
+ * Production runs apps/api and apps/worker as separate processes instead.
+ */
+import { resolve } from 'node:path';
+import { buildApi, loadApiConfig } from '@upload-fleet/api';
+import { createLogger, type DestinationType } from '@upload-fleet/core';
+import { adapters } from '@upload-fleet/destinations';
+import { startEmbeddedRedis, type EmbeddedRedis } from '@upload-fleet/redis-server';
+import { loadWorkerConfig, startWorkerFleet } from '@upload-fleet/runtime';
+import { makeEncryptionKeys, makeRandomSecret, settingFromFileOrNew } from './local-state.js';
+
+const logger = createLogger({ base: { service: 'upload-fleet' } });
+
+async function main(): Promise<void> {
+  const env = { ...process.env };
+  const dataDir = resolve(env.FLEET_DATA_DIR ?? '.data');
+
+  for (const [name, file, make] of [
+    ['ENCRYPTION_KEYS', 'encryption-keys', makeEncryptionKeys],
+    ['WEBHOOK_SECRET', 'webhook-secret', makeRandomSecret],
+    ['API_KEYS', 'api-key', makeRandomSecret],
+  ] as const) {
+    if (env[name]) continue;
+    const setting = settingFromFileOrNew(dataDir, name, file, make);
+    env[name] = setting.value;
+    console.warn(`${name} is not set: using the one ${setting.created ? 'generated now and kept' : 'kept'} in ${setting.file}`);
+  }
+
+  let embedded: EmbeddedRedis | undefined;
+  if (!env.REDIS_URL) {
+    embedded = await startEmbeddedRedis({ dataDir: resolve(dataDir, 'redis'), port: env.REDIS_PORT ? Number(env.REDIS_PORT) : undefined });
+    env.REDIS_URL = embedded.url;
+    console.warn(`REDIS_URL is not set: started redis-server on ${embedded.url} with its data in ${resolve(dataDir, 'redis')}`);
+  }
+
+  const apiConfig = loadApiConfig(env);
+  const workerConfig = loadWorkerConfig(env, Object.keys(adapters) as DestinationType[]);
+  const fleet = await startWorkerFleet({ ...workerConfig, redisUrl: env.REDIS_URL }, logger);
+
+  const api = await buildApi({
+    producer: fleet.producer,
+    apiKeys: apiConfig.apiKeys,
+    logger,
+    bodyLimitBytes: apiConfig.bodyLimitBytes,
+    readiness: async () => ({ ready: fleet.isReady(), checks: { redis: fleet.isReady() ? 'ok' : 'unavailable' } }),
+  });
+  await api.listen({ port: apiConfig.port, host: apiConfig.host });
+  console.warn(`upload-fleet is running: API on http://localhost:${apiConfig.port} (OpenAPI at /openapi.json), pools: ${workerConfig.pools.map((p) => p.type).join(', ')}; sources are read from ${workerConfig.sourceRoot}`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await api.close();
+    await fleet.close();
+    await embedded?.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error: Error) => {
+  console.error(`upload-fleet failed to start: ${error.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,35 @@
+/**
+ * Worker process: runs the pools named in WORKER_POOLS (default: all) against REDIS_URL,
+ * with liveness/readiness on HEALTH_PORT. One Kubernetes Deployment per pool sets
+ * WORKER_POOLS to that pool.
+ */
+import { createLogger } from '@upload-fleet/core';
+import { adapters } from '@upload-fleet/destinations';
+import { loadWorkerConfig, startHealthServer, startWorkerFleet } from '@upload-fleet/runtime';
+import type { DestinationType } from '@upload-fleet/core';
+
+const logger = createLogger({ base: { service: 'upload-fleet-worker', pid: process.pid } });
+
+async function main(): Promise<void> {
+  const config = loadWorkerConfig(process.env, Object.keys(adapters) as DestinationType[]);
+  if (!config.redisUrl) throw new Error('REDIS_URL is required for a worker process (the all-in-one `pnpm start` starts its own Redis).');
+  const fleet = await startWorkerFleet({ ...config, redisUrl: config.redisUrl }, logger);
+  const healthPort = Number(process.env.HEALTH_PORT ?? 8081);
+  const health = await startHealthServer(healthPort, process.env.HEALTH_HOST ?? '0.0.0.0', fleet.isReady);
+
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'signal received');
+    void fleet
+      .close()
+      .then(() => new Promise((resolve) => health.close(resolve)))
+      .then(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: Error) => {
+  logger.fatal({ err: error.message }, 'worker failed to start');
+  console.error(error.message);
+  process.exit(1);
+});

@@ -1,0 +1,171 @@
+import got, { type PlainResponse, type Request } from 'got';
+import { FleetError, type HttpDestination, type UploadResult } from '@upload-fleet/core';
+import type { DestinationAdapter, UploadContext } from '../adapter.js';
+import { errorForAnswer, errorForFailure, resultOf } from './outcome.js';
+import { multipartBody, rawBody, type RequestBody } from './request-body.js';
+
+/**
+ * The HTTP destination: POST the file as multipart/form-data (field `fileid`, filename
+ * `filename`, plus `fields`), or PUT it as the raw body, to any URL.
+ *
+ * Plain HTTP has no resumable protocol, so every attempt sends the whole file from byte 0
+ * and no checkpoint is kept. The file is streamed from the source and never held in memory.
+ */
+
+/**
+ * Limits for reaching the server. The upload itself has none: a 20 GiB file takes what
+ * it takes, and the job's own timeout aborts it through `context.signal`.
+ */
+const CONNECT_TIMEOUT_MS = 30_000;
+/** From the last byte sent to the answer's headers: endpoints may process the file before answering. */
+const RESPONSE_TIMEOUT_MS = 5 * 60_000;
+/** The answer's body is kept in the result for the caller (ids, URLs it returns), up to this much. */
+const MAX_RESPONSE_BODY_BYTES = 64 * 1024;
+
+export const httpAdapter: DestinationAdapter<'http'> = {
+  type: 'http',
+  upload,
+};
+
+async function upload(context: UploadContext<HttpDestination>): Promise<UploadResult> {
+  const { destination, source, signal, network, log } = context;
+  const target = new URL(destination.url);
+  if (signal.aborted) throw new FleetError('UF_ABORTED', `The upload to the HTTP destination ${target.host} was aborted before it started`, { destination: 'http' });
+
+  // Refuse private and metadata addresses with a clear error before opening anything;
+  // `dnsLookup` below checks again at connect time against DNS rebinding.
+  await network.assertAllowed(target);
+
+  const stream = await source.open(0);
+  try {
+    const body =
+      destination.method === 'PUT'
+        ? rawBody(stream, source.size, context.contentType)
+        : multipartBody(stream, source.size, {
+            fileField: destination.fileid,
+            filename: destination.filename,
+            contentType: context.contentType,
+            fields: destination.fields,
+          });
+    log.info({ host: target.host, method: destination.method, bytes: source.size }, 'uploading to the HTTP destination');
+
+    const request = send(context, target, body);
+    let reported = -1;
+    request.on('uploadProgress', (progress: { transferred: number }) => {
+      const fileBytes = body.fileBytesWithin(progress.transferred);
+      if (fileBytes > reported) {
+        reported = fileBytes;
+        context.reportProgress(fileBytes);
+      }
+    });
+
+    const response = await responseOf(request, target, signal);
+    const text = await bodyTextOf(request, log);
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      log.warn({ host: target.host, status: response.statusCode, body: text.text.slice(0, 500) }, 'the HTTP destination refused the upload');
+      throw errorForAnswer(target, response.statusCode, response.headers);
+    }
+    context.reportProgress(source.size);
+    log.info({ host: target.host, status: response.statusCode }, 'uploaded to the HTTP destination');
+    return resultOf(target, source.size, response.statusCode, response.headers, text);
+  } finally {
+    // On success the source has ended already; on failure or abort this releases the
+    // file handle or the source's download at once.
+    stream.destroy();
+  }
+}
+
+/**
+ * Starts the request. got in stream mode: the body is pulled from the source as the socket
+ * takes it, and the readable side is the answer's body, read with a size limit.
+ */
+function send(context: UploadContext<HttpDestination>, target: URL, body: RequestBody): Request {
+  const { destination } = context;
+  return got.stream(target, {
+    method: destination.method,
+    headers: headersFor(context, target, body),
+    body: body.body,
+    dnsLookup: context.network.lookup,
+    // A redirect answer is reported, not followed: see errorForAnswer.
+    followRedirect: false,
+    // Every status comes back as an answer; outcome.ts decides what it means.
+    throwHttpErrors: false,
+    // BullMQ retries the job with backoff; got retrying inside would hide attempts.
+    retry: { limit: 0 },
+    signal: context.signal,
+    timeout: { lookup: CONNECT_TIMEOUT_MS, connect: CONNECT_TIMEOUT_MS, secureConnect: CONNECT_TIMEOUT_MS, response: RESPONSE_TIMEOUT_MS },
+  });
+}
+
+/**
+ * The destination's `headers` as given, then the ones the body needs. Content-Length is
+ * always the body's (a wrong one corrupts the request), and so is Content-Type for
+ * multipart (it carries the boundary); for PUT a Content-Type the caller set wins, since
+ * signed upload URLs often require an exact one. `user`/`password` become Basic auth,
+ * UTF-8 encoded (RFC 7617), unless the caller set an Authorization header: the explicit
+ * header wins, as it does in Node's own `auth` option, and the conflict is logged.
+ */
+function headersFor(context: UploadContext<HttpDestination>, target: URL, body: RequestBody): Record<string, string> {
+  const { destination, log } = context;
+  const headers: Record<string, string> = {};
+  const given = new Set(Object.keys(destination.headers).map((name) => name.toLowerCase()));
+  for (const [name, value] of Object.entries(destination.headers)) {
+    const lower = name.toLowerCase();
+    if (lower === 'content-length' || lower === 'transfer-encoding') continue;
+    if (lower === 'content-type' && destination.method !== 'PUT') continue;
+    headers[name] = value;
+  }
+  for (const [name, value] of Object.entries(body.headers)) {
+    if (!(name === 'content-type' && given.has('content-type') && destination.method === 'PUT')) headers[name] = value;
+  }
+  if (destination.user !== undefined) {
+    if (given.has('authorization')) {
+      log.warn({ host: target.host }, 'both an Authorization header and user/password were given: the header is sent, user/password are not');
+    } else {
+      headers.authorization = `Basic ${Buffer.from(`${destination.user}:${destination.password ?? ''}`, 'utf8').toString('base64')}`;
+    }
+  }
+  return headers;
+}
+
+/** Waits for the answer's status and headers; a failure before them is classified by errorForFailure. */
+async function responseOf(request: Request, target: URL, signal: AbortSignal): Promise<PlainResponse> {
+  try {
+    return await new Promise<PlainResponse>((resolve, reject) => {
+      request.once('response', resolve);
+      request.once('error', reject);
+    });
+  } catch (error) {
+    request.destroy();
+    throw errorForFailure(error, target, signal);
+  }
+}
+
+/**
+ * Reads at most MAX_RESPONSE_BODY_BYTES of the answer's body: the endpoint is not ours,
+ * and an answer of gigabytes must not fill the worker's memory. Once the status is known
+ * the upload's outcome is decided, so a body that breaks off (or an abort arriving now)
+ * only shortens the text; it does not turn a delivered file into a failure.
+ */
+async function bodyTextOf(request: Request, log: UploadContext<HttpDestination>['log']): Promise<{ text: string; truncated: boolean }> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let truncated = false;
+  try {
+    for await (const chunk of request as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      length += chunk.length;
+      if (length > MAX_RESPONSE_BODY_BYTES) {
+        truncated = true;
+        break; // leaving the loop destroys the stream, and with it the rest of the answer
+      }
+    }
+  } catch (error) {
+    truncated = true;
+    log.warn({ code: (error as { code?: unknown }).code }, 'the HTTP destination answer broke off; keeping the part received');
+  } finally {
+    if (!request.destroyed) request.destroy();
+  }
+  const bytes = Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BODY_BYTES);
+  return { text: new TextDecoder().decode(bytes), truncated };
+}

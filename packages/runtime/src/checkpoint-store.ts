@@ -1,0 +1,23 @@
+import type { Redis } from 'ioredis';
+import type { CheckpointStore } from '@upload-fleet/destinations';
+
+/**
+ * Checkpoints live in their own key beside the job (`<prefix>:checkpoint:<jobId>`) rather
+ * than in job data: they change often during an upload, and the dashboard shows job data.
+ * They expire with the failed-job retention, and are deleted when the upload completes.
+ */
+export function redisCheckpointStore(redis: Redis, prefix: string, jobId: string, ttlSeconds: number): CheckpointStore {
+  const key = `${prefix}:checkpoint:${jobId}`;
+  return {
+    async load<T>() {
+      const value = await redis.get(key);
+      return value === null ? undefined : (JSON.parse(value) as T);
+    },
+    async save<T>(state: T) {
+      await redis.set(key, JSON.stringify(state), 'EX', ttlSeconds);
+    },
+    async clear() {
+      await redis.del(key);
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import { open, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { FleetError } from '@upload-fleet/core';
+import type { UploadSource } from '@upload-fleet/destinations';
+
+/**
+ * A file under SOURCE_ROOT. The path comes from the request, so it is treated as hostile:
+ * `..`, absolute paths elsewhere and symlinks that lead out of the root are refused, or a
+ * caller could upload /etc/passwd or a mounted secret to a server of their choosing.
+ */
+export async function openPathSource(requestedPath: string, sourceRoot: string): Promise<UploadSource> {
+  const root = path.resolve(sourceRoot);
+  // Say nothing about files outside the root, not even whether they exist: the lexical
+  // check comes before any file system call on the requested path.
+  if (requestedPath.includes('\0')) throw forbidden(requestedPath, 'contains a NUL byte');
+  const candidate = path.resolve(root, requestedPath);
+  if (!isInside(root, candidate)) throw forbidden(requestedPath, 'is outside SOURCE_ROOT');
+
+  const description = toPosix(path.relative(root, candidate));
+  const realRoot = await realRootOf(root);
+  const real = await realFileInside(realRoot, candidate, description);
+  const info = await stat(real);
+  if (!info.isFile()) {
+    throw new FleetError('UF_SOURCE_NOT_FOUND', `Source path "${description}" is not a regular file`);
+  }
+  const size = info.size;
+
+  return {
+    size,
+    description,
+    async open(offset = 0): Promise<Readable> {
+      assertOffset(offset, size);
+      // Resolve again: between the check above and now (a retry may come hours later) a
+      // path component could have been replaced by a symlink that leads elsewhere.
+      const current = await realFileInside(realRoot, candidate, description);
+      const handle = await open(current, 'r').catch((error: unknown) => {
+        throw notFoundOr(error, description);
+      });
+      try {
+        // The destination was promised `size` bytes (Content-Length, resumable sessions):
+        // a file rewritten since must be opened afresh, not sent half old, half new.
+        const now = await handle.stat();
+        if (now.size !== size) {
+          throw new FleetError('UF_SOURCE_CHANGED', `Source "${description}" changed size while the upload ran (${size} bytes, now ${now.size}); the upload will start again`);
+        }
+      } catch (error) {
+        await handle.close();
+        throw error;
+      }
+      // autoClose (the default) closes the handle when the stream ends or is destroyed.
+      return handle.createReadStream({ start: offset });
+    },
+  };
+}
+
+async function realRootOf(root: string): Promise<string> {
+  try {
+    return await realpath(root);
+  } catch (error) {
+    throw new FleetError('UF_CONFIGURATION', `SOURCE_ROOT "${root}" cannot be read (${codeOf(error)})`, { cause: error });
+  }
+}
+
+/** The real path of a file, refused unless it lies inside the real root (symlinks resolved). */
+async function realFileInside(realRoot: string, candidate: string, description: string): Promise<string> {
+  let real: string;
+  try {
+    real = await realpath(candidate);
+  } catch (error) {
+    throw notFoundOr(error, description);
+  }
+  if (!isInside(realRoot, real)) throw forbidden(description, 'is a symbolic link that leads outside SOURCE_ROOT');
+  return real;
+}
+
+function notFoundOr(error: unknown, description: string): FleetError {
+  const code = codeOf(error);
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new FleetError('UF_SOURCE_FORBIDDEN', `Source path "${description}" cannot be read by the worker (${code})`, { cause: error });
+  }
+  if (code === 'ELOOP') return forbidden(description, 'is a symbolic link loop');
+  // ENOENT, ENOTDIR and anything else that means "there is no such file here".
+  return new FleetError('UF_SOURCE_NOT_FOUND', `Source path "${description}" does not exist (${code})`, { cause: error });
+}
+
+function forbidden(requestedPath: string, why: string): FleetError {
+  return new FleetError('UF_SOURCE_FORBIDDEN', `Source path "${requestedPath}" ${why}`);
+}
+
+function isInside(root: string, candidate: string): boolean {
+  const relative = path.relative(root, candidate);
+  return relative !== '' && relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
+}
+
+function assertOffset(offset: number, size: number): void {
+  if (!Number.isInteger(offset) || offset < 0 || offset > size) {
+    throw new RangeError(`offset must be an integer from 0 to ${size}, got ${offset}`);
+  }
+}
+
+function codeOf(error: unknown): string {
+  return (error as NodeJS.ErrnoException | undefined)?.code ?? 'unknown error';
+}
+
+function toPosix(p: string): string {
+  return p.split(path.sep).join('/');
+}

@@ -1,0 +1,54 @@
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { uploadQueueName, type Logger, type UploadJobData, type UploadResult } from '@upload-fleet/core';
+import type { DestinationAdapter } from '@upload-fleet/destinations';
+import { retryDelayMs } from './retry-policy.js';
+import { ABORT_LOCK_LOST, createUploadProcessor, RetryableUploadError, type UploadProcessorOptions } from './upload-processor.js';
+
+export interface UploadPoolOptions extends Omit<UploadProcessorOptions, 'adapter'> {
+  adapter: DestinationAdapter;
+  concurrency: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  /** A job whose worker died this many times fails instead of looping forever. */
+  maxStalledCount: number;
+  logger: Logger;
+}
+
+/** The workers of one destination type in this process: a BullMQ Worker on that type's queue. */
+export interface UploadPool {
+  readonly type: string;
+  readonly worker: Worker<UploadJobData, UploadResult>;
+}
+
+export function createUploadPool(options: UploadPoolOptions): UploadPool {
+  const processor = createUploadProcessor(options);
+  const worker = new Worker<UploadJobData, UploadResult>(uploadQueueName(options.adapter.type), processor, {
+    connection: options.connection as Redis,
+    prefix: options.producer.prefix,
+    concurrency: options.concurrency,
+    lockDuration: options.lockDurationMs,
+    stalledInterval: options.stalledIntervalMs,
+    maxStalledCount: options.maxStalledCount,
+    autorun: false,
+    settings: {
+      // The processor computed the delay already (it knows Retry-After); anything else
+      // that reaches here (rare: errors BullMQ itself raised) gets the standard curve.
+      backoffStrategy: (attemptsMade, _type, error) =>
+        error instanceof RetryableUploadError ? error.delayMs : retryDelayMs(attemptsMade, {}, options.backoff),
+    },
+  });
+
+  // BullMQ keeps renewing the lock of a long upload by itself. If a renewal fails, another
+  // worker may already own the job: stop uploading now rather than write twice.
+  worker.on('lockRenewalFailed', (jobIds) => {
+    for (const id of jobIds) {
+      options.logger.warn({ job_id: id, destination: options.adapter.type }, 'lost the job lock; aborting the upload');
+      worker.cancelJob(id, ABORT_LOCK_LOST);
+    }
+  });
+  worker.on('error', (error) => options.logger.error({ destination: options.adapter.type, err: error.message }, 'worker error'));
+  worker.on('stalled', (jobId) => options.logger.warn({ job_id: jobId, destination: options.adapter.type }, 'job stalled (its worker died); it will run again'));
+
+  return { type: options.adapter.type, worker };
+}

@@ -1,0 +1,167 @@
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  createScrubbingLogger,
+  destinationSchemas,
+  contentTypeFor,
+  FleetError,
+  scrubText,
+  secretStringsOf,
+  toFleetError,
+  type Destination,
+  type Logger,
+  type NetworkGuard,
+  type SecretBox,
+  type UploadJobData,
+  type UploadResult,
+} from '@upload-fleet/core';
+import type { DestinationAdapter } from '@upload-fleet/destinations';
+import type { Producer } from '@upload-fleet/producer';
+import { redisCheckpointStore } from './checkpoint-store.js';
+import { throttledProgress } from './progress.js';
+import { retryDelayMs, withJitter, type BackoffOptions } from './retry-policy.js';
+import { openSource } from './sources/index.js';
+
+/** Reasons the runtime aborts an upload; adapters see them as `signal.reason`. */
+export const ABORT_SHUTDOWN = 'shutdown';
+export const ABORT_LOCK_LOST = 'lock-lost';
+
+export interface UploadProcessorOptions {
+  adapter: DestinationAdapter;
+  connection: Redis;
+  producer: Producer;
+  secretBox: SecretBox;
+  sourceRoot: string;
+  network: NetworkGuard;
+  logger: Logger;
+  backoff: BackoffOptions;
+  /** One attempt may take this long before it is aborted and retried. */
+  uploadTimeoutMs: number;
+  checkpointTtlSeconds: number;
+  /** How long a rate-limited upload waits when the destination did not say (Retry-After). */
+  defaultRateLimitDelayMs: number;
+}
+
+/** A transient failure, sanitized, carrying the delay the backoff strategy should use. */
+export class RetryableUploadError extends Error {
+  constructor(message: string, readonly delayMs: number) {
+    super(message);
+    this.name = 'RetryableUploadError';
+  }
+}
+
+/**
+ * The path of one upload attempt, top to bottom: decrypt the destination, open the
+ * source, run the adapter with progress/abort/checkpoints, then write the outcome back.
+ * Every failure is classified once here and becomes one of: done (permanent), retry
+ * later (transient, with backoff), wait (rate limited, no attempt used) or requeue
+ * (shutdown, no attempt used).
+ */
+export function createUploadProcessor(options: UploadProcessorOptions) {
+  const { adapter, producer } = options;
+  return async function processUpload(job: Job<UploadJobData, UploadResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<UploadResult> {
+    const data = job.data;
+    const maxAttempts = job.opts.attempts ?? 1;
+    const attempt = job.attemptsMade + 1;
+    const baseLog = options.logger.child({ job_id: job.id, delivery: data.token, destination: adapter.type, attempt: `${attempt} of ${maxAttempts}` });
+
+    let secrets: Record<string, unknown> = {};
+    try {
+      if (data.secrets) secrets = options.secretBox.decrypt<Record<string, unknown>>(data.secrets);
+    } catch (error) {
+      const failure = new FleetError('UF_CONFIGURATION', (error as Error).message, { destination: adapter.type });
+      await producer.finishUpload(data.token, data.index, { state: 'failed', error: failure.toJSON(), attempts: attempt, finished_at: new Date().toISOString() });
+      throw new UnrecoverableError(`[${failure.code}] ${failure.message}`);
+    }
+    const secretValues = secretStringsOf(secrets);
+    const log = createScrubbingLogger(baseLog, secretValues);
+
+    const timeout = AbortSignal.timeout(options.uploadTimeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+
+    try {
+      await producer.deliveries.clearDeferral(data.token, data.index);
+      const destination = destinationSchemas[adapter.type].parse({ ...data.destination, ...secrets }) as Destination;
+      const source = await openSource(data.source, { sourceRoot: options.sourceRoot, network: options.network });
+      const progress = throttledProgress(source.size, (p) => job.updateProgress(p));
+      log.info({ source: source.description, bytes: source.size }, 'upload started');
+
+      const result = await adapter.upload({
+        destination: destination as never,
+        source,
+        contentType: contentTypeFor(destination, data.extension),
+        extension: data.extension,
+        signal: combined,
+        reportProgress: (bytes) => progress.report(bytes),
+        log,
+        checkpoint: redisCheckpointStore(options.connection, producer.prefix, String(job.id), options.checkpointTtlSeconds),
+        attempt,
+        network: options.network,
+      });
+      progress.report(source.size);
+      await progress.flush();
+      await redisCheckpointStore(options.connection, producer.prefix, String(job.id), options.checkpointTtlSeconds).clear();
+      await producer.finishUpload(data.token, data.index, { state: 'completed', result, attempts: attempt, finished_at: new Date().toISOString() });
+      log.info({ url: result.url, bytes: result.bytes }, 'upload completed');
+      return result;
+    } catch (raw) {
+      // Errors from BullMQ's own control flow pass through untouched.
+      if (raw instanceof DelayedError || raw instanceof UnrecoverableError) throw raw;
+      const error = classifyFailure(raw, signal, timeout, adapter.type);
+      const safeMessage = `[${error.code}] ${scrubText(error.message, secretValues)}`;
+
+      if (signal?.aborted && signal.reason === ABORT_SHUTDOWN && token) {
+        // The worker is shutting down: hand the job back at once, without using an attempt.
+        // The adapter saved its checkpoint, so the next worker resumes mid-file.
+        log.warn({ code: error.code }, 'upload interrupted by shutdown; handed back to the queue');
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
+
+      if (error.category === 'rate_limited' && token) {
+        const runAt = Date.now() + withJitter(error.retryAfterMs ?? options.defaultRateLimitDelayMs);
+        await producer.deliveries.recordDeferral(data.token, data.index, {
+          reason: 'rate_limited',
+          run_at: new Date(runAt).toISOString(),
+          error: { ...error.toJSON(), message: safeMessage },
+        });
+        log.warn({ code: error.code, run_at: new Date(runAt).toISOString() }, 'rate limited; deferred without using an attempt');
+        await job.moveToDelayed(runAt, token);
+        throw new DelayedError();
+      }
+
+      const lastAttempt = attempt >= maxAttempts;
+      if (error.category === 'permanent' || error.category === 'auth' || error.category === 'rate_limited' || lastAttempt) {
+        log.error({ code: error.code, category: error.category }, lastAttempt && error.retryable ? 'upload failed after its last attempt' : 'upload failed permanently');
+        await producer.finishUpload(data.token, data.index, {
+          state: 'failed',
+          error: { ...error.toJSON(), message: safeMessage },
+          attempts: attempt,
+          finished_at: new Date().toISOString(),
+        });
+        throw new UnrecoverableError(safeMessage);
+      }
+
+      const delayMs = retryDelayMs(attempt, error, options.backoff);
+      await producer.deliveries.recordDeferral(data.token, data.index, {
+        reason: 'retry_backoff',
+        run_at: new Date(Date.now() + delayMs).toISOString(),
+        error: { ...error.toJSON(), message: safeMessage },
+      });
+      log.warn({ code: error.code, retry_in_ms: delayMs }, 'upload failed; will retry');
+      throw new RetryableUploadError(safeMessage, delayMs);
+    }
+  };
+}
+
+/** Turns whatever was thrown into the taxonomy, taking the abort reason into account. */
+function classifyFailure(raw: unknown, signal: AbortSignal | undefined, timeout: AbortSignal, destination: string): FleetError {
+  if (timeout.aborted && !(signal?.aborted)) {
+    return new FleetError('UF_TIMEOUT', 'The upload attempt ran longer than UPLOAD_TIMEOUT_MS and was aborted', { destination, cause: raw });
+  }
+  if (signal?.aborted) {
+    const reason = signal.reason === ABORT_LOCK_LOST ? 'the worker lost the job lock' : 'the worker is shutting down';
+    return new FleetError('UF_ABORTED', `The upload was aborted because ${reason}`, { destination, cause: raw });
+  }
+  return toFleetError(raw, destination);
+}

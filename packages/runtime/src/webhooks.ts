@@ -1,0 +1,87 @@
+import { createHmac } from 'node:crypto';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import got, { RequestError } from 'got';
+import type { Redis } from 'ioredis';
+import { WEBHOOK_QUEUE, type Logger, type NetworkGuard } from '@upload-fleet/core';
+import type { Producer, WebhookJobData } from '@upload-fleet/producer';
+
+/**
+ * Webhook signature header. Its value is `t=<unix seconds>,v1=<hex HMAC-SHA256>` where the
+ * HMAC is computed with WEBHOOK_SECRET over `<t>.<raw body>`. Receivers recompute it,
+ * compare in constant time, and reject timestamps older than a few minutes (replays).
+ */
+export const SIGNATURE_HEADER = 'upload-fleet-signature';
+
+export function signWebhook(secret: string, body: string, timestampSeconds = Math.floor(Date.now() / 1000)): string {
+  const mac = createHmac('sha256', secret).update(`${timestampSeconds}.${body}`).digest('hex');
+  return `t=${timestampSeconds},v1=${mac}`;
+}
+
+export interface WebhookWorkerOptions {
+  connection: Redis;
+  producer: Producer;
+  secret: string;
+  network: NetworkGuard;
+  timeoutMs: number;
+  logger: Logger;
+}
+
+/** Sends `delivery.finished` to the callback_url, retried with backoff in its own queue. */
+export function createWebhookWorker(options: WebhookWorkerOptions): Worker<WebhookJobData> {
+  const { producer } = options;
+  const processor = async (job: Job<WebhookJobData>) => {
+    const attempts = job.attemptsMade + 1;
+    const maxAttempts = job.opts.attempts ?? 1;
+    const delivery = await producer.get(job.data.token);
+    const body = JSON.stringify({ event: 'delivery.finished', delivery });
+    let outcome: { status?: number; error?: string };
+    try {
+      await options.network.assertAllowed(job.data.url);
+      const response = await got.post(job.data.url, {
+        body,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'upload-fleet-webhook/1',
+          [SIGNATURE_HEADER]: signWebhook(options.secret, body),
+          'upload-fleet-delivery': job.data.token,
+          'upload-fleet-event': 'delivery.finished',
+        },
+        dnsLookup: options.network.lookup,
+        timeout: { request: options.timeoutMs },
+        retry: { limit: 0 },
+        followRedirect: false,
+        throwHttpErrors: false,
+      });
+      outcome = response.statusCode >= 200 && response.statusCode < 300 ? { status: response.statusCode } : { status: response.statusCode, error: `the receiver answered ${response.statusCode}` };
+    } catch (error) {
+      const message = error instanceof RequestError ? `${error.code}: ${error.message}` : (error as Error).message;
+      outcome = { error: message };
+      if ((error as { code?: string }).code === 'UF_BLOCKED_ADDRESS' || (error as { category?: string }).category === 'permanent') {
+        await producer.deliveries.recordWebhook(job.data.token, { state: 'failed', attempts, last_error: message });
+        throw new UnrecoverableError(message);
+      }
+    }
+
+    if (!outcome.error) {
+      await producer.deliveries.recordWebhook(job.data.token, { state: 'delivered', attempts, last_status: outcome.status!, delivered_at: new Date().toISOString() });
+      options.logger.info({ delivery: job.data.token, status: outcome.status }, 'webhook delivered');
+      return;
+    }
+    await producer.deliveries.recordWebhook(job.data.token, {
+      state: attempts >= maxAttempts ? 'failed' : 'pending',
+      attempts,
+      ...(outcome.status ? { last_status: outcome.status } : {}),
+      last_error: outcome.error,
+    });
+    options.logger.warn({ delivery: job.data.token, attempt: `${attempts} of ${maxAttempts}`, error: outcome.error }, 'webhook not delivered');
+    throw new Error(outcome.error);
+  };
+  const worker = new Worker<WebhookJobData>(WEBHOOK_QUEUE, processor, {
+    connection: options.connection,
+    prefix: producer.prefix,
+    concurrency: 8,
+    autorun: false,
+  });
+  worker.on('error', (error) => options.logger.error({ err: error.message }, 'webhook worker error'));
+  return worker;
+}

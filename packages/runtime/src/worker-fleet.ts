@@ -1,0 +1,97 @@
+import type { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createNetworkGuard, type Logger } from '@upload-fleet/core';
+import { adapterFor } from '@upload-fleet/destinations';
+import { Producer } from '@upload-fleet/producer';
+import type { WorkerConfig } from './config.js';
+import { assertNoEviction } from './redis-checks.js';
+import { createUploadPool, type UploadPool } from './upload-pool.js';
+import { ABORT_SHUTDOWN } from './upload-processor.js';
+import { createWebhookWorker } from './webhooks.js';
+
+export interface WorkerFleet {
+  readonly pools: UploadPool[];
+  readonly producer: Producer;
+  /** False while Redis is unreachable or the fleet is draining. */
+  isReady(): boolean;
+  /**
+   * Stops taking jobs, lets active uploads finish for up to the grace period, then aborts
+   * the rest (they checkpoint and go back to the queue without using an attempt), and
+   * closes the Redis connection.
+   */
+  close(): Promise<void>;
+}
+
+/** Starts the pools named in the configuration, plus the webhook sender, on one Redis connection. */
+export async function startWorkerFleet(config: WorkerConfig & { redisUrl: string }, logger: Logger): Promise<WorkerFleet> {
+  const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  let redisUp = false;
+  connection.on('ready', () => (redisUp = true));
+  connection.on('close', () => (redisUp = false));
+  connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+
+  try {
+    await assertNoEviction(connection);
+  } catch (error) {
+    connection.disconnect();
+    throw error;
+  }
+  redisUp = connection.status === 'ready';
+
+  const network = createNetworkGuard({ allowedPrivateHosts: config.allowedPrivateHosts });
+  const producer = new Producer({ connection, prefix: config.prefix, secretBox: config.secretBox, maxAttempts: config.maxAttempts, webhookAttempts: config.webhookMaxAttempts, webhookBackoffMs: config.webhookBackoffMs });
+
+  const pools = config.pools.map(({ type, concurrency }) => {
+    const adapter = adapterFor(type);
+    if (!adapter) throw new Error(`No adapter is registered for the "${type}" pool.`);
+    return createUploadPool({
+      adapter,
+      concurrency,
+      connection,
+      producer,
+      secretBox: config.secretBox,
+      sourceRoot: config.sourceRoot,
+      network,
+      logger,
+      backoff: config.backoff,
+      uploadTimeoutMs: config.uploadTimeoutMs,
+      checkpointTtlSeconds: config.checkpointTtlSeconds,
+      defaultRateLimitDelayMs: config.defaultRateLimitDelayMs,
+      lockDurationMs: config.lockDurationMs,
+      stalledIntervalMs: config.stalledIntervalMs,
+      maxStalledCount: config.maxStalledCount,
+    });
+  });
+  const webhookWorker = createWebhookWorker({ connection, producer, secret: config.webhookSecret, network, timeoutMs: config.webhookTimeoutMs, logger });
+  const workers: Worker[] = [...pools.map((p) => p.worker as Worker), webhookWorker];
+  for (const worker of workers) void worker.run();
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  logger.info({ pools: config.pools }, 'worker pools started');
+
+  let draining = false;
+  let closing: Promise<void> | undefined;
+  return {
+    pools,
+    producer,
+    isReady: () => redisUp && !draining,
+    close() {
+      closing ??= (async () => {
+        draining = true;
+        logger.info({ grace_ms: config.shutdownGraceMs }, 'shutting down: no new jobs; waiting for active uploads');
+        const abortTimer = setTimeout(() => {
+          logger.warn('grace period over: aborting active uploads (they resume elsewhere)');
+          for (const pool of pools) pool.worker.cancelAllJobs(ABORT_SHUTDOWN);
+        }, config.shutdownGraceMs);
+        try {
+          await Promise.all(workers.map((w) => w.close()));
+        } finally {
+          clearTimeout(abortTimer);
+          await producer.close();
+          await connection.quit().catch(() => connection.disconnect());
+        }
+        logger.info('worker pools closed');
+      })();
+      return closing;
+    },
+  };
+}
