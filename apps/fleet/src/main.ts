@@ -6,8 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { buildApi, loadApiConfig } from '@upload-fleet/api';
-import { createLogger, type DestinationType } from '@upload-fleet/core';
-import { adapters } from '@upload-fleet/destinations';
+import { createLogger } from '@upload-fleet/core';
 import { startEmbeddedRedis, type EmbeddedRedis } from '@upload-fleet/redis-server';
 import { loadWorkerConfig, startWorkerFleet } from '@upload-fleet/runtime';
 import { makeEncryptionKeys, makeRandomSecret, settingFromFileOrNew } from './local-state.js';
@@ -37,7 +36,7 @@ async function main(): Promise<void> {
   }
 
   const apiConfig = loadApiConfig(env);
-  const workerConfig = loadWorkerConfig(env, Object.keys(adapters) as DestinationType[]);
+  const workerConfig = loadWorkerConfig(env);
   const fleet = await startWorkerFleet({ ...workerConfig, redisUrl: env.REDIS_URL }, logger);
 
   const api = await buildApi({

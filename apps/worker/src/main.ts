@@ -4,14 +4,12 @@
  * WORKER_POOLS to that pool.
  */
 import { createLogger } from '@upload-fleet/core';
-import { adapters } from '@upload-fleet/destinations';
 import { loadWorkerConfig, startHealthServer, startWorkerFleet } from '@upload-fleet/runtime';
-import type { DestinationType } from '@upload-fleet/core';
 
 const logger = createLogger({ base: { service: 'upload-fleet-worker', pid: process.pid } });
 
 async function main(): Promise<void> {
-  const config = loadWorkerConfig(process.env, Object.keys(adapters) as DestinationType[]);
+  const config = loadWorkerConfig(process.env);
   if (!config.redisUrl) throw new Error('REDIS_URL is required for a worker process (the all-in-one `pnpm start` starts its own Redis).');
   const fleet = await startWorkerFleet({ ...config, redisUrl: config.redisUrl }, logger);
   const healthPort = Number(process.env.HEALTH_PORT ?? 8081);

@@ -1,2 +1,3 @@
 export * from './adapter.js';
+export * from './config.js';
 export * from './registry.js';

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_PREFIX, DESTINATION_TYPES, SecretBox, type DestinationType } from '@upload-fleet/core';
+import { availableDestinationTypes, destinationsEnvSchema, type DestinationsConfig } from '@upload-fleet/destinations';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -71,6 +72,8 @@ export interface WorkerConfig {
   webhookMaxAttempts: number;
   webhookBackoffMs: number;
   checkpointTtlSeconds: number;
+  /** Operator settings of the destinations (endpoints, parts in flight). */
+  destinations: DestinationsConfig;
 }
 
 /**
@@ -78,9 +81,16 @@ export interface WorkerConfig {
  * `availableTypes` are the destination types that have an adapter: WORKER_POOLS=all
  * means those, and naming another type is an error.
  */
-export function loadWorkerConfig(env: Record<string, string | undefined>, availableTypes: readonly DestinationType[], cwd = process.cwd()): WorkerConfig {
+export function loadWorkerConfig(
+  env: Record<string, string | undefined>,
+  availableTypes: readonly DestinationType[] = availableDestinationTypes,
+  cwd = process.cwd(),
+): WorkerConfig {
   const parsed = workerEnvSchema.safeParse(env);
-  const problems: string[] = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  const destinations = destinationsEnvSchema.safeParse(env);
+  const problems: string[] = [parsed, destinations].flatMap((result) =>
+    result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+  );
   const pools: PoolConfig[] = [];
   if (parsed.success) {
     const requested = parsed.data.WORKER_POOLS.trim() === 'all' ? [...availableTypes] : parsed.data.WORKER_POOLS.split(',').map((t) => t.trim()).filter(Boolean);
@@ -98,7 +108,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined>, availa
     }
     if (requested.length === 0) problems.push('WORKER_POOLS: name at least one pool, or "all"');
   }
-  if (!parsed.success || problems.length > 0) {
+  if (!parsed.success || !destinations.success || problems.length > 0) {
     throw new Error(`Invalid worker configuration:\n  - ${problems.join('\n  - ')}`);
   }
   const c = parsed.data;
@@ -122,5 +132,6 @@ export function loadWorkerConfig(env: Record<string, string | undefined>, availa
     webhookMaxAttempts: c.WEBHOOK_MAX_ATTEMPTS,
     webhookBackoffMs: c.WEBHOOK_BACKOFF_MS,
     checkpointTtlSeconds: c.CHECKPOINT_TTL_SECONDS,
+    destinations: destinations.data,
   };
 }

@@ -108,7 +108,11 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       // Errors from BullMQ's own control flow pass through untouched.
       if (raw instanceof DelayedError || raw instanceof UnrecoverableError) throw raw;
       const error = classifyFailure(raw, signal, timeout, adapter.type);
-      const safeMessage = `[${error.code}] ${scrubText(error.message, secretValues)}`;
+      // What users and operators see: the message without any secret of this job. BullMQ's
+      // failure reason carries the code in front, so the dashboard shows it too.
+      const userMessage = scrubText(error.message, secretValues);
+      const safeError = { ...error.toJSON(), message: userMessage };
+      const failedReason = `[${error.code}] ${userMessage}`;
 
       if (signal?.aborted && signal.reason === ABORT_SHUTDOWN && token) {
         // The worker is shutting down: hand the job back at once, without using an attempt.
@@ -123,7 +127,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         await producer.deliveries.recordDeferral(data.token, data.index, {
           reason: 'rate_limited',
           run_at: new Date(runAt).toISOString(),
-          error: { ...error.toJSON(), message: safeMessage },
+          error: safeError,
         });
         log.warn({ code: error.code, run_at: new Date(runAt).toISOString() }, 'rate limited; deferred without using an attempt');
         await job.moveToDelayed(runAt, token);
@@ -135,21 +139,21 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         log.error({ code: error.code, category: error.category }, lastAttempt && error.retryable ? 'upload failed after its last attempt' : 'upload failed permanently');
         await producer.finishUpload(data.token, data.index, {
           state: 'failed',
-          error: { ...error.toJSON(), message: safeMessage },
+          error: safeError,
           attempts: attempt,
           finished_at: new Date().toISOString(),
         });
-        throw new UnrecoverableError(safeMessage);
+        throw new UnrecoverableError(failedReason);
       }
 
       const delayMs = retryDelayMs(attempt, error, options.backoff);
       await producer.deliveries.recordDeferral(data.token, data.index, {
         reason: 'retry_backoff',
         run_at: new Date(Date.now() + delayMs).toISOString(),
-        error: { ...error.toJSON(), message: safeMessage },
+        error: safeError,
       });
       log.warn({ code: error.code, retry_in_ms: delayMs }, 'upload failed; will retry');
-      throw new RetryableUploadError(safeMessage, delayMs);
+      throw new RetryableUploadError(failedReason, delayMs);
     }
   };
 }

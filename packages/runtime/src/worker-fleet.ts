@@ -1,7 +1,7 @@
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createNetworkGuard, type Logger } from '@upload-fleet/core';
-import { adapterFor } from '@upload-fleet/destinations';
+import { createAdapters, type DestinationAdapter } from '@upload-fleet/destinations';
 import { Producer } from '@upload-fleet/producer';
 import type { WorkerConfig } from './config.js';
 import { assertNoEviction } from './redis-checks.js';
@@ -41,8 +41,9 @@ export async function startWorkerFleet(config: WorkerConfig & { redisUrl: string
   const network = createNetworkGuard({ allowedPrivateHosts: config.allowedPrivateHosts });
   const producer = new Producer({ connection, prefix: config.prefix, secretBox: config.secretBox, maxAttempts: config.maxAttempts, webhookAttempts: config.webhookMaxAttempts, webhookBackoffMs: config.webhookBackoffMs });
 
+  const adapters = createAdapters(config.destinations);
   const pools = config.pools.map(({ type, concurrency }) => {
-    const adapter = adapterFor(type);
+    const adapter = adapters[type] as DestinationAdapter | undefined;
     if (!adapter) throw new Error(`No adapter is registered for the "${type}" pool.`);
     return createUploadPool({
       adapter,

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, SecretBox } from '@upload-fleet/core';
+import { defaultDestinationsConfig } from '@upload-fleet/destinations';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '@upload-fleet/testkit';
 import { startWorkerFleet, type WorkerConfig, type WorkerFleet } from '../src/index.js';
 
@@ -40,6 +41,7 @@ export function testConfig(prefix: string, sourceRoot: string, overrides: Partia
     webhookMaxAttempts: 3,
     webhookBackoffMs: 300,
     checkpointTtlSeconds: 3_600,
+    destinations: defaultDestinationsConfig(),
     ...overrides,
   };
 }
