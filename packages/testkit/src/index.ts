@@ -1,2 +1,3 @@
 export * from './redis.js';
 export * from './http-receiver.js';
+export * from './tcp-proxy.js';

@@ -1,0 +1,37 @@
+import type { Destination, DestinationType, ErrorCategory, ErrorCode } from '@upload-fleet/core';
+import type { DestinationAdapter } from '../../src/index.js';
+
+/**
+ * One destination's stand-in for the shared behaviour suite (behaviour.test.ts): a real
+ * server (s3rver, azurite, ftp-srv, an HTTP receiver) and the adapter pointed at it.
+ * Every adapter passes the same suite; each target file in ./targets exports
+ * `createTarget(): Promise<BehaviourTarget>`.
+ */
+export interface BehaviourTarget {
+  readonly type: DestinationType;
+  /** True when an interrupted upload continues where it stopped; false when it starts over (HTTP). */
+  readonly resumable: boolean;
+  readonly adapter: DestinationAdapter<never>;
+  /** A valid destination that stores the file under `name` (key, blob name, path). */
+  destination(name: string): Destination;
+  /** What the server holds under `name` now, or undefined when nothing is there. */
+  stored(name: string): Promise<{ size: number; sha256: string } | undefined>;
+  /** File bytes the server has received since the target started (for resume checks). */
+  bytesReceived(): number;
+  /** Slows uploads to this many bytes per second (0: full speed), so a test can stop one mid-way. */
+  throttle(bytesPerSecond: number): void;
+  /** Environment for a worker process (apps/worker) to reach this server, beside REDIS_URL etc. */
+  workerEnv(): Record<string, string>;
+  /** Real error answers of this server and the code each must be classified as. */
+  errorCases(): Promise<ErrorCase[]>;
+  close(): Promise<void>;
+}
+
+export interface ErrorCase {
+  name: string;
+  destination: Destination;
+  code: ErrorCode;
+  category: ErrorCategory;
+  /** Prepares the server for this case (inject a fault); undone by the next case. */
+  before?: () => Promise<void> | void;
+}
