@@ -54,6 +54,10 @@ describe('Producer', () => {
     expect(box.decrypt(s3Job!.data.secrets!)).toEqual({ aws_secret_access_key: S3_SECRET });
     expect(box.decrypt(httpJob!.data.secrets!)).toEqual({ password: HTTP_PASSWORD, headers: { Authorization: HTTP_BEARER } });
     expect(s3Job?.opts.attempts).toBe(3);
+    // Finished jobs are kept for a bounded time and number; the delivery record outlives them.
+    expect(s3Job?.opts.removeOnComplete).toEqual({ age: 7 * 24 * 3600, count: 10_000 });
+    expect(s3Job?.opts.removeOnFail).toEqual({ age: 30 * 24 * 3600, count: 50_000 });
+    expect(await redis.ttl(`${prefix}:delivery:${result.token}`)).toBeGreaterThan(29 * 24 * 3600);
 
     const everything = [...(await dumpPrefix(url, prefix)).values()].join('\n');
     for (const secret of [S3_SECRET, HTTP_PASSWORD, HTTP_BEARER, 'super-secret-api-token']) expect(everything).not.toContain(secret);
