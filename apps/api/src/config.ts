@@ -21,6 +21,8 @@ export interface ApiServiceConfig extends ApiConfig {
   redisPrefix: string;
   /** ENCRYPTION_KEYS as given (checked here, parsed by SecretBox.fromConfig). */
   encryptionKeys: string;
+  /** Attempts per upload, the first included; set on each job at enqueue time. */
+  maxAttempts: number;
 }
 
 const MIB = 1024 * 1024;
@@ -96,6 +98,7 @@ export const apiServiceConfigSchema = z
         .regex(/^rediss?:\/\/\S+$/, 'REDIS_URL must be a redis:// or rediss:// URL'),
     ),
     REDIS_PREFIX: z.preprocess(unsetIfEmpty, z.string().default(DEFAULT_PREFIX)),
+    UPLOAD_MAX_ATTEMPTS: envInt('UPLOAD_MAX_ATTEMPTS', 5, 1, 100),
     ENCRYPTION_KEYS: z.preprocess(
       unsetIfEmpty,
       z.string({ error: 'ENCRYPTION_KEYS is required: comma-separated "id:base64key" entries, newest first' }).superRefine((value, ctx) => {
@@ -114,6 +117,7 @@ export const apiServiceConfigSchema = z
       redisUrl: env.REDIS_URL,
       redisPrefix: env.REDIS_PREFIX,
       encryptionKeys: env.ENCRYPTION_KEYS,
+      maxAttempts: env.UPLOAD_MAX_ATTEMPTS,
     }),
   );
 

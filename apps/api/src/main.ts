@@ -22,7 +22,13 @@ const logger = createLogger();
 // maxRetriesPerRequest: null is what BullMQ requires of a connection it may block on.
 const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
 connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-const producer = new Producer({ connection, prefix: config.redisPrefix, secretBox: SecretBox.fromConfig(config.encryptionKeys) });
+const producer = new Producer({
+  connection,
+  prefix: config.redisPrefix,
+  secretBox: SecretBox.fromConfig(config.encryptionKeys),
+  maxAttempts: config.maxAttempts,
+  onError: (error) => logger.warn({ err: error.message }, 'queue connection error'),
+});
 
 const app = buildApi({
   producer,

@@ -39,7 +39,15 @@ export async function startWorkerFleet(config: WorkerConfig & { redisUrl: string
   redisUp = connection.status === 'ready';
 
   const network = createNetworkGuard({ allowedPrivateHosts: config.allowedPrivateHosts });
-  const producer = new Producer({ connection, prefix: config.prefix, secretBox: config.secretBox, maxAttempts: config.maxAttempts, webhookAttempts: config.webhookMaxAttempts, webhookBackoffMs: config.webhookBackoffMs });
+  const producer = new Producer({
+    connection,
+    prefix: config.prefix,
+    secretBox: config.secretBox,
+    maxAttempts: config.maxAttempts,
+    webhookAttempts: config.webhookMaxAttempts,
+    webhookBackoffMs: config.webhookBackoffMs,
+    onError: (error) => logger.warn({ err: error.message }, 'queue connection error'),
+  });
 
   const adapters = createAdapters(config.destinations);
   const pools = config.pools.map(({ type, concurrency }) => {
