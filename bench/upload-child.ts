@@ -26,6 +26,7 @@ await adapter.upload({
   checkpoint: { load: async () => checkpoint as never, save: async (s) => void (checkpoint = s), clear: async () => void (checkpoint = undefined) },
   attempt: 1,
   network: createNetworkGuard({ allowedPrivateHosts: ['127.0.0.1', 'localhost'] }),
+  credentials: { accessToken: async () => process.env.BENCH_ACCESS_TOKEN ?? '' },
 });
 const seconds = (Date.now() - started) / 1000;
 // maxRSS is in kilobytes.

@@ -29,6 +29,24 @@ export interface CheckpointStore {
   clear(): Promise<void>;
 }
 
+/** The OAuth providers whose refresh tokens the fleet can hold (`auth_secret`). */
+export type OAuthProvider = 'google' | 'dropbox';
+
+/**
+ * Access tokens for credentials the fleet holds (`auth_secret`). Tokens are cached
+ * fleet-wide until shortly before they expire and refreshed once per credential, however
+ * many workers ask at the same time.
+ */
+export interface CredentialProvider {
+  /**
+   * An access token for the credential named by `authSecret`. Pass `rejectedToken` when the
+   * platform answered 401 for a token: it is refreshed (once, fleet-wide) instead of
+   * served from the cache. Throws FleetError UF_RECONNECT_REQUIRED when the user revoked
+   * access (`invalid_grant`), UF_CREDENTIALS_INVALID for an unknown auth_secret.
+   */
+  accessToken(provider: OAuthProvider, authSecret: string, rejectedToken?: string): Promise<string>;
+}
+
 export interface UploadContext<D> {
   /** The validated destination, secret fields decrypted. */
   readonly destination: D;
@@ -44,4 +62,6 @@ export interface UploadContext<D> {
   /** 1 for the first try. */
   readonly attempt: number;
   readonly network: NetworkGuard;
+  /** For destinations that accept `auth_secret` (YouTube, Dropbox). */
+  readonly credentials: CredentialProvider;
 }

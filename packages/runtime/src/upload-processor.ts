@@ -15,7 +15,7 @@ import {
   type UploadJobData,
   type UploadResult,
 } from '@upload-fleet/core';
-import type { DestinationAdapter } from '@upload-fleet/destinations';
+import type { CredentialProvider, DestinationAdapter } from '@upload-fleet/destinations';
 import type { Producer } from '@upload-fleet/producer';
 import { redisCheckpointStore } from './checkpoint-store.js';
 import { throttledProgress } from './progress.js';
@@ -33,6 +33,8 @@ export interface UploadProcessorOptions {
   secretBox: SecretBox;
   sourceRoot: string;
   network: NetworkGuard;
+  /** Access tokens for `auth_secret` credentials the fleet holds. */
+  credentials: CredentialProvider;
   logger: Logger;
   backoff: BackoffOptions;
   /** One attempt may take this long before it is aborted and retried. */
@@ -97,6 +99,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         checkpoint: redisCheckpointStore(options.connection, producer.prefix, String(job.id), options.checkpointTtlSeconds),
         attempt,
         network: options.network,
+        credentials: options.credentials,
       });
       progress.report(source.size);
       await progress.flush();

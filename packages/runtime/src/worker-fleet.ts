@@ -5,6 +5,7 @@ import { createAdapters, type DestinationAdapter } from '@upload-fleet/destinati
 import { Producer } from '@upload-fleet/producer';
 import type { WorkerConfig } from './config.js';
 import { assertNoEviction } from './redis-checks.js';
+import { unconfiguredCredentials } from './credentials/unconfigured.js';
 import { createUploadPool, type UploadPool } from './upload-pool.js';
 import { ABORT_SHUTDOWN } from './upload-processor.js';
 import { createWebhookWorker } from './webhooks.js';
@@ -61,6 +62,7 @@ export async function startWorkerFleet(config: WorkerConfig & { redisUrl: string
       secretBox: config.secretBox,
       sourceRoot: config.sourceRoot,
       network,
+      credentials: unconfiguredCredentials,
       logger,
       backoff: config.backoff,
       uploadTimeoutMs: config.uploadTimeoutMs,

@@ -108,6 +108,7 @@ function makeContext(
     checkpoint: memoryCheckpoint(),
     attempt: 1,
     network: options.network ?? localGuard,
+    credentials: { accessToken: () => Promise.reject(new Error('the HTTP destination holds no OAuth credentials')) },
   };
   return { context, progress, controller };
 }

@@ -12,7 +12,7 @@ import {
   type Destination,
   type UploadResult,
 } from '@upload-fleet/core';
-import type { CheckpointStore, UploadContext, UploadSource } from '../../src/index.js';
+import type { CheckpointStore, CredentialProvider, UploadContext, UploadSource } from '../../src/index.js';
 import type { BehaviourTarget } from './target.js';
 
 export const repoRoot = resolve(import.meta.dirname, '../../../..');
@@ -77,7 +77,15 @@ export interface RunOptions {
   checkpoint?: CheckpointStore;
   onProgress?: (bytes: number) => void;
   extension?: string;
+  /** For auth_secret destinations; by default every auth_secret is unknown. */
+  credentials?: CredentialProvider;
 }
+
+const noCredentials: CredentialProvider = {
+  async accessToken() {
+    throw new Error('this test gave the upload no credential provider');
+  },
+};
 
 /** Runs one adapter upload in this process, with the context the runtime would give it. */
 export function runUpload(target: BehaviourTarget, destination: Destination, file: SourceFile, options: RunOptions = {}): Promise<UploadResult> {
@@ -92,6 +100,7 @@ export function runUpload(target: BehaviourTarget, destination: Destination, fil
     checkpoint: options.checkpoint ?? memoryCheckpoints(),
     attempt: 1,
     network: createNetworkGuard({ allowedPrivateHosts: ['127.0.0.1', 'localhost', '::1'] }),
+    credentials: options.credentials ?? noCredentials,
   };
   return target.adapter.upload(context as never);
 }

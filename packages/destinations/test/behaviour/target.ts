@@ -1,5 +1,5 @@
-import type { Destination, DestinationType, ErrorCategory, ErrorCode } from '@upload-fleet/core';
-import type { DestinationAdapter } from '../../src/index.js';
+import type { Destination, DestinationType, ErrorCategory, ErrorCode, UploadResult } from '@upload-fleet/core';
+import type { UploadContext } from '../../src/index.js';
 
 /**
  * One destination's stand-in for the shared behaviour suite (behaviour.test.ts): a real
@@ -11,7 +11,8 @@ export interface BehaviourTarget {
   readonly type: DestinationType;
   /** True when an interrupted upload continues where it stopped; false when it starts over (HTTP). */
   readonly resumable: boolean;
-  readonly adapter: DestinationAdapter<never>;
+  /** The adapter under test (any destination type: method parameters are checked loosely on purpose). */
+  readonly adapter: { readonly type: DestinationType; upload(context: UploadContext<never>): Promise<UploadResult> };
   /** A valid destination that stores the file under `name` (key, blob name, path). */
   destination(name: string): Destination;
   /** What the server holds under `name` now, or undefined when nothing is there. */

@@ -11,7 +11,7 @@ export async function createTarget(): Promise<BehaviourTarget> {
   return {
     type: 'http',
     resumable: false,
-    adapter: httpAdapter as BehaviourTarget['adapter'],
+    adapter: httpAdapter,
     destination,
     async stored(name) {
       const last = receiver.requests.filter((r) => r.path === pathOf(name) && r.complete).at(-1);
