@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_PREFIX, DESTINATION_TYPES, SecretBox, type DestinationType } from '@upload-fleet/core';
+import { DEFAULT_LIMIT_RULES, parseLimitRules, type LimitRules } from './limits/rules.js';
 import { availableDestinationTypes, destinationsEnvSchema, type DestinationsConfig } from '@upload-fleet/destinations';
 
 const SECOND = 1000;
@@ -45,6 +46,8 @@ export const workerEnvSchema = z.object({
   WEBHOOK_MAX_ATTEMPTS: int(8),
   WEBHOOK_BACKOFF_MS: int(10 * SECOND),
   CHECKPOINT_TTL_SECONDS: int(30 * DAY_SECONDS),
+  RATE_LIMITS: z.string().optional(),
+  KEY_LEASE_TTL_MS: int(MINUTE),
 });
 
 export interface PoolConfig {
@@ -72,6 +75,9 @@ export interface WorkerConfig {
   webhookMaxAttempts: number;
   webhookBackoffMs: number;
   checkpointTtlSeconds: number;
+  /** Fleet-wide limits per destination account (RATE_LIMITS over the defaults). */
+  limitRules: LimitRules;
+  leaseTtlMs: number;
   /** Operator settings of the destinations (endpoints, parts in flight). */
   destinations: DestinationsConfig;
 }
@@ -108,6 +114,14 @@ export function loadWorkerConfig(
     }
     if (requested.length === 0) problems.push('WORKER_POOLS: name at least one pool, or "all"');
   }
+  let limitRules: LimitRules = DEFAULT_LIMIT_RULES;
+  if (parsed.success) {
+    try {
+      limitRules = parseLimitRules(parsed.data.RATE_LIMITS);
+    } catch (error) {
+      problems.push(`RATE_LIMITS: ${error instanceof z.ZodError ? error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : (error as Error).message}`);
+    }
+  }
   if (!parsed.success || !destinations.success || problems.length > 0) {
     throw new Error(`Invalid worker configuration:\n  - ${problems.join('\n  - ')}`);
   }
@@ -132,6 +146,8 @@ export function loadWorkerConfig(
     webhookMaxAttempts: c.WEBHOOK_MAX_ATTEMPTS,
     webhookBackoffMs: c.WEBHOOK_BACKOFF_MS,
     checkpointTtlSeconds: c.CHECKPOINT_TTL_SECONDS,
+    limitRules,
+    leaseTtlMs: c.KEY_LEASE_TTL_MS,
     destinations: destinations.data,
   };
 }

@@ -9,3 +9,4 @@ export * from './upload-processor.js';
 export * from './webhooks.js';
 export * from './worker-fleet.js';
 export * from './health-server.js';
+export * from './limits/index.js';

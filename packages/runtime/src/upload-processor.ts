@@ -20,6 +20,7 @@ import type { Producer } from '@upload-fleet/producer';
 import { redisCheckpointStore } from './checkpoint-store.js';
 import { throttledProgress } from './progress.js';
 import { retryDelayMs, withJitter, type BackoffOptions } from './retry-policy.js';
+import { defaultLimitKey, type FleetLimiter, type Permit } from './limits/index.js';
 import { openSource } from './sources/index.js';
 
 /** Reasons the runtime aborts an upload; adapters see them as `signal.reason`. */
@@ -33,6 +34,10 @@ export interface UploadProcessorOptions {
   secretBox: SecretBox;
   sourceRoot: string;
   network: NetworkGuard;
+  /** Fleet-wide rate limits and concurrency caps per destination account. */
+  limiter: FleetLimiter;
+  /** A concurrency lease lapses this long after its holder stops renewing it. */
+  leaseTtlMs: number;
   /** Access tokens for `auth_secret` credentials the fleet holds. */
   credentials: CredentialProvider;
   logger: Logger;
@@ -81,12 +86,35 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
     const timeout = AbortSignal.timeout(options.uploadTimeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
 
+    // Fleet-wide limits of the destination account; see limits/ and docs/rate-limits.md.
+    let limitKey: string | undefined;
+    let permit: Permit | undefined;
+    let leaseRenewal: NodeJS.Timeout | undefined;
+    let bytesSent = 0;
+
     try {
-      await producer.deliveries.clearDeferral(data.token, data.index);
       const destination = destinationSchemas[adapter.type].parse({ ...data.destination, ...secrets }) as Destination;
+      limitKey = defaultLimitKey(destination);
+      const decision = await options.limiter.acquire(adapter.type, limitKey, `${job.id}:${job.attemptsStarted}`);
+      if (!decision.allowed) {
+        // Not now: wait in the delayed set (freeing this worker slot at once) without using
+        // an attempt; jitter spreads the jobs of one key that would all wake together.
+        const runAt = Date.now() + withJitter(decision.waitMs);
+        await producer.deliveries.recordDeferral(data.token, data.index, { reason: 'rate_limited', run_at: new Date(runAt).toISOString(), limit_key: limitKey });
+        log.info({ limit_key: limitKey, reason: decision.reason, run_at: new Date(runAt).toISOString() }, 'deferred by a fleet-wide limit');
+        await job.moveToDelayed(runAt, token);
+        throw new DelayedError();
+      }
+      permit = decision.permit;
+      if (options.limiter.rulesFor(adapter.type, limitKey)?.concurrency !== undefined) {
+        const activePermit = permit;
+        leaseRenewal = setInterval(() => void activePermit.renew().catch(() => undefined), Math.max(100, options.leaseTtlMs / 3));
+      }
+
+      await producer.deliveries.clearDeferral(data.token, data.index);
       const source = await openSource(data.source, { sourceRoot: options.sourceRoot, network: options.network });
       const progress = throttledProgress(source.size, (p) => job.updateProgress(p));
-      log.info({ source: source.description, bytes: source.size }, 'upload started');
+      log.info({ source: source.description, bytes: source.size, limit_key: limitKey }, 'upload started');
 
       const result = await adapter.upload({
         destination: destination as never,
@@ -94,7 +122,10 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         contentType: contentTypeFor(destination, data.extension),
         extension: data.extension,
         signal: combined,
-        reportProgress: (bytes) => progress.report(bytes),
+        reportProgress: (bytes) => {
+          bytesSent = Math.max(bytesSent, bytes);
+          progress.report(bytes);
+        },
         log,
         checkpoint: redisCheckpointStore(options.connection, producer.prefix, String(job.id), options.checkpointTtlSeconds),
         attempt,
@@ -117,6 +148,9 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       const safeError = { ...error.toJSON(), message: userMessage };
       const failedReason = `[${error.code}] ${userMessage}`;
 
+      // An attempt that never got a byte to the platform does not count against its limits.
+      if (permit && bytesSent === 0) await permit.giveBack().catch(() => undefined);
+
       if (signal?.aborted && signal.reason === ABORT_SHUTDOWN && token) {
         // The worker is shutting down: hand the job back at once, without using an attempt.
         // The adapter saved its checkpoint, so the next worker resumes mid-file.
@@ -126,13 +160,18 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       }
 
       if (error.category === 'rate_limited' && token) {
-        const runAt = Date.now() + withJitter(error.retryAfterMs ?? options.defaultRateLimitDelayMs);
+        // The platform said "slow down": pause this account for the whole fleet, so other
+        // workers do not spend requests learning the same thing.
+        const waitMs = error.retryAfterMs ?? options.defaultRateLimitDelayMs;
+        if (limitKey) await options.limiter.pause(adapter.type, limitKey, waitMs);
+        const runAt = Date.now() + withJitter(waitMs);
         await producer.deliveries.recordDeferral(data.token, data.index, {
           reason: 'rate_limited',
           run_at: new Date(runAt).toISOString(),
+          ...(limitKey ? { limit_key: limitKey } : {}),
           error: safeError,
         });
-        log.warn({ code: error.code, run_at: new Date(runAt).toISOString() }, 'rate limited; deferred without using an attempt');
+        log.warn({ code: error.code, limit_key: limitKey, run_at: new Date(runAt).toISOString() }, 'rate limited by the platform; key paused, job deferred without using an attempt');
         await job.moveToDelayed(runAt, token);
         throw new DelayedError();
       }
@@ -157,6 +196,9 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       });
       log.warn({ code: error.code, retry_in_ms: delayMs }, 'upload failed; will retry');
       throw new RetryableUploadError(failedReason, delayMs);
+    } finally {
+      clearInterval(leaseRenewal);
+      await permit?.release().catch(() => undefined);
     }
   };
 }

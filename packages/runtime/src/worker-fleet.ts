@@ -6,6 +6,7 @@ import { Producer } from '@upload-fleet/producer';
 import type { WorkerConfig } from './config.js';
 import { assertNoEviction } from './redis-checks.js';
 import { unconfiguredCredentials } from './credentials/unconfigured.js';
+import { FleetLimiter } from './limits/index.js';
 import { createUploadPool, type UploadPool } from './upload-pool.js';
 import { ABORT_SHUTDOWN } from './upload-processor.js';
 import { createWebhookWorker } from './webhooks.js';
@@ -50,6 +51,7 @@ export async function startWorkerFleet(config: WorkerConfig & { redisUrl: string
     onError: (error) => logger.warn({ err: error.message }, 'queue connection error'),
   });
 
+  const limiter = new FleetLimiter({ connection, prefix: config.prefix, rules: config.limitRules, leaseTtlMs: config.leaseTtlMs });
   const adapters = createAdapters(config.destinations);
   const pools = config.pools.map(({ type, concurrency }) => {
     const adapter = adapters[type] as DestinationAdapter | undefined;
@@ -63,6 +65,8 @@ export async function startWorkerFleet(config: WorkerConfig & { redisUrl: string
       sourceRoot: config.sourceRoot,
       network,
       credentials: unconfiguredCredentials,
+      limiter,
+      leaseTtlMs: config.leaseTtlMs,
       logger,
       backoff: config.backoff,
       uploadTimeoutMs: config.uploadTimeoutMs,

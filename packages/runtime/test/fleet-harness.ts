@@ -42,6 +42,8 @@ export function testConfig(prefix: string, sourceRoot: string, overrides: Partia
     webhookBackoffMs: 300,
     checkpointTtlSeconds: 3_600,
     destinations: defaultDestinationsConfig(),
+    limitRules: {},
+    leaseTtlMs: 5_000,
     ...overrides,
   };
 }

@@ -1,0 +1,3 @@
+export * from './fleet-limiter.js';
+export * from './limit-key.js';
+export * from './rules.js';
