@@ -1,50 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox } from '@upload-fleet/core';
 import { Producer } from '@upload-fleet/producer';
 import { startEmbeddedRedis } from '@upload-fleet/redis-server';
 import { deletePrefix, startHttpReceiver, testRedisUrl, uniquePrefix, type HttpReceiver } from '@upload-fleet/testkit';
+import { started, startWorker, until, type WorkerProcess } from './worker-harness.js';
 
-const repoRoot = resolve(import.meta.dirname, '../../..');
 const KEY = `k1:${Buffer.alloc(32, 9).toString('base64')}`;
-
-interface WorkerProcess {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Starts apps/worker as its own OS process, the way a pod runs it. */
-function startWorker(env: Record<string, string>): WorkerProcess {
-  // node itself with tsx as a loader (not the tsx CLI, which runs node as a child that a
-  // SIGKILL of the CLI would leave running).
-  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(repoRoot, 'apps/worker/src/main.ts')], {
-    cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: 'info', HEALTH_PORT: '0', HEALTH_HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('worker processes', () => {
   const redisUrl = testRedisUrl();
@@ -74,8 +40,6 @@ describe('worker processes', () => {
       await w.exited;
     }
   };
-  /** A worker is up once its pools have started (it logs so after connecting to Redis). */
-  const started = (worker: WorkerProcess) => until('the worker to start', () => worker.output().includes('worker pools started'));
   const spawnWorker = (extra: Record<string, string> = {}) => {
     const worker = startWorker({ ...workerEnv(), ...extra });
     workers.push(worker);

@@ -401,6 +401,8 @@ export class Producer {
         };
       }
       case 'completed':
+        // The job was read a moment before it completed: report it as still running.
+        if (!job.returnvalue) return { ...base, state: 'active', attempts, ...(progress ? { progress } : {}) };
         // The worker writes the final record right after; until then the job says it.
         return { ...base, ...fromFinal({ state: 'completed', result: job.returnvalue, attempts, finished_at: new Date(job.finishedOn ?? Date.now()).toISOString() }) };
       case 'failed':
@@ -441,7 +443,7 @@ function asProgress(value: unknown): UploadProgress | undefined {
 function errorFromFailedReason(reason: string): SerializedFleetError {
   const match = /^\[(UF_[A-Z_]+)\] ([\s\S]*)$/.exec(reason ?? '');
   const code = match && match[1]! in ERROR_CATALOG ? (match[1] as ErrorCode) : 'UF_UNKNOWN';
-  return { code, category: ERROR_CATALOG[code].category, message: match ? match[2]! : reason };
+  return { code, category: ERROR_CATALOG[code].category, message: match ? match[2]! : (reason || 'The upload failed.') };
 }
 
 function publicState(state: string): string {
