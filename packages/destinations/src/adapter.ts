@@ -11,6 +11,20 @@ import type { DestinationOf, DestinationType, NetworkGuard, ScopedLogger, Upload
 export interface DestinationAdapter<T extends DestinationType = DestinationType> {
   readonly type: T;
   upload(context: UploadContext<DestinationOf<T>>): Promise<UploadResult>;
+  /**
+   * The account behind a destination's credential, for fleet-wide limits (YouTube: the
+   * channel id, so two tokens of one channel share one budget). Optional: without it the
+   * runtime keys limits by a hash of the credential. The runtime caches the answer per
+   * credential, so this is called once per credential, not once per upload.
+   */
+  accountOf?(context: AccountContext<DestinationOf<T>>): Promise<string>;
+}
+
+export interface AccountContext<D> {
+  readonly destination: D;
+  readonly signal: AbortSignal;
+  readonly network: NetworkGuard;
+  readonly credentials: CredentialProvider;
 }
 
 /** The rendered file. Always streamed: `open` returns a fresh stream, from a byte offset for resumes. */

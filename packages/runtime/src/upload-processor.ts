@@ -20,7 +20,7 @@ import type { Producer } from '@upload-fleet/producer';
 import { redisCheckpointStore } from './checkpoint-store.js';
 import { throttledProgress } from './progress.js';
 import { retryDelayMs, withJitter, type BackoffOptions } from './retry-policy.js';
-import { defaultLimitKey, type FleetLimiter, type Permit } from './limits/index.js';
+import type { AccountKeys, FleetLimiter, Permit } from './limits/index.js';
 import { openSource } from './sources/index.js';
 
 /** Reasons the runtime aborts an upload; adapters see them as `signal.reason`. */
@@ -36,6 +36,8 @@ export interface UploadProcessorOptions {
   network: NetworkGuard;
   /** Fleet-wide rate limits and concurrency caps per destination account. */
   limiter: FleetLimiter;
+  /** The account (limit key) behind each destination, cached per credential. */
+  accountKeys: AccountKeys;
   /** A concurrency lease lapses this long after its holder stops renewing it. */
   leaseTtlMs: number;
   /** Access tokens for `auth_secret` credentials the fleet holds. */
@@ -94,7 +96,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
 
     try {
       const destination = destinationSchemas[adapter.type].parse({ ...data.destination, ...secrets }) as Destination;
-      limitKey = defaultLimitKey(destination);
+      limitKey = await options.accountKeys.keyOf(adapter, destination, { signal: combined, network: options.network, credentials: options.credentials });
       const decision = await options.limiter.acquire(adapter.type, limitKey, `${job.id}:${job.attemptsStarted}`);
       if (!decision.allowed) {
         // Not now: wait in the delayed set (freeing this worker slot at once) without using

@@ -6,7 +6,7 @@ import { Producer } from '@upload-fleet/producer';
 import type { WorkerConfig } from './config.js';
 import { assertNoEviction } from './redis-checks.js';
 import { unconfiguredCredentials } from './credentials/unconfigured.js';
-import { FleetLimiter } from './limits/index.js';
+import { AccountKeys, FleetLimiter } from './limits/index.js';
 import { createUploadPool, type UploadPool } from './upload-pool.js';
 import { ABORT_SHUTDOWN } from './upload-processor.js';
 import { createWebhookWorker } from './webhooks.js';
@@ -52,6 +52,8 @@ export async function startWorkerFleet(config: WorkerConfig & { redisUrl: string
   });
 
   const limiter = new FleetLimiter({ connection, prefix: config.prefix, rules: config.limitRules, leaseTtlMs: config.leaseTtlMs });
+  // Which channel a credential uploads to does not change often; a day is plenty.
+  const accountKeys = new AccountKeys(connection, config.prefix, 24 * 60 * 60);
   const adapters = createAdapters(config.destinations);
   const pools = config.pools.map(({ type, concurrency }) => {
     const adapter = adapters[type] as DestinationAdapter | undefined;
@@ -66,6 +68,7 @@ export async function startWorkerFleet(config: WorkerConfig & { redisUrl: string
       network,
       credentials: unconfiguredCredentials,
       limiter,
+      accountKeys,
       leaseTtlMs: config.leaseTtlMs,
       logger,
       backoff: config.backoff,

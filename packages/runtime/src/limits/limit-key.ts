@@ -7,7 +7,7 @@ import type { Destination } from '@upload-fleet/core';
  *
  * | type      | key                                           |
  * |-----------|-----------------------------------------------|
- * | youtube   | the channel id when the adapter resolves it, else the credential's hash |
+ * | youtube   | `channel:<id>` resolved by the adapter (`accountOf`), else the credential's hash |
  * | facebook  | the credential's hash (the token decides page or user) |
  * | dropbox   | the credential's hash                          |
  * | ftp       | host[:port]                                   |
@@ -32,6 +32,11 @@ export function defaultLimitKey(destination: Destination): string {
     case 'azureblob':
       return destination.account.toLowerCase();
   }
+}
+
+/** The credential part of a key (`credential:<hash>`), when the key is one. */
+export function isCredentialKey(key: string): boolean {
+  return key.startsWith('credential:');
 }
 
 function hashOf(secret: string): string {
