@@ -69,6 +69,16 @@ describe('loadApiServiceConfig', () => {
     });
   });
 
+  it('reads the OAuth clients of the connect flow and requires PUBLIC_BASE_URL with them', () => {
+    const base = { API_KEYS: KEY_A, REDIS_URL: 'redis://127.0.0.1:6379', ENCRYPTION_KEYS };
+    expect(loadApiServiceConfig(base).oauth).toEqual({});
+    const config = loadApiServiceConfig({ ...base, DROPBOX_OAUTH_CLIENT_ID: 'appkey', DROPBOX_OAUTH_CLIENT_SECRET: 'appsecret', PUBLIC_BASE_URL: 'https://uploads.example.com/' });
+    expect(config.oauth).toMatchObject({ publicBaseUrl: 'https://uploads.example.com', dropbox: { clientId: 'appkey', tokenUrl: 'https://api.dropboxapi.com/oauth2/token' } });
+    expect(config.oauth.google).toBeUndefined();
+    expect(() => loadApiServiceConfig({ ...base, GOOGLE_OAUTH_CLIENT_ID: 'id', GOOGLE_OAUTH_CLIENT_SECRET: 'secret' })).toThrow(/PUBLIC_BASE_URL is required when an OAuth client is configured/);
+    expect(() => loadApiServiceConfig({ ...base, GOOGLE_OAUTH_CLIENT_ID: 'id', PUBLIC_BASE_URL: 'https://x.example' })).toThrow(/GOOGLE_OAUTH_CLIENT_SECRET is required/);
+  });
+
   it('reports the API\'s and the shared settings\' problems together', () => {
     let message = '';
     try {

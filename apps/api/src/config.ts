@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_PREFIX, SecretBox } from '@upload-fleet/core';
+import { addOAuthEnvIssues, oauthEnvShape, oauthSettingsOf, type OAuthSettings } from '@upload-fleet/credentials';
 
 /** One API key: `name` is the owner of the deliveries created with it. */
 export interface ApiKey {
@@ -23,6 +24,8 @@ export interface ApiServiceConfig extends ApiConfig {
   encryptionKeys: string;
   /** Attempts per upload, the first included; set on each job at enqueue time. */
   maxAttempts: number;
+  /** OAuth clients of the connect flow (auth_secret) and PUBLIC_BASE_URL; none configured by default. */
+  oauth: OAuthSettings;
 }
 
 const MIB = 1024 * 1024;
@@ -110,6 +113,14 @@ export const apiServiceConfigSchema = z
         }
       }),
     ),
+    ...oauthEnvShape,
+  })
+  .superRefine((env, ctx) => {
+    addOAuthEnvIssues(env, ctx);
+    const connectable = env.GOOGLE_OAUTH_CLIENT_ID || env.DROPBOX_OAUTH_CLIENT_ID;
+    if (connectable && !env.PUBLIC_BASE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['PUBLIC_BASE_URL'], message: 'PUBLIC_BASE_URL is required when an OAuth client is configured: the external URL of this API, for the connect flow\'s redirect URIs' });
+    }
   })
   .transform(
     (env): ApiServiceConfig => ({
@@ -118,6 +129,7 @@ export const apiServiceConfigSchema = z
       redisPrefix: env.REDIS_PREFIX,
       encryptionKeys: env.ENCRYPTION_KEYS,
       maxAttempts: env.UPLOAD_MAX_ATTEMPTS,
+      oauth: oauthSettingsOf(env),
     }),
   );
 

@@ -21,6 +21,10 @@ export const API_ERROR_CODES = [
   'UF_PAYLOAD_TOO_LARGE',
   'UF_UNSUPPORTED_MEDIA_TYPE',
   'UF_BAD_REQUEST',
+  'UF_CONNECT_NOT_CONFIGURED',
+  'UF_CONNECT_FAILED',
+  'UF_CREDENTIAL_NOT_FOUND',
+  'UF_CREDENTIAL_FORBIDDEN',
   'UF_INTERNAL',
 ] as const;
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
@@ -36,6 +40,8 @@ export interface ApiErrorBody {
     token?: string;
     /** For UF_INTERNAL: quote it when reporting the failure; the log has the details. */
     request_id?: string;
+    /** For UF_CONNECT_FAILED: why, like "access_denied" or "invalid_state". */
+    reason?: string;
   };
 }
 

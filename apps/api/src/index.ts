@@ -8,5 +8,6 @@ export {
   type ApiKey,
   type ApiServiceConfig,
 } from './config.js';
+export { registerConnectRoutes, type ConnectOptions, type ConnectStarted, type Connected, type CredentialView } from './connect.js';
 export { API_ERROR_CODES, type ApiErrorBody, type ApiErrorCode } from './errors.js';
 export { buildOpenApiDocument } from './openapi.js';

@@ -4,6 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { SecretBox, createLogger } from '@upload-fleet/core';
+import { CredentialStore } from '@upload-fleet/credentials';
 import { Producer } from '@upload-fleet/producer';
 import { loadApiServiceConfig, type ApiServiceConfig } from './config.js';
 import { buildApi } from './server.js';
@@ -22,10 +23,11 @@ const logger = createLogger();
 // maxRetriesPerRequest: null is what BullMQ requires of a connection it may block on.
 const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
 connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+const secretBox = SecretBox.fromConfig(config.encryptionKeys);
 const producer = new Producer({
   connection,
   prefix: config.redisPrefix,
-  secretBox: SecretBox.fromConfig(config.encryptionKeys),
+  secretBox,
   maxAttempts: config.maxAttempts,
   onError: (error) => logger.warn({ err: error.message }, 'queue connection error'),
 });
@@ -35,6 +37,8 @@ const app = buildApi({
   apiKeys: config.apiKeys,
   logger,
   bodyLimitBytes: config.bodyLimitBytes,
+  // Always given, so credentials stay visible and deletable when an OAuth client is removed.
+  connect: { store: new CredentialStore({ connection, prefix: config.redisPrefix, secretBox }), oauth: config.oauth },
   readiness: async () => {
     if (connection.status !== 'ready') return { ready: false, checks: { redis: `not connected (${connection.status})` } };
     const timeout = new Promise<string>((resolve) => setTimeout(resolve, READINESS_TIMEOUT_MS, 'timeout').unref());

@@ -53,6 +53,10 @@ const schemas: Record<string, JsonSchema> = {
           problems: { type: 'array', items: ref('Problem'), description: 'For UF_INVALID_REQUEST: every problem, by field path.' },
           token: { type: 'string', description: 'For UF_IDEMPOTENCY_CONFLICT: the delivery that holds the idempotency_key.' },
           request_id: { type: 'string', description: 'For UF_INTERNAL: quote it when reporting the failure.' },
+          reason: {
+            type: 'string',
+            description: 'For UF_CONNECT_FAILED: access_denied, invalid_state, invalid_callback, code_refused, scope_not_granted, no_refresh_token or provider_unavailable.',
+          },
         },
       },
     },
@@ -178,6 +182,53 @@ const schemas: Record<string, JsonSchema> = {
       },
     },
   },
+  ConnectStarted: {
+    type: 'object',
+    required: ['authorize_url', 'expires_in', 'redirect_uri'],
+    properties: {
+      authorize_url: { type: 'string', description: 'Open it in a browser: the provider\'s consent page. Single use.' },
+      expires_in: { type: 'integer', description: 'Seconds the link stays usable.' },
+      redirect_uri: { type: 'string', description: 'The callback URL; it must be registered with the provider\'s OAuth client exactly like this.' },
+    },
+  },
+  Connected: {
+    type: 'object',
+    required: ['auth_secret', 'credential_id', 'platform', 'provider', 'message'],
+    properties: {
+      auth_secret: { type: 'string', description: 'Use it as auth_secret in YouTube or Dropbox destinations. Shown only this once; the fleet keeps only its hash.' },
+      credential_id: { type: 'string', description: 'Names the credential (GET/DELETE /v1/connect/credentials/{credential_id}); not secret.' },
+      platform: { type: 'string', enum: ['youtube', 'dropbox'] },
+      provider: { type: 'string', enum: ['google', 'dropbox'] },
+      account_id: { type: 'string', description: 'The provider\'s account id, when it names one (Dropbox).' },
+      message: { type: 'string' },
+    },
+  },
+  Credential: {
+    type: 'object',
+    required: ['credential_id', 'platform', 'provider', 'status', 'created_at'],
+    description: 'A credential the fleet holds. Never carries a token or the auth_secret.',
+    properties: {
+      credential_id: { type: 'string' },
+      platform: { type: 'string', enum: ['youtube', 'dropbox'] },
+      provider: { type: 'string', enum: ['google', 'dropbox'] },
+      status: {
+        type: 'string',
+        enum: ['active', 'reconnect_required'],
+        description: 'reconnect_required: the provider refused the refresh token (invalid_grant: access revoked or expired); uploads with this auth_secret fail until the account is connected again.',
+      },
+      account_id: { type: 'string' },
+      scope: { type: 'string', description: 'Scopes granted, space-separated.' },
+      created_at: { type: 'string', format: 'date-time' },
+      refreshed_at: { type: 'string', format: 'date-time' },
+      status_changed_at: { type: 'string', format: 'date-time' },
+      reconnect_reason: { type: 'string', description: 'The provider\'s error, like "invalid_grant: Token has been expired or revoked."' },
+    },
+  },
+  CredentialDeleted: {
+    type: 'object',
+    required: ['credential_id', 'deleted'],
+    properties: { credential_id: { type: 'string' }, deleted: { type: 'boolean', const: true } },
+  },
   Health: { type: 'object', required: ['status'], properties: { status: { type: 'string', const: 'ok' } } },
   Readiness: {
     type: 'object',
@@ -205,6 +256,32 @@ const deliveryAnswers = {
   '404': errorAnswer('No delivery with this token (tokens expire with the delivery record).'),
 };
 const open = { security: [] };
+
+const platformParameter = {
+  name: 'platform',
+  in: 'path',
+  required: true,
+  description: '"youtube" (a Google account) or "dropbox".',
+  schema: { type: 'string', enum: ['youtube', 'dropbox'] },
+};
+const credentialIdParameter = {
+  name: 'credential_id',
+  in: 'path',
+  required: true,
+  description: 'The part of the auth_secret between "ufc_" and the dot.',
+  schema: { type: 'string' },
+};
+const notConfigured = errorAnswer('No OAuth client is configured for this platform (UF_CONNECT_NOT_CONFIGURED).');
+const credentialAnswers = {
+  ...authAnswers,
+  '403': errorAnswer('The credential was connected with another API key.'),
+  '404': errorAnswer('No credential with this id.'),
+  '503': notConfigured,
+};
+const htmlOrJson = (description: string, schemaName: string) => ({
+  description,
+  content: { 'text/html': { schema: { type: 'string' } }, ...json(ref(schemaName)) },
+});
 
 /** The OpenAPI 3.1 document served at GET /openapi.json. */
 export function buildOpenApiDocument(options: { bodyLimitBytes: number; version?: string }): Record<string, unknown> {
@@ -252,6 +329,53 @@ export function buildOpenApiDocument(options: { bodyLimitBytes: number; version?
           operationId: 'retryDelivery',
           summary: 'Queue the failed uploads of a delivery again, each with a fresh set of attempts. No body.',
           responses: { '200': answer('What was queued again.', 'RetryResult'), ...deliveryAnswers },
+        },
+      },
+      '/v1/connect/{platform}': {
+        parameters: [platformParameter],
+        post: {
+          operationId: 'startConnect',
+          summary: 'Start connecting an account: answers the consent URL (offline access, PKCE) to open in a browser. The flow ends at the callback, which shows the auth_secret once. No body.',
+          responses: {
+            '200': answer('The consent URL.', 'ConnectStarted'),
+            '404': errorAnswer('Not a platform with a connect flow.'),
+            '503': notConfigured,
+            ...authAnswers,
+          },
+        },
+      },
+      '/v1/connect/{platform}/callback': {
+        parameters: [platformParameter],
+        get: {
+          operationId: 'connectCallback',
+          summary: 'Where the provider sends the browser back. Exchanges the code, stores the refresh token encrypted and shows the auth_secret once (HTML, or JSON with "Accept: application/json"; Cache-Control: no-store). No key needed: the single-use state of the flow protects it.',
+          ...open,
+          parameters: [
+            { name: 'state', in: 'query', required: true, schema: { type: 'string' } },
+            { name: 'code', in: 'query', required: false, schema: { type: 'string' } },
+            { name: 'error', in: 'query', required: false, schema: { type: 'string' }, description: 'Set by the provider, like "access_denied" when consent was declined.' },
+          ],
+          responses: {
+            '200': htmlOrJson('The account is connected: the auth_secret, shown once.', 'Connected'),
+            '400': htmlOrJson('Consent was declined, or the link was used already, has expired or is unknown (UF_CONNECT_FAILED, with reason). Nothing was stored.', 'Error'),
+            '404': errorAnswer('Not a platform with a connect flow.'),
+            '502': htmlOrJson('The provider did not answer as it should (UF_CONNECT_FAILED, reason provider_unavailable or no_refresh_token). Nothing was stored.', 'Error'),
+            '503': htmlOrJson('No OAuth client is configured for this platform.', 'Error'),
+            '500': errorAnswer('Unexpected error; the answer carries a request id, the log the details.'),
+          },
+        },
+      },
+      '/v1/connect/credentials/{credential_id}': {
+        parameters: [credentialIdParameter],
+        get: {
+          operationId: 'getCredential',
+          summary: 'The status of a credential connected with this API key (active or reconnect_required). Never shows a token.',
+          responses: { '200': answer('The credential.', 'Credential'), ...credentialAnswers },
+        },
+        delete: {
+          operationId: 'deleteCredential',
+          summary: 'Delete a credential: its auth_secret stops working at once (jobs using it fail with UF_CREDENTIALS_INVALID). Access at the provider is not revoked; users remove it in their account settings.',
+          responses: { '200': answer('Deleted.', 'CredentialDeleted'), ...credentialAnswers },
         },
       },
       '/healthz': {

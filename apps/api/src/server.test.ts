@@ -85,6 +85,10 @@ describe('open routes', () => {
       ['get', '/healthz', ['200']],
       ['get', '/readyz', ['200', '503']],
       ['get', '/openapi.json', ['200']],
+      ['post', '/v1/connect/{platform}', ['200', '401', '404', '500', '503']],
+      ['get', '/v1/connect/{platform}/callback', ['200', '400', '404', '500', '502', '503']],
+      ['get', '/v1/connect/credentials/{credential_id}', ['200', '401', '403', '404', '500', '503']],
+      ['delete', '/v1/connect/credentials/{credential_id}', ['200', '401', '403', '404', '500', '503']],
     ];
     const documented = Object.entries(doc.paths).flatMap(([path, item]) =>
       Object.keys(item).filter((k) => k !== 'parameters').map((method) => `${method} ${path}`),
@@ -93,9 +97,9 @@ describe('open routes', () => {
     for (const [method, path, statuses] of expected) {
       expect(Object.keys(doc.paths[path]?.[method]?.responses ?? {}).sort(), `${method} ${path}`).toEqual(statuses.sort());
       // Every documented route exists in the app.
-      expect(h.app.hasRoute({ method: method.toUpperCase() as 'GET', url: path.replace('{token}', ':token') }), `${method} ${path}`).toBe(true);
+      expect(h.app.hasRoute({ method: method.toUpperCase() as 'GET', url: path.replace(/\{(\w+)\}/g, ':$1') }), `${method} ${path}`).toBe(true);
     }
-    for (const open of ['/healthz', '/readyz', '/openapi.json']) expect(doc.paths[open]?.get?.security).toEqual([]);
+    for (const open of ['/healthz', '/readyz', '/openapi.json', '/v1/connect/{platform}/callback']) expect(doc.paths[open]?.get?.security).toEqual([]);
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
     // The request body schema is generated from the zod schema.
     expect(Object.keys(doc.components.schemas.DeliveryRequest?.properties ?? {})).toEqual(

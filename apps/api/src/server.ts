@@ -3,6 +3,7 @@ import { REDACTED_FIELD_NAMES, createLogger, type DeliveryStatus, type Logger, t
 import type { EnqueueResult, Producer } from '@upload-fleet/producer';
 import { ApiKeyMatcher, bearerTokenOf } from './auth.js';
 import { DEFAULT_BODY_LIMIT_BYTES, type ApiKey } from './config.js';
+import { registerConnectRoutes, type ConnectOptions } from './connect.js';
 import { ApiError, toApiError } from './errors.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -24,6 +25,8 @@ export interface BuildApiOptions {
   bodyLimitBytes?: number;
   /** Answers GET /readyz; default: always ready. */
   readiness?: () => Promise<Readiness>;
+  /** The connect flow (auth_secret credentials); without it the /v1/connect routes answer 503. */
+  connect?: ConnectOptions;
 }
 
 /** What POST /v1/deliveries answers (202 when created, 200 when an idempotency_key matched). */
@@ -141,6 +144,8 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
   app.delete<{ Params: { token: string } }>('/v1/deliveries/:token', async (request) => producer.cancel(request.params.token, owner(request)));
 
   app.post<{ Params: { token: string } }>('/v1/deliveries/:token/retry', async (request) => producer.retry(request.params.token, owner(request)));
+
+  registerConnectRoutes(app, options.connect);
 
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
 

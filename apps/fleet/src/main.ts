@@ -5,8 +5,10 @@
  * Production runs apps/api and apps/worker as separate processes instead.
  */
 import { resolve } from 'node:path';
+import { Redis } from 'ioredis';
 import { buildApi, loadApiConfig } from '@upload-fleet/api';
 import { createLogger } from '@upload-fleet/core';
+import { CredentialStore } from '@upload-fleet/credentials';
 import { startEmbeddedRedis, type EmbeddedRedis } from '@upload-fleet/redis-server';
 import { loadWorkerConfig, startWorkerFleet } from '@upload-fleet/runtime';
 import { makeEncryptionKeys, makeRandomSecret, settingFromFileOrNew } from './local-state.js';
@@ -39,11 +41,16 @@ async function main(): Promise<void> {
   const workerConfig = loadWorkerConfig(env);
   const fleet = await startWorkerFleet({ ...workerConfig, redisUrl: env.REDIS_URL }, logger);
 
+  // The connect flow (auth_secret) stores credentials where the pools' credential provider reads them.
+  const credentialsConnection = new Redis(env.REDIS_URL);
+  credentialsConnection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  const oauth = { ...workerConfig.oauth, publicBaseUrl: workerConfig.oauth?.publicBaseUrl ?? `http://localhost:${apiConfig.port}` };
   const api = await buildApi({
     producer: fleet.producer,
     apiKeys: apiConfig.apiKeys,
     logger,
     bodyLimitBytes: apiConfig.bodyLimitBytes,
+    connect: { store: new CredentialStore({ connection: credentialsConnection, prefix: workerConfig.prefix, secretBox: workerConfig.secretBox }), oauth },
     readiness: async () => ({ ready: fleet.isReady(), checks: { redis: fleet.isReady() ? 'ok' : 'unavailable' } }),
   });
   await api.listen({ port: apiConfig.port, host: apiConfig.host });
@@ -56,6 +63,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     await api.close();
     await fleet.close();
+    credentialsConnection.disconnect();
     await embedded?.stop();
     process.exit(0);
   };

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DEFAULT_PREFIX, DESTINATION_TYPES, SecretBox, type DestinationType } from '@upload-fleet/core';
 import { DEFAULT_LIMIT_RULES, parseLimitRules, type LimitRules } from './limits/rules.js';
 import { availableDestinationTypes, destinationsEnvSchema, type DestinationsConfig } from '@upload-fleet/destinations';
+import { oauthEnvSchema, type OAuthSettings } from '@upload-fleet/credentials';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -80,6 +81,8 @@ export interface WorkerConfig {
   leaseTtlMs: number;
   /** Operator settings of the destinations (endpoints, parts in flight). */
   destinations: DestinationsConfig;
+  /** OAuth clients for `auth_secret` credentials (GOOGLE_OAUTH_*, DROPBOX_OAUTH_*); none: such jobs fail with UF_CONFIGURATION. */
+  oauth?: OAuthSettings;
 }
 
 /**
@@ -94,7 +97,8 @@ export function loadWorkerConfig(
 ): WorkerConfig {
   const parsed = workerEnvSchema.safeParse(env);
   const destinations = destinationsEnvSchema.safeParse(env);
-  const problems: string[] = [parsed, destinations].flatMap((result) =>
+  const oauth = oauthEnvSchema.safeParse(env);
+  const problems: string[] = [parsed, destinations, oauth].flatMap((result) =>
     result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
   );
   const pools: PoolConfig[] = [];
@@ -122,7 +126,7 @@ export function loadWorkerConfig(
       problems.push(`RATE_LIMITS: ${error instanceof z.ZodError ? error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : (error as Error).message}`);
     }
   }
-  if (!parsed.success || !destinations.success || problems.length > 0) {
+  if (!parsed.success || !destinations.success || !oauth.success || problems.length > 0) {
     throw new Error(`Invalid worker configuration:\n  - ${problems.join('\n  - ')}`);
   }
   const c = parsed.data;
@@ -149,5 +153,6 @@ export function loadWorkerConfig(
     limitRules,
     leaseTtlMs: c.KEY_LEASE_TTL_MS,
     destinations: destinations.data,
+    oauth: oauth.data,
   };
 }

@@ -1,6 +1,7 @@
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createNetworkGuard, type Logger } from '@upload-fleet/core';
+import { createCredentialProvider, enabledOAuthProviders } from '@upload-fleet/credentials';
 import { createAdapters, type DestinationAdapter } from '@upload-fleet/destinations';
 import { Producer } from '@upload-fleet/producer';
 import type { WorkerConfig } from './config.js';
@@ -54,6 +55,12 @@ export async function startWorkerFleet(config: WorkerConfig & { redisUrl: string
   const limiter = new FleetLimiter({ connection, prefix: config.prefix, rules: config.limitRules, leaseTtlMs: config.leaseTtlMs });
   // Which channel a credential uploads to does not change often; a day is plenty.
   const accountKeys = new AccountKeys(connection, config.prefix, 24 * 60 * 60);
+  // auth_secret credentials: refreshed once per credential fleet-wide (packages/credentials).
+  const credentials =
+    config.oauth && enabledOAuthProviders(config.oauth).length > 0
+      ? createCredentialProvider({ connection, prefix: config.prefix, secretBox: config.secretBox, oauth: config.oauth, logger })
+      : unconfiguredCredentials;
+
   const adapters = createAdapters(config.destinations);
   const pools = config.pools.map(({ type, concurrency }) => {
     const adapter = adapters[type] as DestinationAdapter | undefined;
@@ -66,7 +73,7 @@ export async function startWorkerFleet(config: WorkerConfig & { redisUrl: string
       secretBox: config.secretBox,
       sourceRoot: config.sourceRoot,
       network,
-      credentials: unconfiguredCredentials,
+      credentials,
       limiter,
       accountKeys,
       leaseTtlMs: config.leaseTtlMs,
