@@ -13,7 +13,7 @@ const destination = (input: Record<string, unknown>): Destination => destination
 const S3 = { type: 's3', bucket: 'my-videos', filename: 'renders/welcome.mov', aws_use_policy: true };
 const AZURE = { type: 'azureblob', account: 'mystorageaccount', key: 'your-storage-key', filename: 'renders/welcome.mov' };
 const YOUTUBE = { type: 'youtube', title: 'Welcome', description: 'Hi', category: '22', auth_secret: 's' };
-const FACEBOOK = { type: 'facebook', title: 'Welcome', description: 'Hi' };
+const FACEBOOK = { type: 'facebook', title: 'Welcome', description: 'Hi', oauth_access_token: 'EAAB.token' };
 const DROPBOX = { type: 'dropbox', filename: 'Videos/welcome.webm', oauth_token: 't' };
 const HTTP = { type: 'http', url: 'https://your-server.com/api/videos', filename: 'welcome.webm' };
 const FTP = { type: 'ftp', host: 'ftp.example.com', filename: '/videos/welcome.webm' };

@@ -286,7 +286,7 @@ const MINIMAL: Record<DestinationType, Record<string, unknown>> = {
   s3: { type: 's3', bucket: 'my-videos', filename: 'renders/welcome.mp4', aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE', aws_secret_access_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
   azureblob: { type: 'azureblob', account: 'mystorageaccount', key: 'your-storage-key', filename: 'renders/welcome.mp4' },
   youtube: { type: 'youtube', title: 'Welcome', description: 'A welcome video.', category: '22', oauth_access_token: 'ya29.token' },
-  facebook: { type: 'facebook', title: 'Welcome Video', description: 'A personalized welcome.' },
+  facebook: { type: 'facebook', title: 'Welcome Video', description: 'A personalized welcome.', oauth_access_token: 'EAAB.token' },
   dropbox: { type: 'dropbox', filename: 'Videos/welcome.mp4', oauth_token: 'sl.token' },
   http: { type: 'http', url: 'https://your-server.com/api/videos', filename: 'welcome.mp4' },
   ftp: { type: 'ftp', host: 'ftp.example.com', filename: '/videos/welcome.mp4' },
@@ -670,6 +670,14 @@ describe.each([
   it('reports missing credentials together with other problems', () => {
     const found = problems(parse({ ...withoutCredentials, [otherField]: 5 }));
     expect(found.map((problem) => problem.path).sort()).toEqual([otherField, token].sort());
+  });
+});
+
+describe('facebook credentials', () => {
+  it('refuses a destination without oauth_access_token at submit time, with the other problems', () => {
+    const { oauth_access_token: _token, ...withoutToken } = MINIMAL.facebook;
+    expect(problems(parse(withoutToken))).toEqual([{ path: 'oauth_access_token', message: expect.stringContaining('give oauth_access_token') }]);
+    expect(problems(parse({ ...withoutToken, title: 5 })).map((p) => p.path).sort()).toEqual(['oauth_access_token', 'title']);
   });
 });
 

@@ -1,0 +1,126 @@
+import type { LookupFunction } from 'node:net';
+import got, { type PlainResponse, type Request } from 'got';
+import { FleetError } from '@upload-fleet/core';
+import type { GraphAnswer } from './errors.js';
+
+/**
+ * One POST to the Graph API, in got's stream mode so a chunk is pulled from the source as
+ * the socket takes it. The token travels in the Authorization header (`OAuth <token>`,
+ * the form Graph documents for header tokens), never in the URL: URLs end up in proxy and
+ * access logs, and in got's own error messages.
+ */
+
+/** Reaching the server. Sending a chunk has no limit of its own: the job's timeout covers it. */
+const CONNECT_TIMEOUT_MS = 30_000;
+/** From the last byte sent to the answer's headers; Graph answers a chunk within seconds. */
+const RESPONSE_TIMEOUT_MS = 2 * 60_000;
+/** Graph answers are a few hundred bytes; the endpoint is user-supplied, so cap what is read. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+export interface GraphRequestBody {
+  headers: Record<string, string>;
+  body: string | AsyncIterable<Uint8Array>;
+}
+
+export interface GraphCall {
+  url: URL;
+  token: string;
+  body: GraphRequestBody;
+  signal: AbortSignal;
+  /** The network guard's lookup: the address actually connected to is checked. */
+  lookup: LookupFunction;
+  /** Bytes of the request body written so far. */
+  onUploadProgress?: (transferred: number) => void;
+}
+
+/** Sends the request and reads the answer; throws a FleetError when there is no answer. */
+export async function postToGraph(call: GraphCall): Promise<GraphAnswer> {
+  const request = got.stream(call.url, {
+    method: 'POST',
+    headers: { ...call.body.headers, accept: 'application/json', authorization: `OAuth ${call.token}` },
+    body: call.body.body,
+    dnsLookup: call.lookup,
+    // Graph does not redirect uploads; following one would send the token elsewhere.
+    followRedirect: false,
+    // Every status comes back as an answer; errors.ts decides what it means.
+    throwHttpErrors: false,
+    // BullMQ retries the job with backoff, resuming the session; got retrying inside would hide attempts.
+    retry: { limit: 0 },
+    signal: call.signal,
+    timeout: { lookup: CONNECT_TIMEOUT_MS, connect: CONNECT_TIMEOUT_MS, secureConnect: CONNECT_TIMEOUT_MS, response: RESPONSE_TIMEOUT_MS },
+  });
+  if (call.onUploadProgress) {
+    const report = call.onUploadProgress;
+    request.on('uploadProgress', (progress: { transferred: number }) => report(progress.transferred));
+  }
+  try {
+    const response = await new Promise<PlainResponse>((resolve, reject) => {
+      request.once('response', resolve);
+      request.once('error', reject);
+    });
+    const text = await answerText(request);
+    return { status: response.statusCode, headers: response.headers, json: parseJson(text) };
+  } catch (error) {
+    throw errorForFailure(error, call.url, call.signal);
+  } finally {
+    if (!request.destroyed) request.destroy();
+  }
+}
+
+async function answerText(request: Request): Promise<string> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    length += chunk.length;
+    if (length > MAX_ANSWER_BYTES) break; // not a Graph answer; the status decides
+  }
+  return Buffer.concat(chunks).subarray(0, MAX_ANSWER_BYTES).toString('utf8');
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Connection-level error codes that a later attempt may not meet. */
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
+/** Certificate problems: the endpoint's setup is wrong, retrying will not fix it. */
+const TLS_CODES = /^(CERT_|ERR_TLS_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|VERIFY)_)/;
+
+/**
+ * Why a request got no answer. got's own messages are never reused: they contain the URL.
+ * Errors of the taxonomy raised underneath (the network guard refusing an address at
+ * connect time, the source failing mid-chunk) arrive wrapped by got and pass on as they are.
+ */
+export function errorForFailure(error: unknown, url: URL, signal: AbortSignal): FleetError {
+  const where = `Facebook (${url.host})`;
+  if (signal.aborted) return new FleetError('UF_ABORTED', `The upload to ${where} was aborted; it resumes from its last chunk`, { destination: 'facebook', cause: error });
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
+    if (e instanceof FleetError) return e;
+  }
+  const code = String((error as { code?: unknown } | undefined)?.code ?? '');
+  const name = (error as { name?: unknown } | undefined)?.name;
+  const options = { destination: 'facebook', cause: error };
+  if (name === 'TimeoutError' || code === 'ETIMEDOUT') {
+    const phase = (error as { event?: unknown }).event;
+    return new FleetError('UF_TIMEOUT', `${where} did not answer in time${typeof phase === 'string' ? ` (${phase} timeout)` : ''}`, options);
+  }
+  if (NETWORK_CODES.has(code)) return new FleetError('UF_NETWORK', `The connection to ${where} failed (${code})`, options);
+  if (TLS_CODES.test(code)) return new FleetError('UF_DESTINATION_REJECTED', `The TLS certificate of ${where} is not valid (${code}); check the endpoint`, options);
+  return new FleetError('UF_UNKNOWN', `The request to ${where} failed (${code || 'no error code'})`, options);
+}
