@@ -1,0 +1,136 @@
+import { PutObjectCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3';
+import { FleetError, type S3Destination, type UploadResult } from '@upload-fleet/core';
+import type { DestinationAdapter, UploadContext } from '../adapter.js';
+import type { DestinationsConfig } from '../config.js';
+import { checkpointFits, parseCheckpoint, type S3Checkpoint } from './checkpoint.js';
+import { connectS3, countSentBytes, type S3Connection } from './client.js';
+import { resolveEndpoint, type S3Endpoint } from './endpoint.js';
+import { classifyS3Error, type S3Where } from './errors.js';
+import { discardCheckpoint, md5Base64, uploadMultipart, type Completed } from './multipart.js';
+import { PartReader } from './part-reader.js';
+import { choosePartSize, MAX_OBJECT_SIZE } from './part-size.js';
+import { createProgress, type Progress } from './progress.js';
+import { objectUrl } from './url.js';
+
+/**
+ * Amazon S3, and S3-compatible servers through `s3host`.
+ *
+ * A file that fits in one part (see part-size.ts: 5 MiB for most files) is sent with one
+ * PutObject; a larger one as a resumable multipart upload (multipart.ts), so a retry on
+ * any process continues with the parts S3 already holds. Either way the file is streamed
+ * from the source a part at a time, never held whole in memory.
+ *
+ * Where requests go (https, region, path-style) is decided in endpoint.ts, the URL the
+ * caller gets back in url.ts, and what failures mean in errors.ts.
+ */
+export function createS3Adapter(config: DestinationsConfig['s3']): DestinationAdapter<'s3'> {
+  return { type: 's3', upload: (context) => upload(config, context) };
+}
+
+async function upload(config: DestinationsConfig['s3'], context: UploadContext<S3Destination>): Promise<UploadResult> {
+  const { destination, source, signal, network, log } = context;
+  const { bucket, filename: key } = destination;
+  const hasKeys = destination.aws_access_key_id !== undefined;
+  const endpoint = resolveEndpoint(destination.s3host, config.forcePathStyle);
+  const where: S3Where = { bucket, key, host: endpoint.publicHost, usePolicy: !hasKeys };
+  if (signal.aborted) throw classifyS3Error(signal.reason, where, signal);
+  if (source.size > MAX_OBJECT_SIZE) {
+    throw new FleetError('UF_FILE_TOO_LARGE', `The file has ${source.size} bytes; S3 objects can have at most 5 TiB`, { destination: 's3' });
+  }
+  if (hasKeys && destination.aws_use_policy) {
+    log.warn({ bucket }, 'both access keys and aws_use_policy were given: the keys sign, the fleet\'s own credentials are not used');
+  }
+
+  // s3host is the caller's choice: refuse private and metadata addresses before anything
+  // is sent; the connections check again at connect time (client.ts).
+  await network.assertAllowed(endpoint.checkUrl);
+
+  const connection = connectS3(endpoint, destination, network);
+  const progress = createProgress(source.size, (bytes) => context.reportProgress(bytes));
+  try {
+    const saved = parseCheckpoint(await context.checkpoint.load());
+    const resumable = saved !== undefined && checkpointFits(saved, { endpoint: endpoint.id, bucket, key, size: source.size });
+    // A started multipart upload is continued even if the chooser would now pick a single PUT.
+    const multipart = resumable || source.size > choosePartSize(source.size);
+    log.info({ bucket, key, host: endpoint.publicHost, bytes: source.size, multipart, resuming: resumable }, 'uploading to S3');
+
+    const completed = multipart
+      ? await uploadMultipart(
+          {
+            client: connection.client,
+            context,
+            endpoint: endpoint.id,
+            bucket,
+            key,
+            size: source.size,
+            objectParams: objectParams(destination, context.contentType),
+            partsInFlight: config.partsInFlight,
+            where,
+            progress,
+          },
+          saved,
+        )
+      : await putObject(connection, context, endpoint, progress, saved);
+    progress.complete();
+
+    const url = objectUrl(endpoint, bucket, key, destination.secure);
+    log.info({ url, bytes: source.size }, 'uploaded to S3');
+    return {
+      url,
+      bytes: source.size,
+      // S3 quotes ETags as HTTP does; the result carries the bare value.
+      etag: completed.etag?.replace(/^"|"$/g, ''),
+      ...(completed.versionId ? { version_id: completed.versionId } : {}),
+      bucket,
+      key,
+    };
+  } catch (error) {
+    throw classifyS3Error(error, where, signal);
+  } finally {
+    connection.close();
+  }
+}
+
+/** A file that fits in one part: read it into memory (at most one part size) and PUT it. */
+async function putObject(
+  connection: S3Connection,
+  context: UploadContext<S3Destination>,
+  endpoint: S3Endpoint,
+  progress: Progress,
+  saved: S3Checkpoint | undefined,
+): Promise<Completed> {
+  const { destination, source, signal } = context;
+  if (saved) await discardCheckpoint({ client: connection.client, context, endpoint: endpoint.id, bucket: destination.bucket }, saved);
+  const reader = new PartReader(source, signal);
+  let body: Buffer;
+  try {
+    body = await reader.read(0, source.size);
+  } finally {
+    reader.close();
+  }
+  const command = new PutObjectCommand({
+    Bucket: destination.bucket,
+    Key: destination.filename,
+    ...objectParams(destination, context.contentType),
+    Body: body,
+    ContentLength: body.length,
+    ContentMD5: md5Base64(body),
+  });
+  const answer = await connection.client.send(
+    countSentBytes(command, (sent) => progress.sending(1, sent)),
+    { abortSignal: signal },
+  );
+  return { etag: answer.ETag, versionId: answer.VersionId };
+}
+
+/** The object's headers from the destination, as the spec names them. */
+function objectParams(destination: S3Destination, contentType: string): Omit<PutObjectCommandInput, 'Bucket' | 'Key' | 'Body'> {
+  return {
+    ACL: destination.acl,
+    ContentType: contentType,
+    ...(destination.contentdisposition !== undefined ? { ContentDisposition: destination.contentdisposition } : {}),
+    ...(destination.cachecontrol !== undefined ? { CacheControl: destination.cachecontrol } : {}),
+    ...(destination.reduced_redundancy ? { StorageClass: 'REDUCED_REDUNDANCY' as const } : {}),
+    ...(destination.metadata !== undefined ? { Metadata: destination.metadata } : {}),
+  };
+}

@@ -1,0 +1,319 @@
+import { createHash } from 'node:crypto';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  ListPartsCommand,
+  UploadPartCommand,
+  type PutObjectCommandInput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { FleetError, S3Destination } from '@upload-fleet/core';
+import type { UploadContext } from '../adapter.js';
+import { checkpointFits, type S3Checkpoint } from './checkpoint.js';
+import { countSentBytes } from './client.js';
+import { classifyS3Error, s3ErrorName, type S3Where } from './errors.js';
+import { choosePartSize, partCount, partRange, partsInFlightFor } from './part-size.js';
+import { PartReader } from './part-reader.js';
+import type { Progress } from './progress.js';
+
+/**
+ * A resumable multipart upload, written as its own loop on client-s3 rather than with
+ * @aws-sdk/lib-storage: lib-storage's Upload always starts a new multipart upload and
+ * cannot continue one by UploadId with the parts already sent
+ * (https://github.com/aws/aws-sdk-js-v3/issues/6832), which a retry on another process
+ * needs.
+ *
+ * 1. Resume or start. A checkpoint of this upload names its UploadId; ListParts tells
+ *    which parts S3 holds (S3 is trusted, not the checkpoint). A gone UploadId
+ *    (NoSuchUpload) starts over. Otherwise CreateMultipartUpload, and the UploadId is
+ *    saved before any part is sent.
+ * 2. Send the missing parts, at most `partsInFlight` at once, each read from the source
+ *    into memory at its own offset, with a Content-MD5. The checkpoint is saved after each.
+ * 3. CompleteMultipartUpload with every part's ETag, then clear the checkpoint.
+ *
+ * On failure: a permanent error aborts the multipart upload (AbortMultipartUpload) and
+ * clears the checkpoint, so no parts are left behind to pay for; an abort through the
+ * context's signal (shutdown, lost lock, timeout) and transient errors keep both, for the
+ * next attempt to resume.
+ */
+
+export interface MultipartJob {
+  client: S3Client;
+  context: UploadContext<S3Destination>;
+  /** Endpoint id, bucket and key of this upload (what a checkpoint must match). */
+  endpoint: string;
+  bucket: string;
+  key: string;
+  size: number;
+  /** Headers of the object (ACL, content type, metadata, ...), given when the upload starts. */
+  objectParams: Omit<PutObjectCommandInput, 'Bucket' | 'Key' | 'Body'>;
+  /** S3_PARTS_IN_FLIGHT. */
+  partsInFlight: number;
+  where: S3Where;
+  progress: Progress;
+}
+
+interface UploadState {
+  uploadId: string;
+  partSize: number;
+  /** Parts S3 holds: part number -> ETag and size. */
+  done: Map<number, { etag: string; size: number }>;
+}
+
+/** Waits at most this long for AbortMultipartUpload after a permanent failure. */
+const ABORT_TIMEOUT_MS = 30_000;
+
+export interface Completed {
+  etag: string | undefined;
+  versionId: string | undefined;
+}
+
+export async function uploadMultipart(job: MultipartJob, saved: S3Checkpoint | undefined): Promise<Completed> {
+  const { context } = job;
+  // The UploadId in use, known to the failure handling below from the moment there is one.
+  let uploadId: string | undefined;
+  try {
+    const fits = saved !== undefined && checkpointFits(saved, job);
+    if (saved && !fits) await discardCheckpoint(job, saved);
+    if (fits) uploadId = saved.uploadId;
+    const state = (fits ? await resume(job, saved) : undefined) ?? (await start(job));
+    uploadId = state.uploadId;
+    await sendMissingParts(job, state);
+    const completed = await complete(job, state);
+    await context.checkpoint.clear();
+    return completed;
+  } catch (error) {
+    const failure = classifyS3Error(error, job.where, context.signal);
+    await afterFailure(job, uploadId, failure, error);
+    throw failure;
+  }
+}
+
+/**
+ * A checkpoint that is not this upload's: of another key, or of a file that has changed
+ * size since. Its multipart upload can never be completed, so abort it (when it is in the
+ * same bucket and endpoint, where these credentials reach) and forget it.
+ */
+export async function discardCheckpoint(job: Pick<MultipartJob, 'client' | 'context' | 'endpoint' | 'bucket'>, saved: S3Checkpoint): Promise<void> {
+  job.context.log.warn({ bucket: saved.bucket, key: saved.key, size: saved.size }, 'the checkpoint belongs to another upload; starting anew');
+  if (saved.endpoint === job.endpoint && saved.bucket === job.bucket) await abortQuietly(job, saved.key, saved.uploadId);
+  await job.context.checkpoint.clear();
+}
+
+/** The state of a checkpointed upload as S3 sees it, or undefined when S3 no longer has it. */
+async function resume(job: MultipartJob, saved: S3Checkpoint): Promise<UploadState | undefined> {
+  const { context } = job;
+  let onServer: Map<number, { etag: string; size: number }>;
+  try {
+    onServer = await listParts(job, saved.uploadId);
+  } catch (error) {
+    if (s3ErrorName(error) !== 'NoSuchUpload') throw error;
+    context.log.info({ upload_id: saved.uploadId }, 'the checkpointed multipart upload no longer exists; starting a new one');
+    await context.checkpoint.clear();
+    return undefined;
+  }
+  const state: UploadState = { uploadId: saved.uploadId, partSize: saved.partSize, done: new Map() };
+  const count = partCount(job.size, saved.partSize);
+  let confirmedBytes = 0;
+  for (const [partNumber, part] of onServer) {
+    // A part counts only if it has exactly the size it must have; anything else (a part
+    // of another part size, a torn write) is sent again, which replaces it.
+    if (partNumber > count || part.size !== partRange(partNumber, job.size, saved.partSize).length) continue;
+    state.done.set(partNumber, part);
+    confirmedBytes += part.size;
+  }
+  context.log.info(
+    { upload_id: saved.uploadId, parts: count, on_server: state.done.size, in_checkpoint: saved.parts.length },
+    'resuming the multipart upload with the parts S3 holds',
+  );
+  job.progress.confirmed(confirmedBytes);
+  await saveCheckpoint(job, state);
+  return state;
+}
+
+async function listParts(job: MultipartJob, uploadId: string): Promise<Map<number, { etag: string; size: number }>> {
+  const parts = new Map<number, { etag: string; size: number }>();
+  let marker: string | undefined;
+  do {
+    const page = await job.client.send(new ListPartsCommand({ Bucket: job.bucket, Key: job.key, UploadId: uploadId, PartNumberMarker: marker }), {
+      abortSignal: job.context.signal,
+    });
+    for (const part of page.Parts ?? []) {
+      if (part.PartNumber !== undefined && part.ETag !== undefined && part.Size !== undefined) parts.set(part.PartNumber, { etag: part.ETag, size: part.Size });
+    }
+    marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+  } while (marker);
+  return parts;
+}
+
+async function start(job: MultipartJob): Promise<UploadState> {
+  const { context } = job;
+  const partSize = choosePartSize(job.size);
+  context.signal.throwIfAborted();
+  // Not cancelled once sent (the socket's idle timeout still bounds it): an UploadId that
+  // S3 issued but we never saw could be neither resumed nor aborted.
+  const created = await job.client.send(new CreateMultipartUploadCommand({ Bucket: job.bucket, Key: job.key, ...job.objectParams }));
+  if (!created.UploadId) throw new Error('CreateMultipartUpload answered without an UploadId');
+  const state: UploadState = { uploadId: created.UploadId, partSize, done: new Map() };
+  context.log.info({ upload_id: state.uploadId, part_size: partSize, parts: partCount(job.size, partSize) }, 'multipart upload started');
+  try {
+    // Without the UploadId saved, a retry could not find these parts again.
+    await context.checkpoint.save(checkpointOf(job, state));
+  } catch (error) {
+    await abortQuietly(job, job.key, state.uploadId);
+    throw error;
+  }
+  return state;
+}
+
+/**
+ * Sends the parts S3 does not hold yet. Reading is sequential (one source stream), sending
+ * is concurrent: a part is read only when a slot is free, so at most `inFlight` parts are
+ * in memory. The first failure stops the others at once; the parts that finished are in
+ * the checkpoint.
+ */
+async function sendMissingParts(job: MultipartJob, state: UploadState): Promise<void> {
+  const { context } = job;
+  const count = partCount(job.size, state.partSize);
+  const inFlight = partsInFlightFor(job.partsInFlight, state.partSize);
+  const stop = new AbortController();
+  const signal = AbortSignal.any([context.signal, stop.signal]);
+  const reader = new PartReader(context.source, signal);
+  const running = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  const fail = (error: unknown) => {
+    failure ??= { error };
+    stop.abort();
+  };
+  let saving: Promise<void> = Promise.resolve();
+
+  try {
+    for (let partNumber = 1; partNumber <= count; partNumber += 1) {
+      if (state.done.has(partNumber)) continue;
+      while (running.size >= inFlight && !failure) await Promise.race(running);
+      if (failure) break;
+      const { offset, length } = partRange(partNumber, job.size, state.partSize);
+      const body = await reader.read(offset, length);
+      const task: Promise<void> = sendPart(job, state.uploadId, partNumber, body, signal)
+        .then(
+          (etag) => {
+            state.done.set(partNumber, { etag, size: length });
+            job.progress.finished(partNumber, length);
+            saving = saving.then(() => saveCheckpoint(job, state));
+          },
+          (error: unknown) => {
+            job.progress.dropped(partNumber);
+            fail(error);
+          },
+        )
+        .finally(() => running.delete(task));
+      running.add(task);
+    }
+  } catch (error) {
+    // Reading the source failed, or the abort destroyed it.
+    fail(error);
+  } finally {
+    await Promise.all(running);
+    reader.close();
+    await saving;
+  }
+  if (failure) throw failure.error;
+}
+
+async function sendPart(job: MultipartJob, uploadId: string, partNumber: number, body: Buffer, signal: AbortSignal): Promise<string> {
+  const command = new UploadPartCommand({
+    Bucket: job.bucket,
+    Key: job.key,
+    UploadId: uploadId,
+    PartNumber: partNumber,
+    Body: body,
+    ContentLength: body.length,
+    ContentMD5: md5Base64(body),
+  });
+  const answer = await job.client.send(
+    countSentBytes(command, (sent) => job.progress.sending(partNumber, sent)),
+    { abortSignal: signal },
+  );
+  if (!answer.ETag) throw new Error(`UploadPart ${partNumber} answered without an ETag`);
+  return answer.ETag;
+}
+
+/**
+ * Once S3 holds every part, completing takes a moment, and S3 forgets the UploadId when
+ * it is done. Completing is therefore not cancelled by an abort that arrives while it
+ * runs (the socket's idle timeout still bounds it): cut short, the object might exist
+ * while the next attempt, finding no UploadId, uploaded the whole file again.
+ */
+async function complete(job: MultipartJob, state: UploadState): Promise<Completed> {
+  const { context } = job;
+  context.signal.throwIfAborted();
+  const parts = [...state.done.entries()].sort(([a], [b]) => a - b).map(([PartNumber, part]) => ({ PartNumber, ETag: part.etag }));
+  const answer = await job.client.send(
+    new CompleteMultipartUploadCommand({ Bucket: job.bucket, Key: job.key, UploadId: state.uploadId, MultipartUpload: { Parts: parts } }),
+  );
+  context.log.info({ upload_id: state.uploadId, parts: parts.length }, 'multipart upload completed');
+  return { etag: answer.ETag, versionId: answer.VersionId };
+}
+
+/**
+ * Permanent failures (and a source that changed, whose sent parts are of the old file)
+ * abort the multipart upload and clear the checkpoint; a gone upload clears the
+ * checkpoint. Everything else keeps both for the next attempt.
+ */
+async function afterFailure(job: MultipartJob, uploadId: string | undefined, failure: FleetError, error: unknown): Promise<void> {
+  const { context } = job;
+  if (failure.category === 'permanent' || failure.code === 'UF_SOURCE_CHANGED') {
+    if (uploadId) await abortQuietly(job, job.key, uploadId);
+    await clearQuietly(job);
+  } else if (s3ErrorName(error) === 'NoSuchUpload') {
+    await clearQuietly(job);
+  } else if (uploadId) {
+    context.log.info({ upload_id: uploadId, code: failure.code }, 'multipart upload interrupted; kept with its checkpoint for the next attempt');
+  }
+}
+
+async function abortQuietly(job: Pick<MultipartJob, 'client' | 'context' | 'bucket'>, key: string, uploadId: string): Promise<void> {
+  try {
+    await job.client.send(new AbortMultipartUploadCommand({ Bucket: job.bucket, Key: key, UploadId: uploadId }), { abortSignal: AbortSignal.timeout(ABORT_TIMEOUT_MS) });
+    job.context.log.info({ upload_id: uploadId }, 'multipart upload aborted; its parts are deleted');
+  } catch (error) {
+    // The original failure matters more; an incomplete upload left behind is removed by
+    // a bucket lifecycle rule (AbortIncompleteMultipartUpload), see docs/destinations/s3.md.
+    job.context.log.warn({ upload_id: uploadId, error: s3ErrorName(error) }, 'could not abort the multipart upload; its parts remain until a lifecycle rule removes them');
+  }
+}
+
+async function clearQuietly(job: MultipartJob): Promise<void> {
+  try {
+    await job.context.checkpoint.clear();
+  } catch (error) {
+    job.context.log.warn({ error: (error as Error).message }, 'could not clear the checkpoint');
+  }
+}
+
+/** Saves the parts S3 holds. A failed save is logged, not fatal: the UploadId is saved already, and ListParts finds the parts. */
+async function saveCheckpoint(job: MultipartJob, state: UploadState): Promise<void> {
+  try {
+    await job.context.checkpoint.save(checkpointOf(job, state));
+  } catch (error) {
+    job.context.log.warn({ error: (error as Error).message }, 'could not save the checkpoint; the next attempt asks S3 for the parts');
+  }
+}
+
+function checkpointOf(job: MultipartJob, state: UploadState): S3Checkpoint {
+  return {
+    version: 1,
+    uploadId: state.uploadId,
+    endpoint: job.endpoint,
+    bucket: job.bucket,
+    key: job.key,
+    size: job.size,
+    partSize: state.partSize,
+    parts: [...state.done.entries()].sort(([a], [b]) => a - b).map(([PartNumber, part]) => ({ PartNumber, ETag: part.etag })),
+  };
+}
+
+export function md5Base64(body: Uint8Array): string {
+  return createHash('md5').update(body).digest('base64');
+}

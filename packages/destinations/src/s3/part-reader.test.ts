@@ -1,0 +1,71 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { FleetError } from '@upload-fleet/core';
+import type { UploadSource } from '../adapter.js';
+import { PartReader } from './part-reader.js';
+
+/** A source over `bytes` that yields chunks of `chunkSize` and records every open. */
+function memorySource(bytes: Buffer, chunkSize = 7, options: { size?: number; stall?: boolean } = {}): UploadSource & { opens: number[] } {
+  const opens: number[] = [];
+  return {
+    size: options.size ?? bytes.length,
+    description: 'memory',
+    opens,
+    async open(offset = 0) {
+      opens.push(offset);
+      if (options.stall) return new Readable({ read() {} });
+      const rest = bytes.subarray(offset);
+      return Readable.from((function* () {
+        for (let i = 0; i < rest.length; i += chunkSize) yield rest.subarray(i, i + chunkSize);
+      })());
+    },
+  };
+}
+
+const bytes = Buffer.from(Array.from({ length: 100 }, (_, i) => i));
+
+describe('PartReader', () => {
+  it('reads consecutive ranges from one stream, across chunk boundaries', async () => {
+    const source = memorySource(bytes);
+    const reader = new PartReader(source, new AbortController().signal);
+    expect(await reader.read(0, 10)).toEqual(bytes.subarray(0, 10));
+    expect(await reader.read(10, 25)).toEqual(bytes.subarray(10, 35));
+    expect(await reader.read(35, 65)).toEqual(bytes.subarray(35, 100));
+    expect(source.opens).toEqual([0]);
+    reader.close();
+  });
+
+  it('reopens the source at the offset of a range after a gap, without reading the skipped bytes', async () => {
+    const source = memorySource(bytes);
+    const reader = new PartReader(source, new AbortController().signal);
+    expect(await reader.read(20, 10)).toEqual(bytes.subarray(20, 30));
+    expect(await reader.read(50, 10)).toEqual(bytes.subarray(50, 60));
+    expect(await reader.read(60, 40)).toEqual(bytes.subarray(60, 100));
+    expect(source.opens).toEqual([20, 50]);
+    reader.close();
+  });
+
+  it('reads an empty range without opening the source', async () => {
+    const source = memorySource(Buffer.alloc(0));
+    const reader = new PartReader(source, new AbortController().signal);
+    expect((await reader.read(0, 0)).length).toBe(0);
+    expect(source.opens).toEqual([]);
+  });
+
+  it('says UF_SOURCE_CHANGED when the source ends before its size', async () => {
+    const reader = new PartReader(memorySource(bytes.subarray(0, 50), 7, { size: 100 }), new AbortController().signal);
+    const error = await reader.read(0, 100).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FleetError);
+    expect((error as FleetError).code).toBe('UF_SOURCE_CHANGED');
+  });
+
+  it('ends a read waiting on a stalled source as soon as the signal aborts', async () => {
+    const controller = new AbortController();
+    const reader = new PartReader(memorySource(bytes, 7, { stall: true }), controller.signal);
+    const read = reader.read(0, 10).catch((e: unknown) => e);
+    setTimeout(() => controller.abort('shutdown'), 20);
+    const error = (await read) as Error;
+    expect(error.name).toBe('AbortError');
+    reader.close();
+  });
+});

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { choosePartSize, MAX_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, partCount, partRange, partsInFlightFor } from './part-size.js';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const TiB = 1024 * GiB;
+
+describe('choosePartSize', () => {
+  it.each([
+    ['an empty file', 0, 5 * MiB],
+    ['1 byte', 1, 5 * MiB],
+    ['100 MiB', 100 * MiB, 5 * MiB],
+    ['exactly 10,000 parts of 5 MiB', 10_000 * 5 * MiB, 5 * MiB],
+    ['one byte more than that', 10_000 * 5 * MiB + 1, 6 * MiB],
+    ['1 TB (10^12 bytes)', 1e12, 96 * MiB],
+    ['1 TiB', TiB, 105 * MiB],
+    ['5 TiB, the largest object', 5 * TiB, 525 * MiB],
+  ])('%s -> %d bytes per part', (_name, size, expected) => {
+    expect(choosePartSize(size)).toBe(expected);
+  });
+
+  it('always fits S3\'s limits: at least 5 MiB, at most 5 GiB, at most 10,000 parts, whole MiB', () => {
+    const sizes = [0, 1, 5 * MiB - 1, 5 * MiB, 5 * MiB + 1, 48 * GiB, 49 * GiB, 100 * GiB + 7, 999_999_999_999, TiB + 1, 3 * TiB + 12_345, MAX_OBJECT_SIZE];
+    for (const size of sizes) {
+      const partSize = choosePartSize(size);
+      expect(partSize, String(size)).toBeGreaterThanOrEqual(MIN_PART_SIZE);
+      expect(partSize, String(size)).toBeLessThanOrEqual(MAX_PART_SIZE);
+      expect(partSize % MiB, String(size)).toBe(0);
+      expect(partCount(size, partSize), String(size)).toBeLessThanOrEqual(MAX_PARTS);
+      expect(partCount(size, partSize) * partSize, String(size)).toBeGreaterThanOrEqual(size);
+    }
+  });
+
+  it('refuses sizes S3 cannot store and sizes that are not sizes', () => {
+    expect(() => choosePartSize(MAX_OBJECT_SIZE + 1)).toThrow(RangeError);
+    expect(() => choosePartSize(-1)).toThrow(RangeError);
+    expect(() => choosePartSize(1.5)).toThrow(RangeError);
+  });
+});
+
+describe('partRange', () => {
+  it('numbers parts from 1, the last one holding the rest', () => {
+    const size = 12 * MiB + 3;
+    expect(partCount(size, 5 * MiB)).toBe(3);
+    expect(partRange(1, size, 5 * MiB)).toEqual({ offset: 0, length: 5 * MiB });
+    expect(partRange(2, size, 5 * MiB)).toEqual({ offset: 5 * MiB, length: 5 * MiB });
+    expect(partRange(3, size, 5 * MiB)).toEqual({ offset: 10 * MiB, length: 2 * MiB + 3 });
+  });
+
+  it('gives an exact multiple of the part size full parts only', () => {
+    expect(partCount(10 * MiB, 5 * MiB)).toBe(2);
+    expect(partRange(2, 10 * MiB, 5 * MiB)).toEqual({ offset: 5 * MiB, length: 5 * MiB });
+  });
+});
+
+describe('partsInFlightFor', () => {
+  it.each([
+    [4, 5 * MiB, 4],
+    [1, 5 * MiB, 1],
+    [16, 96 * MiB, 5],
+    [4, 200 * MiB, 2],
+    [4, 525 * MiB, 1],
+  ])('%d configured with %d-byte parts -> %d at once (memory stays under 512 MiB)', (configured, partSize, expected) => {
+    expect(partsInFlightFor(configured, partSize)).toBe(expected);
+  });
+});
