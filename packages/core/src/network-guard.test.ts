@@ -187,8 +187,9 @@ describe('assertAllowed', () => {
     expect(error.message).not.toContain('sig=1');
   });
 
-  it('refuses URLs that are not http(s) or not URLs', async () => {
-    expect((await errorOf(guard.assertAllowed('ftp://public.example/x'))).code).toBe('UF_INVALID_REQUEST');
+  it('refuses URLs that are not http(s)/ftp(s) or not URLs, and checks ftp hosts like any other', async () => {
+    expect((await errorOf(guard.assertAllowed('gopher://public.example/x'))).code).toBe('UF_INVALID_REQUEST');
+    expect((await errorOf(guard.assertAllowed('ftp://127.0.0.1:21/'))).code).toBe('UF_BLOCKED_ADDRESS');
     expect((await errorOf(guard.assertAllowed('not a url'))).code).toBe('UF_INVALID_REQUEST');
   });
 });

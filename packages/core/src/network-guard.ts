@@ -249,6 +249,9 @@ function blocked(host: string, address: string | undefined, reason: string): Fle
   return new FleetError('UF_BLOCKED_ADDRESS', `Refused to connect to ${where}: ${reason} address`);
 }
 
+/** The schemes of the connections the fleet opens: HTTP(S) requests and FTP(S) sessions. */
+const GUARDED_PROTOCOLS = new Set(['http:', 'https:', 'ftp:', 'ftps:']);
+
 function hostOf(url: string | URL): string {
   let parsed: URL;
   try {
@@ -256,8 +259,8 @@ function hostOf(url: string | URL): string {
   } catch {
     throw new FleetError('UF_INVALID_REQUEST', 'The URL is not a valid absolute URL');
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new FleetError('UF_INVALID_REQUEST', `Only http and https URLs may be used, not ${parsed.protocol}`);
+  if (!GUARDED_PROTOCOLS.has(parsed.protocol)) {
+    throw new FleetError('UF_INVALID_REQUEST', `Only http(s) and ftp(s) URLs may be used, not ${parsed.protocol}`);
   }
   return stripBrackets(parsed.hostname);
 }

@@ -159,7 +159,7 @@ const SPEC_EXAMPLES_PARSED: Record<keyof typeof SPEC_EXAMPLES, Record<string, un
   facebook: { ...SPEC_EXAMPLES.facebook.upload.destination, endpoint: 'https://graph.facebook.com' },
   dropbox: { ...SPEC_EXAMPLES.dropbox.upload.destination },
   http: { ...SPEC_EXAMPLES.http.upload.destination, fileid: 'file', fields: {} },
-  ftp: { ...SPEC_EXAMPLES.ftp.upload.destination, passive: false, epsv: false },
+  ftp: { ...SPEC_EXAMPLES.ftp.upload.destination, passive: false, epsv: false, secure: false },
 };
 
 describe('the spec\'s JSON examples', () => {
@@ -275,6 +275,8 @@ const SPEC_PARAMETERS: Record<DestinationType, Param[]> = {
     p('password', 'string', false),
     p('passive', 'boolean', false, false),
     p('epsv', 'boolean', false, false),
+    // Beyond the spec: FTPS (true = explicit TLS, "implicit" = TLS from the first byte).
+    p('secure', 'boolean', false, false),
   ],
 };
 
@@ -300,7 +302,7 @@ const MINIMAL_PARSED: Record<DestinationType, Record<string, unknown>> = {
   facebook: { ...MINIMAL.facebook, endpoint: 'https://graph.facebook.com' },
   dropbox: { ...MINIMAL.dropbox },
   http: { ...MINIMAL.http, method: 'POST', fileid: 'file', fields: {}, headers: {} },
-  ftp: { ...MINIMAL.ftp, passive: false, epsv: false },
+  ftp: { ...MINIMAL.ftp, passive: false, epsv: false, secure: false },
 };
 
 const WRONG_KIND: Record<Kind, unknown> = { string: 123, boolean: 'true', array: 'personalized,welcome', object: 'x=1' };

@@ -10,5 +10,8 @@ export const ftpDestinationSchema = z.strictObject({
   password: secret(z.string().optional()),
   passive: z.boolean().default(false),
   epsv: z.boolean().default(false),
+  // Beyond the spec: FTPS. true = explicit TLS (AUTH TLS on the normal port),
+  // "implicit" = TLS from the first byte (usually port 990). See docs/destinations/ftp.md.
+  secure: z.union([z.boolean(), z.literal('implicit')], { error: 'secure must be true (explicit TLS), "implicit" or false' }).default(false),
 });
 export type FtpDestination = z.output<typeof ftpDestinationSchema>;

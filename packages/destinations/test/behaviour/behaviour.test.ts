@@ -19,8 +19,18 @@ const MiB = 1024 * 1024;
 const targetsDir = join(import.meta.dirname, 'targets');
 const targetFiles = readdirSync(targetsDir).filter((f) => f.endsWith('.ts')).sort();
 const only = process.env.BEHAVIOUR_TARGETS?.split(',');
+/** A target may say why it cannot run on this machine (vsftpd not installed, say). */
+const skipReasons = Object.fromEntries(
+  await Promise.all(targetFiles.map(async (f) => [f, ((await import(join(targetsDir, f))) as { skipReason?: string }).skipReason] as const)),
+);
 
 describe.each(targetFiles.filter((f) => !only || only.includes(f.replace(/\.ts$/, ''))))('behaviour of the %s adapter', (targetFile) => {
+  const skipReason = skipReasons[targetFile];
+  if (skipReason) {
+    console.warn(`[behaviour] skipping ${targetFile}: ${skipReason}`);
+    it.skip(`skipped: ${skipReason}`, () => undefined);
+    return;
+  }
   let target: BehaviourTarget;
   let dir: string;
   let small: SourceFile;
