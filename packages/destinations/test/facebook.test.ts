@@ -308,10 +308,13 @@ describe('the chunked protocol', () => {
 });
 
 describe('failures', () => {
-  it('without oauth_access_token: permanent UF_CREDENTIALS_INVALID that says to pass one, and nothing sent', async () => {
+  it('without oauth_access_token: refused at submit time, and the adapter too refuses permanently with nothing sent', async () => {
     const target = await fake();
+    expect(() => destinationFor(target, { oauth_access_token: undefined })).toThrow(/give oauth_access_token/);
+    // A job written before the schema required the token still fails cleanly in the worker.
+    const { oauth_access_token: _token, ...withoutToken } = destinationFor(target);
     const file = await writeRandomFile(dir, 'notoken.mp4', 2048);
-    const error = await failureOf(upload(destinationFor(target, { oauth_access_token: undefined }), file));
+    const error = await failureOf(upload(withoutToken as FacebookDestination, file));
     expect(error.code).toBe('UF_CREDENTIALS_INVALID');
     expect(error.category).toBe('permanent');
     expect(error.message).toContain('Pass oauth_access_token');

@@ -174,6 +174,8 @@ describe.each(targetFiles.filter((f) => !only || only.includes(f.replace(/\.ts$/
         ALLOWED_PRIVATE_HOSTS: '127.0.0.1,localhost',
         LOCK_DURATION_MS: '2000',
         STALLED_INTERVAL_MS: '1000',
+        // The killed worker's per-account lease (Dropbox, FTP) lapses as fast as its job lock.
+        KEY_LEASE_TTL_MS: '3000',
         ...target.workerEnv(),
       });
       workers.push(worker);
