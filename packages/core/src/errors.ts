@@ -48,6 +48,12 @@ export interface FleetErrorOptions {
   retryAfterMs?: number;
   /** HTTP status the destination answered, when there was one. */
   status?: number;
+  /**
+   * For rate-limited errors: what the limit covers. `account` (the default) pauses only
+   * the destination account (channel, page, host); `destination` pauses every upload of
+   * the destination type (YouTube's quotaExceeded is the whole API project's quota).
+   */
+  pauseScope?: 'account' | 'destination';
   cause?: unknown;
 }
 
@@ -61,6 +67,7 @@ export class FleetError extends Error {
   readonly destination: string | undefined;
   readonly retryAfterMs: number | undefined;
   readonly status: number | undefined;
+  readonly pauseScope: 'account' | 'destination';
 
   constructor(code: ErrorCode, message: string, options: FleetErrorOptions = {}) {
     super(withHint(message, ERROR_CATALOG[code].hint), options.cause === undefined ? undefined : { cause: options.cause });
@@ -70,6 +77,7 @@ export class FleetError extends Error {
     this.destination = options.destination;
     this.retryAfterMs = options.retryAfterMs;
     this.status = options.status;
+    this.pauseScope = options.pauseScope ?? 'account';
   }
 
   get retryable(): boolean {

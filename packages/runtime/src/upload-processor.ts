@@ -165,7 +165,8 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         // The platform said "slow down": pause this account for the whole fleet, so other
         // workers do not spend requests learning the same thing.
         const waitMs = error.retryAfterMs ?? options.defaultRateLimitDelayMs;
-        if (limitKey) await options.limiter.pause(adapter.type, limitKey, waitMs);
+        if (error.pauseScope === 'destination') await options.limiter.pauseDestination(adapter.type, waitMs);
+        else if (limitKey) await options.limiter.pause(adapter.type, limitKey, waitMs);
         const runAt = Date.now() + withJitter(waitMs);
         await producer.deliveries.recordDeferral(data.token, data.index, {
           reason: 'rate_limited',

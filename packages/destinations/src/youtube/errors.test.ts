@@ -166,6 +166,13 @@ describe('errorForAnswer', () => {
     const error = errorForAnswer({ status: 403, headers: {}, body: google(403, 'quotaExceeded', 'quota', 'youtube.quota') }, 'start', summer);
     expect(error.retryAfterMs).toBe(15.5 * HOUR + QUOTA_RESET_MARGIN_MS);
   });
+
+  it('pauses all of YouTube for the project quota, but only the channel for its upload limit', () => {
+    const quota = errorForAnswer({ status: 403, headers: {}, body: google(403, 'quotaExceeded', 'quota', 'youtube.quota') }, 'start');
+    const channel = errorForAnswer({ status: 400, headers: {}, body: google(400, 'uploadLimitExceeded', 'limit', 'youtube.video') }, 'start');
+    expect(quota.pauseScope).toBe('destination');
+    expect(channel.pauseScope).toBe('account');
+  });
 });
 
 describe('isTokenRejection', () => {

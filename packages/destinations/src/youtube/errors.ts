@@ -78,7 +78,8 @@ export function errorForAnswer(answer: YouTubeAnswer, step: YouTubeStep, now = n
     return new FleetError(
       'UF_RATE_LIMITED',
       `${refused}: the Google Cloud project's daily YouTube Data API quota is used up${said}. It resets at midnight Pacific Time, in ${hoursAndMinutes(retryAfterMs)}; the upload waits until then`,
-      { ...options, retryAfterMs },
+      // The quota is the whole project's, not this channel's: every YouTube upload waits.
+      { ...options, retryAfterMs, pauseScope: 'destination' },
     );
   }
   if (has('uploadLimitExceeded')) {

@@ -96,6 +96,15 @@ describe('FleetLimiter', () => {
     expect((await limiter.acquire('dropbox', 'acct', 'd')).allowed).toBe(true);
   });
 
+  it('pauses every key of a destination type when the platform\'s limit is type-wide', async () => {
+    await limiter.pauseDestination('ftp', 300);
+    const decisions = await Promise.all(['host-a', 'host-b'].map((key) => limiter.acquire('ftp', key, 'm')));
+    expect(decisions.map((d) => d.allowed)).toEqual([false, false]);
+    expect((await limiter.acquire('http', 'host-a', 'm')).allowed).toBe(true);
+    await sleep(350);
+    expect((await limiter.acquire('ftp', 'host-a', 'm')).allowed).toBe(true);
+  });
+
   it('pauses one key for everyone, and only that key', async () => {
     await limiter.pause('facebook', 'page-1', 400);
     const paused = await limiter.acquire('facebook', 'page-1', 'p');

@@ -110,6 +110,9 @@ export class FleetLimiter {
    * number): asking again for the same member is not counted twice.
    */
   async acquire(type: DestinationType, key: string, member: string): Promise<Decision> {
+    // A pause of the whole destination type (its own slot, so checked on its own).
+    const typePausedForMs = await this.options.connection.pttl(this.typePauseKey(type));
+    if (typePausedForMs > 0) return { allowed: false, waitMs: typePausedForMs, reason: 'paused' };
     const rules = this.rulesFor(type, key);
     const keys = this.keysOf(type, key, rules);
     if (!rules) {
@@ -127,6 +130,15 @@ export class FleetLimiter {
   /** The platform said "slow down": no upload of this key starts for `forMs`, fleet-wide. */
   async pause(type: DestinationType, key: string, forMs: number): Promise<void> {
     await this.options.connection.eval(PAUSE, 1, this.keysOf(type, key, undefined).pause, String(Math.max(1, Math.round(forMs))));
+  }
+
+  /** No upload of this destination type starts for `forMs`, whatever its account (a project-wide quota). */
+  async pauseDestination(type: DestinationType, forMs: number): Promise<void> {
+    await this.options.connection.eval(PAUSE, 1, this.typePauseKey(type), String(Math.max(1, Math.round(forMs))));
+  }
+
+  private typePauseKey(type: DestinationType): string {
+    return `${this.options.prefix}:limit:{${type}}:pause`;
   }
 
   private permit(type: DestinationType, key: string, member: string, keys: LimitKeys): Permit {
