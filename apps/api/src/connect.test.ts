@@ -79,8 +79,9 @@ async function startAndConsent(platform: string, api: FastifyInstance = app): Pr
 const browser = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
 const authSecretOnPage = (html: string) => /id="auth-secret">(ufc_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)</.exec(html)?.[1];
 
+/** Every credential key under the prefix, sorted (SCAN has no order). */
 async function credentialKeys(): Promise<string[]> {
-  return [...(await dumpPrefix(h.redisUrl, h.prefix)).keys()].filter((k) => k.includes(':credential:'));
+  return [...(await dumpPrefix(h.redisUrl, h.prefix)).keys()].filter((k) => k.includes(':credential:')).sort();
 }
 
 describe.each(PLATFORMS)('connect flow for $platform', ({ platform, provider, fake }) => {

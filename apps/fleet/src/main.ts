@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { buildApi, loadApiConfig } from '@upload-fleet/api';
 import { createLogger } from '@upload-fleet/core';
 import { CredentialStore } from '@upload-fleet/credentials';
+import { loadDashboardConfig, startDashboard } from '@upload-fleet/dashboard';
 import { startEmbeddedRedis, type EmbeddedRedis } from '@upload-fleet/redis-server';
 import { loadWorkerConfig, startWorkerFleet } from '@upload-fleet/runtime';
 import { makeEncryptionKeys, makeRandomSecret, settingFromFileOrNew } from './local-state.js';
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
     ['ENCRYPTION_KEYS', 'encryption-keys', makeEncryptionKeys],
     ['WEBHOOK_SECRET', 'webhook-secret', makeRandomSecret],
     ['API_KEYS', 'api-key', makeRandomSecret],
+    ['DASHBOARD_USERS', 'dashboard-users', () => `admin:${makeRandomSecret()}`],
   ] as const) {
     if (env[name]) continue;
     const setting = settingFromFileOrNew(dataDir, name, file, make);
@@ -54,7 +56,9 @@ async function main(): Promise<void> {
     readiness: async () => ({ ready: fleet.isReady(), checks: { redis: fleet.isReady() ? 'ok' : 'unavailable' } }),
   });
   await api.listen({ port: apiConfig.port, host: apiConfig.host });
+  const dashboard = await startDashboard({ ...loadDashboardConfig(env), logger });
   console.warn(`upload-fleet is running: API on http://localhost:${apiConfig.port} (OpenAPI at /openapi.json), pools: ${workerConfig.pools.map((p) => p.type).join(', ')}; sources are read from ${workerConfig.sourceRoot}`);
+  console.warn(`Bull Board dashboard on ${dashboard.url} (logins: DASHBOARD_USERS, or the one kept in ${resolve(dataDir, 'dashboard-users')})`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -62,6 +66,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     await api.close();
+    await dashboard.close();
     await fleet.close();
     credentialsConnection.disconnect();
     await embedded?.stop();

@@ -17,7 +17,7 @@ export const azureBlobDestinationSchema = z.strictObject({
   filename: requiredString('filename'),
   container: z
     .string()
-    .regex(/^(\$root|[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9])$/, 'container must be 3-63 lower-case letters, digits and single hyphens (or "$root")')
+    .regex(/^(\$(?:root|web|logs)|[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9])$/, 'container must be 3-63 lower-case letters, digits and single hyphens (or "$root")')
     .optional()
     .describe('Container name; omitted means the root container "$root".'),
   contenttype: z.string().min(1).default('application/octet-stream'),

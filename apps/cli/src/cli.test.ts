@@ -1,0 +1,204 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KEY, startCliHarness, type CliHarness } from './test-support.js';
+
+let h: CliHarness;
+beforeAll(async () => {
+  h = await startCliHarness('cli');
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+/** A port nothing listens on (free a moment ago). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const TOKEN = /^dlv_[A-Za-z0-9_-]+$/m;
+
+/** An S3 upload: no S3 pool runs in the harness, so it stays queued (cancel and status have something to act on). */
+const queuedRequest = () => ({
+  source: { url: 'https://media.example.com/renders/welcome.mp4' },
+  upload: { extension: 'mp4', destination: { type: 's3', bucket: 'my-videos', filename: 'welcome.mp4', aws_use_policy: true } },
+});
+
+const httpDestination = (path = '/upload') => ({ type: 'http', url: `${h.receiver.url}${path}`, filename: 'welcome.mp4' });
+
+describe('submit', () => {
+  it('a file that is not JSON: exit 1, says where the mistake is, sends nothing', async () => {
+    const file = h.writeFile('broken.json', '{ "source": { "path": "a.mp4" }, }');
+    const run = await h.cli(['submit', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('broken.json is not valid JSON');
+    expect(run.stdout).toBe('');
+  });
+
+  it('an invalid request: exit 1 with every problem listed by field path', async () => {
+    const file = h.writeFile('invalid.json', JSON.stringify({ source: { path: '' }, upload: { destination: { type: 's3', bucket: '', filename: 'x.mp4', colour: 'red' } } }));
+    const run = await h.cli(['submit', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^error: The request is invalid \(\d+ problems/m);
+    expect(run.stderr).toContain('  - source');
+    expect(run.stderr).toMatch(/ {2}- upload\.destination\.bucket: /);
+    expect(run.stderr).toContain('  - upload.destination.colour: unknown field "colour"');
+    expect(run.stdout).toBe('');
+  });
+
+  it('a valid request file: prints the token (alone on standard output), exit 0', async () => {
+    const file = h.writeFile('valid.json', JSON.stringify(queuedRequest()));
+    const run = await h.cli(['submit', file]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toMatch(TOKEN);
+    expect(run.stderr).toContain('1 upload (s3)');
+  });
+
+  it('reads the request from standard input with "-", and prints the API answer with --json', async () => {
+    const run = await h.cli(['submit', '-', '--json'], { stdin: JSON.stringify(queuedRequest()) });
+    expect(run.code, run.stderr).toBe(0);
+    const answer = JSON.parse(run.stdout) as { token: string; uploads: { type: string; state: string }[] };
+    expect(answer.token).toMatch(TOKEN);
+    expect(answer.uploads).toEqual([expect.objectContaining({ type: 's3', state: 'queued' })]);
+  });
+
+  it('builds the request from flags: several --destination become "uploads"; problems come back by path', async () => {
+    const ok = await h.cli([
+      'submit',
+      '--source-url', 'https://media.example.com/renders/welcome.mp4',
+      '--destination', JSON.stringify(queuedRequest().upload.destination),
+      '--destination', `@${h.writeFile('dest.json', JSON.stringify({ ...queuedRequest().upload.destination, filename: 'b.mp4' }))}`,
+      '--extension', 'mp4',
+      '--idempotency-key', `cli-flags-${Date.now()}`,
+    ]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout.trim()).toMatch(TOKEN);
+    expect(ok.stderr).toContain('2 uploads (s3, s3)');
+
+    const bad = await h.cli(['submit', '--source-path', 'a.mp4', '--destination', '{"type":"ftp"}', '--destination', '{not json']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--destination #2 is not valid JSON');
+
+    const invalid = await h.cli(['submit', '--source-path', 'a.mp4', '--destination', '{"type":"ftp"}', '--callback-url', 'not-a-url']);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/ {2}- upload\.destination\.host: /);
+    expect(invalid.stderr).toMatch(/ {2}- callback_url: /);
+  });
+
+  it('wrong usage exits 2 with a hint', async () => {
+    for (const args of [['submit'], ['frobnicate'], ['status'], ['submit', 'a.json', '--source-path', 'x'], ['status', 'dlv_x', '--colour']]) {
+      const run = await h.cli(args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr).toContain('upload-fleet --help');
+    }
+    const help = await h.cli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: upload-fleet <command>');
+  });
+});
+
+describe('status and cancel', () => {
+  it('status shows each upload; cancel cancels what has not started; a second cancel has nothing to do', async () => {
+    const submitted = await h.cli(['submit', h.writeFile('to-cancel.json', JSON.stringify(queuedRequest()))]);
+    const token = submitted.stdout.trim();
+
+    const status = await h.cli(['status', token]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain(`${token}  pending`);
+    expect(status.stdout).toContain('#0 s3  queued');
+
+    const json = await h.cli(['status', token, '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ token, state: 'pending', uploads: [{ index: 0, type: 's3', state: 'queued' }] });
+
+    const cancel = await h.cli(['cancel', token]);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(cancel.stderr).toContain('Cancelled upload #0.');
+
+    const after = await h.cli(['status', token]);
+    expect(after.stdout).toContain(`${token}  cancelled`);
+    expect(after.code).toBe(1);
+
+    const again = await h.cli(['cancel', token]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('nothing to cancel');
+  });
+
+  it('an unknown token: exit 1 with the API message', async () => {
+    const run = await h.cli(['status', 'dlv_doesnotexist']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('No delivery with token "dlv_doesnotexist" exists');
+  });
+
+  it('without a key in flags or environment it reads .data/api-key, as `pnpm start` writes it', async () => {
+    const file = h.writeFile('keyless.json', JSON.stringify(queuedRequest()));
+    const denied = await h.cli(['submit', file], { env: { UPLOAD_FLEET_API_KEY: '' } });
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain('An API key is required');
+    expect(denied.stderr).toContain('set UPLOAD_FLEET_API_KEY or --api-key');
+
+    mkdirSync(join(h.workDir, '.data'), { recursive: true });
+    writeFileSync(join(h.workDir, '.data', 'api-key'), `${KEY.key}\n`);
+    const accepted = await h.cli(['submit', file], { env: { UPLOAD_FLEET_API_KEY: '' } });
+    expect(accepted.code, accepted.stderr).toBe(0);
+    expect(accepted.stdout.trim()).toMatch(TOKEN);
+
+    const wrongFlag = await h.cli(['status', accepted.stdout.trim(), '--api-key', 'not-the-key-1234567']);
+    expect(wrongFlag.code).toBe(1);
+    expect(wrongFlag.stderr).toContain('(API key used: from --api-key)');
+    expect(wrongFlag.stderr).not.toContain('not-the-key-1234567');
+  });
+
+  it('an API that is not there: exit 1, says where it looked', async () => {
+    const port = await closedPort();
+    const run = await h.cli(['status', 'dlv_x'], { env: { UPLOAD_FLEET_API_URL: `http://127.0.0.1:${port}` } });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`Cannot reach the upload-fleet API at http://127.0.0.1:${port} (ECONNREFUSED)`);
+  });
+});
+
+describe('--wait', () => {
+  it('follows a real upload: progress lines with bytes, rate and ETA, then the file URL; exit 0', async () => {
+    // Big and slow enough that socket buffers cannot swallow it: ~4 s, a progress report a second.
+    const size = 12 * 1024 * 1024;
+    const source = h.writeSource('progress.mp4', size);
+    h.receiver.setThrottle(3 * 1024 * 1024);
+    try {
+      const run = await h.cli(['submit', '--source-path', source, '--destination', JSON.stringify(httpDestination('/in/progress')), '--wait']);
+      expect(run.code, run.stderr).toBe(0);
+      const [token, ...result] = run.stdout.trim().split('\n');
+      expect(token).toMatch(TOKEN);
+      expect(result.join('\n')).toContain(`${token}  completed`);
+      expect(result.join('\n')).toContain(`#0 http  completed  ${h.receiver.url}/in/progress`);
+      // Standard error is not a terminal here: plain lines, one per change.
+      const progress = run.stderr.split('\n').filter((line) => /^#0 http +active {2}[\d.]+ (B|KiB|MiB) \/ 12\.0 MiB \(\d+%\) {2}.+\/s {2}ETA (--|\d\S*)$/.test(line));
+      expect(progress.length, run.stderr).toBeGreaterThanOrEqual(2);
+      expect(progress.some((line) => /\d MiB\/s {2}ETA \d/.test(line)), run.stderr).toBe(true);
+      expect(run.stderr).toMatch(/#0 http +completed/);
+      expect(h.receiver.requests.at(-1)?.fileSize).toBe(size);
+    } finally {
+      h.receiver.setThrottle(0);
+    }
+  });
+
+  it('a delivery that fails: exit 1 with the error code and message', async () => {
+    const source = h.writeSource('refused.mp4', 64 * 1024);
+    h.receiver.setFaults([{ status: 403, body: 'forbidden' }]);
+    const run = await h.cli(['submit', '--source-path', source, '--destination', JSON.stringify(httpDestination('/in/refused')), '--wait']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/#0 http {2}failed {2}\[UF_[A-Z_]+\] /);
+    expect(run.stderr).toMatch(/^error: delivery dlv_\S+ failed\.$/m);
+    expect(run.stderr).toMatch(/#0 http failed: \[UF_[A-Z_]+\] .*403/);
+
+    // retry re-queues it; this time the receiver accepts, and --wait follows it to the end.
+    const token = run.stdout.split('\n')[0]!;
+    const retried = await h.cli(['retry', token, '--wait']);
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(retried.stderr).toContain('Re-queued upload #0.');
+    expect(retried.stdout).toContain(`${token}  completed`);
+  });
+});
