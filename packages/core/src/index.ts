@@ -7,3 +7,4 @@ export * from './queues.js';
 export * from './request.js';
 export * from './secrets.js';
 export * from './network-guard.js';
+export * from './network-errors.js';

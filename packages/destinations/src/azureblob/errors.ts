@@ -1,4 +1,4 @@
-import { ERROR_CATALOG, FleetError, parseRetryAfter, type ErrorCode } from '@upload-fleet/core';
+import { ERROR_CATALOG, FleetError, parseRetryAfter, type ErrorCode, CONNECTION_ERROR_CODES, TLS_CERTIFICATE_ERROR_CODE } from '@upload-fleet/core';
 
 /**
  * Azure Blob Storage failures in the shared taxonomy. Every SDK call of the adapter goes
@@ -57,21 +57,9 @@ const THROTTLING_CODES = new Set(['ServerBusy', 'IngressOverAccountLimit', 'Egre
 const FILE_TOO_LARGE_CODES = new Set(['RequestBodyTooLarge', 'BlockCountExceedsLimit', 'BlockListTooLong', 'BlobTooLarge']);
 
 /** Connection failures a later attempt may not meet. */
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'ERR_STREAM_PREMATURE_CLOSE',
-  'REQUEST_SEND_ERROR',
-]);
+const NETWORK_CODES = new Set<string>([...CONNECTION_ERROR_CODES.filter((code) => code !== 'ENOTFOUND'), 'REQUEST_SEND_ERROR']);
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 /** Certificate problems: the endpoint's setup (or something in between) is wrong; retrying will not fix it. */
-const TLS_CODES = /^(CERT_|ERR_TLS_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|VERIFY)_)/;
 
 export function errorForAzure(error: unknown, target: AzureTarget, circumstances: FailureCircumstances): FleetError {
   const where = `Azure Blob Storage account "${target.account}"`;
@@ -99,7 +87,7 @@ export function errorForAzure(error: unknown, target: AzureTarget, circumstances
   if (code === 'ENOTFOUND') return accountNotFound(target, error);
   if (TIMEOUT_CODES.has(code)) return new FleetError('UF_TIMEOUT', `The connection to ${where} (${target.host}) timed out (${code})`, options);
   if (NETWORK_CODES.has(code)) return new FleetError('UF_NETWORK', `The connection to ${where} (${target.host}) failed (${code})`, options);
-  if (TLS_CODES.test(code)) {
+  if (TLS_CERTIFICATE_ERROR_CODE.test(code)) {
     return new FleetError('UF_DESTINATION_REJECTED', `The TLS certificate of ${target.host} is not valid (${code}); check AZURE_BLOB_ENDPOINT and any proxy in between`, options);
   }
   return new FleetError('UF_UNKNOWN', `The upload to ${where} failed (${code || (typeof name === 'string' ? name : 'no error code')})`, options);

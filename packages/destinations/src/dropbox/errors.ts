@@ -1,5 +1,5 @@
 import { DropboxResponseError } from 'dropbox';
-import { FleetError, errorForHttpStatus, parseRetryAfter, type ErrorCode } from '@upload-fleet/core';
+import { FleetError, errorForHttpStatus, parseRetryAfter, type ErrorCode, CONNECTION_ERROR_CODES, TLS_CERTIFICATE_ERROR_CODE } from '@upload-fleet/core';
 
 /**
  * What a failed Dropbox call means, decided once, here. Dropbox answers (see "Errors" in
@@ -166,23 +166,8 @@ function classifyEndpointError(
 }
 
 /** Connection-level codes (undici's and the OS's) that a later attempt may not meet. */
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
-  'ERR_STREAM_PREMATURE_CLOSE',
-]);
+const NETWORK_CODES = new Set<string>([...CONNECTION_ERROR_CODES, 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH']);
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-const TLS_CODES = /^(CERT_|ERR_TLS_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|VERIFY)_)/;
 
 /** fetch rejects with TypeError("fetch failed") and the reason in `cause`. Messages never quote the request. */
 function classifyTransportFailure(error: unknown, call: FailedCall): FleetError {
@@ -192,7 +177,7 @@ function classifyTransportFailure(error: unknown, call: FailedCall): FleetError 
   if (timeout) return new FleetError('UF_TIMEOUT', `Dropbox did not answer ${call.endpoint} in time (${timeout})`, options);
   const network = codes.find((c) => NETWORK_CODES.has(c));
   if (network) return new FleetError('UF_NETWORK', `The connection to Dropbox failed during ${call.endpoint} (${network})`, options);
-  const tls = codes.find((c) => TLS_CODES.test(c));
+  const tls = codes.find((c) => TLS_CERTIFICATE_ERROR_CODE.test(c));
   if (tls) return new FleetError('UF_CONFIGURATION', `The TLS certificate of the Dropbox endpoint is not valid (${tls}); check DROPBOX_API_BASE_URL / DROPBOX_CONTENT_BASE_URL`, options);
   return new FleetError('UF_UNKNOWN', `${call.endpoint} to Dropbox failed (${codes[0] ?? (error as { name?: string } | undefined)?.name ?? 'no error code'})`, options);
 }

@@ -1,6 +1,6 @@
 import type { LookupFunction } from 'node:net';
 import got, { type PlainResponse, type Request } from 'got';
-import { FleetError } from '@upload-fleet/core';
+import { FleetError, CONNECTION_ERROR_CODES, TLS_CERTIFICATE_ERROR_CODE } from '@upload-fleet/core';
 import type { GraphAnswer } from './errors.js';
 
 /**
@@ -87,20 +87,8 @@ function parseJson(text: string): unknown {
 }
 
 /** Connection-level error codes that a later attempt may not meet. */
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'ERR_STREAM_PREMATURE_CLOSE',
-]);
+const NETWORK_CODES = new Set<string>([...CONNECTION_ERROR_CODES]);
 /** Certificate problems: the endpoint's setup is wrong, retrying will not fix it. */
-const TLS_CODES = /^(CERT_|ERR_TLS_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|VERIFY)_)/;
 
 /**
  * Why a request got no answer. got's own messages are never reused: they contain the URL.
@@ -121,6 +109,6 @@ export function errorForFailure(error: unknown, url: URL, signal: AbortSignal): 
     return new FleetError('UF_TIMEOUT', `${where} did not answer in time${typeof phase === 'string' ? ` (${phase} timeout)` : ''}`, options);
   }
   if (NETWORK_CODES.has(code)) return new FleetError('UF_NETWORK', `The connection to ${where} failed (${code})`, options);
-  if (TLS_CODES.test(code)) return new FleetError('UF_DESTINATION_REJECTED', `The TLS certificate of ${where} is not valid (${code}); check the endpoint`, options);
+  if (TLS_CERTIFICATE_ERROR_CODE.test(code)) return new FleetError('UF_DESTINATION_REJECTED', `The TLS certificate of ${where} is not valid (${code}); check the endpoint`, options);
   return new FleetError('UF_UNKNOWN', `The request to ${where} failed (${code || 'no error code'})`, options);
 }

@@ -1,5 +1,5 @@
 import { FTPError } from 'basic-ftp';
-import { FleetError, type ErrorCode } from '@upload-fleet/core';
+import { FleetError, type ErrorCode, CONNECTION_ERROR_CODES } from '@upload-fleet/core';
 
 /**
  * What a failure of the FTP destination means, in the shared taxonomy. Classified once,
@@ -58,19 +58,7 @@ export const FTP_REPLY_MEANINGS: Record<number, ReplyMeaning> = {
 };
 
 /** Connection-level error codes that a later attempt may not meet. */
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EADDRNOTAVAIL',
-  'ERR_STREAM_PREMATURE_CLOSE',
-]);
+const NETWORK_CODES = new Set<string>([...CONNECTION_ERROR_CODES, 'EADDRNOTAVAIL']);
 
 /** Certificate problems: the server's setup is wrong, retrying will not fix it. */
 const TLS_CERT_CODES = /^(CERT_|ERR_TLS_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|VERIFY)_|HOSTNAME_MISMATCH)/;

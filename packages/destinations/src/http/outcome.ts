@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { FleetError, errorForHttpStatus, parseRetryAfter, type UploadResult } from '@upload-fleet/core';
+import { FleetError, errorForHttpStatus, parseRetryAfter, type UploadResult, CONNECTION_ERROR_CODES, TLS_CERTIFICATE_ERROR_CODE } from '@upload-fleet/core';
 
 /**
  * What an answer or a failure of the HTTP destination means, in the shared taxonomy.
@@ -44,22 +44,9 @@ export function errorForAnswer(target: URL, status: number, headers: IncomingHtt
 }
 
 /** Connection-level error codes that a later attempt may not meet. */
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'ERR_STREAM_PREMATURE_CLOSE',
-  'ERR_HTTP_CONTENT_LENGTH_MISMATCH',
-]);
+const NETWORK_CODES = new Set<string>([...CONNECTION_ERROR_CODES, 'ERR_HTTP_CONTENT_LENGTH_MISMATCH']);
 
 /** Certificate problems: the destination's setup is wrong, retrying will not fix it. */
-const TLS_CODES = /^(CERT_|ERR_TLS_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|VERIFY)_)/;
 
 /**
  * Why a request failed without an answer. got's own messages are never reused: they
@@ -85,7 +72,7 @@ export function errorForFailure(error: unknown, target: URL, signal: AbortSignal
   if (NETWORK_CODES.has(code)) {
     return new FleetError('UF_NETWORK', `The connection to ${where} failed (${code})`, options);
   }
-  if (TLS_CODES.test(code)) {
+  if (TLS_CERTIFICATE_ERROR_CODE.test(code)) {
     return new FleetError('UF_DESTINATION_REJECTED', `The TLS certificate of ${where} is not valid (${code})`, options);
   }
   return new FleetError('UF_UNKNOWN', `The upload to ${where} failed (${code || 'no error code'})`, options);

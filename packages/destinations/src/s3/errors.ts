@@ -1,4 +1,4 @@
-import { FleetError, errorForHttpStatus, parseRetryAfter, type ErrorCode } from '@upload-fleet/core';
+import { FleetError, errorForHttpStatus, parseRetryAfter, type ErrorCode, CONNECTION_ERROR_CODES, TLS_CERTIFICATE_ERROR_CODE } from '@upload-fleet/core';
 
 /**
  * What an S3 failure means, in the shared taxonomy: the one place this adapter maps the
@@ -151,22 +151,10 @@ const RULES: Record<string, Rule> = {
 const FLEET_CREDENTIAL_CODES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'CredentialsProviderError']);
 
 /** Connection failures without an answer: a later attempt may not meet them. */
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'ERR_STREAM_PREMATURE_CLOSE',
-]);
+const NETWORK_CODES = new Set<string>([...CONNECTION_ERROR_CODES]);
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT']);
 
 /** Certificate problems: the endpoint's setup is wrong, retrying will not fix it. */
-const TLS_CODES = /^(CERT_|ERR_TLS_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|VERIFY)_)/;
 
 /** The fields of an SDK error (S3ServiceException) or a Node error that classification reads. */
 interface S3ErrorShape {
@@ -225,7 +213,7 @@ export function classifyS3Error(raw: unknown, where: S3Where, signal?: AbortSign
   if (NETWORK_CODES.has(code)) {
     return new FleetError('UF_NETWORK', `The connection to ${where.host} failed (${code})`, options);
   }
-  if (TLS_CODES.test(code)) {
+  if (TLS_CERTIFICATE_ERROR_CODE.test(code)) {
     return new FleetError('UF_DESTINATION_REJECTED', `The TLS certificate of ${where.host} is not valid (${code})`, options);
   }
   if (code === 'ERR_INVALID_CHAR' || code === 'ERR_INVALID_HTTP_TOKEN') {

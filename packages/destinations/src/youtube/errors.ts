@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { FleetError, parseRetryAfter } from '@upload-fleet/core';
+import { FleetError, parseRetryAfter, CONNECTION_ERROR_CODES, TLS_CERTIFICATE_ERROR_CODE } from '@upload-fleet/core';
 import { msUntilPacificMidnight } from './pacific-midnight.js';
 
 /**
@@ -133,22 +133,9 @@ export function isTokenRejection(answer: YouTubeAnswer): boolean {
 }
 
 /** Connection-level error codes that a later request may not meet. */
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'ERR_STREAM_PREMATURE_CLOSE',
-  'ERR_HTTP_CONTENT_LENGTH_MISMATCH',
-]);
+const NETWORK_CODES = new Set<string>([...CONNECTION_ERROR_CODES, 'ERR_HTTP_CONTENT_LENGTH_MISMATCH']);
 
 /** Certificate problems: something between the fleet and Google is wrong; retrying does not fix it. */
-const TLS_CODES = /^(CERT_|ERR_TLS_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|VERIFY)_)/;
 
 /**
  * Why a request failed without an answer. got's own messages are never reused: they hold
@@ -169,7 +156,7 @@ export function errorForFailure(error: unknown, step: YouTubeStep, signal: Abort
     return new FleetError('UF_TIMEOUT', `${where} did not answer in time${typeof phase === 'string' ? ` (${phase} timeout)` : ''}`, options);
   }
   if (NETWORK_CODES.has(code)) return new FleetError('UF_NETWORK', `The connection to ${where} failed (${code})`, options);
-  if (TLS_CODES.test(code)) {
+  if (TLS_CERTIFICATE_ERROR_CODE.test(code)) {
     return new FleetError('UF_CONFIGURATION', `The TLS certificate presented for ${where} is not valid (${code}): check YOUTUBE_API_BASE_URL, YOUTUBE_UPLOAD_BASE_URL and any proxy in between`, options);
   }
   return new FleetError('UF_UNKNOWN', `The request to ${where} failed (${code || 'no error code'})`, options);
