@@ -25,6 +25,7 @@ await adapter.upload({
   log: createScrubbingLogger(createLogger({ level: 'silent' }), []),
   checkpoint: { load: async () => checkpoint as never, save: async (s) => void (checkpoint = s), clear: async () => void (checkpoint = undefined) },
   attempt: 1,
+  lastAttempt: false,
   network: createNetworkGuard({ allowedPrivateHosts: ['127.0.0.1', 'localhost'] }),
   credentials: { accessToken: async () => process.env.BENCH_ACCESS_TOKEN ?? '' },
 });

@@ -14,6 +14,8 @@ export interface ApiConfig {
   apiKeys: ApiKey[];
   /** Largest accepted request body, in bytes. */
   bodyLimitBytes: number;
+  /** METRICS_TOKEN: when set, GET /metrics needs it as a bearer token; unset, /metrics is open. */
+  metricsToken?: string;
 }
 
 /** What the entrypoint needs beyond the API's own settings: Redis and the encryption keys. */
@@ -81,10 +83,11 @@ const apiEnvShape = {
   HOST: z.preprocess(unsetIfEmpty, z.string().default(DEFAULT_HOST)),
   API_KEYS: z.preprocess(unsetIfEmpty, apiKeysSchema),
   BODY_LIMIT_BYTES: envInt('BODY_LIMIT_BYTES', DEFAULT_BODY_LIMIT_BYTES, 1024, 100 * MIB),
+  METRICS_TOKEN: z.preprocess(unsetIfEmpty, z.string().min(MIN_API_KEY_LENGTH, `METRICS_TOKEN must be at least ${MIN_API_KEY_LENGTH} characters`).optional()),
 };
 
 function toApiConfig(env: z.output<z.ZodObject<typeof apiEnvShape>>): ApiConfig {
-  return { port: env.PORT, host: env.HOST, apiKeys: env.API_KEYS, bodyLimitBytes: env.BODY_LIMIT_BYTES };
+  return { port: env.PORT, host: env.HOST, apiKeys: env.API_KEYS, bodyLimitBytes: env.BODY_LIMIT_BYTES, ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}) };
 }
 
 /** The API's settings from the environment (PORT, HOST, API_KEYS, BODY_LIMIT_BYTES). */

@@ -3,10 +3,12 @@
  * every configuration problem listed when the environment is wrong.
  */
 import { Redis } from 'ioredis';
-import { SecretBox, createLogger } from '@upload-fleet/core';
+import { DESTINATION_TYPES, SecretBox, createLogger } from '@upload-fleet/core';
 import { CredentialStore } from '@upload-fleet/credentials';
 import { Producer } from '@upload-fleet/producer';
+import { createMetrics } from '@upload-fleet/runtime/metrics';
 import { loadApiServiceConfig, type ApiServiceConfig } from './config.js';
+import { redisReadiness } from './readiness.js';
 import { buildApi } from './server.js';
 
 const READINESS_TIMEOUT_MS = 2_000;
@@ -32,6 +34,13 @@ const producer = new Producer({
   onError: (error) => logger.warn({ err: error.message }, 'queue connection error'),
 });
 
+// Job counts of every upload queue and the webhook queue: the API sees the whole fleet.
+const metrics = createMetrics({
+  queues: () => [...DESTINATION_TYPES.map((type) => producer.queue(type)), producer.webhookQueue()],
+  redisUp: () => connection.status === 'ready',
+  defaultLabels: { service: 'api' },
+});
+
 const app = buildApi({
   producer,
   apiKeys: config.apiKeys,
@@ -39,12 +48,9 @@ const app = buildApi({
   bodyLimitBytes: config.bodyLimitBytes,
   // Always given, so credentials stay visible and deletable when an OAuth client is removed.
   connect: { store: new CredentialStore({ connection, prefix: config.redisPrefix, secretBox }), oauth: config.oauth },
-  readiness: async () => {
-    if (connection.status !== 'ready') return { ready: false, checks: { redis: `not connected (${connection.status})` } };
-    const timeout = new Promise<string>((resolve) => setTimeout(resolve, READINESS_TIMEOUT_MS, 'timeout').unref());
-    const pong = await Promise.race([connection.ping(), timeout]);
-    return pong === 'PONG' ? { ready: true, checks: { redis: 'ok' } } : { ready: false, checks: { redis: `no answer within ${READINESS_TIMEOUT_MS} ms` } };
-  },
+  readiness: redisReadiness(connection, READINESS_TIMEOUT_MS),
+  metrics,
+  ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
 });
 
 let closing = false;

@@ -27,6 +27,10 @@ export interface BuildApiOptions {
   readiness?: () => Promise<Readiness>;
   /** The connect flow (auth_secret credentials); without it the /v1/connect routes answer 503. */
   connect?: ConnectOptions;
+  /** Serves GET /metrics (Prometheus text) when given: `createMetrics()` of @upload-fleet/runtime/metrics. */
+  metrics?: { render(): Promise<string>; readonly contentType: string };
+  /** METRICS_TOKEN: when set, /metrics needs `Authorization: Bearer <token>`; unset, it is open like /healthz. */
+  metricsToken?: string;
 }
 
 /** What POST /v1/deliveries answers (202 when created, 200 when an idempotency_key matched). */
@@ -159,6 +163,24 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     }
     return reply.code(answer.ready ? 200 : 503).send(answer);
   });
+
+  // Open unless METRICS_TOKEN is set: Prometheus usually scrapes from inside the cluster, and
+  // the series carry destination types, error codes and queue names, never job data. An API
+  // exposed to the internet sets the token (scrape config: `authorization: { credentials: ... }`).
+  const { metrics } = options;
+  if (metrics) {
+    const metricsKey = options.metricsToken ? new ApiKeyMatcher([{ name: 'metrics', key: options.metricsToken }]) : undefined;
+    app.get('/metrics', { config: { public: true } }, async (request, reply) => {
+      const token = bearerTokenOf(request.headers.authorization);
+      if (metricsKey && (token === undefined || metricsKey.match(token) === undefined)) {
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer realm="upload-fleet-metrics"')
+          .send(new ApiError(401, 'UF_UNAUTHORIZED', 'Metrics need "Authorization: Bearer <METRICS_TOKEN>".').toBody());
+      }
+      return reply.header('content-type', metrics.contentType).send(await metrics.render());
+    });
+  }
 
   // Open on purpose: it is the public contract (no secrets, no data), and clients and
   // code generators need it before they hold a key.

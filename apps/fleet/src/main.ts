@@ -54,6 +54,9 @@ async function main(): Promise<void> {
     bodyLimitBytes: apiConfig.bodyLimitBytes,
     connect: { store: new CredentialStore({ connection: credentialsConnection, prefix: workerConfig.prefix, secretBox: workerConfig.secretBox }), oauth },
     readiness: async () => ({ ready: fleet.isReady(), checks: { redis: fleet.isReady() ? 'ok' : 'unavailable' } }),
+    // One process: the pools' counters and job counts are this API's /metrics.
+    metrics: fleet.metrics,
+    ...(apiConfig.metricsToken ? { metricsToken: apiConfig.metricsToken } : {}),
   });
   await api.listen({ port: apiConfig.port, host: apiConfig.host });
   const dashboard = await startDashboard({ ...loadDashboardConfig(env), logger });

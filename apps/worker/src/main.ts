@@ -1,6 +1,6 @@
 /**
  * Worker process: runs the pools named in WORKER_POOLS (default: all) against REDIS_URL,
- * with liveness/readiness on HEALTH_PORT. One Kubernetes Deployment per pool sets
+ * with liveness, readiness and Prometheus metrics on HEALTH_PORT. One Kubernetes Deployment per pool sets
  * WORKER_POOLS to that pool.
  */
 import { createLogger } from '@upload-fleet/core';
@@ -11,9 +11,9 @@ const logger = createLogger({ base: { service: 'upload-fleet-worker', pid: proce
 async function main(): Promise<void> {
   const config = loadWorkerConfig(process.env);
   if (!config.redisUrl) throw new Error('REDIS_URL is required for a worker process (the all-in-one `pnpm start` starts its own Redis).');
-  const fleet = await startWorkerFleet({ ...config, redisUrl: config.redisUrl }, logger);
+  const fleet = await startWorkerFleet({ ...config, redisUrl: config.redisUrl }, logger, { metricsLabels: { service: 'worker' } });
   const healthPort = Number(process.env.HEALTH_PORT ?? 8081);
-  const health = await startHealthServer(healthPort, process.env.HEALTH_HOST ?? '0.0.0.0', fleet.isReady);
+  const health = await startHealthServer(healthPort, process.env.HEALTH_HOST ?? '0.0.0.0', fleet.isReady, fleet.metrics);
 
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'signal received');

@@ -101,9 +101,11 @@ describe('fleet-wide rate limits across worker processes', () => {
       const starts = r.requests.map((q) => q.receivedAt).sort((a, b) => a - b);
       expect(starts).toHaveLength(JOBS_PER_CHANNEL);
       // Any LIMIT+1 consecutive starts span at least the window. Arrival times at the
-      // server lag the decision by a few ms, differently each time: allow 150 ms of that.
+      // server lag the decision (source opened, connection made), differently each time and
+      // by more on a loaded machine: allow 20 % of the window. Without the limit, six
+      // starts would arrive within milliseconds of each other.
       const tightest = Math.min(...starts.slice(LIMIT).map((t, i) => t - starts[i]!));
-      expect(tightest).toBeGreaterThanOrEqual(WINDOW_MS - 150);
+      expect(tightest).toBeGreaterThanOrEqual(WINDOW_MS * 0.8);
     }
     // 30 jobs at 5 per 2 s cannot take less than 5 windows: the limit really held them back.
     expect(Math.max(...limited.flatMap((r) => r.requests.map((q) => q.receivedAt))) - t0).toBeGreaterThanOrEqual(((JOBS_PER_CHANNEL - LIMIT) / LIMIT) * WINDOW_MS - 500);
@@ -133,6 +135,9 @@ describe('fleet-wide rate limits across worker processes', () => {
     });
     expect(waiting).toMatchObject({ deferred_reason: 'rate_limited', limit_key: keyOf(slow) });
     expect(waiting.run_at).toBeDefined();
+    // The dashboard shows job logs: the reason and the key are there too.
+    const { logs } = await producer.queue('http').getJobLogs(second.uploads[0]!.job_id);
+    expect(logs.some((line) => line.includes('deferred (concurrency)') && line.includes(keyOf(slow)))).toBe(true);
 
     // Kill the worker that holds the lease.
     const holder = workers.find((w) => w.output().includes(first.uploads[0]!.job_id) && w.output().includes('upload started'));
@@ -166,7 +171,7 @@ describe('fleet-wide rate limits across worker processes', () => {
     expect(finals.every((f) => f.state === 'completed')).toBe(true);
     const later = limitedByPlatform.requests.filter((r) => r.path !== '/first' || r.receivedAt > pausedAt);
     // Nothing reached the paused platform before its Retry-After ran out.
-    expect(Math.min(...later.map((r) => r.receivedAt)) - pausedAt).toBeGreaterThanOrEqual(3000 - 150);
+    expect(Math.min(...later.map((r) => r.receivedAt)) - pausedAt).toBeGreaterThanOrEqual(3000 * 0.9);
     // The deferral used no attempt.
     expect(finals[0]!.uploads[0]!.attempts).toBe(1);
     void producer.close();

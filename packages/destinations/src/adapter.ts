@@ -75,6 +75,12 @@ export interface UploadContext<D> {
   readonly checkpoint: CheckpointStore;
   /** 1 for the first try. */
   readonly attempt: number;
+  /**
+   * True when no retry follows a transient failure of this attempt (the attempt limit is
+   * reached): adapters then clean up server-side state (an S3 multipart upload) instead
+   * of keeping it for a resume that will never come. Aborts (shutdown) still resume.
+   */
+  readonly lastAttempt: boolean;
   readonly network: NetworkGuard;
   /** For destinations that accept `auth_secret` (YouTube, Dropbox). */
   readonly credentials: CredentialProvider;

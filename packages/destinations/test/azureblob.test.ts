@@ -306,6 +306,7 @@ function upload(fields: Partial<AzureBlobDestination>, file: SourceFile, options
     log: createScrubbingLogger(createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), []),
     checkpoint: options.checkpoint ?? memoryCheckpoints(),
     attempt: 1,
+    lastAttempt: false,
     network: options.network ?? localGuard,
     credentials: {
       accessToken: () => Promise.reject(new Error('Azure uploads sign with the account key; they use no fleet credential')),

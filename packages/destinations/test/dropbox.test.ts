@@ -76,6 +76,7 @@ function run(dest: DropboxDestination, file: SourceFile, options: RunOptions = {
     log: createScrubbingLogger(createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), []),
     checkpoint: options.checkpoint ?? memoryCheckpoints(),
     attempt: 1,
+    lastAttempt: false,
     network: createNetworkGuard({ allowedPrivateHosts: ['127.0.0.1'] }),
     credentials: options.credentials ?? unusedCredentials,
   };

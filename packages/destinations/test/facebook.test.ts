@@ -79,6 +79,7 @@ function upload(destination: FacebookDestination, file: SourceFile, run: Run = {
     log: createScrubbingLogger(createLogger({ level: 'debug' }, sink), []),
     checkpoint: run.checkpoint ?? memoryCheckpoints(),
     attempt: 1,
+    lastAttempt: false,
     network: createNetworkGuard({ allowedPrivateHosts: ['127.0.0.1'] }),
     credentials: {
       accessToken: async () => {

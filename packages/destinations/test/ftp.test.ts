@@ -81,6 +81,7 @@ async function upload(destination: FtpDestinationWithTls, file: SourceFile, opti
     log: capturingLogger(logs),
     checkpoint: options.checkpoint ?? memoryCheckpoints(),
     attempt: 1,
+    lastAttempt: false,
     network: options.network ?? localGuard,
     credentials: { accessToken: () => Promise.reject(new Error('the FTP destination holds no OAuth credentials')) },
   };

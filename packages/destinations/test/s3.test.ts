@@ -64,6 +64,7 @@ function destination(overrides: Record<string, unknown> = {}): S3Destination {
 
 interface RunOptions {
   signal?: AbortSignal;
+  lastAttempt?: boolean;
   checkpoint?: CheckpointStore;
   onProgress?: (bytes: number) => void;
   partsInFlight?: number;
@@ -84,6 +85,7 @@ function run(dest: S3Destination, file: SourceFile, options: RunOptions = {}): P
     log: createScrubbingLogger(createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), [S3RVER_SECRET]),
     checkpoint: options.checkpoint ?? memoryCheckpoints(),
     attempt: 1,
+    lastAttempt: options.lastAttempt ?? false,
     network: options.network ?? localGuard,
     credentials: { accessToken: () => Promise.reject(new Error('S3 uploads hold no OAuth credentials')) },
   };
@@ -322,6 +324,29 @@ describe('failures', () => {
     const uploads = await server.client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'fail/' }));
     expect(uploads.Uploads ?? []).toEqual([]);
     expect(await server.stored(BUCKET, key)).toBeUndefined();
+  });
+
+  it('keeps the multipart upload for a retry after a transient failure, but aborts it when that was the last attempt', async () => {
+    const kept = 'fail/transient-kept.mp4';
+    server.inject({ operation: 'UploadPart', partNumber: 2, status: 500, code: 'InternalError', times: 3 });
+    const keptCheckpoints = memoryCheckpoints();
+    expect((await failure(run(destination({ filename: kept }), sixParts, { checkpoint: keptCheckpoints }))).category).toBe('transient');
+    expect(keptCheckpoints.state).toBeDefined();
+    // (The stand-in's ListMultipartUploads ignores Prefix: filter by key here.)
+    const open = (await server.client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads ?? [];
+    const keptUpload = open.find((u) => u.Key === kept);
+    expect(keptUpload).toBeDefined();
+
+    const last = 'fail/transient-last.mp4';
+    server.inject({ operation: 'UploadPart', partNumber: 2, status: 500, code: 'InternalError', times: 3 });
+    const lastCheckpoints = memoryCheckpoints();
+    const requests = watchRequests();
+    expect((await failure(run(destination({ filename: last }), sixParts, { checkpoint: lastCheckpoints, lastAttempt: true }))).category).toBe('transient');
+    expect(requests.count('AbortMultipartUpload')).toBe(1);
+    expect(lastCheckpoints.state).toBeUndefined();
+    const left = (await server.client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads ?? [];
+    expect(left.filter((u) => u.Key === last)).toEqual([]);
+    await server.client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: kept, UploadId: keptUpload!.UploadId }));
   });
 
   it('aborts the multipart upload when the source turns out shorter than its size', async () => {

@@ -10,3 +10,4 @@ export * from './webhooks.js';
 export * from './worker-fleet.js';
 export * from './health-server.js';
 export * from './limits/index.js';
+export * from './metrics.js';

@@ -18,6 +18,7 @@ import {
 import type { CredentialProvider, DestinationAdapter } from '@upload-fleet/destinations';
 import type { Producer } from '@upload-fleet/producer';
 import { redisCheckpointStore } from './checkpoint-store.js';
+import type { FleetMetrics } from './metrics.js';
 import { throttledProgress } from './progress.js';
 import { retryDelayMs, withJitter, type BackoffOptions } from './retry-policy.js';
 import type { AccountKeys, FleetLimiter, Permit } from './limits/index.js';
@@ -49,6 +50,8 @@ export interface UploadProcessorOptions {
   checkpointTtlSeconds: number;
   /** How long a rate-limited upload waits when the destination did not say (Retry-After). */
   defaultRateLimitDelayMs: number;
+  /** Counters of outcomes, bytes, retries and deferrals (metrics.ts). */
+  metrics: FleetMetrics;
 }
 
 /** A transient failure, sanitized, carrying the delay the backoff strategy should use. */
@@ -72,6 +75,8 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
     const data = job.data;
     const maxAttempts = job.opts.attempts ?? 1;
     const attempt = job.attemptsMade + 1;
+    const startedAt = performance.now();
+    const seconds = () => (performance.now() - startedAt) / 1000;
     const baseLog = options.logger.child({ job_id: job.id, delivery: data.token, destination: adapter.type, attempt: `${attempt} of ${maxAttempts}` });
 
     let secrets: Record<string, unknown> = {};
@@ -80,6 +85,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
     } catch (error) {
       const failure = new FleetError('UF_CONFIGURATION', (error as Error).message, { destination: adapter.type });
       await producer.finishUpload(data.token, data.index, { state: 'failed', error: failure.toJSON(), attempts: attempt, finished_at: new Date().toISOString() });
+      options.metrics.uploadFailed(adapter.type, failure.code, seconds());
       throw new UnrecoverableError(`[${failure.code}] ${failure.message}`);
     }
     const secretValues = secretStringsOf(secrets);
@@ -104,6 +110,9 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         const runAt = Date.now() + withJitter(decision.waitMs);
         await producer.deliveries.recordDeferral(data.token, data.index, { reason: 'rate_limited', run_at: new Date(runAt).toISOString(), limit_key: limitKey });
         log.info({ limit_key: limitKey, reason: decision.reason, run_at: new Date(runAt).toISOString() }, 'deferred by a fleet-wide limit');
+        options.metrics.uploadDeferred(adapter.type, decision.reason);
+        // The job log is what the dashboard shows: why this job waits, and until when.
+        await job.log(`deferred (${decision.reason}) by the limits of ${adapter.type} account "${limitKey}" until ${new Date(runAt).toISOString()}`);
         await job.moveToDelayed(runAt, token);
         throw new DelayedError();
       }
@@ -131,6 +140,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         log,
         checkpoint: redisCheckpointStore(options.connection, producer.prefix, String(job.id), options.checkpointTtlSeconds),
         attempt,
+        lastAttempt: attempt >= maxAttempts,
         network: options.network,
         credentials: options.credentials,
       });
@@ -139,6 +149,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       await redisCheckpointStore(options.connection, producer.prefix, String(job.id), options.checkpointTtlSeconds).clear();
       await producer.finishUpload(data.token, data.index, { state: 'completed', result, attempts: attempt, finished_at: new Date().toISOString() });
       log.info({ url: result.url, bytes: result.bytes }, 'upload completed');
+      options.metrics.uploadCompleted(adapter.type, result.bytes, seconds());
       return result;
     } catch (raw) {
       // Errors from BullMQ's own control flow pass through untouched.
@@ -175,6 +186,8 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
           error: safeError,
         });
         log.warn({ code: error.code, limit_key: limitKey, run_at: new Date(runAt).toISOString() }, 'rate limited by the platform; key paused, job deferred without using an attempt');
+        options.metrics.uploadDeferred(adapter.type, 'platform');
+        await job.log(`deferred: the platform limits ${error.pauseScope === 'destination' ? `every ${adapter.type} upload` : `${adapter.type} account "${limitKey}"`} until ${new Date(runAt).toISOString()} (${error.code})`);
         await job.moveToDelayed(runAt, token);
         throw new DelayedError();
       }
@@ -188,6 +201,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
           attempts: attempt,
           finished_at: new Date().toISOString(),
         });
+        options.metrics.uploadFailed(adapter.type, error.code, seconds());
         throw new UnrecoverableError(failedReason);
       }
 
@@ -198,6 +212,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         error: safeError,
       });
       log.warn({ code: error.code, retry_in_ms: delayMs }, 'upload failed; will retry');
+      options.metrics.uploadRetried(adapter.type, error.code, seconds());
       throw new RetryableUploadError(failedReason, delayMs);
     } finally {
       clearInterval(leaseRenewal);

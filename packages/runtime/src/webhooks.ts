@@ -4,6 +4,7 @@ import got, { RequestError } from 'got';
 import type { Redis } from 'ioredis';
 import { WEBHOOK_QUEUE, type Logger, type NetworkGuard } from '@upload-fleet/core';
 import type { Producer, WebhookJobData } from '@upload-fleet/producer';
+import type { FleetMetrics } from './metrics.js';
 
 /**
  * Webhook signature header. Its value is `t=<unix seconds>,v1=<hex HMAC-SHA256>` where the
@@ -24,6 +25,8 @@ export interface WebhookWorkerOptions {
   network: NetworkGuard;
   timeoutMs: number;
   logger: Logger;
+  /** Counts delivered, retrying and failed webhook attempts (metrics.ts). */
+  metrics: FleetMetrics;
 }
 
 /** Sends `delivery.finished` to the callback_url, retried with backoff in its own queue. */
@@ -58,6 +61,7 @@ export function createWebhookWorker(options: WebhookWorkerOptions): Worker<Webho
       outcome = { error: message };
       if ((error as { code?: string }).code === 'UF_BLOCKED_ADDRESS' || (error as { category?: string }).category === 'permanent') {
         await producer.deliveries.recordWebhook(job.data.token, { state: 'failed', attempts, last_error: message });
+        options.metrics.webhook('failed');
         throw new UnrecoverableError(message);
       }
     }
@@ -65,6 +69,7 @@ export function createWebhookWorker(options: WebhookWorkerOptions): Worker<Webho
     if (!outcome.error) {
       await producer.deliveries.recordWebhook(job.data.token, { state: 'delivered', attempts, last_status: outcome.status!, delivered_at: new Date().toISOString() });
       options.logger.info({ delivery: job.data.token, status: outcome.status }, 'webhook delivered');
+      options.metrics.webhook('delivered');
       return;
     }
     await producer.deliveries.recordWebhook(job.data.token, {
@@ -74,6 +79,7 @@ export function createWebhookWorker(options: WebhookWorkerOptions): Worker<Webho
       last_error: outcome.error,
     });
     options.logger.warn({ delivery: job.data.token, attempt: `${attempts} of ${maxAttempts}`, error: outcome.error }, 'webhook not delivered');
+    options.metrics.webhook(attempts >= maxAttempts ? 'failed' : 'retrying');
     throw new Error(outcome.error);
   };
   const worker = new Worker<WebhookJobData>(WEBHOOK_QUEUE, processor, {

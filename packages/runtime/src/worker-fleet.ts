@@ -8,6 +8,7 @@ import type { WorkerConfig } from './config.js';
 import { assertNoEviction } from './redis-checks.js';
 import { unconfiguredCredentials } from './credentials/unconfigured.js';
 import { AccountKeys, FleetLimiter } from './limits/index.js';
+import { createMetrics, type FleetMetrics } from './metrics.js';
 import { createUploadPool, type UploadPool } from './upload-pool.js';
 import { ABORT_SHUTDOWN } from './upload-processor.js';
 import { createWebhookWorker } from './webhooks.js';
@@ -15,6 +16,8 @@ import { createWebhookWorker } from './webhooks.js';
 export interface WorkerFleet {
   readonly pools: UploadPool[];
   readonly producer: Producer;
+  /** This process's Prometheus registry and counters; serve `metrics.render()` at /metrics. */
+  readonly metrics: FleetMetrics;
   /** False while Redis is unreachable or the fleet is draining. */
   isReady(): boolean;
   /**
@@ -25,8 +28,13 @@ export interface WorkerFleet {
   close(): Promise<void>;
 }
 
+export interface WorkerFleetOptions {
+  /** Labels on every metric series of this process, like `{ service: 'worker' }`. */
+  metricsLabels?: Record<string, string>;
+}
+
 /** Starts the pools named in the configuration, plus the webhook sender, on one Redis connection. */
-export async function startWorkerFleet(config: WorkerConfig & { redisUrl: string }, logger: Logger): Promise<WorkerFleet> {
+export async function startWorkerFleet(config: WorkerConfig & { redisUrl: string }, logger: Logger, options: WorkerFleetOptions = {}): Promise<WorkerFleet> {
   const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   let redisUp = false;
   connection.on('ready', () => (redisUp = true));
@@ -61,6 +69,13 @@ export async function startWorkerFleet(config: WorkerConfig & { redisUrl: string
       ? createCredentialProvider({ connection, prefix: config.prefix, secretBox: config.secretBox, oauth: config.oauth, logger })
       : unconfiguredCredentials;
 
+  // Job counts of this process's pools and of the webhook queue, read at scrape time.
+  const metrics = createMetrics({
+    queues: () => [...config.pools.map(({ type }) => producer.queue(type)), producer.webhookQueue()],
+    redisUp: () => redisUp,
+    ...(options.metricsLabels ? { defaultLabels: options.metricsLabels } : {}),
+  });
+
   const adapters = createAdapters(config.destinations);
   const pools = config.pools.map(({ type, concurrency }) => {
     const adapter = adapters[type] as DestinationAdapter | undefined;
@@ -85,9 +100,10 @@ export async function startWorkerFleet(config: WorkerConfig & { redisUrl: string
       lockDurationMs: config.lockDurationMs,
       stalledIntervalMs: config.stalledIntervalMs,
       maxStalledCount: config.maxStalledCount,
+      metrics,
     });
   });
-  const webhookWorker = createWebhookWorker({ connection, producer, secret: config.webhookSecret, network, timeoutMs: config.webhookTimeoutMs, logger });
+  const webhookWorker = createWebhookWorker({ connection, producer, secret: config.webhookSecret, network, timeoutMs: config.webhookTimeoutMs, logger, metrics });
   const workers: Worker[] = [...pools.map((p) => p.worker as Worker), webhookWorker];
   for (const worker of workers) void worker.run();
   await Promise.all(workers.map((w) => w.waitUntilReady()));
@@ -98,6 +114,7 @@ export async function startWorkerFleet(config: WorkerConfig & { redisUrl: string
   return {
     pools,
     producer,
+    metrics,
     isReady: () => redisUp && !draining,
     close() {
       closing ??= (async () => {

@@ -107,6 +107,7 @@ function makeContext(
     log: createScrubbingLogger(createLogger({ level: 'silent' }), []),
     checkpoint: memoryCheckpoint(),
     attempt: 1,
+    lastAttempt: false,
     network: options.network ?? localGuard,
     credentials: { accessToken: () => Promise.reject(new Error('the HTTP destination holds no OAuth credentials')) },
   };

@@ -258,12 +258,14 @@ async function complete(job: MultipartJob, state: UploadState): Promise<Complete
 
 /**
  * Permanent failures (and a source that changed, whose sent parts are of the old file)
- * abort the multipart upload and clear the checkpoint; a gone upload clears the
- * checkpoint. Everything else keeps both for the next attempt.
+ * abort the multipart upload and clear the checkpoint, and so does a transient failure
+ * of the last attempt (no retry will resume it); a gone upload clears the checkpoint.
+ * Everything else, aborts included, keeps both for the next attempt.
  */
 async function afterFailure(job: MultipartJob, uploadId: string | undefined, failure: FleetError, error: unknown): Promise<void> {
   const { context } = job;
-  if (failure.category === 'permanent' || failure.code === 'UF_SOURCE_CHANGED') {
+  const failsForGood = failure.category === 'permanent' || (context.lastAttempt && failure.category === 'transient' && failure.code !== 'UF_ABORTED');
+  if (failsForGood || failure.code === 'UF_SOURCE_CHANGED') {
     if (uploadId) await abortQuietly(job, job.key, uploadId);
     await clearQuietly(job);
   } else if (s3ErrorName(error) === 'NoSuchUpload') {

@@ -124,6 +124,7 @@ describe.each(targetFiles.filter((f) => !only || only.includes(f.replace(/\.ts$/
     const result = await runUpload(target, target.destination(name), file, { checkpoint: checkpoints });
     expect(result.bytes).toBe(file.size);
     expect(await target.stored(name)).toEqual({ size: file.size, sha256: file.sha256 });
+    if (target.copies) expect(await target.copies(name)).toBe(1);
     const sent = target.bytesReceived() - before;
     expect(sent / file.size).toBeLessThan(target.resumable ? 1.5 : 2.1);
   }, 120_000);
@@ -197,6 +198,8 @@ describe.each(targetFiles.filter((f) => !only || only.includes(f.replace(/\.ts$/
       const final = await producer.waitFor(token, { timeoutMs: 90_000, pollIntervalMs: 100 });
       expect(final.state, JSON.stringify(final.uploads[0]?.error)).toBe('completed');
       expect(await target.stored(name)).toEqual({ size: file.size, sha256: file.sha256 });
+      // One video/file, never two, however the crash fell.
+      if (target.copies) expect(await target.copies(name)).toBe(1);
       const sent = target.bytesReceived() - before;
       // Resumable protocols resend at most the parts that were in flight; plain HTTP starts over.
       expect(sent / file.size).toBeLessThan(target.resumable ? 1.5 : 2.1);

@@ -99,6 +99,7 @@ export function runUpload(target: BehaviourTarget, destination: Destination, fil
     log: createScrubbingLogger(createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), []),
     checkpoint: options.checkpoint ?? memoryCheckpoints(),
     attempt: 1,
+    lastAttempt: false,
     network: createNetworkGuard({ allowedPrivateHosts: ['127.0.0.1', 'localhost', '::1'] }),
     credentials: options.credentials ?? noCredentials,
   };

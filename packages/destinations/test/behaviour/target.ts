@@ -17,6 +17,11 @@ export interface BehaviourTarget {
   destination(name: string): Destination;
   /** What the server holds under `name` now, or undefined when nothing is there. */
   stored(name: string): Promise<{ size: number; sha256: string } | undefined>;
+  /**
+   * How many files/videos were created under `name`: for platforms where a repeated upload
+   * makes a second copy (a second YouTube video), so the resume tests can prove "one, never two".
+   */
+  copies?(name: string): Promise<number>;
   /** File bytes the server has received since the target started (for resume checks). */
   bytesReceived(): number;
   /** Slows uploads to this many bytes per second (0: full speed), so a test can stop one mid-way. */

@@ -25,6 +25,7 @@ export async function createTarget(): Promise<BehaviourTarget> {
       const file = fake.file(name);
       return file && { size: file.size, sha256: file.sha256 };
     },
+    copies: async (name) => fake.filesCreated(name),
     bytesReceived: () => fake.bytesReceived(),
     throttle: (bytesPerSecond) => fake.throttle(bytesPerSecond),
     workerEnv: () => ({

@@ -31,6 +31,7 @@ export async function createTarget(): Promise<BehaviourTarget> {
       const video = graph.videos.filter((v) => v.params.title === name).at(-1);
       return video && { size: video.size, sha256: video.sha256 };
     },
+    copies: async (name) => graph.videos.filter((video) => video.params.title === name).length,
     bytesReceived: () => graph.bytesReceived(),
     throttle: (bytesPerSecond) => graph.setThrottle(bytesPerSecond),
     workerEnv: () => ({ FACEBOOK_API_VERSION: API_VERSION }),

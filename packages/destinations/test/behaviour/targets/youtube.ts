@@ -31,6 +31,7 @@ export async function createTarget(): Promise<BehaviourTarget> {
       const video = fake.videoByTitle(name);
       return video && { size: video.size, sha256: video.sha256 };
     },
+    copies: async (name) => fake.videos.filter((video) => video.title === name).length,
     bytesReceived: () => fake.bytesReceived,
     throttle: (bytesPerSecond) => fake.throttle(bytesPerSecond),
     workerEnv: () => ({ YOUTUBE_API_BASE_URL: fake.apiBaseUrl, YOUTUBE_UPLOAD_BASE_URL: fake.uploadBaseUrl }),

@@ -1,0 +1,21 @@
+import type { Redis } from 'ioredis';
+import type { Readiness } from './server.js';
+
+/**
+ * The API is ready while its Redis connection is up and answers PING within `timeoutMs`:
+ * without Redis it can neither enqueue nor read a delivery, so a load balancer should send
+ * requests elsewhere.
+ */
+export function redisReadiness(connection: Redis, timeoutMs = 2_000): () => Promise<Readiness> {
+  return async () => {
+    if (connection.status !== 'ready') return { ready: false, checks: { redis: `not connected (${connection.status})` } };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<string>((resolve) => (timer = setTimeout(resolve, timeoutMs, 'timeout')));
+    try {
+      const pong = await Promise.race([connection.ping().catch((error: Error) => `error: ${error.message}`), timeout]);
+      return pong === 'PONG' ? { ready: true, checks: { redis: 'ok' } } : { ready: false, checks: { redis: pong === 'timeout' ? `no answer within ${timeoutMs} ms` : pong } };
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}

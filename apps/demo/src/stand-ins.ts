@@ -1,0 +1,100 @@
+/**
+ * Local stand-ins for the seven destinations, each on 127.0.0.1 with a free port, and the
+ * destination object for each that the stand-in accepts (its credentials included).
+ *
+ * The S3, Azure and FTP starters are the ones the destinations' behaviour suite uses
+ * (packages/destinations/test/behaviour/targets/): s3rver with the multipart calls it
+ * lacks, azurite as a child process, ftp-srv on a temporary folder. They are imported from
+ * there rather than copied; moving them into packages/testkit would let this app depend on
+ * a package instead of another package's test folder.
+ */
+import { startHttpReceiver, startDropboxFake, startFakeGraph, startTcpProxy, startYouTubeFake, YOUTUBE_FAKE_TOKEN } from '@upload-fleet/testkit';
+import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite } from '../../../packages/destinations/test/behaviour/targets/azureblob.js';
+import { startFtpServer } from '../../../packages/destinations/test/behaviour/targets/ftp.js';
+import { S3RVER_KEY, S3RVER_SECRET, startS3Server } from '../../../packages/destinations/test/behaviour/targets/s3.js';
+
+export interface StandIns {
+  /** One destination per type, in the order the delivery lists them. */
+  destinations: Record<string, unknown>[];
+  /** Worker settings that point the adapters at the stand-ins. */
+  env: Record<string, string>;
+  /** Where each stand-in listens, for the terminal. */
+  endpoints: Record<string, string>;
+  /** Slows every stand-in down to this many bytes per second per upload (0: full speed), so progress is visible. */
+  throttle(bytesPerSecond: number): void;
+  close(): Promise<void>;
+}
+
+const BUCKET = 'demo';
+const CONTAINER = 'demo';
+const FTP_USER = 'demo';
+const FTP_PASSWORD = 'demo-ftp-password';
+
+export async function startStandIns(fileName: string): Promise<StandIns> {
+  const closers: (() => Promise<void>)[] = [];
+  const started = <T extends { close(): Promise<void> }>(server: T): T => {
+    closers.push(() => server.close());
+    return server;
+  };
+  try {
+    const [s3, azurite, ftp, http, youtube, graph, dropbox] = await Promise.all([
+      startS3Server({ buckets: [BUCKET] }).then(started),
+      startAzurite().then(started),
+      startFtpServer({ users: { [FTP_USER]: FTP_PASSWORD } }).then(started),
+      startHttpReceiver().then(started),
+      startYouTubeFake().then(started),
+      startFakeGraph().then(started),
+      startDropboxFake().then(started),
+    ]);
+    await azurite.service.getContainerClient(CONTAINER).create();
+    // s3rver and azurite cannot be slowed down themselves: the adapters reach them through
+    // the testkit's TCP proxy, which can.
+    const [s3Proxy, azureProxy] = await Promise.all([startTcpProxy(s3.port).then(started), startTcpProxy(azurite.port).then(started)]);
+    const title = 'Welcome to upload-fleet';
+    return {
+      destinations: [
+        { type: 's3', bucket: BUCKET, filename: `renders/${fileName}`, aws_access_key_id: S3RVER_KEY, aws_secret_access_key: S3RVER_SECRET, s3host: `127.0.0.1:${s3Proxy.port}` },
+        { type: 'azureblob', account: AZURITE_ACCOUNT, key: AZURITE_KEY, container: CONTAINER, filename: `renders/${fileName}` },
+        { type: 'youtube', title, description: 'Delivered by pnpm demo.', category: '22', status: 'unlisted', oauth_access_token: YOUTUBE_FAKE_TOKEN },
+        { type: 'facebook', title, description: 'Delivered by pnpm demo.', oauth_access_token: graph.token, endpoint: graph.url },
+        { type: 'dropbox', filename: `renders/${fileName}`, oauth_token: dropbox.token },
+        { type: 'http', url: `${http.url}/upload`, filename: fileName, method: 'POST', headers: { Authorization: 'Bearer demo-http-token' } },
+        { type: 'ftp', host: ftp.host, filename: `/renders/${fileName}`, user: FTP_USER, password: FTP_PASSWORD },
+      ],
+      env: {
+        AZURE_BLOB_ENDPOINT: `http://127.0.0.1:${azureProxy.port}/{account}`,
+        YOUTUBE_API_BASE_URL: youtube.apiBaseUrl,
+        YOUTUBE_UPLOAD_BASE_URL: youtube.uploadBaseUrl,
+        DROPBOX_API_BASE_URL: dropbox.apiBaseUrl,
+        DROPBOX_CONTENT_BASE_URL: dropbox.contentBaseUrl,
+        ALLOWED_PRIVATE_HOSTS: '127.0.0.1,localhost',
+      },
+      endpoints: {
+        s3: `${s3.endpoint} (s3rver, bucket "${BUCKET}")`,
+        azureblob: `http://127.0.0.1:${azurite.port}/${AZURITE_ACCOUNT} (azurite, container "${CONTAINER}")`,
+        youtube: `${youtube.uploadBaseUrl} (YouTube fake)`,
+        facebook: `${graph.url} (Graph fake)`,
+        dropbox: `${dropbox.contentBaseUrl} (Dropbox fake)`,
+        http: `${http.url} (HTTP receiver)`,
+        ftp: `ftp://${ftp.host} (ftp-srv, folder ${ftp.root})`,
+      },
+      throttle(bytesPerSecond) {
+        s3Proxy.setThrottle(bytesPerSecond);
+        azureProxy.setThrottle(bytesPerSecond);
+        youtube.throttle(bytesPerSecond);
+        graph.setThrottle(bytesPerSecond);
+        dropbox.throttle(bytesPerSecond);
+        http.setThrottle(bytesPerSecond);
+        ftp.throttle(bytesPerSecond);
+      },
+      close: () => closeAll(closers),
+    };
+  } catch (error) {
+    await closeAll(closers);
+    throw error;
+  }
+}
+
+async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {
+  await Promise.all(closers.map((close) => close().catch(() => undefined)));
+}
