@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_PREFIX, SecretBox } from '@upload-fleet/core';
 import { addOAuthEnvIssues, oauthEnvShape, oauthSettingsOf, type OAuthSettings } from '@upload-fleet/credentials';
+import { addRedisEnvIssues, redisConfigOf, redisEnvShape, type RedisConnectionConfig } from '@upload-fleet/redis-server';
 
 /** One API key: `name` is the owner of the deliveries created with it. */
 export interface ApiKey {
@@ -20,7 +21,10 @@ export interface ApiConfig {
 
 /** What the entrypoint needs beyond the API's own settings: Redis and the encryption keys. */
 export interface ApiServiceConfig extends ApiConfig {
-  redisUrl: string;
+  /** REDIS_URL when Redis is one server given by URL; `redis` describes every form. */
+  redisUrl: string | undefined;
+  /** REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (+ REDIS_TLS, REDIS_USERNAME, REDIS_PASSWORD). */
+  redis: RedisConnectionConfig;
   redisPrefix: string;
   /** ENCRYPTION_KEYS as given (checked here, parsed by SecretBox.fromConfig). */
   encryptionKeys: string;
@@ -97,12 +101,8 @@ export const apiConfigSchema = z.object(apiEnvShape).transform(toApiConfig);
 export const apiServiceConfigSchema = z
   .object({
     ...apiEnvShape,
-    REDIS_URL: z.preprocess(
-      unsetIfEmpty,
-      z
-        .string({ error: 'REDIS_URL is required, like "redis://127.0.0.1:6379"' })
-        .regex(/^rediss?:\/\/\S+$/, 'REDIS_URL must be a redis:// or rediss:// URL'),
-    ),
+    // Before REDIS_PREFIX: the hash-tag check on a cluster sees this schema's default.
+    ...redisEnvShape,
     REDIS_PREFIX: z.preprocess(unsetIfEmpty, z.string().default(DEFAULT_PREFIX)),
     UPLOAD_MAX_ATTEMPTS: envInt('UPLOAD_MAX_ATTEMPTS', 5, 1, 100),
     ENCRYPTION_KEYS: z.preprocess(
@@ -120,6 +120,7 @@ export const apiServiceConfigSchema = z
   })
   .superRefine((env, ctx) => {
     addOAuthEnvIssues(env, ctx);
+    addRedisEnvIssues(env, ctx, { required: true });
     const connectable = env.GOOGLE_OAUTH_CLIENT_ID || env.DROPBOX_OAUTH_CLIENT_ID;
     if (connectable && !env.PUBLIC_BASE_URL) {
       ctx.addIssue({ code: 'custom', path: ['PUBLIC_BASE_URL'], message: 'PUBLIC_BASE_URL is required when an OAuth client is configured: the external URL of this API, for the connect flow\'s redirect URIs' });
@@ -129,6 +130,7 @@ export const apiServiceConfigSchema = z
     (env): ApiServiceConfig => ({
       ...toApiConfig(env),
       redisUrl: env.REDIS_URL,
+      redis: redisConfigOf(env)!,
       redisPrefix: env.REDIS_PREFIX,
       encryptionKeys: env.ENCRYPTION_KEYS,
       maxAttempts: env.UPLOAD_MAX_ATTEMPTS,

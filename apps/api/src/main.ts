@@ -2,10 +2,10 @@
  * Entrypoint of the HTTP API: the only file that reads process.env. Exits non-zero with
  * every configuration problem listed when the environment is wrong.
  */
-import { Redis } from 'ioredis';
 import { DESTINATION_TYPES, SecretBox, createLogger } from '@upload-fleet/core';
 import { CredentialStore } from '@upload-fleet/credentials';
 import { Producer } from '@upload-fleet/producer';
+import { redisConnectionFromConfig } from '@upload-fleet/redis-server';
 import { createMetrics } from '@upload-fleet/runtime/metrics';
 import { loadApiServiceConfig, type ApiServiceConfig } from './config.js';
 import { redisReadiness } from './readiness.js';
@@ -22,9 +22,9 @@ try {
 }
 
 const logger = createLogger();
-// maxRetriesPerRequest: null is what BullMQ requires of a connection it may block on.
-const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-connection.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+// A single server, Sentinel or a cluster, with maxRetriesPerRequest: null (what BullMQ requires).
+const connection = redisConnectionFromConfig({ ...config.redis, prefix: config.redisPrefix });
+connection.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
 const secretBox = SecretBox.fromConfig(config.encryptionKeys);
 const producer = new Producer({
   connection,

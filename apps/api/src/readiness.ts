@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Readiness } from './server.js';
 
 /**
@@ -6,7 +6,7 @@ import type { Readiness } from './server.js';
  * without Redis it can neither enqueue nor read a delivery, so a load balancer should send
  * requests elsewhere.
  */
-export function redisReadiness(connection: Redis, timeoutMs = 2_000): () => Promise<Readiness> {
+export function redisReadiness(connection: Redis | Cluster, timeoutMs = 2_000): () => Promise<Readiness> {
   return async () => {
     if (connection.status !== 'ready') return { ready: false, checks: { redis: `not connected (${connection.status})` } };
     let timer: NodeJS.Timeout | undefined;

@@ -18,6 +18,7 @@ describe('loadDashboardConfig', () => {
     const config = loadDashboardConfig({ REDIS_URL, DASHBOARD_USERS: 'ops:correct-horse-battery, viewer:pass:with:colons' });
     expect(config).toEqual({
       redisUrl: REDIS_URL,
+      redis: { url: REDIS_URL, prefix: 'upload-fleet' },
       redisPrefix: 'upload-fleet',
       port: DEFAULT_DASHBOARD_PORT,
       host: '0.0.0.0',

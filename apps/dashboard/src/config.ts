@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from '@upload-fleet/core';
+import { addRedisEnvIssues, redisConfigOf, redisEnvShape, type RedisConnectionConfig } from '@upload-fleet/redis-server';
 
 /** One dashboard login (HTTP Basic). */
 export interface DashboardUser {
@@ -15,7 +16,9 @@ export type DashboardAuth = { type: 'basic'; users: DashboardUser[] } | { type: 
 
 /** What `main.ts` (and the all-in-one fleet) start the dashboard with. */
 export interface DashboardConfig {
-  redisUrl: string;
+  /** REDIS_URL when Redis is one server; `redis` has every form (cluster, sentinel). */
+  redisUrl: string | undefined;
+  redis: RedisConnectionConfig;
   redisPrefix: string;
   port: number;
   host: string;
@@ -69,12 +72,8 @@ const booleanFlag = (name: string, fallback: boolean) =>
 
 export const dashboardEnvSchema = z
   .object({
-    REDIS_URL: z.preprocess(
-      unsetIfEmpty,
-      z
-        .string({ error: 'REDIS_URL is required, like "redis://127.0.0.1:6379"' })
-        .regex(/^rediss?:\/\/\S+$/, 'REDIS_URL must be a redis:// or rediss:// URL'),
-    ),
+    // REDIS_URL, or REDIS_CLUSTER_NODES / REDIS_SENTINELS: the same settings as the API and workers.
+    ...redisEnvShape,
     REDIS_PREFIX: z.preprocess(unsetIfEmpty, z.string().default(DEFAULT_PREFIX)),
     DASHBOARD_PORT: z.preprocess(
       unsetIfEmpty,
@@ -108,9 +107,12 @@ export const dashboardEnvSchema = z
       });
     }
   })
+  // Runs even when other fields failed, so a missing Redis is listed with every other problem.
+  .superRefine((env, ctx) => addRedisEnvIssues(env, ctx, { required: true }), { when: () => true })
   .transform(
     (env): DashboardConfig => ({
       redisUrl: env.REDIS_URL,
+      redis: redisConfigOf(env)!,
       redisPrefix: env.REDIS_PREFIX,
       port: env.DASHBOARD_PORT,
       host: env.DASHBOARD_HOST,

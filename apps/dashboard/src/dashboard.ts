@@ -3,7 +3,7 @@ import { createBullBoard } from '@bull-board/api';
 import { FastifyAdapter } from '@bull-board/fastify';
 import { Queue, type Job } from 'bullmq';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { Redis } from 'ioredis';
+import { redisConnectionFromConfig, type RedisConnection, type RedisConnectionConfig } from '@upload-fleet/redis-server';
 import {
   DEFAULT_PREFIX,
   DESTINATION_TYPES,
@@ -23,7 +23,7 @@ import { redactText, redactValue } from './redaction.js';
 
 export interface BuildDashboardOptions {
   /** An ioredis connection; the dashboard's queues use it and do not close it. */
-  connection: Redis;
+  connection: RedisConnection;
   /** Key prefix of the queues (default "upload-fleet"), as the producer and workers use it. */
   prefix?: string;
   /** HTTP Basic logins, or `{ type: 'none' }` to run open on purpose. Required: there is no default. */
@@ -171,8 +171,10 @@ function normalizeBasePath(path: string): string {
 
 export interface StartDashboardOptions extends Omit<BuildDashboardOptions, 'connection' | 'prefix'> {
   /** Either a connection (kept open on close) or a URL (connected here, closed on close). */
-  connection?: Redis;
-  redisUrl?: string;
+  connection?: RedisConnection;
+  redisUrl?: string | undefined;
+  /** Any Redis form (cluster, sentinel), as loadDashboardConfig gives it; used when no connection is given. */
+  redis?: RedisConnectionConfig;
   /** Key prefix of the queues; `redisPrefix` is accepted too, as loadDashboardConfig names it. */
   prefix?: string;
   redisPrefix?: string;
@@ -193,11 +195,11 @@ export interface RunningDashboard {
  * `loadDashboardConfig(env)` spread into the options.
  */
 export async function startDashboard(options: StartDashboardOptions): Promise<RunningDashboard> {
-  const { connection: given, redisUrl, redisPrefix, prefix, port, host, ...rest } = options;
-  if (!given && !redisUrl) throw new Error('startDashboard needs a Redis connection or redisUrl.');
+  const { connection: given, redisUrl, redis, redisPrefix, prefix, port, host, ...rest } = options;
+  if (!given && !redisUrl && !redis) throw new Error('startDashboard needs a Redis connection, redis settings or redisUrl.');
   const logger = (options.logger ?? createLogger()).child({ component: 'dashboard' });
   // maxRetriesPerRequest: null is what BullMQ requires of a connection it may block on.
-  const connection = given ?? new Redis(redisUrl!, { maxRetriesPerRequest: null });
+  const connection = given ?? redisConnectionFromConfig({ ...(redis ?? { url: redisUrl! }), prefix: prefix ?? redisPrefix ?? DEFAULT_PREFIX });
   if (!given) connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   let app: FastifyInstance;
   try {

@@ -5,12 +5,11 @@
  * Production runs apps/api and apps/worker as separate processes instead.
  */
 import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import { buildApi, loadApiConfig } from '@upload-fleet/api';
 import { createLogger } from '@upload-fleet/core';
 import { CredentialStore } from '@upload-fleet/credentials';
 import { loadDashboardConfig, startDashboard } from '@upload-fleet/dashboard';
-import { startEmbeddedRedis, type EmbeddedRedis } from '@upload-fleet/redis-server';
+import { redisConnectionFromConfig, startEmbeddedRedis, type EmbeddedRedis } from '@upload-fleet/redis-server';
 import { loadWorkerConfig, startWorkerFleet } from '@upload-fleet/runtime';
 import { makeEncryptionKeys, makeRandomSecret, settingFromFileOrNew } from './local-state.js';
 
@@ -33,7 +32,7 @@ async function main(): Promise<void> {
   }
 
   let embedded: EmbeddedRedis | undefined;
-  if (!env.REDIS_URL) {
+  if (!env.REDIS_URL && !env.REDIS_CLUSTER_NODES && !env.REDIS_SENTINELS) {
     embedded = await startEmbeddedRedis({ dataDir: resolve(dataDir, 'redis'), port: env.REDIS_PORT ? Number(env.REDIS_PORT) : undefined });
     env.REDIS_URL = embedded.url;
     console.warn(`REDIS_URL is not set: started redis-server on ${embedded.url} with its data in ${resolve(dataDir, 'redis')}`);
@@ -41,11 +40,11 @@ async function main(): Promise<void> {
 
   const apiConfig = loadApiConfig(env);
   const workerConfig = loadWorkerConfig(env);
-  const fleet = await startWorkerFleet({ ...workerConfig, redisUrl: env.REDIS_URL }, logger);
+  const fleet = await startWorkerFleet(workerConfig, logger);
 
   // The connect flow (auth_secret) stores credentials where the pools' credential provider reads them.
-  const credentialsConnection = new Redis(env.REDIS_URL);
-  credentialsConnection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  const credentialsConnection = redisConnectionFromConfig({ ...workerConfig.redis!, prefix: workerConfig.prefix });
+  credentialsConnection.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
   const oauth = { ...workerConfig.oauth, publicBaseUrl: workerConfig.oauth?.publicBaseUrl ?? `http://localhost:${apiConfig.port}` };
   const api = await buildApi({
     producer: fleet.producer,

@@ -10,8 +10,8 @@ const logger = createLogger({ base: { service: 'upload-fleet-worker', pid: proce
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig(process.env);
-  if (!config.redisUrl) throw new Error('REDIS_URL is required for a worker process (the all-in-one `pnpm start` starts its own Redis).');
-  const fleet = await startWorkerFleet({ ...config, redisUrl: config.redisUrl }, logger, { metricsLabels: { service: 'worker' } });
+  if (!config.redis) throw new Error('REDIS_URL (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS) is required for a worker process (the all-in-one `pnpm start` starts its own Redis).');
+  const fleet = await startWorkerFleet(config, logger, { metricsLabels: { service: 'worker' } });
   const healthPort = Number(process.env.HEALTH_PORT ?? 8081);
   const health = await startHealthServer(healthPort, process.env.HEALTH_HOST ?? '0.0.0.0', fleet.isReady, fleet.metrics);
 

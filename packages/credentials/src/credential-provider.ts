@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { FleetError, toFleetError, type Logger, type SecretBox } from '@upload-fleet/core';
 import type { CredentialProvider, OAuthProvider } from '@upload-fleet/destinations';
 import { parseAuthSecret, secretMatches } from './auth-secret.js';
@@ -9,7 +9,7 @@ import { DEFAULT_TOKEN_TIMEOUT_MS, TokenEndpointError, refreshAccessToken } from
 
 export interface CredentialProviderOptions {
   /** Any ioredis connection; the provider never blocks on it. */
-  connection: Redis;
+  connection: Redis | Cluster;
   /** Key prefix (REDIS_PREFIX); must match the API's, which creates the credentials. */
   prefix: string;
   /** Decrypts refresh tokens and encrypts cached access tokens (ENCRYPTION_KEYS). */

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { FleetError, type EncryptedEnvelope, type ErrorCode, type SecretBox } from '@upload-fleet/core';
 import type { OAuthProvider } from '@upload-fleet/destinations';
 import { hashSecret, isCredentialId, newAuthSecret } from './auth-secret.js';
@@ -99,7 +99,7 @@ export interface ConnectState {
 
 export interface CredentialStoreOptions {
   /** Any ioredis connection (the store never blocks on it). */
-  connection: Redis;
+  connection: Redis | Cluster;
   /** Key prefix, like REDIS_PREFIX; on Redis Cluster one with a hash tag. */
   prefix: string;
   /** Encrypts refresh tokens, access tokens and connect states at rest. */
@@ -175,7 +175,7 @@ return 1
 
 export class CredentialStore {
   readonly prefix: string;
-  private readonly redis: Redis;
+  private readonly redis: Redis | Cluster;
   private readonly box: SecretBox;
   private readonly marginMs: number;
   private readonly now: () => number;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { DeferralRecord, DestinationType, FinalUploadRecord, WebhookStatus } from '@upload-fleet/core';
 
 /**
@@ -52,7 +52,7 @@ return 0
 
 export class DeliveryStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly prefix: string,
     /** How long a delivery record is kept after its creation. */
     private readonly ttlSeconds: number,

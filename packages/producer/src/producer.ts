@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, type Job, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import {
   DEFAULT_PREFIX,
   ERROR_CATALOG,
@@ -46,7 +46,7 @@ export const DEFAULT_RETENTION: RetentionOptions = {
 
 export interface ProducerOptions {
   /** An ioredis connection; the producer does not close it. */
-  connection: Redis;
+  connection: Redis | Cluster;
   /** Key prefix of every queue and record (default "upload-fleet"); use a hash tag on Redis Cluster. */
   prefix?: string;
   /** Encrypts the secret fields of every job before it reaches Redis. */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { CheckpointStore } from '@upload-fleet/destinations';
 
 /**
@@ -6,7 +6,7 @@ import type { CheckpointStore } from '@upload-fleet/destinations';
  * than in job data: they change often during an upload, and the dashboard shows job data.
  * They expire with the failed-job retention, and are deleted when the upload completes.
  */
-export function redisCheckpointStore(redis: Redis, prefix: string, jobId: string, ttlSeconds: number): CheckpointStore {
+export function redisCheckpointStore(redis: Redis | Cluster, prefix: string, jobId: string, ttlSeconds: number): CheckpointStore {
   const key = `${prefix}:checkpoint:${jobId}`;
   return {
     async load<T>() {

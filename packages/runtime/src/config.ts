@@ -4,6 +4,7 @@ import { DEFAULT_PREFIX, DESTINATION_TYPES, SecretBox, type DestinationType } fr
 import { DEFAULT_LIMIT_RULES, parseLimitRules, type LimitRules } from './limits/rules.js';
 import { availableDestinationTypes, destinationsEnvSchema, type DestinationsConfig } from '@upload-fleet/destinations';
 import { oauthEnvSchema, type OAuthSettings } from '@upload-fleet/credentials';
+import { redisEnvSchema, type RedisConnectionConfig } from '@upload-fleet/redis-server';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -17,7 +18,6 @@ const int = (fallback: number) => z.coerce.number().int().positive().default(fal
  * default and unit is listed in the README's configuration table.
  */
 export const workerEnvSchema = z.object({
-  REDIS_URL: z.string().url('REDIS_URL must be a redis:// or rediss:// URL').optional(),
   REDIS_PREFIX: z.string().min(1).default(DEFAULT_PREFIX),
   ENCRYPTION_KEYS: z
     .string({ error: 'ENCRYPTION_KEYS is required: comma-separated "id:base64key" pairs, newest first (generate a key with `openssl rand -base64 32`)' })
@@ -57,7 +57,10 @@ export interface PoolConfig {
 }
 
 export interface WorkerConfig {
+  /** REDIS_URL, when Redis is a single server given by URL (the others leave it undefined). */
   redisUrl: string | undefined;
+  /** REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (+ TLS, credentials); undefined: none set. */
+  redis?: RedisConnectionConfig;
   prefix: string;
   secretBox: SecretBox;
   webhookSecret: string;
@@ -98,7 +101,8 @@ export function loadWorkerConfig(
   const parsed = workerEnvSchema.safeParse(env);
   const destinations = destinationsEnvSchema.safeParse(env);
   const oauth = oauthEnvSchema.safeParse(env);
-  const problems: string[] = [parsed, destinations, oauth].flatMap((result) =>
+  const redis = redisEnvSchema.safeParse(env);
+  const problems: string[] = [parsed, destinations, oauth, redis].flatMap((result) =>
     result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
   );
   const pools: PoolConfig[] = [];
@@ -126,12 +130,13 @@ export function loadWorkerConfig(
       problems.push(`RATE_LIMITS: ${error instanceof z.ZodError ? error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : (error as Error).message}`);
     }
   }
-  if (!parsed.success || !destinations.success || !oauth.success || problems.length > 0) {
+  if (!parsed.success || !destinations.success || !oauth.success || !redis.success || problems.length > 0) {
     throw new Error(`Invalid worker configuration:\n  - ${problems.join('\n  - ')}`);
   }
   const c = parsed.data;
   return {
-    redisUrl: c.REDIS_URL,
+    redisUrl: redis.data?.url,
+    ...(redis.data ? { redis: redis.data } : {}),
     prefix: c.REDIS_PREFIX,
     secretBox: SecretBox.fromConfig(c.ENCRYPTION_KEYS),
     webhookSecret: c.WEBHOOK_SECRET,

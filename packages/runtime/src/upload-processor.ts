@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import {
   createScrubbingLogger,
   destinationSchemas,
@@ -30,7 +30,7 @@ export const ABORT_LOCK_LOST = 'lock-lost';
 
 export interface UploadProcessorOptions {
   adapter: DestinationAdapter;
-  connection: Redis;
+  connection: Redis | Cluster;
   producer: Producer;
   secretBox: SecretBox;
   sourceRoot: string;

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import got, { RequestError } from 'got';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { WEBHOOK_QUEUE, type Logger, type NetworkGuard } from '@upload-fleet/core';
 import type { Producer, WebhookJobData } from '@upload-fleet/producer';
 import type { FleetMetrics } from './metrics.js';
@@ -19,7 +19,7 @@ export function signWebhook(secret: string, body: string, timestampSeconds = Mat
 }
 
 export interface WebhookWorkerOptions {
-  connection: Redis;
+  connection: Redis | Cluster;
   producer: Producer;
   secret: string;
   network: NetworkGuard;

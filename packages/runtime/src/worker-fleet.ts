@@ -1,9 +1,9 @@
 import type { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { createNetworkGuard, type Logger } from '@upload-fleet/core';
 import { createCredentialProvider, enabledOAuthProviders } from '@upload-fleet/credentials';
 import { createAdapters, type DestinationAdapter } from '@upload-fleet/destinations';
 import { Producer } from '@upload-fleet/producer';
+import { redisConnectionFromConfig } from '@upload-fleet/redis-server';
 import type { WorkerConfig } from './config.js';
 import { assertNoEviction } from './redis-checks.js';
 import { unconfiguredCredentials } from './credentials/unconfigured.js';
@@ -34,8 +34,11 @@ export interface WorkerFleetOptions {
 }
 
 /** Starts the pools named in the configuration, plus the webhook sender, on one Redis connection. */
-export async function startWorkerFleet(config: WorkerConfig & { redisUrl: string }, logger: Logger, options: WorkerFleetOptions = {}): Promise<WorkerFleet> {
-  const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+export async function startWorkerFleet(config: WorkerConfig, logger: Logger, options: WorkerFleetOptions = {}): Promise<WorkerFleet> {
+  const redis = config.redis ?? (config.redisUrl ? { url: config.redisUrl } : undefined);
+  if (!redis) throw new Error('No Redis is configured: set REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (with REDIS_SENTINEL_NAME).');
+  // A single server, a Sentinel primary or a cluster; a cluster prefix without a hash tag is refused here.
+  const connection = redisConnectionFromConfig({ ...redis, prefix: config.prefix });
   let redisUp = false;
   connection.on('ready', () => (redisUp = true));
   connection.on('close', () => (redisUp = false));

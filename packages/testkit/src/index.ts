@@ -1,4 +1,5 @@
 export * from './redis.js';
+export * from './redis-cluster.js';
 export * from './http-receiver.js';
 export * from './tcp-proxy.js';
 export * from './fakes/youtube.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { startEmbeddedRedis, type EmbeddedRedis } from '@upload-fleet/redis-server';
+import { masterNodes, redisConnectionFromConfig, startEmbeddedRedis, type EmbeddedRedis, type RedisConnection, type RedisConnectionConfig } from '@upload-fleet/redis-server';
 
 /**
  * The Redis the tests use: REDIS_URL when set (a server someone else runs; we only ever
@@ -33,44 +33,61 @@ export function uniquePrefix(name = 'test'): string {
   return `uft-${name}-${randomUUID().slice(0, 8)}`;
 }
 
-/** Deletes every key under a prefix (and only those), with SCAN, never FLUSHDB. */
-export async function deletePrefix(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl);
+/** A Redis to clean up or inspect: a URL, or a configuration (a cluster's seed nodes). */
+export type RedisTarget = string | RedisConnectionConfig;
+
+/**
+ * Runs `fn` on every master of the target. SCAN walks one server's keyspace, so on a
+ * cluster it must run on each master (a Cluster object would send it to one random node).
+ */
+async function onEveryMaster(target: RedisTarget, fn: (node: Redis, connection: RedisConnection) => Promise<void>): Promise<void> {
+  const connection = typeof target === 'string' ? new Redis(target) : redisConnectionFromConfig({ ...target, prefix: undefined });
+  connection.on('error', () => undefined);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
+    for (const node of await masterNodes(connection)) await fn(node, connection);
   } finally {
-    redis.disconnect();
+    connection.disconnect();
   }
 }
 
+async function* scanPrefix(node: Redis, prefix: string): AsyncGenerator<string[]> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length) yield keys;
+  } while (cursor !== '0');
+}
+
+/** Deletes every key under a prefix (and only those), with SCAN on every master, never FLUSHDB. */
+export async function deletePrefix(target: RedisTarget, prefix: string): Promise<void> {
+  await onEveryMaster(target, async (node) => {
+    // The node that holds a key deletes it, so keys of different slots never meet in one DEL.
+    for await (const keys of scanPrefix(node, prefix)) {
+      const pipeline = node.pipeline();
+      for (const key of keys) pipeline.unlink(key);
+      await pipeline.exec();
+    }
+  });
+}
+
 /** Every key under a prefix with its value(s) as text: for "no plaintext secret at rest" checks. */
-export async function dumpPrefix(redisUrl: string, prefix: string): Promise<Map<string, string>> {
-  const redis = new Redis(redisUrl);
+export async function dumpPrefix(target: RedisTarget, prefix: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
+  await onEveryMaster(target, async (node) => {
+    for await (const keys of scanPrefix(node, prefix)) {
       for (const key of keys) {
-        const type = await redis.type(key);
+        const type = await node.type(key);
         let text = '';
-        if (type === 'string') text = (await redis.get(key)) ?? '';
-        else if (type === 'hash') text = JSON.stringify(await redis.hgetall(key));
-        else if (type === 'list') text = JSON.stringify(await redis.lrange(key, 0, -1));
-        else if (type === 'set') text = JSON.stringify(await redis.smembers(key));
-        else if (type === 'zset') text = JSON.stringify(await redis.zrange(key, 0, -1, 'WITHSCORES'));
-        else if (type === 'stream') text = JSON.stringify(await redis.xrange(key, '-', '+'));
+        if (type === 'string') text = (await node.get(key)) ?? '';
+        else if (type === 'hash') text = JSON.stringify(await node.hgetall(key));
+        else if (type === 'list') text = JSON.stringify(await node.lrange(key, 0, -1));
+        else if (type === 'set') text = JSON.stringify(await node.smembers(key));
+        else if (type === 'zset') text = JSON.stringify(await node.zrange(key, 0, -1, 'WITHSCORES'));
+        else if (type === 'stream') text = JSON.stringify(await node.xrange(key, '-', '+'));
         out.set(key, text);
       }
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+    }
+  });
   return out;
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Destination } from '@upload-fleet/core';
 import type { AccountContext, DestinationAdapter } from '@upload-fleet/destinations';
 import { defaultLimitKey, isCredentialKey } from './limit-key.js';
@@ -11,7 +11,7 @@ import { defaultLimitKey, isCredentialKey } from './limit-key.js';
  */
 export class AccountKeys {
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: Redis | Cluster,
     private readonly prefix: string,
     private readonly ttlSeconds: number,
   ) {}

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { DestinationType } from '@upload-fleet/core';
 import { rulesFor, type KeyRules, type LimitRules } from './rules.js';
 
@@ -81,7 +81,7 @@ return redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
 `;
 
 export interface FleetLimiterOptions {
-  connection: Redis;
+  connection: Redis | Cluster;
   prefix: string;
   rules: LimitRules;
   /** A concurrency lease lapses this long after its holder last renewed it. */

@@ -1,0 +1,298 @@
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { z } from 'zod';
+
+/**
+ * The one place that turns configuration into an ioredis connection: a single server
+ * (REDIS_URL), a Redis Cluster (REDIS_CLUSTER_NODES) or a Sentinel-managed primary
+ * (REDIS_SENTINELS + REDIS_SENTINEL_NAME). Every process (API, worker, `pnpm start`)
+ * builds its connection here, so they agree on the options BullMQ needs
+ * (`maxRetriesPerRequest: null`) and on the rule that a cluster prefix carries a hash tag.
+ *
+ * Why a cluster needs the hash tag: every key of one BullMQ queue must hash to one slot
+ * (its Lua scripts touch several keys at once), so the prefix carries a hash tag, like
+ * `{upload-fleet}` (https://docs.bullmq.io/guide/going-to-production#redis-cluster). The
+ * first `{...}` of a key decides its slot, so every key under such a prefix (queues,
+ * delivery records, limiter keys, credentials) lands in the same slot.
+ */
+
+/** A connection the fleet works with: a single server (or Sentinel primary) or a cluster. */
+export type RedisConnection = Redis | Cluster;
+
+export interface RedisConnectionConfig {
+  /** `redis://` or `rediss://` URL of one server; may carry user, password and db. */
+  url?: string;
+  /** Seed nodes of a Redis Cluster, `host:port` each; the client discovers the rest. */
+  cluster?: string[];
+  /** Sentinels, `host:port` each; with `sentinelName`, the primary they agree on. */
+  sentinels?: string[];
+  /** The Sentinel master group name (`sentinel monitor <name> ...`). */
+  sentinelName?: string;
+  /** Password of the sentinels themselves, when they have one (`requirepass` on the sentinels). */
+  sentinelPassword?: string;
+  /** TLS to the servers (and to the sentinels). `rediss://` URLs turn it on by themselves. */
+  tls?: boolean;
+  /** ACL user and password, for the cluster and Sentinel forms (a URL carries its own). */
+  username?: string;
+  password?: string;
+  /**
+   * The key prefix the connection is used with. When given, a cluster connection is
+   * refused unless it carries a hash tag.
+   */
+  prefix?: string;
+}
+
+/** Thrown for a configuration that cannot work; the message says what to set. */
+export class RedisConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RedisConfigError';
+  }
+}
+
+/**
+ * True when keys under this prefix share one cluster slot: it holds a hash tag, a `{`
+ * followed later by a `}` with at least one character between (Redis ignores `{}`).
+ */
+export function hasHashTag(prefix: string): boolean {
+  const open = prefix.indexOf('{');
+  if (open < 0) return false;
+  const close = prefix.indexOf('}', open + 1);
+  return close > open + 1;
+}
+
+/** The problem with a prefix on Redis Cluster, or undefined when it is fine. */
+export function clusterPrefixProblem(prefix: string): string | undefined {
+  if (hasHashTag(prefix)) return undefined;
+  const suggestion = `{${prefix.replace(/[{}]/g, '') || 'upload-fleet'}}`;
+  return (
+    `the key prefix "${prefix}" has no hash tag. On Redis Cluster every key of a BullMQ queue must hash to one slot, ` +
+    `so the prefix must carry one: set REDIS_PREFIX=${suggestion} (a new prefix starts with empty queues: drain the old ones first).`
+  );
+}
+
+/** Which of the three forms a configuration names; throws unless exactly one. */
+export function redisMode(config: RedisConnectionConfig): 'single' | 'cluster' | 'sentinel' {
+  const modes = [config.url ? 'single' : undefined, config.cluster?.length ? 'cluster' : undefined, config.sentinels?.length ? 'sentinel' : undefined].filter(
+    (m): m is 'single' | 'cluster' | 'sentinel' => m !== undefined,
+  );
+  if (modes.length === 0) throw new RedisConfigError('No Redis is configured: set REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (with REDIS_SENTINEL_NAME).');
+  if (modes.length > 1) throw new RedisConfigError('Set only one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS: they name different kinds of Redis.');
+  return modes[0]!;
+}
+
+/**
+ * Opens the connection a configuration describes: an ioredis `Redis` (single server or
+ * Sentinel) or `Cluster`, always with `maxRetriesPerRequest: null` (BullMQ workers block
+ * on it and must not give up on a command while Redis is away). Throws RedisConfigError
+ * for a configuration that cannot work, before connecting.
+ */
+export function redisConnectionFromConfig(config: RedisConnectionConfig): RedisConnection {
+  const mode = redisMode(config);
+  const credentials: RedisOptions = {
+    ...(config.username ? { username: config.username } : {}),
+    ...(config.password ? { password: config.password } : {}),
+  };
+  const tls: RedisOptions = config.tls ? { tls: {} } : {};
+  switch (mode) {
+    case 'single':
+      // URL credentials win over REDIS_USERNAME/REDIS_PASSWORD (ioredis reads the URL last).
+      return new Redis(config.url!, { ...credentials, ...tls, maxRetriesPerRequest: null });
+    case 'sentinel':
+      if (!config.sentinelName) throw new RedisConfigError('REDIS_SENTINEL_NAME is required with REDIS_SENTINELS: the name of the master group the sentinels monitor.');
+      return new Redis({
+        sentinels: config.sentinels!.map(parseHostPort),
+        name: config.sentinelName,
+        ...(config.sentinelPassword ? { sentinelPassword: config.sentinelPassword } : {}),
+        ...(config.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+        ...credentials,
+        ...tls,
+        maxRetriesPerRequest: null,
+      });
+    case 'cluster': {
+      if (config.prefix !== undefined) {
+        const problem = clusterPrefixProblem(config.prefix);
+        if (problem) throw new RedisConfigError(`Refusing to use Redis Cluster: ${problem}`);
+      }
+      const options: ClusterOptions = {
+        // BullMQ reads maxRetriesPerRequest from redisOptions on a cluster.
+        redisOptions: { ...credentials, ...tls, maxRetriesPerRequest: null },
+        // Managed TLS clusters (ElastiCache) answer node addresses that must not be
+        // re-resolved, or the certificate's name no longer matches (ioredis README).
+        ...(config.tls ? { dnsLookup: (address: string, callback: (error: Error | null, address: string) => void) => callback(null, address) } : {}),
+      };
+      return new Cluster(config.cluster!.map(parseHostPort), options);
+    }
+  }
+}
+
+/** True for a cluster connection. */
+export function isCluster(connection: RedisConnection): connection is Cluster {
+  return connection.isCluster;
+}
+
+/**
+ * The connections to every master: one for a single server, each primary of a cluster
+ * (waiting until the cluster client has loaded its slot map). Commands that read or
+ * change one server's state (CONFIG GET, INFO, SCAN, DBSIZE) must run on each of them;
+ * on a Cluster object they would go to one node picked at random.
+ */
+export async function masterNodes(connection: RedisConnection): Promise<Redis[]> {
+  if (!isCluster(connection)) return [connection];
+  if (connection.status !== 'ready') {
+    await new Promise<void>((resolve, reject) => {
+      const onReady = () => {
+        connection.off('end', onEnd);
+        resolve();
+      };
+      const onEnd = () => {
+        connection.off('ready', onReady);
+        reject(new Error('The Redis Cluster connection ended before it was ready.'));
+      };
+      connection.once('ready', onReady);
+      connection.once('end', onEnd);
+      if (connection.status === 'wait') connection.connect().catch(() => undefined);
+    });
+  }
+  return connection.nodes('master');
+}
+
+/** Parses `host:port` or `[ipv6]:port`. */
+export function parseHostPort(entry: string): { host: string; port: number } {
+  const text = entry.trim();
+  const match = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:\s[\]]+):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[2]);
+  if (!match || !(port >= 1 && port <= 65535)) throw new RedisConfigError(`"${entry}" is not host:port (like "10.0.0.5:6379")`);
+  return { host: match[1]!, port };
+}
+
+const unsetIfEmpty = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+const optionalText = z.preprocess(unsetIfEmpty, z.string().optional());
+const hostPortList = () =>
+  z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .optional()
+      .transform((value, ctx) => {
+        if (value === undefined) return undefined;
+        const entries = value.split(',').map((e) => e.trim()).filter(Boolean);
+        for (const entry of entries) {
+          try {
+            parseHostPort(entry);
+          } catch (error) {
+            ctx.addIssue({ code: 'custom', message: `${(error as Error).message}; separate entries with commas` });
+          }
+        }
+        return entries;
+      }),
+  );
+
+/**
+ * The Redis settings of every process, from the environment:
+ *
+ * | variable | meaning |
+ * |---|---|
+ * | `REDIS_URL` | one server: `redis://[user:password@]host:port[/db]`, `rediss://` for TLS |
+ * | `REDIS_CLUSTER_NODES` | Redis Cluster seed nodes, `host:port,host:port` (REDIS_PREFIX must carry a hash tag) |
+ * | `REDIS_SENTINELS`, `REDIS_SENTINEL_NAME` | Sentinel: `host:port,...` and the master group name |
+ * | `REDIS_SENTINEL_PASSWORD` | password of the sentinels themselves, if any |
+ * | `REDIS_TLS` | `true`: TLS to the cluster or Sentinel servers (a `rediss://` URL needs nothing) |
+ * | `REDIS_USERNAME`, `REDIS_PASSWORD` | ACL credentials for the cluster and Sentinel forms |
+ * | `REDIS_PREFIX` | read here only to check the hash tag on a cluster |
+ *
+ * Use `redisEnvSchema` on its own (`redisEnvSchema.safeParse(env)`, reported with the
+ * other schemas' issues), or, inside a bigger z.object, spread `redisEnvShape`, call
+ * `addRedisEnvIssues` in its superRefine and `redisConfigOf` in its transform (the way
+ * the OAuth settings are composed). A schema that defines REDIS_PREFIX itself (with its
+ * default) spreads `redisEnvShape` before it, so the hash-tag check sees that default.
+ */
+export const redisEnvShape = {
+  REDIS_URL: z.preprocess(unsetIfEmpty, z.string().regex(/^rediss?:\/\/\S+$/, 'REDIS_URL must be a redis:// or rediss:// URL').optional()),
+  REDIS_CLUSTER_NODES: hostPortList(),
+  REDIS_SENTINELS: hostPortList(),
+  REDIS_SENTINEL_NAME: optionalText,
+  REDIS_SENTINEL_PASSWORD: optionalText,
+  REDIS_TLS: z.preprocess(unsetIfEmpty, z.enum(['true', 'false', '1', '0'], { error: 'REDIS_TLS must be true or false' }).optional()),
+  REDIS_USERNAME: optionalText,
+  REDIS_PASSWORD: optionalText,
+  REDIS_PREFIX: optionalText,
+};
+
+export interface RedisEnv {
+  REDIS_URL?: string | undefined;
+  REDIS_CLUSTER_NODES?: string[] | undefined;
+  REDIS_SENTINELS?: string[] | undefined;
+  REDIS_SENTINEL_NAME?: string | undefined;
+  REDIS_SENTINEL_PASSWORD?: string | undefined;
+  REDIS_TLS?: 'true' | 'false' | '1' | '0' | undefined;
+  REDIS_USERNAME?: string | undefined;
+  REDIS_PASSWORD?: string | undefined;
+  REDIS_PREFIX?: string | undefined;
+}
+
+/**
+ * The checks across variables: one kind of Redis at most (exactly one with `required`),
+ * a Sentinel name with sentinels, and a hash tag in the prefix on a cluster.
+ */
+export function addRedisEnvIssues(env: RedisEnv, ctx: z.RefinementCtx, options: { required?: boolean } = {}): void {
+  const named = [env.REDIS_URL && 'REDIS_URL', env.REDIS_CLUSTER_NODES?.length && 'REDIS_CLUSTER_NODES', env.REDIS_SENTINELS?.length && 'REDIS_SENTINELS'].filter(Boolean);
+  if (named.length > 1) ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: `set only one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS (found ${named.join(', ')})` });
+  if (named.length === 0 && options.required) {
+    ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'REDIS_URL is required, like "redis://127.0.0.1:6379" (or REDIS_CLUSTER_NODES for a cluster, REDIS_SENTINELS with REDIS_SENTINEL_NAME for Sentinel)' });
+  }
+  if (env.REDIS_SENTINELS?.length && !env.REDIS_SENTINEL_NAME) {
+    ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINEL_NAME'], message: 'REDIS_SENTINEL_NAME is required with REDIS_SENTINELS: the name of the master group the sentinels monitor' });
+  }
+  if (env.REDIS_CLUSTER_NODES?.length) {
+    // The fleet's default prefix ("upload-fleet") has no hash tag, so an unset prefix is refused too.
+    const problem = clusterPrefixProblem(env.REDIS_PREFIX ?? 'upload-fleet');
+    if (problem) ctx.addIssue({ code: 'custom', path: ['REDIS_PREFIX'], message: `on Redis Cluster (REDIS_CLUSTER_NODES) ${problem}` });
+  }
+}
+
+/** The connection configuration parsed variables describe; undefined when none of the three is set. */
+export function redisConfigOf(env: RedisEnv): RedisConnectionConfig | undefined {
+  const tls = env.REDIS_TLS === 'true' || env.REDIS_TLS === '1';
+  const common: RedisConnectionConfig = {
+    ...(tls ? { tls } : {}),
+    ...(env.REDIS_USERNAME ? { username: env.REDIS_USERNAME } : {}),
+    ...(env.REDIS_PASSWORD ? { password: env.REDIS_PASSWORD } : {}),
+    ...(env.REDIS_PREFIX ? { prefix: env.REDIS_PREFIX } : {}),
+  };
+  if (env.REDIS_URL) return { ...common, url: env.REDIS_URL };
+  if (env.REDIS_CLUSTER_NODES?.length) return { ...common, cluster: env.REDIS_CLUSTER_NODES };
+  if (env.REDIS_SENTINELS?.length) {
+    return {
+      ...common,
+      sentinels: env.REDIS_SENTINELS,
+      sentinelName: env.REDIS_SENTINEL_NAME ?? '',
+      ...(env.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: env.REDIS_SENTINEL_PASSWORD } : {}),
+    };
+  }
+  return undefined;
+}
+
+/**
+ * The Redis settings on their own. None of the three set parses to `undefined`: whether
+ * that is allowed (the all-in-one `pnpm start` starts its own Redis) is the caller's call.
+ */
+export const redisEnvSchema = z
+  .object(redisEnvShape)
+  .superRefine((env, ctx) => addRedisEnvIssues(env, ctx))
+  .transform(redisConfigOf);
+
+/** Where a connection goes, for logs and messages: never a password. */
+export function describeRedis(config: RedisConnectionConfig): string {
+  if (config.cluster?.length) return `Redis Cluster ${config.cluster.join(',')}`;
+  if (config.sentinels?.length) return `Redis Sentinel ${config.sentinels.join(',')} (master "${config.sentinelName ?? '?'}")`;
+  if (config.url) {
+    try {
+      const url = new URL(config.url);
+      if (url.password) url.password = '***';
+      return url.toString();
+    } catch {
+      return 'an invalid REDIS_URL';
+    }
+  }
+  return 'no Redis';
+}
