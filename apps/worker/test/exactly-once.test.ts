@@ -5,8 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox } from '@upload-fleet/core';
 import { Producer } from '@upload-fleet/producer';
-import { deletePrefix, startHttpReceiver, testRedisUrl, uniquePrefix, type HttpReceiver } from '@upload-fleet/testkit';
-import { startWorker, until, type WorkerProcess } from './worker-harness.js';
+import { deletePrefix, startHttpReceiver, testRedisUrl, uniquePrefix, type HttpReceiver, startWorker, until, type WorkerProcess } from '@upload-fleet/testkit';
 
 const KEY = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
 /** Jobs in the run: enough that four processes contend for the queue all the time. */

@@ -10,8 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox } from '@upload-fleet/core';
 import { Producer } from '@upload-fleet/producer';
-import { deletePrefix, startHttpReceiver, testRedisUrl, uniquePrefix, type HttpReceiver } from '@upload-fleet/testkit';
-import { started, startWorker, until, type WorkerProcess } from './worker-harness.js';
+import { deletePrefix, startHttpReceiver, testRedisUrl, uniquePrefix, type HttpReceiver, started, startWorker, until, type WorkerProcess } from '@upload-fleet/testkit';
 
 const KEY = `k1:${Buffer.alloc(32, 4).toString('base64')}`;
 const WINDOW_MS = 2000;

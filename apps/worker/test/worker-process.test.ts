@@ -7,8 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox } from '@upload-fleet/core';
 import { Producer } from '@upload-fleet/producer';
 import { startEmbeddedRedis } from '@upload-fleet/redis-server';
-import { deletePrefix, startHttpReceiver, testRedisUrl, uniquePrefix, type HttpReceiver } from '@upload-fleet/testkit';
-import { started, startWorker, until, type WorkerProcess } from './worker-harness.js';
+import { deletePrefix, startHttpReceiver, testRedisUrl, uniquePrefix, type HttpReceiver, started, startWorker, until, type WorkerProcess } from '@upload-fleet/testkit';
 
 const KEY = `k1:${Buffer.alloc(32, 9).toString('base64')}`;
 

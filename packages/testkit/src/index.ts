@@ -6,3 +6,4 @@ export * from './fakes/youtube.js';
 export * from './fakes/oauth.js';
 export * from './fakes/dropbox.js';
 export * from './fakes/facebook.js';
+export * from './worker-process.js';

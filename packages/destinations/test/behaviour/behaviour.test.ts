@@ -11,8 +11,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FleetError, SecretBox } from '@upload-fleet/core';
 import { Producer } from '@upload-fleet/producer';
-import { deletePrefix, testRedisUrl, uniquePrefix } from '@upload-fleet/testkit';
-import { memoryCheckpoints, runUpload, startWorkerProcess, until, writeRandomFile, type SourceFile, type WorkerProcess } from './harness.js';
+import { deletePrefix, startWorker, testRedisUrl, uniquePrefix, until, type WorkerProcess } from '@upload-fleet/testkit';
+import { memoryCheckpoints, runUpload, writeRandomFile, type SourceFile } from './harness.js';
 import type { BehaviourTarget } from './target.js';
 
 const MiB = 1024 * 1024;
@@ -165,7 +165,7 @@ describe.each(targetFiles.filter((f) => !only || only.includes(f.replace(/\.ts$/
     });
 
     const spawnWorker = () => {
-      const worker = startWorkerProcess({
+      const worker = startWorker({
         REDIS_URL: redisUrl,
         REDIS_PREFIX: prefix,
         ENCRYPTION_KEYS: key,

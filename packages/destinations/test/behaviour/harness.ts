@@ -1,8 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import {
   contentTypeFor,
@@ -14,8 +12,6 @@ import {
 } from '@upload-fleet/core';
 import type { CheckpointStore, CredentialProvider, UploadContext, UploadSource } from '../../src/index.js';
 import type { BehaviourTarget } from './target.js';
-
-export const repoRoot = resolve(import.meta.dirname, '../../../..');
 
 export interface SourceFile {
   path: string;
@@ -106,32 +102,5 @@ export function runUpload(target: BehaviourTarget, destination: Destination, fil
   return target.adapter.upload(context as never);
 }
 
-export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
-export interface WorkerProcess {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-}
-
-/** Starts apps/worker as its own OS process (node with tsx as a loader, so SIGKILL reaches it). */
-export function startWorkerProcess(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(repoRoot, 'apps/worker/src/main.ts')], {
-    cwd: repoRoot,
-    env: { ...process.env, HEALTH_PORT: '0', HEALTH_HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
+/** Polls until `probe` answers (the testkit's; here for the destination tests that import it from this harness). */
+export { until } from '@upload-fleet/testkit';

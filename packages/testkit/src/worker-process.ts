@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** The repository's root, where apps/worker lives (this file is packages/testkit/src/). */
 export const repoRoot = resolve(import.meta.dirname, '../../..');
 
 export interface WorkerProcess {
@@ -31,7 +32,7 @@ export function startWorker(env: Record<string, string>): WorkerProcess {
 /** Resolves once the worker logged that its pools run. */
 export const started = (worker: WorkerProcess) => until('the worker to start', () => worker.output().includes('worker pools started'));
 
-export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
