@@ -27,7 +27,7 @@ describe('a delivery through the worker fleet to a local HTTP server', () => {
     harness.fleet.producer.enqueue({ source: { path: source }, upload: { extension: 'mp4', destination: { type: 'http', filename: 'welcome.mp4', ...destination } }, ...extra });
 
   it('POSTs the file as multipart with fields, headers and basic auth, and reports progress then the result', async () => {
-    receiver.setThrottle?.(4 * 1024 * 1024); // bytes per second: the upload takes ~2.5 s
+    receiver.setThrottle?.(2 * 1024 * 1024); // bytes per second: the upload takes ~5 s
     const file = harness.writeSource('post.mp4', 10 * 1024 * 1024);
     const { token } = await submit(
       { url: `${receiver.url}/upload?via=post`, method: 'POST', fileid: 'video', fields: { title: 'Welcome', n: '7' }, headers: { Authorization: BEARER, 'X-Render': 'r-1' }, user: 'alice', password: PASSWORD },

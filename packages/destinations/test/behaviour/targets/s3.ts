@@ -159,6 +159,9 @@ export async function startS3Server(options: { buckets: string[] }): Promise<Loc
       .map((uploadId) => ({ uploadId, key: readFileSync(join(root, uploadId, 'key'), 'utf8'), parts: partsOf(join(root, uploadId)) }));
   };
 
+  /** Part uploads still being written, per UploadId (see AbortMultipartUpload below). */
+  const partWrites = new Map<string, Set<Promise<void>>>();
+
   internals.middleware.unshift(async (ctx, next) => {
     const segments = ctx.path.split('/').slice(1);
     const bucket = decodeURIComponent(segments[0] ?? '');
@@ -214,6 +217,9 @@ export async function startS3Server(options: { buckets: string[] }): Promise<Loc
       }
       case 'AbortMultipartUpload':
         if (!known) return noSuchUpload(ctx, uploadId);
+        // s3rver throws (uncaught, in this process) when a part still being written loses
+        // its folder: let the parts in flight for this upload end first. Real S3 has no such race.
+        await Promise.race([Promise.allSettled([...(partWrites.get(uploadId!) ?? [])]), new Promise((r) => setTimeout(r, 5000))]);
         rmSync(dir, { recursive: true, force: true });
         ctx.status = 204;
         ctx.body = '';
@@ -228,7 +234,17 @@ export async function startS3Server(options: { buckets: string[] }): Promise<Loc
         if (!known) return noSuchUpload(ctx, uploadId);
         // A part sent again replaces the old one: until it is written, it is not listed.
         rmSync(join(dir, `${partNumber}.md5`), { force: true });
-        return next();
+        {
+          const writes = partWrites.get(uploadId!) ?? new Set<Promise<void>>();
+          partWrites.set(uploadId!, writes);
+          const write = next();
+          writes.add(write);
+          try {
+            return await write;
+          } finally {
+            writes.delete(write);
+          }
+        }
       case 'CompleteMultipartUpload':
         if (!known) return noSuchUpload(ctx, uploadId);
         return next();
