@@ -8,10 +8,21 @@
  * there rather than copied; moving them into packages/testkit would let this app depend on
  * a package instead of another package's test folder.
  */
-import { startHttpReceiver, startDropboxFake, startFakeGraph, startTcpProxy, startYouTubeFake, YOUTUBE_FAKE_TOKEN } from '@upload-fleet/testkit';
-import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite } from '../../../packages/destinations/test/behaviour/targets/azureblob.js';
-import { startFtpServer } from '../../../packages/destinations/test/behaviour/targets/ftp.js';
-import { S3RVER_KEY, S3RVER_SECRET, startS3Server } from '../../../packages/destinations/test/behaviour/targets/s3.js';
+import {
+  AZURITE_ACCOUNT,
+  AZURITE_KEY,
+  S3RVER_KEY,
+  S3RVER_SECRET,
+  startAzurite,
+  startDropboxFake,
+  startFakeGraph,
+  startFtpServer,
+  startHttpReceiver,
+  startS3Server,
+  startTcpProxy,
+  startYouTubeFake,
+  YOUTUBE_FAKE_TOKEN,
+} from '@upload-fleet/testkit';
 
 export interface StandIns {
   /** One destination per type, in the order the delivery lists them. */

@@ -7,3 +7,7 @@ export * from './fakes/oauth.js';
 export * from './fakes/dropbox.js';
 export * from './fakes/facebook.js';
 export * from './worker-process.js';
+export * from './servers/ports.js';
+export * from './servers/s3rver.js';
+export * from './servers/azurite.js';
+export * from './servers/ftp-server.js';
