@@ -33,9 +33,11 @@ async function main(): Promise<void> {
 
   let embedded: EmbeddedRedis | undefined;
   if (!env.REDIS_URL && !env.REDIS_CLUSTER_NODES && !env.REDIS_SENTINELS) {
-    embedded = await startEmbeddedRedis({ dataDir: resolve(dataDir, 'redis'), port: env.REDIS_PORT ? Number(env.REDIS_PORT) : undefined });
+    // adoptRunning: a fleet that was killed (SIGKILL) left its redis-server running on the
+    // same files; use that one rather than start a second writer of the same AOF.
+    embedded = await startEmbeddedRedis({ dataDir: resolve(dataDir, 'redis'), port: env.REDIS_PORT ? Number(env.REDIS_PORT) : undefined, adoptRunning: true });
     env.REDIS_URL = embedded.url;
-    console.warn(`REDIS_URL is not set: started redis-server on ${embedded.url} with its data in ${resolve(dataDir, 'redis')}`);
+    console.warn(`REDIS_URL is not set: using the embedded redis-server on ${embedded.url}, with its data in ${resolve(dataDir, 'redis')}`);
   }
 
   const apiConfig = loadApiConfig(env);

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
@@ -17,6 +18,12 @@ export interface EmbeddedRedisOptions {
   port?: number;
   /** Keep data across restarts with AOF (the fleet's default); tests turn it off. */
   persist?: boolean;
+  /**
+   * Adopt a redis-server this function started earlier on the same data folder that is
+   * still running (its parent was killed), instead of starting a second one on the same
+   * files. Recorded in `<dataDir>/embedded-redis.json`.
+   */
+  adoptRunning?: boolean;
   redisServerBinary?: string;
 }
 
@@ -40,6 +47,11 @@ export async function freePort(): Promise<number> {
  */
 export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
   mkdirSync(options.dataDir, { recursive: true });
+  const record = join(options.dataDir, 'embedded-redis.json');
+  if (options.adoptRunning) {
+    const adopted = await adoptRecorded(record);
+    if (adopted) return adopted;
+  }
   const port = options.port ?? (await freePort());
   const args = [
     '--port', String(port),
@@ -81,13 +93,57 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
     }
   }
 
+  if (options.adoptRunning && child.pid) writeFileSync(record, JSON.stringify({ pid: child.pid, port }));
   return {
     url,
     port,
     async stop() {
+      if (options.adoptRunning) rmSync(record, { force: true });
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
       await Promise.race([exited, sleep(5000).then(() => child.kill('SIGKILL'))]);
+    },
+  };
+}
+
+/** The redis-server recorded in `record`, when it still runs and answers; else undefined. */
+async function adoptRecorded(record: string): Promise<EmbeddedRedis | undefined> {
+  let recorded: { pid: number; port: number };
+  try {
+    recorded = JSON.parse(readFileSync(record, 'utf8')) as { pid: number; port: number };
+    process.kill(recorded.pid, 0);
+  } catch {
+    return undefined;
+  }
+  const url = `redis://127.0.0.1:${recorded.port}`;
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    if ((await probe.ping()) !== 'PONG') return undefined;
+  } catch {
+    return undefined;
+  } finally {
+    probe.disconnect();
+  }
+  return {
+    url,
+    port: recorded.port,
+    async stop() {
+      rmSync(record, { force: true });
+      try {
+        process.kill(recorded.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      for (let i = 0; i < 50; i++) {
+        try {
+          process.kill(recorded.pid, 0);
+        } catch {
+          return;
+        }
+        await sleep(100);
+      }
     },
   };
 }
