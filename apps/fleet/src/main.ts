@@ -69,6 +69,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    // If Redis is unreachable, closing could wait for ever: exit after the grace period and a margin.
+    setTimeout(() => {
+      logger.error('shutdown did not finish (is Redis reachable?); exiting anyway');
+      process.exit(1);
+    }, workerConfig.shutdownGraceMs + 5_000).unref();
     await api.close();
     await dashboard.close();
     await fleet.close();

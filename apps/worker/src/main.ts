@@ -6,6 +6,9 @@
 import { createLogger } from '@upload-fleet/core';
 import { loadWorkerConfig, startHealthServer, startWorkerFleet } from '@upload-fleet/runtime';
 
+/** How long past SHUTDOWN_GRACE_MS a stuck shutdown may take before the process exits regardless. */
+const SHUTDOWN_MARGIN_MS = 5_000;
+
 const logger = createLogger({ base: { service: 'upload-fleet-worker', pid: process.pid } });
 
 async function main(): Promise<void> {
@@ -17,10 +20,23 @@ async function main(): Promise<void> {
 
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'signal received');
+    // Closing waits for Redis (moving jobs, releasing locks). If Redis is gone it could wait
+    // for ever: after the grace period and a margin, exit anyway; the jobs' locks expire and
+    // other workers take them over.
+    setTimeout(() => {
+      logger.error({ grace_ms: config.shutdownGraceMs }, 'shutdown did not finish (is Redis reachable?); exiting anyway');
+      process.exit(1);
+    }, config.shutdownGraceMs + SHUTDOWN_MARGIN_MS).unref();
     void fleet
       .close()
       .then(() => new Promise((resolve) => health.close(resolve)))
-      .then(() => process.exit(0));
+      .then(
+        () => process.exit(0),
+        (error: Error) => {
+          logger.error({ err: error.message }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));

@@ -109,6 +109,22 @@ describe('worker processes', () => {
     expect(receiver.requests.filter((r) => r.path === '/drained' && r.complete)[0]).toMatchObject({ sha256: file.sha256 });
   });
 
+  it('exits on SIGTERM even when its Redis is gone, instead of waiting for it for ever', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'upload-fleet-vanishing-'));
+    const vanishing = await startEmbeddedRedis({ dataDir, persist: false });
+    try {
+      const worker = spawnWorker({ REDIS_URL: vanishing.url });
+      await started(worker);
+      await vanishing.stop();
+      worker.child.kill('SIGTERM');
+      // SHUTDOWN_GRACE_MS is 500 here; the process gives Redis 5 s more, then exits anyway.
+      expect([0, 1]).toContain(await worker.exited);
+    } finally {
+      await vanishing.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to start, saying why, when Redis may evict keys', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'upload-fleet-evicting-'));
     const evicting = await startEmbeddedRedis({ dataDir, persist: false });
