@@ -3,7 +3,8 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { FleetError } from '@upload-fleet/core';
 import type { UploadSource } from '../adapter.js';
-import { ExactReader, readBlocks, type Block } from './block-reader.js';
+import { SourceRangeReader } from '../source-ranges.js';
+import { readBlocks, type Block } from './block-reader.js';
 import { planBlocks } from './block-size.js';
 
 /** A source over a buffer that hands out chunks of awkward sizes, and records every open. */
@@ -35,31 +36,30 @@ async function collect(blocks: AsyncGenerator<Block>): Promise<Block[]> {
   return out;
 }
 
-describe('ExactReader', () => {
+describe('reading blocks (SourceRangeReader)', () => {
   it('returns exactly the bytes asked for across chunk boundaries', async () => {
     const data = randomBytes(100);
-    const source = bufferSource(data, 9);
-    const reader = new ExactReader(await source.open(0), 0, source);
-    expect(await reader.read(0)).toEqual(Buffer.alloc(0));
-    expect(await reader.read(10)).toEqual(data.subarray(0, 10));
-    expect(await reader.read(1)).toEqual(data.subarray(10, 11));
-    expect(await reader.read(89)).toEqual(data.subarray(11, 100));
+    const reader = new SourceRangeReader(bufferSource(data, 9), 'azureblob');
+    expect(await reader.read(0, 0)).toEqual(Buffer.alloc(0));
+    expect(await reader.read(0, 10)).toEqual(data.subarray(0, 10));
+    expect(await reader.read(10, 1)).toEqual(data.subarray(10, 11));
+    expect(await reader.read(11, 89)).toEqual(data.subarray(11, 100));
   });
 
   it('accepts Uint8Array chunks, as sources other than files give', async () => {
     const data = randomBytes(20);
-    const stream = Readable.from([new Uint8Array(data.subarray(0, 5)), new Uint8Array(data.subarray(5))]);
-    expect(await new ExactReader(stream, 0, { size: 20, description: 'u8' }).read(20)).toEqual(data);
+    const source = { size: 20, description: 'u8', open: async () => Readable.from([new Uint8Array(data.subarray(0, 5)), new Uint8Array(data.subarray(5))]) };
+    expect(await new SourceRangeReader(source, 'azureblob').read(0, 20)).toEqual(data);
   });
 
   it('reports a source that ends early as UF_SOURCE_CHANGED with the position', async () => {
     const data = randomBytes(50);
-    const source = bufferSource(data, 8, { truncateAt: 30 });
-    const reader = new ExactReader(await source.open(10), 10, source);
-    const error = await reader.read(40).then(() => undefined, (e: unknown) => e);
+    const reader = new SourceRangeReader(bufferSource(data, 8, { truncateAt: 30 }), 'azureblob');
+    const error = await reader.read(10, 40).then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(FleetError);
     expect((error as FleetError).code).toBe('UF_SOURCE_CHANGED');
-    expect((error as FleetError).message).toContain('ended after 30 bytes, but had 50');
+    expect((error as FleetError).message).toContain('had 50 bytes');
+    expect((error as FleetError).message).toContain('ended at byte 30');
   });
 });
 

@@ -6,7 +6,8 @@ import type { DestinationAdapter, UploadContext } from '../adapter.js';
 import type { DestinationsConfig } from '../config.js';
 import { blobAddress, checkEndpointTemplate, type BlobAddress } from './blob-address.js';
 import { blockId, newUploadId, parseBlockId } from './block-ids.js';
-import { ExactReader, readBlocks, type Block } from './block-reader.js';
+import { SourceRangeReader } from '../source-ranges.js';
+import { readBlocks, type Block } from './block-reader.js';
 import { BlockSet } from './block-set.js';
 import { chooseBlockSize, planBlocks, type BlockPlan } from './block-size.js';
 import { usableCheckpoint, type AzureBlobCheckpoint } from './checkpoint.js';
@@ -85,12 +86,13 @@ async function upload(context: UploadContext<AzureBlobDestination>, endpoint: st
 async function putWhole(run: Upload): Promise<UploadResult> {
   const { context, connection } = run;
   const { source } = context;
-  const stream = await source.open(0);
+  const reader = new SourceRangeReader(source, 'azureblob', context.signal);
   let data: Buffer;
   try {
-    data = await new ExactReader(stream, 0, source).read(source.size);
+    data = await reader.read(0, source.size);
+    await reader.expectEnd();
   } finally {
-    stream.destroy();
+    reader.close();
   }
   const response = await connection.call(context.signal, IDLE_TIMEOUT_MS, (signal, touch) =>
     connection.client.upload(bodyOf(data), data.length, {

@@ -1,9 +1,8 @@
-import { addAbortSignal } from 'node:stream';
 import type { files } from 'dropbox';
 import { FleetError, type DropboxDestination, type UploadResult } from '@upload-fleet/core';
 import type { DestinationAdapter, UploadContext } from '../adapter.js';
 import type { DestinationsConfig } from '../config.js';
-import { ChunkReader } from './chunk-reader.js';
+import { SourceRangeReader } from '../source-ranges.js';
 import { DropboxClient, DropboxProtocolAnswer } from './client.js';
 import { blockDigestsOf, contentHashOfDigests, DROPBOX_HASH_BLOCK_BYTES, FileContentHash } from './content-hash.js';
 
@@ -118,9 +117,9 @@ async function upload(config: DestinationsConfig['dropbox'], chunkBytes: number,
 /** Up to one chunk: files/upload, the whole file in one request. */
 async function uploadInOneRequest(client: DropboxClient, context: UploadContext<DropboxDestination>, path: string): Promise<Metadata> {
   const { source } = context;
-  const reader = await openSource(context, 0);
+  const reader = new SourceRangeReader(source, 'dropbox', context.signal);
   try {
-    const chunk = await reader.read(source.size);
+    const chunk = await reader.read(0, source.size);
     await reader.expectEnd();
     const digests = blockDigestsOf(chunk);
     const contentHash = contentHashOfDigests(digests);
@@ -130,7 +129,7 @@ async function uploadInOneRequest(client: DropboxClient, context: UploadContext<
     });
     return await verified(context, metadata, contentHash);
   } finally {
-    reader.destroy();
+    reader.close();
   }
 }
 
@@ -179,11 +178,12 @@ async function runSession(
   let corrections = 0;
   if (resume) log.info({ session_offset: offset, bytes: size }, 'continuing the Dropbox upload session of an earlier attempt');
 
-  let reader = await openSource(context, offset);
+  // Reads each chunk from where the session stands; a corrected offset reopens the source there.
+  const reader = new SourceRangeReader(source, 'dropbox', context.signal);
   try {
     for (;;) {
       const length = Math.min(chunkBytes, size - offset);
-      const chunk = await reader.read(length);
+      const chunk = await reader.read(offset, length);
       const last = offset + length === size;
       if (last) await reader.expectEnd();
       const digests = blockDigestsOf(chunk);
@@ -228,8 +228,6 @@ async function runSession(
         offset = correct;
         fileHash = undefined;
         await checkpoint.save<DropboxCheckpoint>({ version: 1, sessionId: sessionId as string, offset, size, path, startedAt });
-        reader.destroy();
-        reader = await openSource(context, offset);
         continue;
       }
 
@@ -240,7 +238,7 @@ async function runSession(
       log.debug({ offset, bytes: size }, 'chunk appended to the Dropbox upload session');
     }
   } finally {
-    reader.destroy();
+    reader.close();
   }
 }
 
@@ -264,12 +262,6 @@ async function loadCheckpoint(context: UploadContext<DropboxDestination>, path: 
     return undefined;
   }
   return saved as DropboxCheckpoint;
-}
-
-/** The source from `offset`, destroyed at once when the upload is aborted. */
-async function openSource(context: UploadContext<DropboxDestination>, offset: number): Promise<ChunkReader> {
-  const stream = await context.source.open(offset);
-  return new ChunkReader(addAbortSignal(context.signal, stream), offset, context.source.size);
 }
 
 /**

@@ -7,7 +7,7 @@ import { connectS3, countSentBytes, type S3Connection } from './client.js';
 import { resolveEndpoint, type S3Endpoint } from './endpoint.js';
 import { classifyS3Error, type S3Where } from './errors.js';
 import { discardCheckpoint, md5Base64, uploadMultipart, type Completed } from './multipart.js';
-import { PartReader } from './part-reader.js';
+import { SourceRangeReader } from '../source-ranges.js';
 import { choosePartSize, MAX_OBJECT_SIZE } from './part-size.js';
 import { createProgress, type Progress } from './progress.js';
 import { objectUrl } from './url.js';
@@ -101,7 +101,7 @@ async function putObject(
 ): Promise<Completed> {
   const { destination, source, signal } = context;
   if (saved) await discardCheckpoint({ client: connection.client, context, endpoint: endpoint.id, bucket: destination.bucket }, saved);
-  const reader = new PartReader(source, signal);
+  const reader = new SourceRangeReader(source, 's3', signal);
   let body: Buffer;
   try {
     body = await reader.read(0, source.size);

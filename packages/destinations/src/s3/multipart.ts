@@ -14,7 +14,7 @@ import { checkpointFits, type S3Checkpoint } from './checkpoint.js';
 import { countSentBytes } from './client.js';
 import { classifyS3Error, s3ErrorName, type S3Where } from './errors.js';
 import { choosePartSize, partCount, partRange, partsInFlightFor } from './part-size.js';
-import { PartReader } from './part-reader.js';
+import { SourceRangeReader } from '../source-ranges.js';
 import type { Progress } from './progress.js';
 
 /**
@@ -179,7 +179,7 @@ async function sendMissingParts(job: MultipartJob, state: UploadState): Promise<
   const inFlight = partsInFlightFor(job.partsInFlight, state.partSize);
   const stop = new AbortController();
   const signal = AbortSignal.any([context.signal, stop.signal]);
-  const reader = new PartReader(context.source, signal);
+  const reader = new SourceRangeReader(context.source, 's3', signal);
   const running = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
   const fail = (error: unknown) => {

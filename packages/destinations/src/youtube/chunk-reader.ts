@@ -1,6 +1,5 @@
-import type { Readable } from 'node:stream';
-import { FleetError } from '@upload-fleet/core';
 import type { UploadSource } from '../adapter.js';
+import { SourceRangeReader } from '../source-ranges.js';
 
 /**
  * Reads the file chunk by chunk from one open stream of the source, so a path or URL
@@ -12,67 +11,35 @@ import type { UploadSource } from '../adapter.js';
  * before this chunk, a resume in a new attempt) reopens the source at the offset.
  */
 export class ChunkReader {
-  private stream: Readable | undefined;
-  private iterator: AsyncIterator<Buffer> | undefined;
-  /** File offset of the first byte of `leftover`, i.e. the next byte the stream gives. */
-  private position = 0;
-  private leftover: Buffer = Buffer.alloc(0);
+  private readonly ranges: SourceRangeReader;
   /** The last chunk read, for resending its tail. */
   private held: { offset: number; bytes: Buffer } | undefined;
 
   constructor(
-    private readonly source: UploadSource,
+    source: UploadSource,
     private readonly size: number,
-  ) {}
+  ) {
+    this.ranges = new SourceRangeReader(source, 'youtube');
+  }
 
   /** The file's bytes [offset, offset + length). */
   async read(offset: number, length: number): Promise<Buffer> {
-    const out = Buffer.allocUnsafe(length);
-    let filled = 0;
     const held = this.held;
+    let out: Buffer;
     if (held && offset >= held.offset && offset < held.offset + held.bytes.length) {
-      filled = held.bytes.copy(out, 0, offset - held.offset, Math.min(held.bytes.length, offset - held.offset + length));
+      // YouTube kept fewer bytes than were sent: the start of this chunk is still in memory.
+      const kept = held.bytes.subarray(offset - held.offset, Math.min(held.bytes.length, offset - held.offset + length));
+      out = kept.length === length ? Buffer.from(kept) : Buffer.concat([kept, await this.ranges.read(offset + kept.length, length - kept.length)]);
+    } else {
+      out = await this.ranges.read(offset, length);
     }
-    if (filled < length) {
-      const from = offset + filled;
-      if (!this.iterator || this.position !== from) await this.reopen(from);
-      while (filled < length) {
-        if (this.leftover.length === 0) {
-          const next = await this.iterator!.next();
-          if (next.done) throw sourceChanged(this.size, `it ended at byte ${this.position}`);
-          this.leftover = next.value;
-        }
-        const n = this.leftover.copy(out, filled, 0, Math.min(this.leftover.length, length - filled));
-        this.leftover = this.leftover.subarray(n);
-        this.position += n;
-        filled += n;
-      }
-    }
-    if (offset + length === this.size && this.iterator) await this.expectEnd();
+    // A source longer than its announced size would make YouTube store a different file.
+    if (offset + length === this.size) await this.ranges.expectEnd();
     this.held = { offset, bytes: out };
     return out;
   }
 
   close(): void {
-    this.stream?.destroy();
-    this.stream = undefined;
-    this.iterator = undefined;
+    this.ranges.close();
   }
-
-  private async reopen(offset: number): Promise<void> {
-    this.close();
-    this.stream = await this.source.open(offset);
-    this.iterator = (this.stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-    this.position = offset;
-    this.leftover = Buffer.alloc(0);
-  }
-
-  /** A source longer than its announced size would make YouTube store a different file. */
-  private async expectEnd(): Promise<void> {
-    if (this.leftover.length > 0 || !(await this.iterator!.next()).done) throw sourceChanged(this.size, 'it has more bytes');
-  }
-}
-
-function sourceChanged(size: number, what: string): FleetError {
-  return new FleetError('UF_SOURCE_CHANGED', `The source changed while it was being uploaded: it was ${size} bytes, but ${what}`, { destination: 'youtube' });
 }

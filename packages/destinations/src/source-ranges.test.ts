@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { FleetError } from '@upload-fleet/core';
-import type { UploadSource } from '../adapter.js';
-import { PartReader } from './part-reader.js';
+import type { UploadSource } from './adapter.js';
+import { SourceRangeReader } from './source-ranges.js';
 
 /** A source over `bytes` that yields chunks of `chunkSize` and records every open. */
 function memorySource(bytes: Buffer, chunkSize = 7, options: { size?: number; stall?: boolean } = {}): UploadSource & { opens: number[] } {
@@ -24,10 +24,10 @@ function memorySource(bytes: Buffer, chunkSize = 7, options: { size?: number; st
 
 const bytes = Buffer.from(Array.from({ length: 100 }, (_, i) => i));
 
-describe('PartReader', () => {
+describe('SourceRangeReader', () => {
   it('reads consecutive ranges from one stream, across chunk boundaries', async () => {
     const source = memorySource(bytes);
-    const reader = new PartReader(source, new AbortController().signal);
+    const reader = new SourceRangeReader(source, 's3', new AbortController().signal);
     expect(await reader.read(0, 10)).toEqual(bytes.subarray(0, 10));
     expect(await reader.read(10, 25)).toEqual(bytes.subarray(10, 35));
     expect(await reader.read(35, 65)).toEqual(bytes.subarray(35, 100));
@@ -37,7 +37,7 @@ describe('PartReader', () => {
 
   it('reopens the source at the offset of a range after a gap, without reading the skipped bytes', async () => {
     const source = memorySource(bytes);
-    const reader = new PartReader(source, new AbortController().signal);
+    const reader = new SourceRangeReader(source, 's3', new AbortController().signal);
     expect(await reader.read(20, 10)).toEqual(bytes.subarray(20, 30));
     expect(await reader.read(50, 10)).toEqual(bytes.subarray(50, 60));
     expect(await reader.read(60, 40)).toEqual(bytes.subarray(60, 100));
@@ -47,13 +47,13 @@ describe('PartReader', () => {
 
   it('reads an empty range without opening the source', async () => {
     const source = memorySource(Buffer.alloc(0));
-    const reader = new PartReader(source, new AbortController().signal);
+    const reader = new SourceRangeReader(source, 's3', new AbortController().signal);
     expect((await reader.read(0, 0)).length).toBe(0);
     expect(source.opens).toEqual([]);
   });
 
   it('says UF_SOURCE_CHANGED when the source ends before its size', async () => {
-    const reader = new PartReader(memorySource(bytes.subarray(0, 50), 7, { size: 100 }), new AbortController().signal);
+    const reader = new SourceRangeReader(memorySource(bytes.subarray(0, 50), 7, { size: 100 }), 's3', new AbortController().signal);
     const error = await reader.read(0, 100).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FleetError);
     expect((error as FleetError).code).toBe('UF_SOURCE_CHANGED');
@@ -61,11 +61,20 @@ describe('PartReader', () => {
 
   it('ends a read waiting on a stalled source as soon as the signal aborts', async () => {
     const controller = new AbortController();
-    const reader = new PartReader(memorySource(bytes, 7, { stall: true }), controller.signal);
+    const reader = new SourceRangeReader(memorySource(bytes, 7, { stall: true }), 's3', controller.signal);
     const read = reader.read(0, 10).catch((e: unknown) => e);
     setTimeout(() => controller.abort('shutdown'), 20);
     const error = (await read) as Error;
     expect(error.name).toBe('AbortError');
     reader.close();
+  });
+
+  it('says UF_SOURCE_CHANGED when the source goes on past its size, and nothing when it ends there', async () => {
+    const longer = new SourceRangeReader(memorySource(bytes, 7, { size: 50 }), 'dropbox');
+    await longer.read(0, 50);
+    await expect(longer.expectEnd()).rejects.toMatchObject({ code: 'UF_SOURCE_CHANGED', destination: 'dropbox' });
+    const exact = new SourceRangeReader(memorySource(bytes), 'dropbox');
+    await exact.read(0, 100);
+    await expect(exact.expectEnd()).resolves.toBeUndefined();
   });
 });
