@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createLogger, SecretBox } from '@upload-fleet/core';
 import { defaultDestinationsConfig } from '@upload-fleet/destinations';
-import { startEmbeddedRedis } from '@upload-fleet/redis-server';
+import { startEmbeddedRedis } from '@upload-fleet/redis';
 import { FleetLimiter, parseLimitRules, startWorkerFleet, type LimitRules } from '@upload-fleet/runtime';
 import { startHttpReceiver } from '@upload-fleet/testkit';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_PREFIX, SecretBox } from '@upload-fleet/core';
 import { addOAuthEnvIssues, oauthEnvShape, oauthSettingsOf, type OAuthSettings } from '@upload-fleet/credentials';
-import { addRedisEnvIssues, redisConfigOf, redisEnvShape, type RedisConnectionConfig } from '@upload-fleet/redis-server';
+import { addRedisEnvIssues, redisConfigOf, redisEnvShape, type RedisConnectionConfig } from '@upload-fleet/redis';
 
 /** One API key: `name` is the owner of the deliveries created with it. */
 export interface ApiKey {

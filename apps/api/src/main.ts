@@ -5,7 +5,7 @@
 import { DESTINATION_TYPES, SecretBox, createLogger } from '@upload-fleet/core';
 import { CredentialStore } from '@upload-fleet/credentials';
 import { Producer } from '@upload-fleet/producer';
-import { redisConnectionFromConfig } from '@upload-fleet/redis-server';
+import { redisConnectionFromConfig } from '@upload-fleet/redis';
 import { createMetrics } from '@upload-fleet/runtime/metrics';
 import { loadApiServiceConfig, type ApiServiceConfig } from './config.js';
 import { redisReadiness } from './readiness.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DESTINATION_TYPES } from '@upload-fleet/core';
-import { startEmbeddedRedis, type EmbeddedRedis } from '@upload-fleet/redis-server';
+import { startEmbeddedRedis, type EmbeddedRedis } from '@upload-fleet/redis';
 import { createMetrics, type FleetMetrics } from '@upload-fleet/runtime/metrics';
 import { loadApiConfig } from './config.js';
 import { redisReadiness } from './readiness.js';

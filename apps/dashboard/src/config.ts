@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from '@upload-fleet/core';
-import { addRedisEnvIssues, redisConfigOf, redisEnvShape, type RedisConnectionConfig } from '@upload-fleet/redis-server';
+import { addRedisEnvIssues, redisConfigOf, redisEnvShape, type RedisConnectionConfig } from '@upload-fleet/redis';
 
 /** One dashboard login (HTTP Basic). */
 export interface DashboardUser {

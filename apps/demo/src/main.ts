@@ -21,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApi, loadApiConfig } from '@upload-fleet/api';
 import { createLogger, type DeliveryStatus } from '@upload-fleet/core';
 import { loadDashboardConfig, startDashboard } from '@upload-fleet/dashboard';
-import { startEmbeddedRedis } from '@upload-fleet/redis-server';
+import { startEmbeddedRedis } from '@upload-fleet/redis';
 import { loadWorkerConfig, startWorkerFleet } from '@upload-fleet/runtime';
 import { ProgressPrinter } from './progress-printer.js';
 import { startStandIns } from './stand-ins.js';

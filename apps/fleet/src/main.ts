@@ -9,7 +9,7 @@ import { buildApi, loadApiConfig } from '@upload-fleet/api';
 import { createLogger } from '@upload-fleet/core';
 import { CredentialStore } from '@upload-fleet/credentials';
 import { loadDashboardConfig, startDashboard } from '@upload-fleet/dashboard';
-import { redisConnectionFromConfig, startEmbeddedRedis, type EmbeddedRedis } from '@upload-fleet/redis-server';
+import { redisConnectionFromConfig, startEmbeddedRedis, type EmbeddedRedis } from '@upload-fleet/redis';
 import { loadWorkerConfig, startWorkerFleet } from '@upload-fleet/runtime';
 import { makeEncryptionKeys, makeRandomSecret, settingFromFileOrNew } from './local-state.js';
 

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox } from '@upload-fleet/core';
 import { Producer } from '@upload-fleet/producer';
-import { startEmbeddedRedis } from '@upload-fleet/redis-server';
+import { startEmbeddedRedis } from '@upload-fleet/redis';
 import { deletePrefix, startHttpReceiver, testRedisUrl, uniquePrefix, type HttpReceiver, started, startWorker, until, type WorkerProcess } from '@upload-fleet/testkit';
 
 const KEY = `k1:${Buffer.alloc(32, 9).toString('base64')}`;

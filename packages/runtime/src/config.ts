@@ -4,7 +4,7 @@ import { DEFAULT_PREFIX, DESTINATION_TYPES, SecretBox, type DestinationType } fr
 import { DEFAULT_LIMIT_RULES, parseLimitRules, type LimitRules } from './limits/rules.js';
 import { availableDestinationTypes, destinationsEnvSchema, type DestinationsConfig } from '@upload-fleet/destinations';
 import { oauthEnvSchema, type OAuthSettings } from '@upload-fleet/credentials';
-import { redisEnvSchema, type RedisConnectionConfig } from '@upload-fleet/redis-server';
+import { redisEnvSchema, type RedisConnectionConfig } from '@upload-fleet/redis';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { masterNodes, type RedisConnection } from '@upload-fleet/redis-server';
+import { masterNodes, type RedisConnection } from '@upload-fleet/redis';
 
 /**
  * BullMQ loses jobs silently when Redis evicts keys under memory pressure, so the worker

@@ -3,7 +3,7 @@ import { createNetworkGuard, type Logger } from '@upload-fleet/core';
 import { createCredentialProvider, enabledOAuthProviders } from '@upload-fleet/credentials';
 import { createAdapters, type DestinationAdapter } from '@upload-fleet/destinations';
 import { Producer } from '@upload-fleet/producer';
-import { redisConnectionFromConfig } from '@upload-fleet/redis-server';
+import { redisConnectionFromConfig } from '@upload-fleet/redis';
 import type { WorkerConfig } from './config.js';
 import { assertNoEviction } from './redis-checks.js';
 import { unconfiguredCredentials } from './credentials/unconfigured.js';

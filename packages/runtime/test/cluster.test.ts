@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, type DeliveryStatus } from '@upload-fleet/core';
 import { IdempotencyConflictError, type Producer } from '@upload-fleet/producer';
-import { clusterPrefixProblem, masterNodes, RedisConfigError, redisConnectionFromConfig, redisEnvSchema, type RedisConnection } from '@upload-fleet/redis-server';
+import { clusterPrefixProblem, masterNodes, RedisConfigError, redisConnectionFromConfig, redisEnvSchema, type RedisConnection } from '@upload-fleet/redis';
 import { deletePrefix, dumpPrefix, startHttpReceiver, startTestRedisCluster, type HttpReceiver, type TestRedisCluster } from '@upload-fleet/testkit';
 import { assertNoEviction, FleetLimiter, SIGNATURE_HEADER, startWorkerFleet, type LimitRules, type WorkerFleet } from '../src/index.js';
 import { testConfig, WEBHOOK_SECRET } from './fleet-harness.js';

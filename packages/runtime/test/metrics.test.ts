@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, WEBHOOK_QUEUE } from '@upload-fleet/core';
-import { startEmbeddedRedis, type EmbeddedRedis } from '@upload-fleet/redis-server';
+import { startEmbeddedRedis, type EmbeddedRedis } from '@upload-fleet/redis';
 import { startHttpReceiver, uniquePrefix, type HttpReceiver } from '@upload-fleet/testkit';
 import { startHealthServer, startWorkerFleet, type WorkerFleet } from '../src/index.js';
 import { startFleetHarness, testConfig, type FleetHarness } from './fleet-harness.js';

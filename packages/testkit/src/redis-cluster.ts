@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, Redis } from 'ioredis';
-import { freePort, type RedisConnectionConfig } from '@upload-fleet/redis-server';
+import { freePort, type RedisConnectionConfig } from '@upload-fleet/redis';
 
 /**
  * A local Redis Cluster of three masters (no replicas) for tests: three `redis-server`

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { masterNodes, redisConnectionFromConfig, startEmbeddedRedis, type EmbeddedRedis, type RedisConnection, type RedisConnectionConfig } from '@upload-fleet/redis-server';
+import { masterNodes, redisConnectionFromConfig, startEmbeddedRedis, type EmbeddedRedis, type RedisConnection, type RedisConnectionConfig } from '@upload-fleet/redis';
 
 /**
  * The Redis the tests use: REDIS_URL when set (a server someone else runs; we only ever
