@@ -4,12 +4,12 @@
  * argv: <file path>; env: BENCH_DESTINATION (JSON), plus the destinations' own settings.
  */
 import { createReadStream, statSync } from 'node:fs';
-import { contentTypeFor, createLogger, createNetworkGuard, createScrubbingLogger, destinationSchema } from '@upload-fleet/core';
-import { createAdapters, destinationsEnvSchema, type DestinationAdapter } from '@upload-fleet/destinations';
+import { contentTypeFor, createLogger, createNetworkGuard, createScrubbingLogger } from '@upload-fleet/core';
+import { destinationSchema, destinationsEnvSchema, loadAdapters, type DestinationAdapter } from '@upload-fleet/destinations';
 
 const file = process.argv[2]!;
 const destination = destinationSchema.parse(JSON.parse(process.env.BENCH_DESTINATION!));
-const adapter = createAdapters(destinationsEnvSchema.parse(process.env))[destination.type] as DestinationAdapter | undefined;
+const adapter = (await loadAdapters([destination.type], destinationsEnvSchema.parse(process.env)))[destination.type] as DestinationAdapter | undefined;
 if (!adapter) throw new Error(`no adapter for ${destination.type}`);
 const size = statSync(file).size;
 let lastProgress = 0;

@@ -5,6 +5,7 @@
  */
 import { apiServiceConfigSchema } from '@upload-fleet/api';
 import { loadDashboardConfig } from '@upload-fleet/dashboard';
+import { DESTINATION_TYPES } from '@upload-fleet/destinations/definitions';
 import { loadWorkerConfig, workerEnvSchema } from '@upload-fleet/runtime';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -62,8 +63,9 @@ describe('docker-compose.yml: each app gets what its configuration requires', ()
     const parsed = workerEnvSchema.safeParse(env);
     expect(parsed.error?.issues ?? []).toEqual([]);
     const config = loadWorkerConfig(env, undefined, '/app');
-    expect(config.pools.length).toBeGreaterThan(1);
     expect(env.WORKER_POOLS).toBe('all');
+    // "all" must mean every registered type, so a new destination is served by compose too.
+    expect(config.pools.map((pool) => pool.type).sort()).toEqual([...DESTINATION_TYPES].sort());
     expect(services.worker!.healthcheck!.test.join(' ')).toContain(`:${env.HEALTH_PORT}/readyz`);
     // Compose's stop timeout must outlast the worker's own grace period.
     expect(Number.parseInt(services.worker!.stop_grace_period!, 10) * 1000).toBeGreaterThan(config.shutdownGraceMs);

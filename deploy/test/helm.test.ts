@@ -6,7 +6,8 @@
  */
 import { Redis } from 'ioredis';
 import { Worker } from 'bullmq';
-import { SecretBox, uploadQueueName, type DestinationType } from '@upload-fleet/core';
+import { SecretBox, uploadQueueName } from '@upload-fleet/core';
+import { DESTINATION_TYPES } from '@upload-fleet/destinations/definitions';
 import { Producer } from '@upload-fleet/producer';
 import { loadWorkerConfig, workerEnvSchema } from '@upload-fleet/runtime';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '@upload-fleet/testkit';
@@ -81,6 +82,11 @@ function portNumber(container: Container, port: string | number): number | undef
 describe('Helm chart: workers and autoscaling', () => {
   const manifests = render();
 
+  it('has a pool for every registered destination type, and none for a type that does not exist', () => {
+    // Without a pool in the chart, jobs of a new type would wait forever.
+    expect(poolNames).toEqual([...DESTINATION_TYPES].sort());
+  });
+
   it('renders one worker Deployment and one ScaledObject per pool in values, each on WORKER_POOLS=<pool>', () => {
     const workers = ofKind(manifests, 'Deployment').filter((d) => d.metadata.name.startsWith('uf-worker-'));
     expect(workers.map((d) => d.metadata.name).sort()).toEqual(poolNames.map((p) => `uf-worker-${p}`));
@@ -103,7 +109,7 @@ describe('Helm chart: workers and autoscaling', () => {
 
   it('scales each pool on its queue\'s wait list (targetWaiting per pod) and active list (concurrency per pod), never on delayed jobs', () => {
     for (const pool of poolNames) {
-      const queue = `${values.redis.prefix}:${uploadQueueName(pool as DestinationType)}`;
+      const queue = `${values.redis.prefix}:${uploadQueueName(pool)}`;
       const triggers = triggersOf(byName(manifests, 'ScaledObject', `uf-worker-${pool}`));
       expect(triggers.map((t) => [t.type, t.metadata.listName, t.metadata.listLength])).toEqual([
         ['redis', `${queue}:wait`, String(values.pools[pool]!.targetWaiting)],

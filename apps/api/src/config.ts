@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_PREFIX, SecretBox } from '@upload-fleet/core';
-import { addOAuthEnvIssues, oauthEnvShape, oauthSettingsOf, type OAuthSettings } from '@upload-fleet/credentials';
+import { OAUTH_PROVIDERS, addOAuthEnvIssues, oauthEnvShape, oauthSettingsOf, traitsOf, type OAuthSettings } from '@upload-fleet/credentials';
 import { addRedisEnvIssues, redisConfigOf, redisEnvShape, type RedisConnectionConfig } from '@upload-fleet/redis';
 
 /** One API key: `name` is the owner of the deliveries created with it. */
@@ -121,7 +121,7 @@ export const apiServiceConfigSchema = z
   .superRefine((env, ctx) => {
     addOAuthEnvIssues(env, ctx);
     addRedisEnvIssues(env, ctx, { required: true });
-    const connectable = env.GOOGLE_OAUTH_CLIENT_ID || env.DROPBOX_OAUTH_CLIENT_ID;
+    const connectable = OAUTH_PROVIDERS.some((provider) => (env as Record<string, unknown>)[`${traitsOf(provider).env}_CLIENT_ID`]);
     if (connectable && !env.PUBLIC_BASE_URL) {
       ctx.addIssue({ code: 'custom', path: ['PUBLIC_BASE_URL'], message: 'PUBLIC_BASE_URL is required when an OAuth client is configured: the external URL of this API, for the connect flow\'s redirect URIs' });
     }

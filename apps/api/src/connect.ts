@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   ConnectError,
   ConnectFlow,
-  PROVIDER_TRAITS,
+  enabledOAuthProviders,
+  traitsOf,
   isCredentialId,
   providerOfPlatform,
   type ConnectResult,
@@ -11,6 +12,7 @@ import {
   type OAuthProvider,
   type OAuthSettings,
 } from '@upload-fleet/credentials';
+import { CONNECT_PLATFORMS, connectPlatformOf } from '@upload-fleet/destinations/definitions';
 import { ApiError } from './errors.js';
 
 /**
@@ -81,7 +83,7 @@ const CALLBACK_HEADERS = {
 export const callbackPath = (platform: string) => `/v1/connect/${platform}/callback`;
 
 export function registerConnectRoutes(app: FastifyInstance, options: ConnectOptions | undefined): void {
-  if (options && options.oauth.publicBaseUrl === undefined && (options.oauth.google || options.oauth.dropbox)) {
+  if (options && options.oauth.publicBaseUrl === undefined && enabledOAuthProviders(options.oauth).length > 0) {
     throw new Error('buildApi: connect.oauth.publicBaseUrl (PUBLIC_BASE_URL) is required when an OAuth client is configured; it makes the redirect URIs.');
   }
   const flow = options && new ConnectFlow({ store: options.store, oauth: options.oauth, fetch: options.fetch, stateTtlSeconds: options.stateTtlSeconds });
@@ -89,11 +91,11 @@ export function registerConnectRoutes(app: FastifyInstance, options: ConnectOpti
   /** The provider of a platform path parameter, or an ApiError for an unknown one. */
   const providerOf = (platform: string): OAuthProvider => {
     const provider = providerOfPlatform(platform);
-    if (!provider) throw new ApiError(404, 'UF_NOT_FOUND', `There is no connect flow for "${platform.slice(0, 40)}": the platforms are youtube and dropbox.`);
+    if (!provider) throw new ApiError(404, 'UF_NOT_FOUND', `There is no connect flow for "${platform.slice(0, 40)}": the platforms are ${CONNECT_PLATFORMS.map((p) => p.platform).join(' and ')}.`);
     return provider;
   };
   const notConfigured = (provider: OAuthProvider) => {
-    const { label, env } = PROVIDER_TRAITS[provider];
+    const { label, env } = traitsOf(provider);
     return new ApiError(503, 'UF_CONNECT_NOT_CONFIGURED', `This fleet has no OAuth client for ${label}, so it cannot connect accounts: an operator must set ${env}_CLIENT_ID, ${env}_CLIENT_SECRET and PUBLIC_BASE_URL.`);
   };
 
@@ -157,7 +159,7 @@ export function registerConnectRoutes(app: FastifyInstance, options: ConnectOpti
 function credentialView(info: CredentialInfo): CredentialView {
   return {
     credential_id: info.id,
-    platform: PROVIDER_TRAITS[info.provider].platform,
+    platform: traitsOf(info.provider).platform,
     provider: info.provider,
     status: info.status,
     ...(info.accountId ? { account_id: info.accountId } : {}),
@@ -227,9 +229,9 @@ ${body}
 }
 
 function successPage(result: ConnectResult): string {
-  const { label } = PROVIDER_TRAITS[result.provider];
+  const { label } = traitsOf(result.provider);
   const { platform } = result;
-  const example = JSON.stringify({ type: platform, ...(platform === 'youtube' ? { title: '…', description: '…', category: '22' } : { filename: '/videos/welcome.mp4' }), auth_secret: result.authSecret }, null, 2);
+  const example = JSON.stringify({ type: platform, ...connectPlatformOf(platform)?.connect.example, auth_secret: result.authSecret }, null, 2);
   return page(
     `${label} connected`,
     `<h1>${escapeHtml(label)} connected</h1>

@@ -1,4 +1,5 @@
-import { REDACTED_FIELD_NAMES, scrubText, secretStringsOf, type ValidationProblem } from '@upload-fleet/core';
+import { redactedFieldNames, scrubText, secretStringsOf, type ValidationProblem } from '@upload-fleet/core';
+import { SECRET_FIELD_NAMES as DESTINATION_SECRET_FIELDS } from '@upload-fleet/destinations/definitions';
 import {
   DeliveryForbiddenError,
   DeliveryNotFoundError,
@@ -140,7 +141,7 @@ function fromFastifyError(error: FastifyClientError, context: ErrorContext): Api
 }
 
 /** Field names whose values are credentials, wherever they appear in a request body. */
-const SECRET_FIELD_NAMES = new Set(REDACTED_FIELD_NAMES.map((n) => n.toLowerCase()));
+const SECRET_FIELD_NAMES = new Set([...redactedFieldNames(), ...DESTINATION_SECRET_FIELDS.map((n) => n.toLowerCase())]);
 
 /**
  * Validation messages come from our schemas and never quote values, but a problem list is

@@ -2,7 +2,8 @@
  * Entrypoint of the HTTP API: the only file that reads process.env. Exits non-zero with
  * every configuration problem listed when the environment is wrong.
  */
-import { DESTINATION_TYPES, SecretBox, createLogger } from '@upload-fleet/core';
+import { SecretBox, createLogger } from '@upload-fleet/core';
+import { DESTINATION_TYPES } from '@upload-fleet/destinations/definitions';
 import { CredentialStore } from '@upload-fleet/credentials';
 import { Producer } from '@upload-fleet/producer';
 import { redisConnectionFromConfig } from '@upload-fleet/redis';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { DESTINATION_TYPES } from '@upload-fleet/core';
+import { DESTINATION_TYPES } from '@upload-fleet/destinations/definitions';
 import { startEmbeddedRedis, type EmbeddedRedis } from '@upload-fleet/redis';
 import { createMetrics, type FleetMetrics } from '@upload-fleet/runtime/metrics';
 import { loadApiConfig } from './config.js';

@@ -1,13 +1,12 @@
 import { z } from 'zod';
-import {
-  DESTINATION_TYPES,
-  ERROR_CATALOG,
-  MAX_UPLOADS_PER_DELIVERY,
-  deliveryRequestSchema,
-  type DeliveryState,
-  type UploadState,
-} from '@upload-fleet/core';
+import { ERROR_CATALOG, MAX_UPLOADS_PER_DELIVERY, type DeliveryState, type UploadState } from '@upload-fleet/core';
+import { CONNECT_PLATFORMS, DESTINATION_TYPES, OAUTH_PROVIDERS, deliveryRequestSchema } from '@upload-fleet/destinations/definitions';
 import { API_ERROR_CODES } from './errors.js';
+
+/** The connect flows, from the destination definitions. */
+const CONNECT_PLATFORM_NAMES = CONNECT_PLATFORMS.map((p) => p.platform);
+const CONNECT_PLATFORM_LABELS = CONNECT_PLATFORMS.map((p) => p.label).join(' or ');
+const OAUTH_PROVIDER_IDS = OAUTH_PROVIDERS.map((p) => p.id);
 
 type JsonSchema = Record<string, unknown>;
 
@@ -195,10 +194,10 @@ const schemas: Record<string, JsonSchema> = {
     type: 'object',
     required: ['auth_secret', 'credential_id', 'platform', 'provider', 'message'],
     properties: {
-      auth_secret: { type: 'string', description: 'Use it as auth_secret in YouTube or Dropbox destinations. Shown only this once; the fleet keeps only its hash.' },
+      auth_secret: { type: 'string', description: `Use it as auth_secret in ${CONNECT_PLATFORM_LABELS} destinations. Shown only this once; the fleet keeps only its hash.` },
       credential_id: { type: 'string', description: 'Names the credential (GET/DELETE /v1/connect/credentials/{credential_id}); not secret.' },
-      platform: { type: 'string', enum: ['youtube', 'dropbox'] },
-      provider: { type: 'string', enum: ['google', 'dropbox'] },
+      platform: { type: 'string', enum: CONNECT_PLATFORM_NAMES },
+      provider: { type: 'string', enum: OAUTH_PROVIDER_IDS },
       account_id: { type: 'string', description: 'The provider\'s account id, when it names one (Dropbox).' },
       message: { type: 'string' },
     },
@@ -209,8 +208,8 @@ const schemas: Record<string, JsonSchema> = {
     description: 'A credential the fleet holds. Never carries a token or the auth_secret.',
     properties: {
       credential_id: { type: 'string' },
-      platform: { type: 'string', enum: ['youtube', 'dropbox'] },
-      provider: { type: 'string', enum: ['google', 'dropbox'] },
+      platform: { type: 'string', enum: CONNECT_PLATFORM_NAMES },
+      provider: { type: 'string', enum: OAUTH_PROVIDER_IDS },
       status: {
         type: 'string',
         enum: ['active', 'reconnect_required'],
@@ -261,8 +260,8 @@ const platformParameter = {
   name: 'platform',
   in: 'path',
   required: true,
-  description: '"youtube" (a Google account) or "dropbox".',
-  schema: { type: 'string', enum: ['youtube', 'dropbox'] },
+  description: CONNECT_PLATFORMS.map((p) => `"${p.platform}" (a ${p.connect.provider.label} account)`).join(' or '),
+  schema: { type: 'string', enum: CONNECT_PLATFORM_NAMES },
 };
 const credentialIdParameter = {
   name: 'credential_id',

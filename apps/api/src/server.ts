@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { REDACTED_FIELD_NAMES, createLogger, type DeliveryStatus, type Logger, type UploadState } from '@upload-fleet/core';
+import { SECRET_FIELD_NAMES as DESTINATION_SECRET_FIELDS } from '@upload-fleet/destinations/definitions';
+import { createLogger, redactedFieldNames, type DeliveryStatus, type Logger, type UploadState } from '@upload-fleet/core';
 import type { EnqueueResult, Producer } from '@upload-fleet/producer';
 import { ApiKeyMatcher, bearerTokenOf } from './auth.js';
 import { DEFAULT_BODY_LIMIT_BYTES, type ApiKey } from './config.js';
@@ -60,7 +61,7 @@ const requestSerializers = {
 
 /** Redaction for the API's logger: the core's secret field names, and every credential header. */
 const REDACT_PATHS = [
-  ...REDACTED_FIELD_NAMES.flatMap((name) => [name, `*.${name}`, `*.*.${name}`]),
+  ...[...new Set([...redactedFieldNames(), ...DESTINATION_SECRET_FIELDS])].flatMap((name) => [name, `*.${name}`, `*.*.${name}`]),
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-api-key"]',

@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
-import { SecretBox, createLogger, type DestinationType } from '@upload-fleet/core';
+import { SecretBox, createLogger } from '@upload-fleet/core';
+import type { DestinationType } from '@upload-fleet/destinations/definitions';
 import { Producer } from '@upload-fleet/producer';
 import { deletePrefix, dumpPrefix, testRedisUrl, uniquePrefix } from '@upload-fleet/testkit';
 import type { ApiKey } from './config.js';

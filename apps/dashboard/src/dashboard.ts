@@ -4,16 +4,8 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import { Queue, type Job } from 'bullmq';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { redisConnectionFromConfig, type RedisConnection, type RedisConnectionConfig } from '@upload-fleet/redis';
-import {
-  DEFAULT_PREFIX,
-  DESTINATION_TYPES,
-  WEBHOOK_QUEUE,
-  createLogger,
-  uploadQueueName,
-  type DestinationType,
-  type Logger,
-  type UploadJobData,
-} from '@upload-fleet/core';
+import { DEFAULT_PREFIX, WEBHOOK_QUEUE, createLogger, uploadQueueName, type Logger, type UploadJobData } from '@upload-fleet/core';
+import { DEFINITIONS } from '@upload-fleet/destinations/definitions';
 import { DeliveryStore } from '@upload-fleet/producer';
 import { actionPolicy } from './action-policy.js';
 import { BASIC_CHALLENGE, BasicAuthMatcher } from './auth.js';
@@ -35,16 +27,6 @@ export interface BuildDashboardOptions {
   /** Errors and refused logins; default: createLogger(). */
   logger?: Logger;
 }
-
-const DESCRIPTIONS: Record<DestinationType, string> = {
-  s3: 'Uploads to Amazon S3 (and S3-compatible hosts)',
-  azureblob: 'Uploads to Azure Blob Storage',
-  youtube: 'Uploads to YouTube channels',
-  facebook: 'Uploads to Facebook pages',
-  dropbox: 'Uploads to Dropbox folders',
-  http: 'Uploads to HTTP endpoints',
-  ftp: 'Uploads to FTP servers',
-};
 
 /**
  * A DeliveryStore needs a retention for the records it creates; the dashboard only reopens
@@ -69,10 +51,10 @@ export function buildDashboard(options: BuildDashboardOptions): FastifyInstance 
   const deliveries = new DeliveryStore(options.connection, prefix, UNUSED_TTL_SECONDS);
   const queues: Queue[] = [];
   const adapters: RedactingQueueAdapter[] = [];
-  for (const type of DESTINATION_TYPES) {
+  for (const { type, description } of DEFINITIONS) {
     const queue = new Queue<UploadJobData>(uploadQueueName(type), { connection: options.connection, prefix });
     queues.push(queue);
-    adapters.push(new RedactingQueueAdapter(queue, { readOnly, description: DESCRIPTIONS[type], retry: (job) => retryUpload(deliveries, job) }));
+    adapters.push(new RedactingQueueAdapter(queue, { readOnly, description, retry: (job) => retryUpload(deliveries, job) }));
   }
   const webhooks = new Queue(WEBHOOK_QUEUE, { connection: options.connection, prefix });
   queues.push(webhooks);

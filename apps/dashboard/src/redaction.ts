@@ -1,4 +1,5 @@
-import { REDACTED_FIELD_NAMES } from '@upload-fleet/core';
+import { redactedFieldNames } from '@upload-fleet/core';
+import { SECRET_FIELD_NAMES as DESTINATION_SECRET_FIELDS } from '@upload-fleet/destinations/definitions';
 
 /**
  * What the dashboard shows instead of a credential. Job data never holds a credential in
@@ -30,7 +31,7 @@ const SECRET_NAME_PARTS = [
 /** Names that are secret only when they are the whole name (as parts they are too common). */
 const EXACT_SECRET_NAMES = ['key', 'sig', 'pwd', 'pass', 'auth', 'headers', 'secrets'];
 
-const coreSecretNames = new Set(REDACTED_FIELD_NAMES.map((name) => name.toLowerCase()));
+const coreSecretNames = new Set([...redactedFieldNames(), ...DESTINATION_SECRET_FIELDS.map((name) => name.toLowerCase())]);
 const secretNamePattern = new RegExp(`(?:${SECRET_NAME_PARTS})`, 'i');
 
 /** The delivery token (`dlv_...`) names a delivery; reading it still needs an API key, so it stays visible. */

@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { DESTINATION_TYPES, SecretBox, WEBHOOK_QUEUE, createLogger, uploadQueueName, type DestinationType } from '@upload-fleet/core';
+import { SecretBox, WEBHOOK_QUEUE, createLogger, uploadQueueName } from '@upload-fleet/core';
+import { DESTINATION_TYPES, type DestinationType } from '@upload-fleet/destinations/definitions';
 import { Producer } from '@upload-fleet/producer';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '@upload-fleet/testkit';
 import type { DashboardUser } from './config.js';

@@ -1,5 +1,4 @@
 import mime from 'mime-types';
-import type { Destination } from './destinations/index.js';
 
 /**
  * The content type an upload is sent with: the destination's own parameter when it has
@@ -7,11 +6,11 @@ import type { Destination } from './destinations/index.js';
  * already applied), otherwise the type of the request's `extension`, otherwise that of
  * the destination filename, otherwise application/octet-stream.
  */
-export function contentTypeFor(destination: Destination, extension?: string): string {
-  if ('contenttype' in destination && destination.contenttype) return destination.contenttype;
-  if ('mimetype' in destination && destination.mimetype) return destination.mimetype;
+export function contentTypeFor(destination: { type: string } & object, extension?: string): string {
+  if ('contenttype' in destination && typeof destination.contenttype === 'string' && destination.contenttype) return destination.contenttype;
+  if ('mimetype' in destination && typeof destination.mimetype === 'string' && destination.mimetype) return destination.mimetype;
   const fromExtension = extension ? mime.lookup(extension) : false;
   if (fromExtension) return fromExtension;
-  const fromFilename = 'filename' in destination ? mime.lookup(destination.filename) : false;
+  const fromFilename = 'filename' in destination && typeof destination.filename === 'string' ? mime.lookup(destination.filename) : false;
   return fromFilename || 'application/octet-stream';
 }

@@ -1,4 +1,3 @@
-import type { DestinationType } from './destinations/index.js';
 import type { SerializedFleetError } from './errors.js';
 import type { Source } from './request.js';
 import type { EncryptedEnvelope } from './secrets.js';
@@ -19,7 +18,7 @@ export interface UploadJobData {
   source: Source;
   extension?: string;
   /** The validated destination without its secret fields. */
-  destination: { type: DestinationType } & Record<string, unknown>;
+  destination: { type: string } & Record<string, unknown>;
   /** The destination's secret fields, AES-256-GCM encrypted; absent when it has none. */
   secrets?: EncryptedEnvelope;
   enqueued_at: string;
@@ -43,7 +42,8 @@ export type UploadState = 'queued' | 'active' | 'deferred' | 'completed' | 'fail
 
 export interface UploadStatus {
   index: number;
-  type: DestinationType;
+  /** The destination type. */
+  type: string;
   job_id: string;
   state: UploadState;
   /** Attempts started so far (1 after the first try). */

@@ -4,26 +4,24 @@ import { scrubText } from './secrets.js';
 export type { Logger } from 'pino';
 
 /**
- * Field names whose values are always hidden, wherever they appear in a log record. The
- * logger does this itself, so no caller has to remember it.
+ * Field names whose values are always hidden, wherever they appear in a log record, beside
+ * the secret fields of every destination schema (which `registerSecretFieldNames` adds when
+ * a destination is defined). The logger does this itself, so no caller has to remember it.
  */
-export const REDACTED_FIELD_NAMES = [
-  'aws_secret_access_key',
-  'key',
-  'oauth_access_token',
-  'oauth_token',
-  'auth_secret',
-  'password',
-  'headers',
-  'authorization',
-  'Authorization',
-  'secrets',
-  'refresh_token',
-  'access_token',
-];
+const ALWAYS_REDACTED = ['headers', 'authorization', 'secrets', 'refresh_token', 'access_token', 'client_secret'];
 
 const REDACTED = '[REDACTED]';
-const redactedNames = new Set(REDACTED_FIELD_NAMES.map((name) => name.toLowerCase()));
+const redactedNames = new Set(ALWAYS_REDACTED);
+
+/** Hides these field names (in any case) in every log record from now on. */
+export function registerSecretFieldNames(names: Iterable<string>): void {
+  for (const name of names) redactedNames.add(name.toLowerCase());
+}
+
+/** The field names the logger hides (lower case), for checks and the dashboard's redaction. */
+export function redactedFieldNames(): string[] {
+  return [...redactedNames];
+}
 
 /**
  * A pino logger that hides the values of REDACTED_FIELD_NAMES (in any case) at any depth

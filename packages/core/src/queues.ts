@@ -1,7 +1,5 @@
-import type { DestinationType } from './destinations/index.js';
-
 /** One BullMQ queue per destination type, so a slow platform never starves another. */
-export function uploadQueueName(type: DestinationType): string {
+export function uploadQueueName(type: string): string {
   return `upload-${type}`;
 }
 

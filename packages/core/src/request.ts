@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { destinationSchema } from './destinations/index.js';
-import { evenWithOtherProblems, httpUrl } from './destinations/common.js';
+import { evenWithOtherProblems, httpUrl } from './schema-helpers.js';
 
 export const MAX_UPLOADS_PER_DELIVERY = 10;
 
@@ -14,42 +13,44 @@ export const sourceSchema = z.union(
 );
 export type Source = z.output<typeof sourceSchema>;
 
-/** One upload of the spec: `{ "extension": "mp4", "destination": { "type": ... } }`. */
-export const uploadSpecSchema = z.strictObject({
-  extension: z
-    .string()
-    .regex(/^[A-Za-z0-9]{1,16}$/, 'extension must be letters and digits without a dot, like "mp4"')
-    .optional(),
-  destination: destinationSchema,
-});
-export type UploadSpec = z.output<typeof uploadSpecSchema>;
-
-export const deliveryRequestSchema = z
-  .strictObject({
-    source: sourceSchema,
-    upload: uploadSpecSchema.optional(),
-    uploads: z
-      .array(uploadSpecSchema)
-      .min(1, 'uploads must hold at least one upload')
-      .max(MAX_UPLOADS_PER_DELIVERY, `uploads may hold at most ${MAX_UPLOADS_PER_DELIVERY} uploads; split the delivery`)
+/**
+ * The request of `POST /v1/deliveries` over a destination schema (the union of every
+ * registered type, which `@upload-fleet/destinations/definitions` passes in).
+ */
+export function deliveryRequestSchemaFor<Destination extends z.ZodType>(destinationSchema: Destination) {
+  /** One upload of the spec: `{ "extension": "mp4", "destination": { "type": ... } }`. */
+  const uploadSpecSchema = z.strictObject({
+    extension: z
+      .string()
+      .regex(/^[A-Za-z0-9]{1,16}$/, 'extension must be letters and digits without a dot, like "mp4"')
       .optional(),
-    callback_url: httpUrl('callback_url').optional(),
-    idempotency_key: z.string().min(1).max(200, 'idempotency_key must be at most 200 characters').optional(),
-    metadata: z
-      .record(z.string().max(100), z.union([z.string().max(1000), z.number(), z.boolean()]))
-      .refine((m) => Object.keys(m).length <= 50, 'metadata may hold at most 50 keys')
-      .optional(),
-  })
-  .superRefine((request, ctx) => {
-    if (request.upload && request.uploads) {
-      ctx.addIssue({ code: 'custom', path: ['uploads'], message: 'give either upload (one destination) or uploads (a list), not both' });
-    }
-    if (!request.upload && !request.uploads) {
-      ctx.addIssue({ code: 'custom', path: ['upload'], message: 'upload (one destination) or uploads (a list of up to 10) is required' });
-    }
-  }, evenWithOtherProblems);
-export type DeliveryRequest = z.output<typeof deliveryRequestSchema>;
-export type DeliveryRequestInput = z.input<typeof deliveryRequestSchema>;
+    destination: destinationSchema,
+  });
+  return z
+    .strictObject({
+      source: sourceSchema,
+      upload: uploadSpecSchema.optional(),
+      uploads: z
+        .array(uploadSpecSchema)
+        .min(1, 'uploads must hold at least one upload')
+        .max(MAX_UPLOADS_PER_DELIVERY, `uploads may hold at most ${MAX_UPLOADS_PER_DELIVERY} uploads; split the delivery`)
+        .optional(),
+      callback_url: httpUrl('callback_url').optional(),
+      idempotency_key: z.string().min(1).max(200, 'idempotency_key must be at most 200 characters').optional(),
+      metadata: z
+        .record(z.string().max(100), z.union([z.string().max(1000), z.number(), z.boolean()]))
+        .refine((m) => Object.keys(m).length <= 50, 'metadata may hold at most 50 keys')
+        .optional(),
+    })
+    .superRefine((request, ctx) => {
+      if (request.upload && request.uploads) {
+        ctx.addIssue({ code: 'custom', path: ['uploads'], message: 'give either upload (one destination) or uploads (a list), not both' });
+      }
+      if (!request.upload && !request.uploads) {
+        ctx.addIssue({ code: 'custom', path: ['upload'], message: 'upload (one destination) or uploads (a list of up to 10) is required' });
+      }
+    }, evenWithOtherProblems);
+}
 
 export interface ValidationProblem {
   /** Field path like `uploads.1.destination.bucket`. */
@@ -75,13 +76,4 @@ export function problemsOf(error: z.ZodError): ValidationProblem[] {
     }
     return [{ path: pathOf(issue.path), message: issue.message }];
   });
-}
-
-export function validateDeliveryRequest(input: unknown): ValidationResult<DeliveryRequest> {
-  return validate(deliveryRequestSchema, input);
-}
-
-/** The uploads of a request as a list, whether it used `upload` or `uploads`. */
-export function uploadsOf(request: DeliveryRequest): UploadSpec[] {
-  return request.uploads ?? (request.upload ? [request.upload] : []);
 }

@@ -5,7 +5,9 @@ import { SecretBox } from '@upload-fleet/core';
 import { deletePrefix, startFakeOAuthServer, testRedisUrl, uniquePrefix, type FakeOAuthServer } from '@upload-fleet/testkit';
 import { ConnectError, ConnectFlow } from './connect-flow.js';
 import { CredentialStore } from './credential-store.js';
-import { DEFAULT_GOOGLE_SCOPES, type OAuthSettings } from './oauth-settings.js';
+import type { OAuthSettings } from './oauth-settings.js';
+
+const GOOGLE_SCOPES = ['https://www.googleapis.com/auth/youtube.upload', 'https://www.googleapis.com/auth/youtube'];
 
 const REDIRECT = 'https://uploads.example.com/v1/connect/youtube/callback';
 
@@ -20,7 +22,7 @@ beforeAll(async () => {
   google = await startFakeOAuthServer({ flavor: 'google' });
   store = new CredentialStore({ connection: redis, prefix, secretBox: new SecretBox([{ id: 't', key: randomBytes(32) }]) });
   const oauth: OAuthSettings = {
-    google: { clientId: google.clientId, clientSecret: google.clientSecret, authUrl: google.authorizeUrl, tokenUrl: google.tokenUrl, scopes: DEFAULT_GOOGLE_SCOPES },
+    google: { clientId: google.clientId, clientSecret: google.clientSecret, authUrl: google.authorizeUrl, tokenUrl: google.tokenUrl, scopes: GOOGLE_SCOPES },
   };
   flow = new ConnectFlow({ store, oauth });
 });
@@ -56,7 +58,7 @@ describe('ConnectFlow', () => {
       access_type: 'offline',
       prompt: 'consent',
       code_challenge_method: 'S256',
-      scope: DEFAULT_GOOGLE_SCOPES.join(' '),
+      scope: GOOGLE_SCOPES.join(' '),
     });
     expect(params.get('state')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(params.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -82,10 +84,10 @@ describe('ConnectFlow', () => {
   it('refuses a grant without every scope asked for, and a flow that did not ask for offline access gets no refresh token', async () => {
     const { authorizeUrl } = await flow.begin({ provider: 'google', owner: 'alice', redirectUri: REDIRECT });
     const partial = new URL(authorizeUrl);
-    partial.searchParams.set('scope', DEFAULT_GOOGLE_SCOPES[0]!);
+    partial.searchParams.set('scope', GOOGLE_SCOPES[0]!);
     const partialResult = await flow.complete(callbackOf(await consent(partial.toString()))).catch((e: unknown) => e);
     expect(partialResult).toMatchObject({ reason: 'scope_not_granted', statusCode: 400 });
-    expect((partialResult as Error).message).toContain(DEFAULT_GOOGLE_SCOPES[1]);
+    expect((partialResult as Error).message).toContain(GOOGLE_SCOPES[1]);
 
     const { authorizeUrl: second } = await flow.begin({ provider: 'google', owner: 'alice', redirectUri: REDIRECT });
     const online = new URL(second);

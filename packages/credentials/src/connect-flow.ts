@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { OAuthProvider } from '@upload-fleet/destinations';
 import type { CredentialStore } from './credential-store.js';
-import { PROVIDER_TRAITS, type ConnectPlatform, type OAuthSettings } from './oauth-settings.js';
+import { traitsOf, oauthClientOf, type ConnectPlatform, type OAuthSettings } from './oauth-settings.js';
 import { DEFAULT_TOKEN_TIMEOUT_MS, TokenEndpointError, exchangeAuthorizationCode } from './token-endpoint.js';
 
 /**
@@ -82,7 +82,7 @@ export class ConnectFlow {
   }
 
   isEnabled(provider: OAuthProvider): boolean {
-    return this.options.oauth[provider] !== undefined;
+    return oauthClientOf(this.options.oauth, provider) !== undefined;
   }
 
   /** Starts a flow for `owner` (an API key name); the callback must arrive at `redirectUri`. */
@@ -105,7 +105,7 @@ export class ConnectFlow {
       code_challenge: codeChallenge,
       code_challenge_method: 'S256',
       ...(client.scopes.length > 0 ? { scope: client.scopes.join(' ') } : {}),
-      ...PROVIDER_TRAITS[request.provider].offlineParams,
+      ...traitsOf(request.provider).offlineParams,
     };
     for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
     return { authorizeUrl: url.toString(), expiresInSeconds: this.stateTtlSeconds };
@@ -114,7 +114,7 @@ export class ConnectFlow {
   /** Finishes a flow from its callback; throws ConnectError when it cannot. */
   async complete(callback: ConnectCallback): Promise<ConnectResult> {
     const { provider } = callback;
-    const { label, platform } = PROVIDER_TRAITS[provider];
+    const { label, platform } = traitsOf(provider);
     const restart = `Start again with POST /v1/connect/${platform}.`;
     if (!callback.state) throw new ConnectError('invalid_state', `The callback carries no state, so it does not belong to a connect flow of this fleet. ${restart}`, 400);
     // Taken (deleted) before anything else: a state works once, whatever happens next.
@@ -190,9 +190,9 @@ export class ConnectFlow {
   }
 
   private client(provider: OAuthProvider) {
-    const client = this.options.oauth[provider];
+    const client = oauthClientOf(this.options.oauth, provider);
     if (!client) {
-      const { label, env } = PROVIDER_TRAITS[provider];
+      const { label, env } = traitsOf(provider);
       throw new ConnectError('not_configured', `This fleet has no OAuth client for ${label}: an operator must set ${env}_CLIENT_ID and ${env}_CLIENT_SECRET.`, 503);
     }
     return client;

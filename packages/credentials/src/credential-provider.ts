@@ -4,7 +4,7 @@ import { FleetError, toFleetError, type Logger, type SecretBox } from '@upload-f
 import type { CredentialProvider, OAuthProvider } from '@upload-fleet/destinations';
 import { parseAuthSecret, secretMatches } from './auth-secret.js';
 import { CredentialStore, type CachedAccessToken, type RefreshFailure } from './credential-store.js';
-import { PROVIDER_TRAITS, type OAuthClientSettings, type OAuthSettings } from './oauth-settings.js';
+import { PROVIDER_TRAITS, oauthClientOf, traitsOf, type OAuthClientSettings, type OAuthSettings } from './oauth-settings.js';
 import { DEFAULT_TOKEN_TIMEOUT_MS, TokenEndpointError, refreshAccessToken } from './token-endpoint.js';
 
 export interface CredentialProviderOptions {
@@ -96,8 +96,8 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
       }
       if (lockToken) return refreshHoldingLock(provider, client, id, lockToken);
       if (now() >= deadline) {
-        throw new FleetError('UF_TIMEOUT', `Waited ${waitTimeoutMs} ms for another worker to refresh the ${PROVIDER_TRAITS[provider].label} access token`, {
-          destination: PROVIDER_TRAITS[provider].platform,
+        throw new FleetError('UF_TIMEOUT', `Waited ${waitTimeoutMs} ms for another worker to refresh the ${traitsOf(provider).label} access token`, {
+          destination: traitsOf(provider).platform,
         });
       }
       await sleep(pollMs);
@@ -106,7 +106,7 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
   }
 
   async function refreshHoldingLock(provider: OAuthProvider, client: OAuthClientSettings, id: string, lockToken: string): Promise<string> {
-    const traits = PROVIDER_TRAITS[provider];
+    const traits = traitsOf(provider);
     let refreshToken: string | undefined;
     try {
       refreshToken = await store.refreshToken(id);
@@ -154,8 +154,9 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
   return {
     store,
     async accessToken(provider, authSecret, rejectedToken) {
-      const traits = PROVIDER_TRAITS[provider] as (typeof PROVIDER_TRAITS)[OAuthProvider] | undefined;
-      const client = traits ? options.oauth[provider] : undefined;
+      // A credential of a provider this build no longer has fails like a missing client.
+      const traits = PROVIDER_TRAITS[provider];
+      const client = traits ? oauthClientOf(options.oauth, provider) : undefined;
       if (!traits || !client) {
         const name = traits?.label ?? String(provider);
         throw new FleetError(
@@ -169,7 +170,7 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
       const credential = await store.snapshot(parsed.id);
       if (!credential || !secretMatches(parsed.secret, credential.secretHash)) throw unknownSecret(provider);
       if (credential.provider !== provider) {
-        throw invalidSecret(provider, `belongs to a ${PROVIDER_TRAITS[credential.provider].label} connection, not ${traits.label}`);
+        throw invalidSecret(provider, `belongs to a ${traitsOf(credential.provider).label} connection, not ${traits.label}`);
       }
       if (credential.status !== 'active') throw reconnectRequired(provider, credential.id);
       if (usable(credential.access, rejectedToken)) return credential.access.token;
@@ -179,7 +180,7 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
 }
 
 function invalidSecret(provider: OAuthProvider, what: string): FleetError {
-  const { platform } = PROVIDER_TRAITS[provider];
+  const { platform } = traitsOf(provider);
   return new FleetError('UF_CREDENTIALS_INVALID', `The auth_secret ${what}. Connect the account (POST /v1/connect/${platform}) and use the auth_secret shown at the end`, {
     destination: platform,
   });
@@ -190,7 +191,7 @@ function unknownSecret(provider: OAuthProvider): FleetError {
 }
 
 function reconnectRequired(provider: OAuthProvider, id: string, reason?: string): FleetError {
-  const { label, platform } = PROVIDER_TRAITS[provider];
+  const { label, platform } = traitsOf(provider);
   const why = reason ? ` (${label} answered ${reason})` : '';
   return new FleetError(
     'UF_RECONNECT_REQUIRED',
@@ -201,7 +202,7 @@ function reconnectRequired(provider: OAuthProvider, id: string, reason?: string)
 
 /** A failed refresh, other than invalid_grant, in the taxonomy. */
 function refreshError(provider: OAuthProvider, error: unknown): FleetError {
-  const { label, platform, env } = PROVIDER_TRAITS[provider];
+  const { label, platform, env } = traitsOf(provider);
   if (!(error instanceof TokenEndpointError)) return toFleetError(error, platform);
   const { status, oauthError, retryAfterMs } = error.details;
   const base = { destination: platform, cause: error, ...(status ? { status } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
@@ -224,7 +225,7 @@ function refreshError(provider: OAuthProvider, error: unknown): FleetError {
 
 function failureError(failure: RefreshFailure, provider: OAuthProvider): FleetError {
   return new FleetError(failure.code, failure.message, {
-    destination: PROVIDER_TRAITS[provider].platform,
+    destination: traitsOf(provider).platform,
     ...(failure.status ? { status: failure.status } : {}),
     ...(failure.retryAfterMs !== undefined ? { retryAfterMs: failure.retryAfterMs } : {}),
   });

@@ -1,12 +1,23 @@
 import { z } from 'zod';
-import type { OAuthProvider } from '@upload-fleet/destinations';
+import {
+  OAUTH_PROVIDERS as PROVIDER_DEFINITIONS,
+  CONNECT_PLATFORMS,
+  connectPlatformOf,
+  defaultScopesOf,
+  type OAuthProviderDefinition,
+} from '@upload-fleet/destinations/definitions';
 
-export type { OAuthProvider } from '@upload-fleet/destinations';
+/** The platform users see (URL path of the connect flow, destination type). */
+export type ConnectPlatform = string;
+
+/** The id of an OAuth provider the fleet holds refresh tokens for ("google", "dropbox"). */
+export type OAuthProvider = string;
 
 /**
  * The fleet's OAuth clients: one per provider whose refresh tokens it can hold. They belong
- * to the operator (registered in the Google Cloud console and the Dropbox App Console) and
- * come from the environment; tests point the URLs at local fakes.
+ * to the operator (registered in the provider's developer console) and come from the
+ * environment; tests point the URLs at local fakes. The providers are those of the
+ * destinations with a connect flow (`connect` in their definitions).
  */
 export interface OAuthClientSettings {
   clientId: string;
@@ -20,72 +31,61 @@ export interface OAuthClientSettings {
 }
 
 export interface OAuthSettings {
-  /** Set only when GOOGLE_OAUTH_CLIENT_ID and GOOGLE_OAUTH_CLIENT_SECRET are. Used for YouTube. */
-  google?: OAuthClientSettings;
-  /** Set only when DROPBOX_OAUTH_CLIENT_ID and DROPBOX_OAUTH_CLIENT_SECRET are. */
-  dropbox?: OAuthClientSettings;
   /**
    * The API's external base URL (scheme, host and any path prefix), for the redirect URIs
    * registered with the providers: `<publicBaseUrl>/v1/connect/<platform>/callback`.
    * Only the API needs it.
    */
   publicBaseUrl?: string;
+  /** The client of each provider id, set only when both `<ENV>_CLIENT_ID` and `<ENV>_CLIENT_SECRET` are. */
+  [provider: string]: OAuthClientSettings | string | undefined;
 }
 
-export const OAUTH_PROVIDERS = ['google', 'dropbox'] as const satisfies readonly OAuthProvider[];
+/** The client configured for a provider, if any. */
+export function oauthClientOf(settings: OAuthSettings | undefined, provider: OAuthProvider): OAuthClientSettings | undefined {
+  const client = provider === 'publicBaseUrl' ? undefined : settings?.[provider];
+  return typeof client === 'object' ? client : undefined;
+}
 
-/** The platform names users see (URL path of the connect flow, destination type) for each provider. */
-export type ConnectPlatform = 'youtube' | 'dropbox';
+export const OAUTH_PROVIDERS: readonly OAuthProvider[] = PROVIDER_DEFINITIONS.map((p) => p.id);
 
-interface ProviderTraits {
-  platform: ConnectPlatform;
+interface ProviderTraits extends OAuthProviderDefinition {
+  /** The destination type whose connect flow a credential of this provider came from (the first, when several share it). */
+  platform: string;
   /** For messages: "YouTube (Google)". */
   label: string;
-  /** Prefix of the provider's environment variables. */
-  env: string;
-  /**
-   * How the client authenticates at the token endpoint. Google's web-server guide sends
-   * client_id and client_secret in the form body; Dropbox's OAuth guide uses HTTP Basic
-   * with the app key and secret (both accept either, as RFC 6749 section 2.3.1 allows).
-   */
-  clientAuth: 'body' | 'basic';
-  /**
-   * What the consent URL needs so the token answer carries a refresh token. Google:
-   * access_type=offline, and prompt=consent because Google returns a refresh token only on
-   * a consent (a user who connects a second time would otherwise get none). Dropbox:
-   * token_access_type=offline.
-   */
-  offlineParams: Record<string, string>;
 }
 
-export const PROVIDER_TRAITS: Record<OAuthProvider, ProviderTraits> = {
-  google: {
-    platform: 'youtube',
-    label: 'YouTube (Google)',
-    env: 'GOOGLE_OAUTH',
-    clientAuth: 'body',
-    offlineParams: { access_type: 'offline', prompt: 'consent' },
-  },
-  dropbox: {
-    platform: 'dropbox',
-    label: 'Dropbox',
-    env: 'DROPBOX_OAUTH',
-    clientAuth: 'basic',
-    offlineParams: { token_access_type: 'offline' },
-  },
-};
+/** What the connect flow and the token refresh need of each provider, derived from the destination definitions. */
+export const PROVIDER_TRAITS: Record<OAuthProvider, ProviderTraits> = Object.fromEntries(
+  PROVIDER_DEFINITIONS.map((provider) => {
+    const platforms = CONNECT_PLATFORMS.filter((p) => p.connect.provider.id === provider.id);
+    const names = platforms.map((p) => labelOf(p.platform)).join(', ');
+    const label = names === provider.label ? provider.label : `${names} (${provider.label})`;
+    return [provider.id, { ...provider, platform: platforms[0]!.platform, label }];
+  }),
+);
 
-/** `youtube` -> `google`, `dropbox` -> `dropbox`; undefined for anything else. */
+/** A provider's traits; throws for an id no definition declares (a credential from another build). */
+export function traitsOf(provider: OAuthProvider): ProviderTraits {
+  const traits = PROVIDER_TRAITS[provider];
+  if (!traits) throw new Error(`"${provider}" is not an OAuth provider of this build (${OAUTH_PROVIDERS.join(', ')})`);
+  return traits;
+}
+
+function labelOf(platform: string): string {
+  return connectPlatformOf(platform)?.label ?? platform;
+}
+
+/** The provider behind a platform's connect flow (`youtube` -> `google`); undefined for a platform without one. */
 export function providerOfPlatform(platform: string): OAuthProvider | undefined {
-  return OAUTH_PROVIDERS.find((p) => PROVIDER_TRAITS[p].platform === platform);
+  return connectPlatformOf(platform)?.connect.provider.id;
 }
 
 /** The providers with a client configured. */
 export function enabledOAuthProviders(settings: OAuthSettings | undefined): OAuthProvider[] {
-  return OAUTH_PROVIDERS.filter((p) => settings?.[p] !== undefined);
+  return OAUTH_PROVIDERS.filter((p) => oauthClientOf(settings, p) !== undefined);
 }
-
-export const DEFAULT_GOOGLE_SCOPES = ['https://www.googleapis.com/auth/youtube.upload', 'https://www.googleapis.com/auth/youtube'];
 
 /** An empty variable counts as unset. */
 const unsetIfEmpty = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
@@ -95,20 +95,20 @@ const url = (name: string, fallback: string) =>
 const scopes = (fallback: string) => z.preprocess(unsetIfEmpty, z.string().default(fallback)).transform((v) => v.split(/[\s,]+/).filter(Boolean));
 
 /**
- * The OAuth variables, shared by the API (connect flow) and the workers (refresh). Spread
- * it into an app's own schema, or use `oauthEnvSchema`.
+ * The OAuth variables, shared by the API (connect flow) and the workers (refresh):
+ * `<ENV>_CLIENT_ID`, `_CLIENT_SECRET`, `_AUTH_URL`, `_TOKEN_URL` and `_SCOPES` for each
+ * provider, and PUBLIC_BASE_URL. Spread it into an app's own schema, or use `oauthEnvSchema`.
  */
 export const oauthEnvShape = {
-  GOOGLE_OAUTH_CLIENT_ID: optionalText,
-  GOOGLE_OAUTH_CLIENT_SECRET: optionalText,
-  GOOGLE_OAUTH_AUTH_URL: url('GOOGLE_OAUTH_AUTH_URL', 'https://accounts.google.com/o/oauth2/v2/auth'),
-  GOOGLE_OAUTH_TOKEN_URL: url('GOOGLE_OAUTH_TOKEN_URL', 'https://oauth2.googleapis.com/token'),
-  GOOGLE_OAUTH_SCOPES: scopes(DEFAULT_GOOGLE_SCOPES.join(' ')),
-  DROPBOX_OAUTH_CLIENT_ID: optionalText,
-  DROPBOX_OAUTH_CLIENT_SECRET: optionalText,
-  DROPBOX_OAUTH_AUTH_URL: url('DROPBOX_OAUTH_AUTH_URL', 'https://www.dropbox.com/oauth2/authorize'),
-  DROPBOX_OAUTH_TOKEN_URL: url('DROPBOX_OAUTH_TOKEN_URL', 'https://api.dropboxapi.com/oauth2/token'),
-  DROPBOX_OAUTH_SCOPES: scopes(''),
+  ...Object.fromEntries(
+    PROVIDER_DEFINITIONS.flatMap((provider) => [
+      [`${provider.env}_CLIENT_ID`, optionalText],
+      [`${provider.env}_CLIENT_SECRET`, optionalText],
+      [`${provider.env}_AUTH_URL`, url(`${provider.env}_AUTH_URL`, provider.authUrl)],
+      [`${provider.env}_TOKEN_URL`, url(`${provider.env}_TOKEN_URL`, provider.tokenUrl)],
+      [`${provider.env}_SCOPES`, scopes(defaultScopesOf(provider).join(' '))],
+    ]),
+  ) as Record<string, typeof optionalText | ReturnType<typeof url> | ReturnType<typeof scopes>>,
   PUBLIC_BASE_URL: z.preprocess(
     unsetIfEmpty,
     z
@@ -120,24 +120,24 @@ export const oauthEnvShape = {
   ),
 };
 
-type OAuthEnv = z.output<z.ZodObject<typeof oauthEnvShape>>;
+type OAuthEnv = Record<string, unknown>;
 
 /**
  * Problems zod's field checks cannot see: a client id without its secret, or the reverse.
  * Use it in a `superRefine` of any schema that spreads `oauthEnvShape` (it runs even when
  * other fields failed, so every problem is reported at once).
  */
-export function addOAuthEnvIssues(env: Partial<Record<keyof OAuthEnv, unknown>>, ctx: z.RefinementCtx): void {
+export function addOAuthEnvIssues(env: OAuthEnv, ctx: z.RefinementCtx): void {
   for (const provider of OAUTH_PROVIDERS) {
-    const prefix = PROVIDER_TRAITS[provider].env;
-    const id = env[`${prefix}_CLIENT_ID` as keyof OAuthEnv];
-    const secret = env[`${prefix}_CLIENT_SECRET` as keyof OAuthEnv];
+    const prefix = traitsOf(provider).env;
+    const id = env[`${prefix}_CLIENT_ID`];
+    const secret = env[`${prefix}_CLIENT_SECRET`];
     if (Boolean(id) === Boolean(secret)) continue;
     const [missing, present] = id ? [`${prefix}_CLIENT_SECRET`, `${prefix}_CLIENT_ID`] : [`${prefix}_CLIENT_ID`, `${prefix}_CLIENT_SECRET`];
     ctx.addIssue({
       code: 'custom',
       path: [missing],
-      message: `${missing} is required when ${present} is set (set both to enable ${PROVIDER_TRAITS[provider].label} connections, or neither)`,
+      message: `${missing} is required when ${present} is set (set both to enable ${traitsOf(provider).label} connections, or neither)`,
     });
   }
 }
@@ -145,23 +145,17 @@ export function addOAuthEnvIssues(env: Partial<Record<keyof OAuthEnv, unknown>>,
 /** The settings from parsed variables (after `addOAuthEnvIssues` found nothing). */
 export function oauthSettingsOf(env: OAuthEnv): OAuthSettings {
   const settings: OAuthSettings = {};
-  if (env.PUBLIC_BASE_URL) settings.publicBaseUrl = env.PUBLIC_BASE_URL;
-  if (env.GOOGLE_OAUTH_CLIENT_ID && env.GOOGLE_OAUTH_CLIENT_SECRET) {
-    settings.google = {
-      clientId: env.GOOGLE_OAUTH_CLIENT_ID,
-      clientSecret: env.GOOGLE_OAUTH_CLIENT_SECRET,
-      authUrl: env.GOOGLE_OAUTH_AUTH_URL,
-      tokenUrl: env.GOOGLE_OAUTH_TOKEN_URL,
-      scopes: env.GOOGLE_OAUTH_SCOPES,
-    };
-  }
-  if (env.DROPBOX_OAUTH_CLIENT_ID && env.DROPBOX_OAUTH_CLIENT_SECRET) {
-    settings.dropbox = {
-      clientId: env.DROPBOX_OAUTH_CLIENT_ID,
-      clientSecret: env.DROPBOX_OAUTH_CLIENT_SECRET,
-      authUrl: env.DROPBOX_OAUTH_AUTH_URL,
-      tokenUrl: env.DROPBOX_OAUTH_TOKEN_URL,
-      scopes: env.DROPBOX_OAUTH_SCOPES,
+  if (typeof env.PUBLIC_BASE_URL === 'string') settings.publicBaseUrl = env.PUBLIC_BASE_URL;
+  for (const provider of PROVIDER_DEFINITIONS) {
+    const id = env[`${provider.env}_CLIENT_ID`];
+    const secret = env[`${provider.env}_CLIENT_SECRET`];
+    if (typeof id !== 'string' || typeof secret !== 'string' || !id || !secret) continue;
+    settings[provider.id] = {
+      clientId: id,
+      clientSecret: secret,
+      authUrl: env[`${provider.env}_AUTH_URL`] as string,
+      tokenUrl: env[`${provider.env}_TOKEN_URL`] as string,
+      scopes: env[`${provider.env}_SCOPES`] as string[],
     };
   }
   return settings;

@@ -1,6 +1,6 @@
 import { parseRetryAfter } from '@upload-fleet/core';
 import type { OAuthProvider } from '@upload-fleet/destinations';
-import { PROVIDER_TRAITS, type OAuthClientSettings } from './oauth-settings.js';
+import { traitsOf, type OAuthClientSettings } from './oauth-settings.js';
 
 /**
  * The one place that talks to the providers' token endpoints (RFC 6749 section 4.1.3 for
@@ -72,10 +72,10 @@ export function exchangeAuthorizationCode(
 }
 
 async function requestToken(provider: OAuthProvider, client: OAuthClientSettings, params: Record<string, string>, options: TokenRequestOptions): Promise<TokenAnswer> {
-  const label = PROVIDER_TRAITS[provider].label;
+  const label = traitsOf(provider).label;
   const body = new URLSearchParams(params);
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
-  if (PROVIDER_TRAITS[provider].clientAuth === 'basic') {
+  if (traitsOf(provider).clientAuth === 'basic') {
     headers.authorization = `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`, 'utf8').toString('base64')}`;
   } else {
     body.set('client_id', client.clientId);

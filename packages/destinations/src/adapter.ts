@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import type { DestinationOf, DestinationType, NetworkGuard, ScopedLogger, UploadResult } from '@upload-fleet/core';
+import type { NetworkGuard, ScopedLogger, UploadResult } from '@upload-fleet/core';
+import type { DestinationOf, DestinationType } from '@upload-fleet/destinations/definitions';
 
 /**
  * The adapter contract: the only seam between the worker runtime and a destination.
@@ -43,8 +44,8 @@ export interface CheckpointStore {
   clear(): Promise<void>;
 }
 
-/** The OAuth providers whose refresh tokens the fleet can hold (`auth_secret`). */
-export type OAuthProvider = 'google' | 'dropbox';
+/** The id of an OAuth provider whose refresh tokens the fleet can hold (`auth_secret`): a definition's `connect.provider.id`. */
+export type OAuthProvider = string;
 
 /**
  * Access tokens for credentials the fleet holds (`auth_secret`). Tokens are cached

@@ -1,3 +1,3 @@
 export * from './adapter.js';
-export * from './config.js';
-export * from './registry.js';
+export * from './adapters.js';
+export * from './definitions-entry.js';

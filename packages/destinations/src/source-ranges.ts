@@ -1,5 +1,6 @@
 import { addAbortSignal, type Readable } from 'node:stream';
-import { FleetError, type DestinationType } from '@upload-fleet/core';
+import { FleetError } from '@upload-fleet/core';
+import type { DestinationType } from '@upload-fleet/destinations/definitions';
 import type { UploadSource } from './adapter.js';
 
 /**

@@ -15,17 +15,8 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BlockBlobClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  FleetError,
-  azureBlobDestinationSchema,
-  contentTypeFor,
-  createLogger,
-  createNetworkGuard,
-  createScrubbingLogger,
-  type AzureBlobDestination,
-  type NetworkGuard,
-  type UploadResult,
-} from '@upload-fleet/core';
+import { FleetError, contentTypeFor, createLogger, createNetworkGuard, createScrubbingLogger, type NetworkGuard, type UploadResult } from '@upload-fleet/core';
+import { azureBlobDestinationSchema, type AzureBlobDestination } from '../src/azureblob/definition.js';
 import type { CheckpointStore, UploadContext, UploadSource } from '../src/index.js';
 import { createAzureBlobAdapter } from '../src/azureblob/index.js';
 import { blockId } from '../src/azureblob/block-ids.js';

@@ -10,15 +10,8 @@ import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  FleetError,
-  createLogger,
-  createNetworkGuard,
-  createScrubbingLogger,
-  dropboxDestinationSchema,
-  type DropboxDestination,
-  type UploadResult,
-} from '@upload-fleet/core';
+import { FleetError, createLogger, createNetworkGuard, createScrubbingLogger, type UploadResult } from '@upload-fleet/core';
+import { dropboxDestinationSchema, type DropboxDestination } from '../src/dropbox/definition.js';
 import { dropboxContentHash, startDropboxFake, type DropboxFake, type DropboxFakeRequest } from '@upload-fleet/testkit';
 import type { CheckpointStore, CredentialProvider, OAuthProvider, UploadContext, UploadSource } from '../src/index.js';
 import { createDropboxAdapter } from '../src/dropbox/index.js';

@@ -9,15 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createLogger,
-  createNetworkGuard,
-  createScrubbingLogger,
-  facebookDestinationSchema,
-  FleetError,
-  type FacebookDestination,
-  type UploadResult,
-} from '@upload-fleet/core';
+import { createLogger, createNetworkGuard, createScrubbingLogger, FleetError, type UploadResult } from '@upload-fleet/core';
+import { facebookDestinationSchema, type FacebookDestination } from '../src/facebook/definition.js';
 import { FAKE_FACEBOOK_TOKEN, fakeGraphErrors, startFakeGraph, type FakeGraph, type FakeGraphOptions } from '@upload-fleet/testkit';
 import type { CheckpointStore, UploadContext } from '../src/index.js';
 import { createFacebookAdapter, type FacebookCheckpoint } from '../src/facebook/index.js';

@@ -11,18 +11,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { AbortMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  contentTypeFor,
-  createLogger,
-  createNetworkGuard,
-  createScrubbingLogger,
-  FleetError,
-  s3DestinationSchema,
-  type AddressResolver,
-  type NetworkGuard,
-  type S3Destination,
-  type UploadResult,
-} from '@upload-fleet/core';
+import { contentTypeFor, createLogger, createNetworkGuard, createScrubbingLogger, FleetError, type AddressResolver, type NetworkGuard, type UploadResult } from '@upload-fleet/core';
+import { s3DestinationSchema, type S3Destination } from '../src/s3/definition.js';
 import type { CheckpointStore, UploadContext, UploadSource } from '../src/index.js';
 import type { S3Checkpoint } from '../src/s3/checkpoint.js';
 import { createS3Adapter } from '../src/s3/index.js';

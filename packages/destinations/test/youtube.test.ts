@@ -8,15 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  contentTypeFor,
-  createLogger,
-  createNetworkGuard,
-  createScrubbingLogger,
-  FleetError,
-  youtubeDestinationSchema,
-  type YouTubeDestination,
-} from '@upload-fleet/core';
+import { contentTypeFor, createLogger, createNetworkGuard, createScrubbingLogger, FleetError } from '@upload-fleet/core';
+import { youtubeDestinationSchema, type YouTubeDestination } from '../src/youtube/definition.js';
 import { startYouTubeFake, YOUTUBE_FAKE_TOKEN, type YouTubeFake } from '@upload-fleet/testkit';
 import type { CheckpointStore, CredentialProvider, UploadContext } from '../src/index.js';
 import { createYouTubeAdapter } from '../src/youtube/index.js';

@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { DeferralRecord, DestinationType, FinalUploadRecord, WebhookStatus } from '@upload-fleet/core';
+import type { DeferralRecord, FinalUploadRecord, WebhookStatus } from '@upload-fleet/core';
+import type { DestinationType } from '@upload-fleet/destinations/definitions';
 
 /**
  * The delivery record: one Redis hash per delivery, `<prefix>:delivery:<token>`. It

@@ -1,13 +1,6 @@
 import { createHash } from 'node:crypto';
-import {
-  destinationSchemas,
-  secretFieldsOf,
-  type Destination,
-  type DeliveryRequest,
-  type SecretBox,
-  type UploadJobData,
-  type UploadSpec,
-} from '@upload-fleet/core';
+import { secretFieldsOf, type SecretBox, type UploadJobData } from '@upload-fleet/core';
+import { destinationSchemas, type Destination, type DeliveryRequest, type UploadSpec } from '@upload-fleet/destinations/definitions';
 
 /** Splits a destination into its public part and its secret fields. */
 export function splitSecrets(destination: Destination): { visible: UploadJobData['destination']; secrets: Record<string, unknown> } {

@@ -2,26 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, type Job, type JobsOptions } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
-import {
-  DEFAULT_PREFIX,
-  ERROR_CATALOG,
-  type ErrorCode,
-  type SerializedFleetError,
-  WEBHOOK_QUEUE,
-  uploadQueueName,
-  uploadsOf,
-  validateDeliveryRequest,
-  type DeliveryRequest,
-  type DeliveryState,
-  type DeliveryStatus,
-  type DestinationType,
-  type FinalUploadRecord,
-  type SecretBox,
-  type UploadJobData,
-  type UploadProgress,
-  type UploadResult,
-  type UploadStatus,
-} from '@upload-fleet/core';
+import { DEFAULT_PREFIX, ERROR_CATALOG, type ErrorCode, type SerializedFleetError, WEBHOOK_QUEUE, uploadQueueName, type DeliveryState, type DeliveryStatus, type FinalUploadRecord, type SecretBox, type UploadJobData, type UploadProgress, type UploadResult, type UploadStatus } from '@upload-fleet/core';
+import { uploadsOf, validateDeliveryRequest, type DeliveryRequest, type DestinationType } from '@upload-fleet/destinations/definitions';
 import { DeliveryStore, type DeliveryMeta, type DeliveryRecord } from './delivery-store.js';
 import { DeliveryForbiddenError, DeliveryNotFoundError, IdempotencyConflictError, ValidationFailedError } from './errors.js';
 import { buildJobData, fingerprintOf } from './job-data.js';

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_PREFIX, DESTINATION_TYPES, SecretBox, type DestinationType } from '@upload-fleet/core';
+import { DEFAULT_PREFIX, SecretBox } from '@upload-fleet/core';
+import { DESTINATION_TYPES, destinationsEnvSchema, type DestinationType, type DestinationsConfig } from '@upload-fleet/destinations/definitions';
 import { DEFAULT_LIMIT_RULES, parseLimitRules, type LimitRules } from './limits/rules.js';
-import { availableDestinationTypes, destinationsEnvSchema, type DestinationsConfig } from '@upload-fleet/destinations';
 import { oauthEnvSchema, type OAuthSettings } from '@upload-fleet/credentials';
 import { redisEnvSchema, type RedisConnectionConfig } from '@upload-fleet/redis';
 
@@ -95,7 +95,7 @@ export interface WorkerConfig {
  */
 export function loadWorkerConfig(
   env: Record<string, string | undefined>,
-  availableTypes: readonly DestinationType[] = availableDestinationTypes,
+  availableTypes: readonly DestinationType[] = DESTINATION_TYPES,
   cwd = process.cwd(),
 ): WorkerConfig {
   const parsed = workerEnvSchema.safeParse(env);

@@ -1,20 +1,7 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
-import {
-  createScrubbingLogger,
-  destinationSchemas,
-  contentTypeFor,
-  FleetError,
-  scrubText,
-  secretStringsOf,
-  toFleetError,
-  type Destination,
-  type Logger,
-  type NetworkGuard,
-  type SecretBox,
-  type UploadJobData,
-  type UploadResult,
-} from '@upload-fleet/core';
+import { createScrubbingLogger, contentTypeFor, FleetError, scrubText, secretStringsOf, toFleetError, type Logger, type NetworkGuard, type SecretBox, type UploadJobData, type UploadResult } from '@upload-fleet/core';
+import { destinationSchemas, type Destination } from '@upload-fleet/destinations/definitions';
 import type { CredentialProvider, DestinationAdapter } from '@upload-fleet/destinations';
 import type { Producer } from '@upload-fleet/producer';
 import { redisCheckpointStore } from './checkpoint-store.js';

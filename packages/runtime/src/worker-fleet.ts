@@ -1,7 +1,7 @@
 import type { Worker } from 'bullmq';
 import { createNetworkGuard, type Logger } from '@upload-fleet/core';
 import { createCredentialProvider, enabledOAuthProviders } from '@upload-fleet/credentials';
-import { createAdapters, type DestinationAdapter } from '@upload-fleet/destinations';
+import { loadAdapters, type DestinationAdapter } from '@upload-fleet/destinations';
 import { Producer } from '@upload-fleet/producer';
 import { redisConnectionFromConfig } from '@upload-fleet/redis';
 import type { WorkerConfig } from './config.js';
@@ -79,7 +79,11 @@ export async function startWorkerFleet(config: WorkerConfig, logger: Logger, opt
     ...(options.metricsLabels ? { defaultLabels: options.metricsLabels } : {}),
   });
 
-  const adapters = createAdapters(config.destinations);
+  // Only the SDKs of this process's pools are loaded.
+  const adapters = await loadAdapters(
+    config.pools.map((pool) => pool.type),
+    config.destinations,
+  );
   const pools = config.pools.map(({ type, concurrency }) => {
     const adapter = adapters[type] as DestinationAdapter | undefined;
     if (!adapter) throw new Error(`No adapter is registered for the "${type}" pool.`);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FleetError, type AzureBlobDestination } from '@upload-fleet/core';
+import { FleetError } from '@upload-fleet/core';
+import type { AzureBlobDestination } from './definition.js';
 import { blobAddress, checkEndpointTemplate } from './blob-address.js';
 
 const PUBLIC = 'https://{account}.blob.core.windows.net';

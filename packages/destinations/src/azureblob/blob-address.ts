@@ -1,4 +1,5 @@
-import { AZURE_ROOT_CONTAINER, FleetError, type AzureBlobDestination } from '@upload-fleet/core';
+import { FleetError } from '@upload-fleet/core';
+import { AZURE_ROOT_CONTAINER, type AzureBlobDestination } from './definition.js';
 
 /**
  * Where a blob lives: the service URL from the operator's endpoint template, and the

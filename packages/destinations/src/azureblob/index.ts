@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { BlockBlobGetBlockListResponse } from '@azure/storage-blob';
-import type { AzureBlobDestination, UploadResult } from '@upload-fleet/core';
+import type { UploadResult } from '@upload-fleet/core';
+import type { AzureBlobDestination } from './definition.js';
 import type { DestinationAdapter, UploadContext } from '../adapter.js';
-import type { DestinationsConfig } from '../config.js';
+import type { AzureBlobSettings } from './definition.js';
 import { blobAddress, checkEndpointTemplate, type BlobAddress } from './blob-address.js';
 import { blockId, newUploadId, parseBlockId } from './block-ids.js';
 import { SourceRangeReader } from '../source-ranges.js';
@@ -36,7 +37,7 @@ const COMMIT_TIMEOUT_MS = 5 * 60_000;
 /** Body pieces handed to the socket; each one is a progress report. */
 const BODY_PIECE = 64 * 1024;
 
-export function createAzureBlobAdapter(config: DestinationsConfig['azureblob']): DestinationAdapter<'azureblob'> {
+export function createAzureBlobAdapter(config: AzureBlobSettings): DestinationAdapter<'azureblob'> {
   checkEndpointTemplate(config.endpoint);
   const blocksInFlight = Math.max(1, Math.floor(config.blocksInFlight));
   return {

@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import { Dropbox, type DropboxRequestOptions, type DropboxResponse } from 'dropbox';
 import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
-import type { DropboxDestination } from '@upload-fleet/core';
+import type { DropboxDestination } from './definition.js';
 import type { UploadContext } from '../adapter.js';
-import type { DestinationsConfig } from '../config.js';
+import type { DropboxSettings } from './definition.js';
 import { classifyDropboxFailure, reconnectError, type DropboxEndpoint, type DropboxFailure } from './errors.js';
 
 /**
@@ -58,7 +58,7 @@ export class DropboxClient {
   ) {}
 
   /** Gets the token (inline, or from the fleet's credentials for auth_secret) and prepares the SDK. */
-  static async connect(config: DestinationsConfig['dropbox'], context: UploadContext<DropboxDestination>, path: string): Promise<DropboxClient> {
+  static async connect(config: DropboxSettings, context: UploadContext<DropboxDestination>, path: string): Promise<DropboxClient> {
     const { destination } = context;
     // auth_secret wins when both are given, as in the fleet's rate-limit key
     // (runtime/src/limits/limit-key.ts): both must name the same account.
@@ -138,7 +138,7 @@ export class DropboxProtocolAnswer extends Error {
 }
 
 /** The SDK's fetch: its fixed hosts rewritten to the configured bases, connections through `agent`. */
-function rewritingFetch(config: DestinationsConfig['dropbox'], agent: Agent) {
+function rewritingFetch(config: DropboxSettings, agent: Agent) {
   const api = `${config.apiBaseUrl.replace(/\/+$/, '')}/`;
   const content = `${config.contentBaseUrl.replace(/\/+$/, '')}/`;
   return (url: string, init: UndiciRequestInit) => {

@@ -1,7 +1,8 @@
 import type { files } from 'dropbox';
-import { FleetError, type DropboxDestination, type UploadResult } from '@upload-fleet/core';
+import { FleetError, type UploadResult } from '@upload-fleet/core';
+import type { DropboxDestination } from './definition.js';
 import type { DestinationAdapter, UploadContext } from '../adapter.js';
-import type { DestinationsConfig } from '../config.js';
+import type { DropboxSettings } from './definition.js';
 import { SourceRangeReader } from '../source-ranges.js';
 import { DropboxClient, DropboxProtocolAnswer } from './client.js';
 import { blockDigestsOf, contentHashOfDigests, DROPBOX_HASH_BLOCK_BYTES, FileContentHash } from './content-hash.js';
@@ -49,7 +50,7 @@ export interface DropboxAdapterOptions {
   chunkBytes?: number;
 }
 
-export function createDropboxAdapter(config: DestinationsConfig['dropbox'], options: DropboxAdapterOptions = {}): DestinationAdapter<'dropbox'> {
+export function createDropboxAdapter(config: DropboxSettings, options: DropboxAdapterOptions = {}): DestinationAdapter<'dropbox'> {
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes <= 0 || chunkBytes % DROPBOX_HASH_BLOCK_BYTES !== 0 || chunkBytes > MAX_CHUNK_BYTES) {
     throw new Error(`Dropbox chunkBytes must be a multiple of 4 MiB up to 148 MiB, not ${chunkBytes}`);
@@ -80,7 +81,7 @@ interface DropboxCheckpoint {
 
 type Metadata = files.FileMetadata;
 
-async function upload(config: DestinationsConfig['dropbox'], chunkBytes: number, context: UploadContext<DropboxDestination>): Promise<UploadResult> {
+async function upload(config: DropboxSettings, chunkBytes: number, context: UploadContext<DropboxDestination>): Promise<UploadResult> {
   const { destination, source, signal, log } = context;
   const path = dropboxPathOf(destination.filename);
   if (signal.aborted) throw aborted(path);

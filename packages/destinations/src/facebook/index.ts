@@ -1,6 +1,7 @@
-import { FleetError, type FacebookDestination, type UploadResult } from '@upload-fleet/core';
+import { FleetError, type UploadResult } from '@upload-fleet/core';
+import type { FacebookDestination } from './definition.js';
 import type { DestinationAdapter, UploadContext } from '../adapter.js';
-import type { DestinationsConfig } from '../config.js';
+import type { FacebookSettings } from './definition.js';
 import { chunkBody, formBody } from './chunk-body.js';
 import { classifyGraphAnswer, offsetValue, type GraphOutcome, type UploadPhase } from './errors.js';
 import { postToGraph, type GraphRequestBody } from './graph-client.js';
@@ -26,7 +27,7 @@ import { SourceReader } from './source-reader.js';
  *
  * Where each destination field goes is in docs/destinations/facebook.md.
  */
-export function createFacebookAdapter(config: DestinationsConfig['facebook']): DestinationAdapter<'facebook'> {
+export function createFacebookAdapter(config: FacebookSettings): DestinationAdapter<'facebook'> {
   return {
     type: 'facebook',
     upload: (context) => new FacebookUpload(context, config.apiVersion).run(),

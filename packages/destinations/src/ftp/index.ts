@@ -2,9 +2,10 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConnectionOptions } from 'node:tls';
 import { Client, FTPError } from 'basic-ftp';
-import { FleetError, type FtpDestination, type UploadResult } from '@upload-fleet/core';
+import { FleetError, type UploadResult } from '@upload-fleet/core';
+import type { FtpDestination } from './definition.js';
 import type { DestinationAdapter, UploadContext } from '../adapter.js';
-import type { DestinationsConfig } from '../config.js';
+import type { FtpSettings } from './definition.js';
 import { errorForFtp, type FtpErrorContext, type FtpStep } from './errors.js';
 import { ExactLength } from './exact-length.js';
 import { uploadPaths, type UploadPaths } from './paths.js';
@@ -51,7 +52,7 @@ const CHECKPOINT_EVERY_BYTES = 4 * MiB;
 const SETTLE_INTERVAL_MS = 250;
 const SETTLE_ROUNDS = 20;
 
-export function createFtpAdapter(config: DestinationsConfig['ftp'], options: FtpAdapterOptions = {}): DestinationAdapter<'ftp'> {
+export function createFtpAdapter(config: FtpSettings, options: FtpAdapterOptions = {}): DestinationAdapter<'ftp'> {
   return {
     type: 'ftp',
     upload: async (context) => new FtpUpload(context, config, options).run(),
@@ -76,7 +77,7 @@ class FtpUpload {
 
   constructor(
     private readonly context: UploadContext<FtpDestination>,
-    config: DestinationsConfig['ftp'],
+    config: FtpSettings,
     private readonly options: FtpAdapterOptions,
   ) {
     this.destination = context.destination;

@@ -5,15 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  FleetError,
-  createLogger,
-  createNetworkGuard,
-  createScrubbingLogger,
-  httpDestinationSchema,
-  type HttpDestination,
-  type NetworkGuard,
-} from '@upload-fleet/core';
+import { FleetError, createLogger, createNetworkGuard, createScrubbingLogger, type NetworkGuard } from '@upload-fleet/core';
+import { httpDestinationSchema, type HttpDestination } from './definition.js';
 import { startHttpReceiver, type HttpReceiver } from '@upload-fleet/testkit';
 import type { CheckpointStore, UploadContext, UploadSource } from '../adapter.js';
 import { httpAdapter } from './index.js';

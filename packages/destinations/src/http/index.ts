@@ -1,5 +1,6 @@
 import got, { type PlainResponse, type Request } from 'got';
-import { FleetError, type HttpDestination, type UploadResult } from '@upload-fleet/core';
+import { FleetError, type UploadResult } from '@upload-fleet/core';
+import type { HttpDestination } from './definition.js';
 import type { DestinationAdapter, UploadContext } from '../adapter.js';
 import { errorForAnswer, errorForFailure, resultOf } from './outcome.js';
 import { multipartBody, rawBody, type RequestBody } from './request-body.js';

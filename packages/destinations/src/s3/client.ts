@@ -3,7 +3,8 @@ import https from 'node:https';
 import { Readable } from 'node:stream';
 import { S3Client, type PutObjectCommand, type UploadPartCommand } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { NetworkGuard, S3Destination } from '@upload-fleet/core';
+import type { NetworkGuard } from '@upload-fleet/core';
+import type { S3Destination } from './definition.js';
 import type { S3Endpoint } from './endpoint.js';
 
 /**

@@ -1,7 +1,8 @@
 import { PutObjectCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3';
-import { FleetError, type S3Destination, type UploadResult } from '@upload-fleet/core';
+import { FleetError, type UploadResult } from '@upload-fleet/core';
+import type { S3Destination } from './definition.js';
 import type { DestinationAdapter, UploadContext } from '../adapter.js';
-import type { DestinationsConfig } from '../config.js';
+import type { S3Settings } from './definition.js';
 import { checkpointFits, parseCheckpoint, type S3Checkpoint } from './checkpoint.js';
 import { connectS3, countSentBytes, type S3Connection } from './client.js';
 import { resolveEndpoint, type S3Endpoint } from './endpoint.js';
@@ -23,11 +24,11 @@ import { objectUrl } from './url.js';
  * Where requests go (https, region, path-style) is decided in endpoint.ts, the URL the
  * caller gets back in url.ts, and what failures mean in errors.ts.
  */
-export function createS3Adapter(config: DestinationsConfig['s3']): DestinationAdapter<'s3'> {
+export function createS3Adapter(config: S3Settings): DestinationAdapter<'s3'> {
   return { type: 's3', upload: (context) => upload(config, context) };
 }
 
-async function upload(config: DestinationsConfig['s3'], context: UploadContext<S3Destination>): Promise<UploadResult> {
+async function upload(config: S3Settings, context: UploadContext<S3Destination>): Promise<UploadResult> {
   const { destination, source, signal, network, log } = context;
   const { bucket, filename: key } = destination;
   const hasKeys = destination.aws_access_key_id !== undefined;

@@ -8,7 +8,8 @@ import {
   type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { FleetError, S3Destination } from '@upload-fleet/core';
+import type { FleetError } from '@upload-fleet/core';
+import type { S3Destination } from './definition.js';
 import type { UploadContext } from '../adapter.js';
 import { checkpointFits, type S3Checkpoint } from './checkpoint.js';
 import { countSentBytes } from './client.js';

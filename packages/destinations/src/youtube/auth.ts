@@ -1,4 +1,5 @@
-import { FleetError, type YouTubeDestination } from '@upload-fleet/core';
+import { FleetError } from '@upload-fleet/core';
+import type { YouTubeDestination } from './definition.js';
 import type { CredentialProvider } from '../adapter.js';
 
 /**

@@ -1,6 +1,7 @@
-import { FleetError, type YouTubeDestination } from '@upload-fleet/core';
+import { FleetError } from '@upload-fleet/core';
+import type { YouTubeDestination } from './definition.js';
 import type { AccountContext } from '../adapter.js';
-import type { DestinationsConfig } from '../config.js';
+import type { YouTubeSettings } from './definition.js';
 import { accessTokensFor } from './auth.js';
 import { YouTubeClient } from './client.js';
 import { errorForAnswer } from './errors.js';
@@ -14,7 +15,7 @@ import { errorForAnswer } from './errors.js';
  *
  * Answers `channel:<id>`, the key format of the runtime's limit keys.
  */
-export async function channelOf(config: DestinationsConfig['youtube'], context: AccountContext<YouTubeDestination>): Promise<string> {
+export async function channelOf(config: YouTubeSettings, context: AccountContext<YouTubeDestination>): Promise<string> {
   const client = new YouTubeClient(accessTokensFor(context.destination, context.credentials), context.network, context.signal);
   const url = new URL(`${config.apiBaseUrl.replace(/\/+$/, '')}/channels`);
   url.searchParams.set('part', 'id');

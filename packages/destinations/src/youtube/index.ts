@@ -1,6 +1,7 @@
-import { FleetError, type UploadResult, type YouTubeDestination } from '@upload-fleet/core';
+import { FleetError, type UploadResult } from '@upload-fleet/core';
+import type { YouTubeDestination } from './definition.js';
 import type { DestinationAdapter, UploadContext } from '../adapter.js';
-import type { DestinationsConfig } from '../config.js';
+import type { YouTubeSettings } from './definition.js';
 import { accessTokensFor } from './auth.js';
 import { channelOf } from './channel.js';
 import { YouTubeClient } from './client.js';
@@ -33,7 +34,7 @@ export interface YouTubeResult extends UploadResult {
   playlist?: PlaylistOutcome;
 }
 
-export function createYouTubeAdapter(config: DestinationsConfig['youtube']): DestinationAdapter<'youtube'> {
+export function createYouTubeAdapter(config: YouTubeSettings): DestinationAdapter<'youtube'> {
   return {
     type: 'youtube',
     upload: (context) => upload(config, context),
@@ -41,7 +42,7 @@ export function createYouTubeAdapter(config: DestinationsConfig['youtube']): Des
   };
 }
 
-async function upload(config: DestinationsConfig['youtube'], context: UploadContext<YouTubeDestination>): Promise<YouTubeResult> {
+async function upload(config: YouTubeSettings, context: UploadContext<YouTubeDestination>): Promise<YouTubeResult> {
   const { destination, source, signal, log } = context;
   if (signal.aborted) throw new FleetError('UF_ABORTED', 'The upload to YouTube was aborted before it started', { destination: 'youtube' });
 

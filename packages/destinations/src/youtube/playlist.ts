@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FleetError, toFleetError, type ErrorCode, type ScopedLogger } from '@upload-fleet/core';
-import type { DestinationsConfig } from '../config.js';
+import type { YouTubeSettings } from './definition.js';
 import type { YouTubeClient } from './client.js';
 import { errorForAnswer } from './errors.js';
 
@@ -26,7 +26,7 @@ const PAUSE_MS = 1_000;
 
 export async function addToPlaylist(
   client: YouTubeClient,
-  config: DestinationsConfig['youtube'],
+  config: YouTubeSettings,
   playlistId: string,
   videoId: string,
   signal: AbortSignal,

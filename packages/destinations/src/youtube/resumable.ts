@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FleetError, type YouTubeDestination } from '@upload-fleet/core';
+import { FleetError } from '@upload-fleet/core';
+import type { YouTubeDestination } from './definition.js';
 import type { UploadContext } from '../adapter.js';
-import type { DestinationsConfig } from '../config.js';
+import type { YouTubeSettings } from './definition.js';
 import { ChunkReader } from './chunk-reader.js';
 import type { YouTubeClient } from './client.js';
 import { errorForAnswer, fleetErrorIn, isInterruption, type YouTubeAnswer, type YouTubeStep } from './errors.js';
@@ -60,7 +61,7 @@ class SessionExpired extends Error {
 }
 
 /** Uploads the file and returns the video, resuming the checkpoint's session when there is one. */
-export async function uploadVideo(context: UploadContext<YouTubeDestination>, client: YouTubeClient, config: DestinationsConfig['youtube']): Promise<VideoResource> {
+export async function uploadVideo(context: UploadContext<YouTubeDestination>, client: YouTubeClient, config: YouTubeSettings): Promise<VideoResource> {
   const { source, log } = context;
   const saved = usableCheckpoint(await context.checkpoint.load<YouTubeCheckpoint>(), source.size, log);
   if (saved?.video_id) {
@@ -96,7 +97,7 @@ export async function uploadVideo(context: UploadContext<YouTubeDestination>, cl
 }
 
 /** Step 1: announces the video (its resource, size and type) and gets the session URI. */
-async function startSession(context: UploadContext<YouTubeDestination>, client: YouTubeClient, config: DestinationsConfig['youtube']): Promise<{ uri: string; offset: number }> {
+async function startSession(context: UploadContext<YouTubeDestination>, client: YouTubeClient, config: YouTubeSettings): Promise<{ uri: string; offset: number }> {
   const { destination, source, network, log } = context;
   const url = new URL(`${config.uploadBaseUrl.replace(/\/+$/, '')}/videos`);
   url.searchParams.set('uploadType', 'resumable');

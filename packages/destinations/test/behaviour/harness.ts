@@ -2,14 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import {
-  contentTypeFor,
-  createNetworkGuard,
-  createScrubbingLogger,
-  createLogger,
-  type Destination,
-  type UploadResult,
-} from '@upload-fleet/core';
+import { contentTypeFor, createNetworkGuard, createScrubbingLogger, createLogger, type UploadResult } from '@upload-fleet/core';
+import type { Destination } from '@upload-fleet/destinations/definitions';
 import type { CheckpointStore, CredentialProvider, UploadContext, UploadSource } from '../../src/index.js';
 import type { BehaviourTarget } from './target.js';
 

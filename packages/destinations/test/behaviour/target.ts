@@ -1,4 +1,5 @@
-import type { Destination, DestinationType, ErrorCategory, ErrorCode, UploadResult } from '@upload-fleet/core';
+import type { ErrorCategory, ErrorCode, UploadResult } from '@upload-fleet/core';
+import type { Destination, DestinationType } from '@upload-fleet/destinations/definitions';
 import type { UploadContext } from '../../src/index.js';
 
 /**

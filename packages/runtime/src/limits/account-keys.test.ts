@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNetworkGuard, youtubeDestinationSchema } from '@upload-fleet/core';
-import type { DestinationAdapter } from '@upload-fleet/destinations';
+import { createNetworkGuard } from '@upload-fleet/core';
+import { destinationSchemas, type DestinationAdapter } from '@upload-fleet/destinations';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '@upload-fleet/testkit';
 import { AccountKeys } from './account-keys.js';
 
@@ -16,7 +16,7 @@ describe('AccountKeys', () => {
   });
 
   const destination = (token: string) =>
-    youtubeDestinationSchema.parse({ type: 'youtube', title: 't', description: 'd', category: '22', oauth_access_token: token });
+    destinationSchemas.youtube.parse({ type: 'youtube', title: 't', description: 'd', category: '22', oauth_access_token: token });
   const context = { signal: new AbortController().signal, network: createNetworkGuard({ allowedPrivateHosts: [] }), credentials: { accessToken: async () => 'x' } };
 
   it('asks the adapter once per credential, and two tokens of one channel share its key', async () => {

@@ -1,7 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { Destination } from '@upload-fleet/core';
+import { isCredentialKey, limitKeyOf, type Destination } from '@upload-fleet/destinations/definitions';
 import type { AccountContext, DestinationAdapter } from '@upload-fleet/destinations';
-import { defaultLimitKey, isCredentialKey } from './limit-key.js';
 
 /**
  * Resolves the limit key of a destination: the account behind its credential when the
@@ -17,7 +16,8 @@ export class AccountKeys {
   ) {}
 
   async keyOf(adapter: DestinationAdapter, destination: Destination, context: Omit<AccountContext<Destination>, 'destination'>): Promise<string> {
-    const fallback = defaultLimitKey(destination);
+    // The definition's key (bucket, host, or a credential's hash: docs/rate-limits.md).
+    const fallback = limitKeyOf(destination);
     if (!adapter.accountOf || !isCredentialKey(fallback)) return fallback;
     const cacheKey = `${this.prefix}:account:${adapter.type}:${fallback}`;
     const cached = await this.connection.get(cacheKey);

@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { DestinationType } from '@upload-fleet/core';
+import type { DestinationType } from '@upload-fleet/destinations/definitions';
 import { rulesFor, type KeyRules, type LimitRules } from './rules.js';
 
 /**

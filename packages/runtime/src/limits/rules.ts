@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DESTINATION_TYPES, type DestinationType } from '@upload-fleet/core';
+import { DEFAULT_LIMITS, DESTINATION_TYPES, type DestinationType } from '@upload-fleet/destinations/definitions';
 
 /**
  * Fleet-wide limits per destination account ("key"): rolling windows ("at most 50 starts
@@ -26,16 +26,15 @@ export type LimitRules = Partial<Record<DestinationType, TypeRules>>;
 const HOUR = 3_600_000;
 
 /**
- * The defaults: YouTube's published per-channel limits (about 50 uploads an hour and 400
- * a day), one Dropbox upload at a time per account (Dropbox serialises commits per
- * namespace and answers too_many_write_operations otherwise), and 4 connections per FTP
- * host (many servers cap connections per client).
+ * The defaults: each destination's published limits, from its definition (YouTube: 50
+ * uploads an hour and 400 a day per channel; Dropbox: one upload at a time per account;
+ * FTP: 4 connections per host). Types without limits are left out.
  */
-export const DEFAULT_LIMIT_RULES: LimitRules = {
-  youtube: { windows: [{ limit: 50, windowMs: HOUR }, { limit: 400, windowMs: 24 * HOUR }], concurrency: undefined, keys: {} },
-  dropbox: { windows: [], concurrency: 1, keys: {} },
-  ftp: { windows: [], concurrency: 4, keys: {} },
-};
+export const DEFAULT_LIMIT_RULES: LimitRules = Object.fromEntries(
+  Object.entries(DEFAULT_LIMITS)
+    .filter(([, limits]) => limits.windows.length > 0 || limits.concurrency !== undefined)
+    .map(([type, limits]) => [type, { windows: [...limits.windows], concurrency: limits.concurrency, keys: {} }]),
+);
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: HOUR, d: 24 * HOUR };
 

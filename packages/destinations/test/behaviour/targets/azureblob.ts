@@ -1,4 +1,4 @@
-import { azureBlobDestinationSchema, type AzureBlobDestination } from '@upload-fleet/core';
+import { azureBlobDestinationSchema, type AzureBlobDestination } from '../../../src/azureblob/definition.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, startTcpProxy, unusedPort } from '@upload-fleet/testkit';
 import type { DestinationAdapter } from '../../../src/index.js';
 import { createAzureBlobAdapter } from '../../../src/azureblob/index.js';

@@ -1,4 +1,4 @@
-import { dropboxDestinationSchema } from '@upload-fleet/core';
+import { dropboxDestinationSchema } from '../../../src/dropbox/definition.js';
 import { startDropboxFake } from '@upload-fleet/testkit';
 import { createDropboxAdapter } from '../../../src/dropbox/index.js';
 import type { BehaviourTarget, ErrorCase } from '../target.js';

@@ -1,6 +1,6 @@
-import { facebookDestinationSchema } from '@upload-fleet/core';
+import { facebookDestinationSchema } from '../../../src/facebook/definition.js';
 import { fakeGraphErrors, startFakeGraph } from '@upload-fleet/testkit';
-import { defaultDestinationsConfig } from '../../../src/config.js';
+import { defaultDestinationsConfig } from '../../../src/definitions.js';
 import { createFacebookAdapter } from '../../../src/facebook/index.js';
 import type { BehaviourTarget, ErrorCase } from '../target.js';
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ftpDestinationSchema } from '@upload-fleet/core';
+import { ftpDestinationSchema } from '../../../src/ftp/definition.js';
 import { REFUSED_FOLDER, startFtpServer, storedFile, unusedPort } from '@upload-fleet/testkit';
 import { createFtpAdapter } from '../../../src/ftp/index.js';
 import type { BehaviourTarget, ErrorCase } from '../target.js';

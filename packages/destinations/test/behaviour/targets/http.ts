@@ -1,4 +1,4 @@
-import { httpDestinationSchema } from '@upload-fleet/core';
+import { httpDestinationSchema } from '../../../src/http/definition.js';
 import { startHttpReceiver } from '@upload-fleet/testkit';
 import { httpAdapter } from '../../../src/http/index.js';
 import type { BehaviourTarget, ErrorCase } from '../target.js';

@@ -1,4 +1,4 @@
-import { s3DestinationSchema } from '@upload-fleet/core';
+import { s3DestinationSchema } from '../../../src/s3/definition.js';
 import { S3RVER_KEY, S3RVER_SECRET, startS3Server, startTcpProxy, unusedPort } from '@upload-fleet/testkit';
 import { createS3Adapter } from '../../../src/s3/index.js';
 import type { BehaviourTarget, ErrorCase } from '../target.js';

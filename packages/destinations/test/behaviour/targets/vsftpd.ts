@@ -4,7 +4,7 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ftpDestinationSchema } from '@upload-fleet/core';
+import { ftpDestinationSchema } from '../../../src/ftp/definition.js';
 import { createFtpAdapter } from '../../../src/ftp/index.js';
 import type { BehaviourTarget, ErrorCase } from '../target.js';
 import { Meter, storedFile, unusedPort } from './ftp.js';

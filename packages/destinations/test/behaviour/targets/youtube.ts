@@ -1,4 +1,5 @@
-import { youtubeDestinationSchema, type Destination } from '@upload-fleet/core';
+import { youtubeDestinationSchema } from '../../../src/youtube/definition.js';
+import type { Destination } from '@upload-fleet/destinations/definitions';
 import { startYouTubeFake, YOUTUBE_FAKE_TOKEN } from '@upload-fleet/testkit';
 import { createYouTubeAdapter } from '../../../src/youtube/index.js';
 import type { BehaviourTarget, ErrorCase } from '../target.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { secret } from '../secrets.js';
-import { headerRecord, httpUrl, requiredString } from './common.js';
+import { baseResultSchema, defineDestination, NO_LIMITS } from '../definition.js';
+import { headerRecord, httpUrl, requiredString, secret } from '@upload-fleet/core';
 
 /**
  * The spec's table says "POST" or "GET", but a GET request cannot carry a file: the
@@ -25,3 +25,23 @@ export const httpDestinationSchema = z.strictObject({
   headers: secret(headerRecord.default({})),
 });
 export type HttpDestination = z.output<typeof httpDestinationSchema>;
+
+export const httpDefinition = defineDestination({
+  type: 'http',
+  label: 'HTTP',
+  description: 'Uploads to HTTP endpoints',
+  schema: httpDestinationSchema,
+  example: { type: 'http', url: 'https://your-server.example/api/videos', filename: 'welcome.mp4', user: 'uploader', password: 'example-password', headers: { 'X-Api-Key': 'example-key' } },
+  result: baseResultSchema.extend({
+    status: z.number().int(),
+    headers: z.record(z.string(), z.unknown()),
+    body: z.string(),
+    body_truncated: z.literal(true).optional(),
+  }),
+  limits: {
+    key: (destination) => new URL(destination.url).host.toLowerCase(),
+    defaults: NO_LIMITS,
+  },
+  settings: z.object({}),
+  loadAdapter: async () => (await import('./index.js')).httpAdapter,
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { contentTypeFor } from './content-type.js';
-import { destinationSchema, type Destination } from './destinations/index.js';
+import { contentTypeFor } from '@upload-fleet/core';
+import { destinationSchema, type Destination } from '../src/definitions.js';
 
 /**
  * The rule: the destination's own parameter when it is given; else its spec default where

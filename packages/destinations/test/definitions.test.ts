@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { secretFieldsOf } from '../secrets.js';
-import { validate, validateDeliveryRequest, type ValidationProblem, type ValidationResult } from '../request.js';
-import {
-  DESTINATION_TYPES,
-  HTTP_METHODS,
-  S3_ACLS,
-  YOUTUBE_CATEGORIES,
-  YOUTUBE_STATUSES,
-  destinationSchema,
-  destinationSchemas,
-  youtubeTagsLength,
-  type DestinationType,
-} from './index.js';
+import { z } from 'zod';
+import { secretFieldsOf, validate, type ValidationProblem, type ValidationResult } from '@upload-fleet/core';
+import { DESTINATION_TYPES, destinationSchema, destinationSchemas, validateDeliveryRequest, type DestinationType } from '../src/definitions.js';
+import { HTTP_METHODS } from '../src/http/definition.js';
+import { S3_ACLS } from '../src/s3/definition.js';
+import { YOUTUBE_CATEGORIES, YOUTUBE_STATUSES, youtubeTagsLength } from '../src/youtube/definition.js';
 
 /*
  * The destination schemas against docs/spec "Upload Destinations" (upload-destinations.md):
@@ -317,8 +310,8 @@ describe('the registry', () => {
   });
 
   it('uses the same schemas in the registry and in the discriminated union', () => {
-    expect(destinationSchema.options).toHaveLength(DESTINATION_TYPES.length);
-    for (const type of DESTINATION_TYPES) expect(destinationSchema.options).toContain(destinationSchemas[type]);
+    expect((destinationSchema as unknown as z.ZodDiscriminatedUnion).options).toHaveLength(DESTINATION_TYPES.length);
+    for (const type of DESTINATION_TYPES) expect((destinationSchema as unknown as z.ZodDiscriminatedUnion).options).toContain(destinationSchemas[type]);
   });
 });
 
@@ -813,7 +806,7 @@ describe('secret fields', () => {
   });
 
   it('declares secrets on the schemas the discriminated union uses', () => {
-    for (const option of destinationSchema.options) {
+    for (const option of (destinationSchema as unknown as z.ZodDiscriminatedUnion<z.ZodObject[]>).options) {
       const type = option.shape.type.value as DestinationType;
       expect(secretFieldsOf(option).sort()).toEqual([...EXPECTED_SECRETS[type]].sort());
     }

@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  MAX_UPLOADS_PER_DELIVERY,
-  deliveryRequestSchema,
-  problemsOf,
-  uploadsOf,
-  validate,
-  validateDeliveryRequest,
-  type ValidationProblem,
-  type ValidationResult,
-} from './request.js';
+import { MAX_UPLOADS_PER_DELIVERY, problemsOf, validate, type ValidationProblem, type ValidationResult } from '@upload-fleet/core';
+import { deliveryRequestSchema, uploadsOf, validateDeliveryRequest } from '../src/definitions.js';
 
 function ok<T>(result: ValidationResult<T>): T {
   if (!result.ok) throw new Error(`expected valid input, got problems: ${JSON.stringify(result.problems, null, 2)}`);

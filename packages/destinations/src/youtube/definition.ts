@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { secret } from '../secrets.js';
-import { evenWithOtherProblems, requiredString } from './common.js';
+import { baseResultSchema, defineDestination } from '../definition.js';
+import { googleOAuthProvider } from '../google/oauth-provider.js';
+import { DAY_MS, HOUR_MS, credentialKey } from '../limit-keys.js';
+import { evenWithOtherProblems, requiredString, secret } from '@upload-fleet/core';
 
 /** The category ids of the spec's table. */
 export const YOUTUBE_CATEGORIES = {
@@ -67,3 +69,46 @@ export const youtubeDestinationSchema = z
     }
   }, evenWithOtherProblems);
 export type YouTubeDestination = z.output<typeof youtubeDestinationSchema>;
+
+export const youtubeDefinition = defineDestination({
+  type: 'youtube',
+  label: 'YouTube',
+  description: 'Uploads to YouTube channels',
+  schema: youtubeDestinationSchema,
+  example: { type: 'youtube', title: 'Welcome', description: 'Your personal video', category: '22', auth_secret: 'ufc_example.secret' },
+  result: baseResultSchema.extend({
+    url: z.string(),
+    video_id: z.string(),
+    /** The channel the video belongs to, when YouTube said. */
+    channel_id: z.string().optional(),
+    /** The playlist step: its failure keeps the upload. */
+    playlist: z
+      .object({ id: z.string(), added: z.boolean(), error: z.object({ code: z.string(), message: z.string() }).optional() })
+      .optional(),
+  }),
+  limits: {
+    // The adapter names the channel (`accountOf`); the credential's hash is the fallback.
+    key: (destination) => credentialKey(destination.auth_secret ?? destination.oauth_access_token),
+    // YouTube's published per-channel limits: about 50 uploads an hour and 400 a day.
+    defaults: { windows: [{ limit: 50, windowMs: HOUR_MS }, { limit: 400, windowMs: DAY_MS }], concurrency: undefined },
+  },
+  settings: z
+    .object({
+      YOUTUBE_API_BASE_URL: z.string().url().default('https://www.googleapis.com/youtube/v3').describe('Base of the YouTube Data API (videos, playlistItems, channels)'),
+      YOUTUBE_UPLOAD_BASE_URL: z.string().url().default('https://www.googleapis.com/upload/youtube/v3').describe('Base of the resumable upload endpoint'),
+    })
+    .transform((env): YouTubeSettings => ({ apiBaseUrl: env.YOUTUBE_API_BASE_URL, uploadBaseUrl: env.YOUTUBE_UPLOAD_BASE_URL })),
+  connect: {
+    provider: googleOAuthProvider,
+    scopes: ['https://www.googleapis.com/auth/youtube.upload', 'https://www.googleapis.com/auth/youtube'],
+    example: { title: '…', description: '…', category: '22' },
+  },
+  loadAdapter: async (settings) => (await import('./index.js')).createYouTubeAdapter(settings),
+});
+
+export interface YouTubeSettings {
+  /** Base of the YouTube Data API (videos, playlistItems, channels). */
+  apiBaseUrl: string;
+  /** Base of the resumable upload endpoint. */
+  uploadBaseUrl: string;
+}

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { baseResultSchema, defineDestination, NO_LIMITS } from '../definition.js';
+import { requiredString, secret } from '@upload-fleet/core';
+
+/**
+ * Azure Blob Storage. When `container` is omitted the blob goes to the account's root
+ * container `$root` (Azure's documented default container), which must exist.
+ */
+export const AZURE_ROOT_CONTAINER = '$root';
+
+export const azureBlobDestinationSchema = z.strictObject({
+  type: z.literal('azureblob'),
+  // Azure's naming rules, checked at submit time so a typo fails before it is queued:
+  // https://learn.microsoft.com/azure/storage/common/storage-account-overview#storage-account-name
+  account: requiredString('account').regex(/^[a-z0-9]{3,24}$/, 'account must be a storage account name: 3-24 lower-case letters and digits'),
+  key: secret(requiredString('key')),
+  filename: requiredString('filename'),
+  container: z
+    .string()
+    .regex(/^(\$(?:root|web|logs)|[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9])$/, 'container must be 3-63 lower-case letters, digits and single hyphens (or "$root")')
+    .optional()
+    .describe('Container name; omitted means the root container "$root".'),
+  contenttype: z.string().min(1).default('application/octet-stream'),
+});
+export type AzureBlobDestination = z.output<typeof azureBlobDestinationSchema>;
+
+export const azureBlobDefinition = defineDestination({
+  type: 'azureblob',
+  label: 'Azure Blob Storage',
+  description: 'Uploads to Azure Blob Storage',
+  schema: azureBlobDestinationSchema,
+  example: { type: 'azureblob', account: 'myvideos', key: 'ZXhhbXBsZS1rZXk=', container: 'renders', filename: 'welcome.mp4' },
+  result: baseResultSchema.extend({
+    etag: z.string().nullable(),
+    container: z.string(),
+    blob: z.string(),
+  }),
+  limits: {
+    key: (destination) => destination.account.toLowerCase(),
+    defaults: NO_LIMITS,
+  },
+  settings: z
+    .object({
+      AZURE_BLOB_ENDPOINT: z
+        .string()
+        .default('https://{account}.blob.core.windows.net')
+        .refine((v) => /^https?:\/\//.test(v), 'AZURE_BLOB_ENDPOINT must be an http(s) URL, like https://{account}.blob.core.windows.net')
+        .describe('Blob service endpoint; {account} is replaced by the account name (sovereign clouds, Azurite)'),
+      AZURE_BLOCKS_IN_FLIGHT: z.coerce.number().int().positive().default(4).describe('Blocks staged at once per upload'),
+    })
+    .transform((env): AzureBlobSettings => ({ endpoint: env.AZURE_BLOB_ENDPOINT, blocksInFlight: env.AZURE_BLOCKS_IN_FLIGHT })),
+  loadAdapter: async (settings) => (await import('./index.js')).createAzureBlobAdapter(settings),
+});
+
+export interface AzureBlobSettings {
+  /** Blob service endpoint; `{account}` is replaced by the account name. */
+  endpoint: string;
+  /** Blocks staged at once per upload. */
+  blocksInFlight: number;
+}

@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import { registerSecretFieldNames, secretFieldsOf } from '@upload-fleet/core';
+import type { DestinationAdapter } from './adapter.js';
+
+/**
+ * The destination definition: everything the rest of the system knows about one
+ * destination type, declared once in the type's folder (`<type>/definition.ts`) and
+ * listed once in `all.ts`. Type lists, the OpenAPI enum, the logger's redaction list,
+ * limit keys and default limits, operator settings, dashboard descriptions and the
+ * connect routes are all derived from these objects (`definitions.ts`).
+ *
+ * A definition imports no platform SDK: the API and the producer validate every type by
+ * importing definitions alone. The adapter, which does load the SDK, is reached through
+ * `loadAdapter`, a dynamic import that only worker processes call.
+ */
+export interface DestinationDefinition<
+  Type extends string = string,
+  Schema extends z.ZodObject = z.ZodObject,
+  Settings extends z.ZodType = z.ZodType,
+> {
+  readonly type: Type;
+  /** For people: "Amazon S3". */
+  readonly label: string;
+  /** One line for the dashboard's queue list: what the pool uploads to. */
+  readonly description: string;
+  /**
+   * The destination object users send, `{ type, ...parameters }`, with the spec's
+   * defaults and enums. Secret fields are wrapped in `secret()`: the producer encrypts
+   * them, and the logger hides them by name.
+   */
+  readonly schema: Schema;
+  /**
+   * A destination as a user would send it (placeholder credentials): the docs show it,
+   * and the registry's tests validate it and derive its limit key.
+   */
+  readonly example: Readonly<Record<string, unknown>>;
+  /** What a completed upload's `result` holds (beyond `url` and `bytes`, which all have). */
+  readonly result: z.ZodObject;
+  readonly limits: LimitDefinition<z.output<Schema>>;
+  /**
+   * The operator's settings for this type (endpoints, parts in flight, timeouts), read from
+   * the environment: a schema over the variables that outputs the adapter's config. Every
+   * variable carries its default; its description says what it is, with its unit.
+   */
+  readonly settings: Settings;
+  /** Where users connect an account once and send `auth_secret` instead of a token. */
+  readonly connect?: ConnectDefinition;
+  /** The adapter, built from the settings. Loads the platform SDK: workers only. */
+  readonly loadAdapter: (settings: z.output<Settings>) => Promise<DestinationAdapter>;
+}
+
+/** Fleet-wide limits of a type, per destination account (docs/rate-limits.md). */
+export interface LimitDefinition<Destination> {
+  /**
+   * The account a destination's uploads count against: never a secret (use
+   * `credentialKey` for an account known only through a token). Adapters that can name
+   * the real account (YouTube's channel) do so in `accountOf`; this is the fallback.
+   */
+  key(destination: Destination): string;
+  /** The platform's published limits, the defaults `RATE_LIMITS` can change. */
+  defaults: LimitDefaults;
+}
+
+export interface LimitDefaults {
+  /** Rolling windows, like YouTube's 50 uploads per hour: `{ limit: 50, windowMs: HOUR }`. */
+  windows: { limit: number; windowMs: number }[];
+  /** Uploads of one account at once across the fleet; undefined means no cap. */
+  concurrency: number | undefined;
+}
+
+export const NO_LIMITS: LimitDefaults = { windows: [], concurrency: undefined };
+
+/** An OAuth provider the fleet holds refresh tokens for (one client per provider). */
+export interface OAuthProviderDefinition {
+  /** Stored with each credential: "google", "dropbox". */
+  readonly id: string;
+  /** For messages: "Google", "Dropbox". */
+  readonly label: string;
+  /** Prefix of the operator's variables: `<env>_CLIENT_ID`, `_CLIENT_SECRET`, `_AUTH_URL`, `_TOKEN_URL`, `_SCOPES`. */
+  readonly env: string;
+  readonly authUrl: string;
+  readonly tokenUrl: string;
+  /**
+   * How the client authenticates at the token endpoint: in the form body, or with HTTP
+   * Basic (RFC 6749 section 2.3.1 allows either; each provider documents one).
+   */
+  readonly clientAuth: 'body' | 'basic';
+  /** What the consent URL needs so that the token answer carries a refresh token. */
+  readonly offlineParams: Readonly<Record<string, string>>;
+}
+
+/** The connect flow of a type: `POST /v1/connect/<type>`. */
+export interface ConnectDefinition {
+  readonly provider: OAuthProviderDefinition;
+  /**
+   * Scopes asked for at consent (when the operator's `<env>_SCOPES` is unset, the
+   * provider asks for the scopes of all its destinations); empty: the provider's default.
+   */
+  readonly scopes: readonly string[];
+  /** A destination to show on the success page, without its `type` and `auth_secret`. */
+  readonly example: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Declares a definition. The names of its secret fields join the logger's redaction list
+ * here, so a secret field of a new destination is hidden in logs without anyone having
+ * to remember a second list.
+ */
+export function defineDestination<Type extends string, Schema extends z.ZodObject, Settings extends z.ZodType>(
+  definition: DestinationDefinition<Type, Schema, Settings>,
+): DestinationDefinition<Type, Schema, Settings> {
+  registerSecretFieldNames(secretFieldsOf(definition.schema));
+  return definition;
+}
+
+/** The result fields every destination reports. */
+export const baseResultSchema = z.object({
+  /** Where the file now lives; null when the destination has no URL for it. */
+  url: z.string().nullable(),
+  /** Bytes the destination received. */
+  bytes: z.number().int().nonnegative(),
+});

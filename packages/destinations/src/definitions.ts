@@ -1,0 +1,150 @@
+import { z } from 'zod';
+import { deliveryRequestSchemaFor, secretFieldsOf, validate, type ValidationResult } from '@upload-fleet/core';
+import * as registered from './all.js';
+import type { ConnectDefinition, DestinationDefinition, LimitDefaults, OAuthProviderDefinition } from './definition.js';
+
+/**
+ * Everything that lists or switches over destination types, derived from the registry
+ * (`all.ts`). This module and the definitions import no platform SDK: the API and the
+ * producer import it (as `@upload-fleet/destinations/definitions`) to validate requests.
+ */
+
+type Registered = typeof registered;
+
+/** The destination types of this build: the names `all.ts` exports. */
+export type DestinationType = keyof Registered;
+export type DefinitionOf<T extends DestinationType> = Registered[T];
+/** A validated destination of one type (defaults applied). */
+export type DestinationOf<T extends DestinationType> = z.output<Registered[T]['schema']>;
+/** A validated destination of any type. */
+export type Destination = { [T in DestinationType]: DestinationOf<T> }[DestinationType];
+/** The operator's settings of one type, as its adapter receives them. */
+export type SettingsOf<T extends DestinationType> = z.output<Registered[T]['settings']>;
+/** The operator's settings of every type. */
+export type DestinationsConfig = { [T in DestinationType]: SettingsOf<T> };
+
+/** The definitions, in the registry's order. */
+export const DEFINITIONS: readonly DestinationDefinition[] = Object.values(registered) as DestinationDefinition[];
+
+export const DESTINATION_TYPES = Object.keys(registered) as DestinationType[];
+
+export function isDestinationType(value: string): value is DestinationType {
+  return Object.hasOwn(registered, value);
+}
+
+export function definitionOf<T extends DestinationType>(type: T): DefinitionOf<T> {
+  return registered[type];
+}
+
+/** Each type's destination schema. */
+export const destinationSchemas = Object.fromEntries(DEFINITIONS.map((d) => [d.type, d.schema])) as {
+  [T in DestinationType]: Registered[T]['schema'];
+};
+
+/** A destination of any type, chosen by its `type`. */
+export const destinationSchema = z.discriminatedUnion(
+  'type',
+  DEFINITIONS.map((d) => d.schema) as unknown as [z.ZodObject, ...z.ZodObject[]],
+  { error: `type must be one of ${DESTINATION_TYPES.map((t) => `"${t}"`).join(', ')}` },
+) as unknown as z.ZodType<Destination, z.input<Registered[DestinationType]['schema']>>;
+
+/** The request of `POST /v1/deliveries`, over every destination type. */
+export const deliveryRequestSchema = deliveryRequestSchemaFor(destinationSchema);
+export type DeliveryRequest = z.output<typeof deliveryRequestSchema>;
+export type DeliveryRequestInput = z.input<typeof deliveryRequestSchema>;
+export type UploadSpec = NonNullable<DeliveryRequest['upload']>;
+
+export function validateDeliveryRequest(input: unknown): ValidationResult<DeliveryRequest> {
+  return validate(deliveryRequestSchema, input);
+}
+
+/** The uploads of a request as a list, whether it used `upload` or `uploads`. */
+export function uploadsOf(request: DeliveryRequest): UploadSpec[] {
+  return request.uploads ?? (request.upload ? [request.upload] : []);
+}
+
+/** The secret fields of every type, by name (the producer encrypts them, the logger hides them). */
+export const SECRET_FIELD_NAMES: readonly string[] = [...new Set(DEFINITIONS.flatMap((d) => secretFieldsOf(d.schema)))];
+
+/** The secret field names of one type. */
+export function secretFieldsOfType(type: DestinationType): string[] {
+  return secretFieldsOf(definitionOf(type).schema);
+}
+
+// ---- limits ----
+
+/** The account a destination's uploads count against, before an adapter names a better one. */
+export function limitKeyOf(destination: Destination): string {
+  const definition = definitionOf(destination.type) as DestinationDefinition<string, z.ZodObject>;
+  return definition.limits.key(destination);
+}
+
+/** Each type's default fleet-wide limits. */
+export const DEFAULT_LIMITS = Object.fromEntries(DEFINITIONS.map((d) => [d.type, d.limits.defaults])) as Record<DestinationType, LimitDefaults>;
+
+// ---- operator settings ----
+
+/**
+ * Every type's settings from the environment, every problem listed at once. Parse with
+ * `safeParse(process.env)` in an entrypoint; tests build `DestinationsConfig` directly.
+ */
+// process.env is no plain object, which z.record refuses: any object is accepted here.
+const environment = z.custom<Record<string, string | undefined>>((value) => typeof value === 'object' && value !== null, 'expected the environment variables');
+
+export const destinationsEnvSchema = environment.transform((env, ctx): DestinationsConfig => {
+  const config: Record<string, unknown> = {};
+  for (const definition of DEFINITIONS) {
+    const parsed = definition.settings.safeParse(env);
+    if (parsed.success) config[definition.type] = parsed.data;
+    else for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, code: 'custom', message: issue.message });
+  }
+  return config as DestinationsConfig;
+});
+
+/** The settings with every default, for tests and callers that configure nothing. */
+export const defaultDestinationsConfig = (): DestinationsConfig => destinationsEnvSchema.parse({});
+
+/** Every settings variable of every type: name, default and description, for docs and checks. */
+export function destinationSettingVariables(): { type: DestinationType; name: string; default: unknown; description: string | undefined }[] {
+  return DEFINITIONS.flatMap((definition) => {
+    const input = definition.settings instanceof z.ZodPipe ? definition.settings.in : definition.settings;
+    if (!(input instanceof z.ZodObject)) return [];
+    return Object.entries(input.shape as Record<string, z.ZodType>).map(([name, field]) => ({
+      type: definition.type as DestinationType,
+      name,
+      default: field instanceof z.ZodDefault ? (field.def.defaultValue as unknown) : undefined,
+      description: field.description,
+    }));
+  });
+}
+
+// ---- connect flows (auth_secret) ----
+
+export interface ConnectPlatform {
+  /** The destination type, also the path of its connect flow: `/v1/connect/<platform>`. */
+  platform: DestinationType;
+  /** The destination's name for people: "YouTube". */
+  label: string;
+  connect: ConnectDefinition;
+}
+
+/** The types that offer a connect flow. */
+export const CONNECT_PLATFORMS: readonly ConnectPlatform[] = DEFINITIONS.flatMap((d) =>
+  d.connect ? [{ platform: d.type as DestinationType, label: d.label, connect: d.connect }] : [],
+);
+
+/** The OAuth providers behind them, each once (Google serves every Google destination). */
+export const OAUTH_PROVIDERS: readonly OAuthProviderDefinition[] = [...new Map(CONNECT_PLATFORMS.map((p) => [p.connect.provider.id, p.connect.provider])).values()];
+
+export function connectPlatformOf(platform: string): ConnectPlatform | undefined {
+  return CONNECT_PLATFORMS.find((p) => p.platform === platform);
+}
+
+export function oauthProviderOf(id: string): OAuthProviderDefinition | undefined {
+  return OAUTH_PROVIDERS.find((p) => p.id === id);
+}
+
+/** The scopes a provider asks for when its `<env>_SCOPES` is unset: those of all its destinations. */
+export function defaultScopesOf(provider: OAuthProviderDefinition): string[] {
+  return [...new Set(CONNECT_PLATFORMS.filter((p) => p.connect.provider.id === provider.id).flatMap((p) => p.connect.scopes))];
+}
