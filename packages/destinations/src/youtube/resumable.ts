@@ -4,7 +4,8 @@ import type { UploadContext } from '../adapter.js';
 import type { DestinationsConfig } from '../config.js';
 import { ChunkReader } from './chunk-reader.js';
 import type { YouTubeClient } from './client.js';
-import { errorForAnswer, fleetErrorIn, isInterruption, type YouTubeAnswer, type YouTubeStep } from './errors.js';
+import { fleetErrorIn } from '../transport-errors.js';
+import { errorForAnswer, isInterruption, type YouTubeAnswer, type YouTubeStep } from './errors.js';
 
 /**
  * The resumable upload protocol of videos.insert
