@@ -14,7 +14,7 @@ import type { CheckpointStore, UploadSource } from '../src/adapter.js';
 import { createFtpAdapter, type FtpAdapterOptions, type FtpCheckpoint, type FtpDestinationWithTls } from '../src/ftp/index.js';
 import { fileSource, memoryCheckpoints, until, writeRandomFile, type SourceFile } from './behaviour/harness.js';
 import { testUploadContext } from './upload-context.js';
-import { REFUSED_FOLDER, startFtpServer, storedFile, unusedPort, type FtpServerOptions, type LocalFtpServer } from './behaviour/targets/ftp.js';
+import { REFUSED_FOLDER, startFtpServer, storedFile, freePort, type FtpServerOptions, type LocalFtpServer } from './behaviour/targets/ftp.js';
 
 const MiB = 1024 * 1024;
 const PASSWORD = 'p@ss w0rd:/#secret';
@@ -382,7 +382,7 @@ describe('ftp adapter: secrets', () => {
   });
 
   it('reports a closed port as a transient network error', async () => {
-    const port = await unusedPort();
+    const port = await freePort();
     const error = await uploadError(destinationFor({ host: `127.0.0.1:${port}` }), small);
     expect({ code: error.code, category: error.category }).toEqual({ code: 'UF_NETWORK', category: 'transient' });
   });
