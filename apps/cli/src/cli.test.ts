@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '@upload-fleet/testkit';
 import { KEY, startCliHarness, type CliHarness } from './test-support.js';
 
 let h: CliHarness;
@@ -11,15 +11,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-/** A port nothing listens on (free a moment ago). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const TOKEN = /^dlv_[A-Za-z0-9_-]+$/m;
 
@@ -154,7 +145,7 @@ describe('status and cancel', () => {
   });
 
   it('an API that is not there: exit 1, says where it looked', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const run = await h.cli(['status', 'dlv_x'], { env: { UPLOAD_FLEET_API_URL: `http://127.0.0.1:${port}` } });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`Cannot reach the upload-fleet API at http://127.0.0.1:${port} (ECONNREFUSED)`);

@@ -114,6 +114,18 @@ export function isFleetError(error: unknown): error is FleetError {
   return error instanceof FleetError;
 }
 
+/**
+ * The FleetError somewhere in `error`'s cause chain. HTTP clients and SDKs wrap what their
+ * hooks and lookups throw (the network guard refusing an address at connect time, a source
+ * failing mid-read) in errors of their own: the taxonomy's error inside is the verdict.
+ */
+export function fleetErrorIn(error: unknown): FleetError | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth += 1) {
+    if (e instanceof FleetError) return e;
+  }
+  return undefined;
+}
+
 /** Anything that is not already classified becomes UF_UNKNOWN (transient up to the attempt limit). */
 export function toFleetError(error: unknown, destination?: string): FleetError {
   if (isFleetError(error)) return error;

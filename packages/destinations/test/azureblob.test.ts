@@ -15,14 +15,15 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BlockBlobClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FleetError, contentTypeFor, createLogger, createNetworkGuard, createScrubbingLogger, type NetworkGuard, type UploadResult } from '@upload-fleet/core';
+import { FleetError, createNetworkGuard, type NetworkGuard, type UploadResult } from '@upload-fleet/core';
 import { azureBlobDestinationSchema, type AzureBlobDestination } from '../src/azureblob/definition.js';
-import type { CheckpointStore, UploadContext, UploadSource } from '../src/index.js';
+import type { CheckpointStore, UploadSource } from '../src/index.js';
 import { createAzureBlobAdapter } from '../src/azureblob/index.js';
 import { blockId } from '../src/azureblob/block-ids.js';
 import type { AzureBlobCheckpoint } from '../src/azureblob/checkpoint.js';
 import { startTcpProxy } from '@upload-fleet/testkit';
 import { fileSource, memoryCheckpoints, until, writeRandomFile, type SourceFile } from './behaviour/harness.js';
+import { testUploadContext } from './upload-context.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type Azurite } from './behaviour/targets/azureblob.js';
 
 const MiB = 1024 * 1024;
@@ -287,23 +288,8 @@ function upload(fields: Partial<AzureBlobDestination>, file: SourceFile, options
       Object.entries({ type: 'azureblob', account: AZURITE_ACCOUNT, key: AZURITE_KEY, container: CONTAINER, ...fields }).filter(([, v]) => v !== undefined),
     ),
   );
-  const context: UploadContext<AzureBlobDestination> = {
-    destination,
-    source: options.source ?? fileSource(file),
-    contentType: contentTypeFor(destination, 'mp4'),
-    extension: 'mp4',
-    signal: new AbortController().signal,
-    reportProgress: (bytes) => options.onProgress?.(bytes),
-    log: createScrubbingLogger(createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), []),
-    checkpoint: options.checkpoint ?? memoryCheckpoints(),
-    attempt: 1,
-    lastAttempt: false,
-    network: options.network ?? localGuard,
-    credentials: {
-      accessToken: () => Promise.reject(new Error('Azure uploads sign with the account key; they use no fleet credential')),
-    },
-  };
-  return adapter.upload(context);
+  const { endpoint: _endpoint, blocksInFlight: _blocksInFlight, source = fileSource(file), network = localGuard, ...rest } = options;
+  return adapter.upload(testUploadContext(destination, { source, network, ...rest }));
 }
 
 interface SeenRequest {

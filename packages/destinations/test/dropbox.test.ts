@@ -10,12 +10,13 @@ import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FleetError, createLogger, createNetworkGuard, createScrubbingLogger, type UploadResult } from '@upload-fleet/core';
+import { FleetError, type UploadResult } from '@upload-fleet/core';
 import { dropboxDestinationSchema, type DropboxDestination } from '../src/dropbox/definition.js';
 import { dropboxContentHash, startDropboxFake, type DropboxFake, type DropboxFakeRequest } from '@upload-fleet/testkit';
-import type { CheckpointStore, CredentialProvider, OAuthProvider, UploadContext, UploadSource } from '../src/index.js';
+import type { CheckpointStore, CredentialProvider, OAuthProvider, UploadSource } from '../src/index.js';
 import { createDropboxAdapter } from '../src/dropbox/index.js';
 import { fileSource, memoryCheckpoints, until, writeRandomFile, type SourceFile } from './behaviour/harness.js';
+import { testUploadContext } from './upload-context.js';
 
 const MiB = 1024 * 1024;
 const CHUNK = 4 * MiB;
@@ -59,21 +60,8 @@ function destination(filename: string, credential: { oauth_token?: string; auth_
 function run(dest: DropboxDestination, file: SourceFile, options: RunOptions = {}): Promise<UploadResult> {
   const chunks = options.chunkBytes === 'production' ? {} : { chunkBytes: options.chunkBytes ?? CHUNK };
   const adapter = createDropboxAdapter({ apiBaseUrl: fake.apiBaseUrl, contentBaseUrl: fake.contentBaseUrl }, chunks);
-  const context: UploadContext<DropboxDestination> = {
-    destination: dest,
-    source: options.source ?? fileSource(file),
-    contentType: 'video/mp4',
-    extension: 'mp4',
-    signal: options.signal ?? new AbortController().signal,
-    reportProgress: (bytes) => options.onProgress?.(bytes),
-    log: createScrubbingLogger(createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), []),
-    checkpoint: options.checkpoint ?? memoryCheckpoints(),
-    attempt: 1,
-    lastAttempt: false,
-    network: createNetworkGuard({ allowedPrivateHosts: ['127.0.0.1'] }),
-    credentials: options.credentials ?? unusedCredentials,
-  };
-  return adapter.upload(context);
+  const { chunkBytes: _chunkBytes, source = fileSource(file), credentials = unusedCredentials, ...rest } = options;
+  return adapter.upload(testUploadContext(dest, { source, contentType: 'video/mp4', credentials, ...rest }));
 }
 
 const unusedCredentials: CredentialProvider = {

@@ -9,13 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, createNetworkGuard, createScrubbingLogger, FleetError, type UploadResult } from '@upload-fleet/core';
+import { createLogger, createScrubbingLogger, FleetError, type UploadResult } from '@upload-fleet/core';
 import { facebookDestinationSchema, type FacebookDestination } from '../src/facebook/definition.js';
 import { FAKE_FACEBOOK_TOKEN, fakeGraphErrors, startFakeGraph, type FakeGraph, type FakeGraphOptions } from '@upload-fleet/testkit';
-import type { CheckpointStore, UploadContext } from '../src/index.js';
+import type { CheckpointStore } from '../src/index.js';
 import { createFacebookAdapter, type FacebookCheckpoint } from '../src/facebook/index.js';
 import { DEFAULT_THROTTLE_DELAY_MS } from '../src/facebook/errors.js';
 import { fileSource, memoryCheckpoints, until, writeRandomFile, type SourceFile } from './behaviour/harness.js';
+import { testUploadContext } from './upload-context.js';
 
 const MiB = 1024 * 1024;
 const adapter = createFacebookAdapter({ apiVersion: 'v21.0' });
@@ -61,25 +62,14 @@ function upload(destination: FacebookDestination, file: SourceFile, run: Run = {
       done();
     },
   });
-  const context: UploadContext<FacebookDestination> = {
-    destination,
+  const { apiVersion: _apiVersion, ...rest } = run;
+  const context = testUploadContext(destination, {
     source: fileSource(file),
     contentType: 'video/mp4',
-    extension: 'mp4',
-    signal: run.signal ?? new AbortController().signal,
-    reportProgress: (bytes) => run.onProgress?.(bytes),
     // No secrets handed to the logger: whatever the adapter logs is checked as is.
     log: createScrubbingLogger(createLogger({ level: 'debug' }, sink), []),
-    checkpoint: run.checkpoint ?? memoryCheckpoints(),
-    attempt: 1,
-    lastAttempt: false,
-    network: createNetworkGuard({ allowedPrivateHosts: ['127.0.0.1'] }),
-    credentials: {
-      accessToken: async () => {
-        throw new Error('Facebook takes no auth_secret');
-      },
-    },
-  };
+    ...rest,
+  });
   const chosen = run.apiVersion ? createFacebookAdapter({ apiVersion: run.apiVersion }) : adapter;
   return chosen.upload(context);
 }

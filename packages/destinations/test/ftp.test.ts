@@ -11,10 +11,11 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FleetError, createNetworkGuard, type NetworkGuard, type ScopedLogger, type UploadResult } from '@upload-fleet/core';
 import { ftpDestinationSchema } from '../src/ftp/definition.js';
-import type { CheckpointStore, UploadContext, UploadSource } from '../src/adapter.js';
+import type { CheckpointStore, UploadSource } from '../src/adapter.js';
 import { createFtpAdapter, type FtpAdapterOptions, type FtpCheckpoint, type FtpDestinationWithTls } from '../src/ftp/index.js';
 import { fileSource, memoryCheckpoints, until, writeRandomFile, type SourceFile } from './behaviour/harness.js';
-import { REFUSED_FOLDER, startFtpServer, storedFile, unusedPort, type FtpServerOptions, type LocalFtpServer } from './behaviour/targets/ftp.js';
+import { testUploadContext } from './upload-context.js';
+import { REFUSED_FOLDER, startFtpServer, storedFile, freePort, type FtpServerOptions, type LocalFtpServer } from './behaviour/targets/ftp.js';
 
 const MiB = 1024 * 1024;
 const PASSWORD = 'p@ss w0rd:/#secret';
@@ -72,21 +73,9 @@ function destinationFor(server: { host: string }, fields: Record<string, unknown
 }
 
 async function upload(destination: FtpDestinationWithTls, file: SourceFile, options: RunOptions = {}, logs: LogEntry[] = []): Promise<UploadResult> {
-  const context: UploadContext<FtpDestinationWithTls> = {
-    destination,
-    source: options.source ?? fileSource(file),
-    contentType: 'video/mp4',
-    extension: 'mp4',
-    signal: options.signal ?? new AbortController().signal,
-    reportProgress: (bytes) => options.onProgress?.(bytes),
-    log: capturingLogger(logs),
-    checkpoint: options.checkpoint ?? memoryCheckpoints(),
-    attempt: 1,
-    lastAttempt: false,
-    network: options.network ?? localGuard,
-    credentials: { accessToken: () => Promise.reject(new Error('the FTP destination holds no OAuth credentials')) },
-  };
-  return createFtpAdapter({ timeoutMs: options.timeoutMs ?? 10_000 }, options.adapter).upload(context);
+  const { adapter: adapterOptions, timeoutMs, source = fileSource(file), network = localGuard, ...rest } = options;
+  const context = testUploadContext(destination, { source, network, contentType: 'video/mp4', log: capturingLogger(logs), ...rest });
+  return createFtpAdapter({ timeoutMs: timeoutMs ?? 10_000 }, adapterOptions).upload(context);
 }
 
 async function uploadError(destination: FtpDestinationWithTls, file: SourceFile, options: RunOptions = {}, logs: LogEntry[] = []): Promise<FleetError> {
@@ -394,7 +383,7 @@ describe('ftp adapter: secrets', () => {
   });
 
   it('reports a closed port as a transient network error', async () => {
-    const port = await unusedPort();
+    const port = await freePort();
     const error = await uploadError(destinationFor({ host: `127.0.0.1:${port}` }), small);
     expect({ code: error.code, category: error.category }).toEqual({ code: 'UF_NETWORK', category: 'transient' });
   });

@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { AbortMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { contentTypeFor, createLogger, createNetworkGuard, createScrubbingLogger, FleetError, type AddressResolver, type NetworkGuard, type UploadResult } from '@upload-fleet/core';
+import { createNetworkGuard, FleetError, type AddressResolver, type NetworkGuard, type UploadResult } from '@upload-fleet/core';
 import { s3DestinationSchema, type S3Destination } from '../src/s3/definition.js';
-import type { CheckpointStore, UploadContext, UploadSource } from '../src/index.js';
+import type { CheckpointStore, UploadSource } from '../src/index.js';
 import type { S3Checkpoint } from '../src/s3/checkpoint.js';
 import { createS3Adapter } from '../src/s3/index.js';
 import { fileSource, memoryCheckpoints, writeRandomFile, type SourceFile } from './behaviour/harness.js';
+import { testUploadContext } from './upload-context.js';
 import { S3RVER_KEY, S3RVER_SECRET, startS3Server, type LocalS3Server } from './behaviour/targets/s3.js';
 
 const MiB = 1024 * 1024;
@@ -65,21 +66,8 @@ interface RunOptions {
 
 function run(dest: S3Destination, file: SourceFile, options: RunOptions = {}): Promise<UploadResult> {
   const adapter = createS3Adapter({ partsInFlight: options.partsInFlight ?? 4, forcePathStyle: options.forcePathStyle });
-  const context: UploadContext<S3Destination> = {
-    destination: dest,
-    source: options.source ?? fileSource(file),
-    contentType: contentTypeFor(dest, 'mp4'),
-    extension: 'mp4',
-    signal: options.signal ?? new AbortController().signal,
-    reportProgress: (bytes) => options.onProgress?.(bytes),
-    log: createScrubbingLogger(createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), [S3RVER_SECRET]),
-    checkpoint: options.checkpoint ?? memoryCheckpoints(),
-    attempt: 1,
-    lastAttempt: options.lastAttempt ?? false,
-    network: options.network ?? localGuard,
-    credentials: { accessToken: () => Promise.reject(new Error('S3 uploads hold no OAuth credentials')) },
-  };
-  return adapter.upload(context);
+  const { partsInFlight: _partsInFlight, forcePathStyle: _forcePathStyle, source = fileSource(file), network = localGuard, ...rest } = options;
+  return adapter.upload(testUploadContext(dest, { source, network, secrets: [S3RVER_SECRET], ...rest }));
 }
 
 async function failure(upload: Promise<unknown>): Promise<FleetError> {

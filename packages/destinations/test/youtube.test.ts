@@ -8,15 +8,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { contentTypeFor, createLogger, createNetworkGuard, createScrubbingLogger, FleetError } from '@upload-fleet/core';
+import { createNetworkGuard, FleetError } from '@upload-fleet/core';
 import { youtubeDestinationSchema, type YouTubeDestination } from '../src/youtube/definition.js';
 import { startYouTubeFake, YOUTUBE_FAKE_TOKEN, type YouTubeFake } from '@upload-fleet/testkit';
-import type { CheckpointStore, CredentialProvider, UploadContext } from '../src/index.js';
+import type { CheckpointStore, CredentialProvider } from '../src/index.js';
 import { createYouTubeAdapter } from '../src/youtube/index.js';
 import { QUOTA_RESET_MARGIN_MS } from '../src/youtube/errors.js';
 import { msUntilPacificMidnight } from '../src/youtube/pacific-midnight.js';
 import { CHUNK_BYTES, type YouTubeCheckpoint } from '../src/youtube/resumable.js';
 import { fileSource, memoryCheckpoints, until, writeRandomFile, type SourceFile } from './behaviour/harness.js';
+import { testUploadContext } from './upload-context.js';
 
 const MiB = 1024 * 1024;
 const KiB = 1024;
@@ -64,21 +65,8 @@ interface RunOptions {
 }
 
 function upload(dest: YouTubeDestination, file: SourceFile, options: RunOptions = {}) {
-  const context: UploadContext<YouTubeDestination> = {
-    destination: dest,
-    source: fileSource(file),
-    contentType: contentTypeFor(dest, 'mp4'),
-    extension: 'mp4',
-    signal: options.signal ?? new AbortController().signal,
-    reportProgress: (bytes) => options.onProgress?.(bytes),
-    log: createScrubbingLogger(createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), []),
-    checkpoint: options.checkpoint ?? memoryCheckpoints(),
-    attempt: 1,
-    lastAttempt: false,
-    network: createNetworkGuard({ allowedPrivateHosts: ['127.0.0.1'] }),
-    credentials: options.credentials ?? noCredentials,
-  };
-  return (options.adapter ?? adapter).upload(context);
+  const { adapter: chosen, ...context } = options;
+  return (chosen ?? adapter).upload(testUploadContext(dest, { source: fileSource(file), ...context }));
 }
 
 const noCredentials: CredentialProvider = {

@@ -27,13 +27,17 @@ export interface EmbeddedRedisOptions {
   redisServerBinary?: string;
 }
 
-/** Asks the OS for a free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
+/**
+ * Asks the OS for a free TCP port on `host` (bound, then released): for a server to start
+ * on, or, in tests, for a "connection refused". The fleet's one free-port helper; the
+ * testkit re-exports it.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
     server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, host, () => {
       const address = server.address();
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });

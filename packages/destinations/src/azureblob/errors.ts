@@ -1,4 +1,5 @@
-import { ERROR_CATALOG, FleetError, parseRetryAfter, type ErrorCode, CONNECTION_ERROR_CODES, TLS_CERTIFICATE_ERROR_CODE } from '@upload-fleet/core';
+import { ERROR_CATALOG, FleetError, parseRetryAfter, type ErrorCode } from '@upload-fleet/core';
+import { classifyFailure } from '../transport-errors.js';
 
 /**
  * Azure Blob Storage failures in the shared taxonomy. Every SDK call of the adapter goes
@@ -56,20 +57,26 @@ const THROTTLING_CODES = new Set(['ServerBusy', 'IngressOverAccountLimit', 'Egre
 
 const FILE_TOO_LARGE_CODES = new Set(['RequestBodyTooLarge', 'BlockCountExceedsLimit', 'BlockListTooLong', 'BlobTooLarge']);
 
-/** Connection failures a later attempt may not meet. */
-const NETWORK_CODES = new Set<string>([...CONNECTION_ERROR_CODES.filter((code) => code !== 'ENOTFOUND'), 'REQUEST_SEND_ERROR']);
-const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT']);
-/** Certificate problems: the endpoint's setup (or something in between) is wrong; retrying will not fix it. */
+/** The SDK's code for a request that could not be sent, and undici's connect timeout. */
+const NETWORK_CODES = ['REQUEST_SEND_ERROR'];
+const TIMEOUT_CODES = ['UND_ERR_CONNECT_TIMEOUT'];
 
 export function errorForAzure(error: unknown, target: AzureTarget, circumstances: FailureCircumstances): FleetError {
   const where = `Azure Blob Storage account "${target.account}"`;
-  if (circumstances.signal.aborted) {
-    return new FleetError('UF_ABORTED', `The upload to ${where}, container "${target.container}", was aborted`, { destination, cause: error });
-  }
+  const classified = classifyFailure(error, {
+    destination,
+    where: `${where} (${target.host})`,
+    signal: circumstances.signal,
+    networkCodes: NETWORK_CODES,
+    timeoutCodes: TIMEOUT_CODES,
+    tlsHint: 'check AZURE_BLOB_ENDPOINT and any proxy in between',
+    platform: (raw) => azureFailure(raw, target, circumstances),
+  });
+  return refineFleetError(classified, target);
+}
 
-  const fleetError = fleetErrorIn(error);
-  if (fleetError) return refineFleetError(fleetError, target);
-
+/** What the service answered, the adapter's own deadline, and a storage account that does not resolve. */
+function azureFailure(error: unknown, target: AzureTarget, circumstances: FailureCircumstances): FleetError | undefined {
   const answer = answerOf(error);
   if (answer) return errorForAnswer(answer, target, error);
 
@@ -77,7 +84,7 @@ export function errorForAzure(error: unknown, target: AzureTarget, circumstances
   const code = String((error as { code?: unknown } | undefined)?.code ?? '');
   const options = { destination, cause: error };
   if (name === 'AbortError' && circumstances.timedOut) {
-    return new FleetError('UF_TIMEOUT', `${where} (${target.host}) did not answer in time`, options);
+    return new FleetError('UF_TIMEOUT', `Azure Blob Storage account "${target.account}" (${target.host}) did not answer in time`, options);
   }
   // The network guard refusing an address at connect time arrives as the SDK's RestError
   // carrying the guard's code and message (the FleetError itself is not kept as the cause).
@@ -85,12 +92,7 @@ export function errorForAzure(error: unknown, target: AzureTarget, circumstances
     return new FleetError(code as ErrorCode, (error as Error).message, options);
   }
   if (code === 'ENOTFOUND') return accountNotFound(target, error);
-  if (TIMEOUT_CODES.has(code)) return new FleetError('UF_TIMEOUT', `The connection to ${where} (${target.host}) timed out (${code})`, options);
-  if (NETWORK_CODES.has(code)) return new FleetError('UF_NETWORK', `The connection to ${where} (${target.host}) failed (${code})`, options);
-  if (TLS_CERTIFICATE_ERROR_CODE.test(code)) {
-    return new FleetError('UF_DESTINATION_REJECTED', `The TLS certificate of ${target.host} is not valid (${code}); check AZURE_BLOB_ENDPOINT and any proxy in between`, options);
-  }
-  return new FleetError('UF_UNKNOWN', `The upload to ${where} failed (${code || (typeof name === 'string' ? name : 'no error code')})`, options);
+  return undefined;
 }
 
 function errorForAnswer(answer: AzureAnswer, target: AzureTarget, cause: unknown): FleetError {
@@ -171,11 +173,4 @@ function answerOf(error: unknown): AzureAnswer | undefined {
   const header = (name: string) => e.response?.headers?.get?.(name) ?? undefined;
   const code = [e.details?.errorCode, header('x-ms-error-code'), e.code].find((c): c is string => typeof c === 'string' && c.length > 0);
   return { status: e.statusCode, code, retryAfter: header('retry-after') };
-}
-
-function fleetErrorIn(error: unknown): FleetError | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
-    if (e instanceof FleetError) return e;
-  }
-  return undefined;
 }

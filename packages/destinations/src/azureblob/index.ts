@@ -8,6 +8,8 @@ import type { AzureBlobSettings } from './definition.js';
 import { blobAddress, checkEndpointTemplate, type BlobAddress } from './blob-address.js';
 import { blockId, newUploadId, parseBlockId } from './block-ids.js';
 import { SourceRangeReader } from '../source-ranges.js';
+import { createPartProgress } from '../part-progress.js';
+import { sendPartsInFlight } from '../parts-in-flight.js';
 import { readBlocks, type Block } from './block-reader.js';
 import { BlockSet } from './block-set.js';
 import { chooseBlockSize, planBlocks, type BlockPlan } from './block-size.js';
@@ -190,53 +192,36 @@ async function blocksOnServer(run: Upload, plan: BlockPlan, ids: string[], uploa
 }
 
 /**
- * Stages the missing blocks, `blocksInFlight` at a time. The first failure stops the
- * others at once (their requests are aborted) and is the one thrown.
+ * Stages the missing blocks, `blocksInFlight` at a time (parts-in-flight.ts). The first
+ * failure stops the others at once (their requests are aborted) and is the one thrown.
  */
 async function stageMissing(run: Upload, plan: BlockPlan, ids: string[], staged: BlockSet, checkpoints: CheckpointWriter): Promise<void> {
   const { context, connection } = run;
-  const stop = new AbortController();
-  const signal = AbortSignal.any([context.signal, stop.signal]);
+  if (staged.size === plan.count) return;
+
+  const progress = createPartProgress(plan.size, (bytes) => context.reportProgress(bytes));
+  progress.confirmed(stagedBytes(plan, staged));
   const missing = staged.missingRuns();
-  const missingCount = plan.count - staged.size;
-  if (missingCount === 0) return;
-
-  const progress = new Progress(context, plan.size, stagedBytes(plan, staged));
-  const blocks = readBlocks(context.source, plan, missing, signal);
-  const stageOne = async (block: Block) => {
-    await connection.call(signal, IDLE_TIMEOUT_MS, (requestSignal, touch) =>
-      connection.client.stageBlock(ids[block.index]!, bodyOf(block.data), block.data.length, {
-        abortSignal: requestSignal,
-        transactionalContentMD5: md5(block.data),
-        onProgress: ({ loadedBytes }) => {
-          touch();
-          progress.sending(block.index, loadedBytes);
-        },
-      }),
-    );
-    staged.add(block.index);
-    progress.staged(block.index, block.data.length);
-    await checkpoints.save(staged);
-  };
-
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (!signal.aborted) {
-      const next = await blocks.next();
-      if (next.done) return;
-      await stageOne(next.value);
-    }
-  };
-  const workers = Array.from({ length: Math.min(run.blocksInFlight, missingCount) }, () =>
-    worker().catch((error: unknown) => {
-      failure ??= { error };
-      stop.abort();
-    }),
-  );
-  await Promise.all(workers);
-  await blocks.return(undefined);
-  if (failure) throw failure.error;
-  if (context.signal.aborted) throw connection.classify(context.signal.reason);
+  await sendPartsInFlight({
+    inFlight: run.blocksInFlight,
+    signal: context.signal,
+    read: (signal) => readBlocks(context.source, plan, missing, signal),
+    send: async (block: Block, signal) => {
+      await connection.call(signal, IDLE_TIMEOUT_MS, (requestSignal, touch) =>
+        connection.client.stageBlock(ids[block.index]!, bodyOf(block.data), block.data.length, {
+          abortSignal: requestSignal,
+          transactionalContentMD5: md5(block.data),
+          onProgress: ({ loadedBytes }) => {
+            touch();
+            progress.sending(block.index, loadedBytes);
+          },
+        }),
+      );
+      staged.add(block.index);
+      progress.finished(block.index, block.data.length);
+      await checkpoints.save(staged);
+    },
+  });
 }
 
 function stagedBytes(plan: BlockPlan, staged: BlockSet): number {
@@ -259,45 +244,6 @@ function checkpointWriter(context: UploadContext<AzureBlobDestination>, base: Az
       return last;
     },
   };
-}
-
-/**
- * Bytes the service has: staged blocks plus what the requests in flight have sent. Only
- * ever rises and never passes the size; a block that fails is no longer counted once the
- * attempt fails, but the report does not go back.
- */
-class Progress {
-  private readonly inFlight = new Map<number, number>();
-  private reported = -1;
-
-  constructor(
-    private readonly context: UploadContext<AzureBlobDestination>,
-    private readonly size: number,
-    private done: number,
-  ) {
-    this.emit();
-  }
-
-  sending(index: number, bytes: number): void {
-    this.inFlight.set(index, bytes);
-    this.emit();
-  }
-
-  staged(index: number, length: number): void {
-    this.inFlight.delete(index);
-    this.done += length;
-    this.emit();
-  }
-
-  private emit(): void {
-    let total = this.done;
-    for (const bytes of this.inFlight.values()) total += bytes;
-    total = Math.min(total, this.size);
-    if (total > this.reported) {
-      this.reported = total;
-      this.context.reportProgress(total);
-    }
-  }
 }
 
 /**

@@ -164,7 +164,7 @@ const cases: Case[] = [
   { name: 'socket closed by the other side (undici)', error: transport('UND_ERR_SOCKET'), expected: { code: 'UF_NETWORK', category: 'transient' } },
   { name: 'no answer headers in time', error: transport('UND_ERR_HEADERS_TIMEOUT'), expected: { code: 'UF_TIMEOUT', category: 'transient' } },
   { name: 'connect timeout', error: transport('UND_ERR_CONNECT_TIMEOUT'), expected: { code: 'UF_TIMEOUT', category: 'transient' } },
-  { name: 'bad TLS certificate', error: transport('CERT_HAS_EXPIRED'), expected: { code: 'UF_CONFIGURATION', category: 'permanent' } },
+  { name: 'bad TLS certificate', error: transport('CERT_HAS_EXPIRED'), expected: { code: 'UF_DESTINATION_REJECTED', category: 'permanent' } },
   { name: 'something else', error: new Error('boom'), expected: { code: 'UF_UNKNOWN', category: 'transient' } },
   {
     name: 'a FleetError underneath (network guard) passes through',

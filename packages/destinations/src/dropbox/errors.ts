@@ -1,5 +1,6 @@
 import { DropboxResponseError } from 'dropbox';
-import { FleetError, errorForHttpStatus, parseRetryAfter, type ErrorCode, CONNECTION_ERROR_CODES, TLS_CERTIFICATE_ERROR_CODE } from '@upload-fleet/core';
+import { FleetError, errorForHttpStatus, parseRetryAfter, type ErrorCode } from '@upload-fleet/core';
+import { abortedError, fleetErrorIn, transportFailure, unknownFailure, type FailureTaxonomy } from '../transport-errors.js';
 
 /**
  * What a failed Dropbox call means, decided once, here. Dropbox answers (see "Errors" in
@@ -45,14 +46,17 @@ export interface FailedCall {
 
 const destination = 'dropbox';
 
+/**
+ * The shared classifier's order (abort, a FleetError from underneath, the answer, the
+ * transport), spelled out here because an answer may be a step of the protocol rather
+ * than a FleetError.
+ */
 export function classifyDropboxFailure(error: unknown, call: FailedCall): DropboxFailure {
-  if (call.aborted) return failed(new FleetError('UF_ABORTED', `The upload to Dropbox (${call.path}) was aborted`, { destination, cause: error }));
-  // Errors of the taxonomy raised underneath (the network guard refusing an address, the
-  // source failing mid-read) arrive wrapped by fetch: pass them on as they are.
-  const fleetError = fleetErrorIn(error);
-  if (fleetError) return failed(fleetError);
+  const taxonomy = transportTaxonomy(call);
+  const settled = abortedError(error, taxonomy) ?? fleetErrorIn(error);
+  if (settled) return failed(settled);
   if (error instanceof DropboxResponseError) return classifyAnswer(error.status, error.headers as unknown, error.error as unknown, call);
-  return failed(classifyTransportFailure(error, call));
+  return failed(transportFailure(error, taxonomy) ?? unknownFailure(error, taxonomy));
 }
 
 /** The FleetError for a token Dropbox rejected that cannot (or can no longer) be refreshed. */
@@ -165,43 +169,26 @@ function classifyEndpointError(
   return make('UF_DESTINATION_REJECTED', `Dropbox refused the upload of ${call.path}`);
 }
 
-/** Connection-level codes (undici's and the OS's) that a later attempt may not meet. */
-const NETWORK_CODES = new Set<string>([...CONNECTION_ERROR_CODES, 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH']);
-const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-
-/** fetch rejects with TypeError("fetch failed") and the reason in `cause`. Messages never quote the request. */
-function classifyTransportFailure(error: unknown, call: FailedCall): FleetError {
-  const codes = codesIn(error);
-  const options = { destination, cause: error };
-  const timeout = codes.find((c) => TIMEOUT_CODES.has(c));
-  if (timeout) return new FleetError('UF_TIMEOUT', `Dropbox did not answer ${call.endpoint} in time (${timeout})`, options);
-  const network = codes.find((c) => NETWORK_CODES.has(c));
-  if (network) return new FleetError('UF_NETWORK', `The connection to Dropbox failed during ${call.endpoint} (${network})`, options);
-  const tls = codes.find((c) => TLS_CERTIFICATE_ERROR_CODE.test(c));
-  if (tls) return new FleetError('UF_CONFIGURATION', `The TLS certificate of the Dropbox endpoint is not valid (${tls}); check DROPBOX_API_BASE_URL / DROPBOX_CONTENT_BASE_URL`, options);
-  return new FleetError('UF_UNKNOWN', `${call.endpoint} to Dropbox failed (${codes[0] ?? (error as { name?: string } | undefined)?.name ?? 'no error code'})`, options);
+/**
+ * fetch rejects with TypeError("fetch failed") and the reason in `cause`, often with
+ * undici's codes: the shared classifier reads the whole chain. Messages never quote the request.
+ */
+function transportTaxonomy(call: FailedCall): FailureTaxonomy {
+  return {
+    destination,
+    where: `Dropbox (${call.path})`,
+    activity: `calling ${call.endpoint}`,
+    signal: { aborted: call.aborted },
+    networkCodes: ['UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH'],
+    timeoutCodes: ['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'],
+    tlsHint: 'check DROPBOX_API_BASE_URL / DROPBOX_CONTENT_BASE_URL and any proxy in between',
+  };
 }
 
 // ---- reading Dropbox's answers ---------------------------------------------------
 
 function failed(error: FleetError): DropboxFailure {
   return { kind: 'error', error };
-}
-
-function fleetErrorIn(error: unknown): FleetError | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth += 1) {
-    if (e instanceof FleetError) return e;
-  }
-  return undefined;
-}
-
-function codesIn(error: unknown): string[] {
-  const codes: string[] = [];
-  for (let e: unknown = error, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth += 1) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') codes.push(code);
-  }
-  return codes;
 }
 
 /** The SDK hands over fetch's Headers; tests may give a plain object. */

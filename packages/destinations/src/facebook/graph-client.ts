@@ -1,6 +1,7 @@
 import type { LookupFunction } from 'node:net';
 import got, { type PlainResponse, type Request } from 'got';
-import { FleetError, CONNECTION_ERROR_CODES, TLS_CERTIFICATE_ERROR_CODE } from '@upload-fleet/core';
+import type { FleetError } from '@upload-fleet/core';
+import { classifyFailure } from '../transport-errors.js';
 import type { GraphAnswer } from './errors.js';
 
 /**
@@ -86,29 +87,15 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** Connection-level error codes that a later attempt may not meet. */
-const NETWORK_CODES = new Set<string>([...CONNECTION_ERROR_CODES]);
-/** Certificate problems: the endpoint's setup is wrong, retrying will not fix it. */
-
 /**
  * Why a request got no answer. got's own messages are never reused: they contain the URL.
- * Errors of the taxonomy raised underneath (the network guard refusing an address at
- * connect time, the source failing mid-chunk) arrive wrapped by got and pass on as they are.
  */
 export function errorForFailure(error: unknown, url: URL, signal: AbortSignal): FleetError {
-  const where = `Facebook (${url.host})`;
-  if (signal.aborted) return new FleetError('UF_ABORTED', `The upload to ${where} was aborted; it resumes from its last chunk`, { destination: 'facebook', cause: error });
-  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
-    if (e instanceof FleetError) return e;
-  }
-  const code = String((error as { code?: unknown } | undefined)?.code ?? '');
-  const name = (error as { name?: unknown } | undefined)?.name;
-  const options = { destination: 'facebook', cause: error };
-  if (name === 'TimeoutError' || code === 'ETIMEDOUT') {
-    const phase = (error as { event?: unknown }).event;
-    return new FleetError('UF_TIMEOUT', `${where} did not answer in time${typeof phase === 'string' ? ` (${phase} timeout)` : ''}`, options);
-  }
-  if (NETWORK_CODES.has(code)) return new FleetError('UF_NETWORK', `The connection to ${where} failed (${code})`, options);
-  if (TLS_CERTIFICATE_ERROR_CODE.test(code)) return new FleetError('UF_DESTINATION_REJECTED', `The TLS certificate of ${where} is not valid (${code}); check the endpoint`, options);
-  return new FleetError('UF_UNKNOWN', `The request to ${where} failed (${code || 'no error code'})`, options);
+  return classifyFailure(error, {
+    destination: 'facebook',
+    where: `Facebook (${url.host})`,
+    signal,
+    abortNote: '; it resumes from its last chunk',
+    tlsHint: 'check the endpoint',
+  });
 }

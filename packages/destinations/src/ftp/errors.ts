@@ -1,5 +1,6 @@
 import { FTPError } from 'basic-ftp';
-import { FleetError, type ErrorCode, CONNECTION_ERROR_CODES } from '@upload-fleet/core';
+import { FleetError, type ErrorCode } from '@upload-fleet/core';
+import { classifyFailure } from '../transport-errors.js';
 
 /**
  * What a failure of the FTP destination means, in the shared taxonomy. Classified once,
@@ -57,12 +58,6 @@ export const FTP_REPLY_MEANINGS: Record<number, ReplyMeaning> = {
   553: { code: 'UF_DESTINATION_REJECTED', meaning: 'the file name is not allowed' },
 };
 
-/** Connection-level error codes that a later attempt may not meet. */
-const NETWORK_CODES = new Set<string>([...CONNECTION_ERROR_CODES, 'EADDRNOTAVAIL']);
-
-/** Certificate problems: the server's setup is wrong, retrying will not fix it. */
-const TLS_CERT_CODES = /^(CERT_|ERR_TLS_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|VERIFY)_|HOSTNAME_MISMATCH)/;
-
 /** basic-ftp's own messages for timeouts ("Timeout (control socket)", "Timeout when trying to open data connection ..."). */
 const TIMEOUT_MESSAGE = /(^|because )Timeout\b/;
 /** basic-ftp's messages for a connection the server dropped. */
@@ -70,28 +65,24 @@ const DROPPED_MESSAGE = /(Server sent FIN packet unexpectedly|Server closed conn
 
 /** Turns whatever the FTP client threw into the taxonomy. FleetErrors raised underneath pass as they are. */
 export function errorForFtp(error: unknown, context: FtpErrorContext): FleetError {
-  const fleetError = fleetErrorIn(error);
-  if (fleetError) return fleetError;
-  const options = { destination: 'ftp', cause: error };
   const server = `the FTP server ${context.server}`;
+  return classifyFailure(error, {
+    destination: 'ftp',
+    where: server,
+    activity: `trying to ${stepText(context)}`,
+    networkCodes: ['EADDRNOTAVAIL'],
+    unknownDetail: (raw) => scrub(raw instanceof Error ? raw.message : String(raw), context.password).slice(0, 200),
+    platform: (raw) => ftpFailure(raw, context, server),
+  });
+}
 
-  if (error instanceof FTPError) {
-    return errorForReply(error.code, error.message, context, error);
-  }
-
-  const code = String((error as { code?: unknown } | undefined)?.code ?? '');
+/** A reply of the server, and basic-ftp's messages for failures that carry no code. */
+function ftpFailure(error: unknown, context: FtpErrorContext, server: string): FleetError | undefined {
+  if (error instanceof FTPError) return errorForReply(error.code, error.message, context, error);
+  const options = { destination: 'ftp', cause: error };
   const message = error instanceof Error ? error.message : String(error);
-  if (code === 'ETIMEDOUT' || TIMEOUT_MESSAGE.test(message)) {
+  if (TIMEOUT_MESSAGE.test(message)) {
     return new FleetError('UF_TIMEOUT', `${capitalize(server)} did not answer in time (while trying to ${stepText(context)})`, options);
-  }
-  if (NETWORK_CODES.has(code)) {
-    return new FleetError('UF_NETWORK', `The connection to ${server} failed while trying to ${stepText(context)} (${code})`, options);
-  }
-  if (TLS_CERT_CODES.test(code)) {
-    return new FleetError('UF_DESTINATION_REJECTED', `The TLS certificate of ${server} is not valid (${code}), uploading ${context.path}`, options);
-  }
-  if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || /\bSSL routines\b/.test(message)) {
-    return new FleetError('UF_DESTINATION_REJECTED', `The TLS handshake with ${server} failed (${code || 'TLS error'}), uploading ${context.path}`, options);
   }
   if (DROPPED_MESSAGE.test(message)) {
     return new FleetError('UF_NETWORK', `${capitalize(server)} closed the connection while the upload tried to ${stepText(context)}`, options);
@@ -102,7 +93,7 @@ export function errorForFtp(error: unknown, context: FtpErrorContext): FleetErro
   if (/Can't parse (response|PASV|EPSV)/i.test(message)) {
     return new FleetError('UF_DESTINATION_REJECTED', `${capitalize(server)} answered a passive-mode request in a form that cannot be read, uploading ${context.path}`, options);
   }
-  return new FleetError('UF_UNKNOWN', `The upload to ${server} failed while trying to ${stepText(context)} (${code || scrub(message, context.password).slice(0, 200)})`, options);
+  return undefined;
 }
 
 /**
@@ -165,13 +156,6 @@ function quoteReply(code: number, text: string, password: string | undefined): s
 
 function scrub(text: string, password: string | undefined): string {
   return password ? text.split(password).join('***') : text;
-}
-
-function fleetErrorIn(error: unknown): FleetError | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
-    if (e instanceof FleetError) return e;
-  }
-  return undefined;
 }
 
 function capitalize(text: string): string {

@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FleetError, createLogger, createNetworkGuard, createScrubbingLogger, type NetworkGuard } from '@upload-fleet/core';
+import { FleetError, createNetworkGuard, type NetworkGuard } from '@upload-fleet/core';
 import { httpDestinationSchema, type HttpDestination } from './definition.js';
 import { startHttpReceiver, type HttpReceiver } from '@upload-fleet/testkit';
-import type { CheckpointStore, UploadContext, UploadSource } from '../adapter.js';
+import type { UploadContext, UploadSource } from '../adapter.js';
 import { httpAdapter } from './index.js';
+import { testUploadContext } from '../../test/upload-context.js';
 
 const MiB = 1024 * 1024;
 const localGuard = createNetworkGuard({ allowedPrivateHosts: ['127.0.0.1'] });
@@ -59,21 +60,6 @@ function slowSource(size: number): UploadSource & { opened: Readable[] } {
   };
 }
 
-function memoryCheckpoint(): CheckpointStore {
-  let state: unknown;
-  return {
-    async load<T>() {
-      return state as T | undefined;
-    },
-    async save<T>(next: T) {
-      state = next;
-    },
-    async clear() {
-      state = undefined;
-    },
-  };
-}
-
 interface TestContext {
   context: UploadContext<HttpDestination>;
   progress: number[];
@@ -87,23 +73,16 @@ function makeContext(
 ): TestContext {
   const progress: number[] = [];
   const controller = new AbortController();
-  const context: UploadContext<HttpDestination> = {
-    destination: httpDestinationSchema.parse({ type: 'http', ...destination }),
+  const context = testUploadContext(httpDestinationSchema.parse({ type: 'http', ...destination }), {
     source,
     contentType: options.contentType ?? 'video/mp4',
-    extension: 'mp4',
     signal: controller.signal,
-    reportProgress: (bytes) => {
+    onProgress: (bytes) => {
       progress.push(bytes);
       options.onProgress?.(bytes);
     },
-    log: createScrubbingLogger(createLogger({ level: 'silent' }), []),
-    checkpoint: memoryCheckpoint(),
-    attempt: 1,
-    lastAttempt: false,
     network: options.network ?? localGuard,
-    credentials: { accessToken: () => Promise.reject(new Error('the HTTP destination holds no OAuth credentials')) },
-  };
+  });
   return { context, progress, controller };
 }
 

@@ -1,4 +1,5 @@
-import { FleetError, errorForHttpStatus, parseRetryAfter, type ErrorCode, CONNECTION_ERROR_CODES, TLS_CERTIFICATE_ERROR_CODE } from '@upload-fleet/core';
+import { FleetError, errorForHttpStatus, parseRetryAfter, type ErrorCode } from '@upload-fleet/core';
+import { classifyFailure, errorCodesIn } from '../transport-errors.js';
 
 /**
  * What an S3 failure means, in the shared taxonomy: the one place this adapter maps the
@@ -150,12 +151,6 @@ const RULES: Record<string, Rule> = {
 /** Where the policy credentials are the fleet's, credential errors are the operator's to fix. */
 const FLEET_CREDENTIAL_CODES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'CredentialsProviderError']);
 
-/** Connection failures without an answer: a later attempt may not meet them. */
-const NETWORK_CODES = new Set<string>([...CONNECTION_ERROR_CODES]);
-const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT']);
-
-/** Certificate problems: the endpoint's setup is wrong, retrying will not fix it. */
-
 /** The fields of an SDK error (S3ServiceException) or a Node error that classification reads. */
 interface S3ErrorShape {
   name?: string;
@@ -171,15 +166,18 @@ interface S3ErrorShape {
  * signal: once it fired, whatever broke is the abort's doing.
  */
 export function classifyS3Error(raw: unknown, where: S3Where, signal?: AbortSignal): FleetError {
-  const options = { destination: 's3', cause: raw };
-  if (signal?.aborted) {
-    return new FleetError('UF_ABORTED', `The upload to ${the(where)} was aborted; the multipart upload is kept for the resume`, options);
-  }
-  // Errors of the taxonomy raised underneath (the source failing, the network guard
-  // refusing an address at connect time) pass through as they are.
-  const fleetError = fleetErrorIn(raw);
-  if (fleetError) return fleetError;
+  return classifyFailure(raw, {
+    destination: 's3',
+    where: where.host,
+    ...(signal ? { signal } : {}),
+    abortNote: '; the multipart upload is kept for the resume',
+    platform: (error) => s3Failure(error, where),
+  });
+}
 
+/** What S3 (or the SDK) said: its error names, the status of an answer, Node's refusal of a header. */
+function s3Failure(raw: unknown, where: S3Where): FleetError | undefined {
+  const options = { destination: 's3', cause: raw };
   const error = (typeof raw === 'object' && raw !== null ? raw : { message: String(raw) }) as S3ErrorShape;
   const name = error.name ?? '';
   const status = error.$metadata?.httpStatusCode;
@@ -206,16 +204,7 @@ export function classifyS3Error(raw: unknown, where: S3Where, signal?: AbortSign
     return errorForHttpStatus(status, `S3 at ${where.host}${detail}`, { ...options, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
   }
 
-  const code = nodeCodeOf(raw);
-  if (name === 'TimeoutError' || TIMEOUT_CODES.has(code)) {
-    return new FleetError('UF_TIMEOUT', `${where.host} did not answer in time${code ? ` (${code})` : ''}`, options);
-  }
-  if (NETWORK_CODES.has(code)) {
-    return new FleetError('UF_NETWORK', `The connection to ${where.host} failed (${code})`, options);
-  }
-  if (TLS_CERTIFICATE_ERROR_CODE.test(code)) {
-    return new FleetError('UF_DESTINATION_REJECTED', `The TLS certificate of ${where.host} is not valid (${code})`, options);
-  }
+  const code = errorCodesIn(raw)[0];
   if (code === 'ERR_INVALID_CHAR' || code === 'ERR_INVALID_HTTP_TOKEN') {
     // Node refuses header values outside Latin-1 and names that are not tokens; they come
     // from metadata, contentdisposition and cachecontrol.
@@ -225,30 +214,12 @@ export function classifyS3Error(raw: unknown, where: S3Where, signal?: AbortSign
       options,
     );
   }
-  return new FleetError('UF_UNKNOWN', `The upload to ${the(where)} failed (${name && name !== 'Error' ? name : code || 'no error code'})`, options);
+  return undefined;
 }
 
 /** The S3 error name (`Code`) of an SDK error, for decisions the adapter makes itself. */
 export function s3ErrorName(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null ? (error as S3ErrorShape).name : undefined;
-}
-
-function fleetErrorIn(error: unknown): FleetError | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
-    if (e instanceof FleetError) return e;
-  }
-  return undefined;
-}
-
-/** Node's error code, also when the SDK or an AggregateError (happy eyeballs) wraps it. */
-function nodeCodeOf(error: unknown): string {
-  for (let e: unknown = error, depth = 0; e && depth < 5; depth += 1) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && code) return code;
-    const errors = (e as { errors?: unknown }).errors;
-    e = Array.isArray(errors) && errors.length > 0 ? errors[0] : (e as { cause?: unknown }).cause;
-  }
-  return '';
 }
 
 function headerOf(error: S3ErrorShape, name: string): string | undefined {

@@ -10,7 +10,7 @@ import { classifyS3Error, type S3Where } from './errors.js';
 import { discardCheckpoint, md5Base64, uploadMultipart, type Completed } from './multipart.js';
 import { SourceRangeReader } from '../source-ranges.js';
 import { choosePartSize, MAX_OBJECT_SIZE } from './part-size.js';
-import { createProgress, type Progress } from './progress.js';
+import { createPartProgress, type PartProgress } from '../part-progress.js';
 import { objectUrl } from './url.js';
 
 /**
@@ -47,7 +47,7 @@ async function upload(config: S3Settings, context: UploadContext<S3Destination>)
   await network.assertAllowed(endpoint.checkUrl);
 
   const connection = connectS3(endpoint, destination, network);
-  const progress = createProgress(source.size, (bytes) => context.reportProgress(bytes));
+  const progress = createPartProgress(source.size, (bytes) => context.reportProgress(bytes));
   try {
     const saved = parseCheckpoint(await context.checkpoint.load());
     const resumable = saved !== undefined && checkpointFits(saved, { endpoint: endpoint.id, bucket, key, size: source.size });
@@ -97,7 +97,7 @@ async function putObject(
   connection: S3Connection,
   context: UploadContext<S3Destination>,
   endpoint: S3Endpoint,
-  progress: Progress,
+  progress: PartProgress,
   saved: S3Checkpoint | undefined,
 ): Promise<Completed> {
   const { destination, source, signal } = context;

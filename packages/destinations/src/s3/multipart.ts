@@ -16,7 +16,8 @@ import { countSentBytes } from './client.js';
 import { classifyS3Error, s3ErrorName, type S3Where } from './errors.js';
 import { choosePartSize, partCount, partRange, partsInFlightFor } from './part-size.js';
 import { SourceRangeReader } from '../source-ranges.js';
-import type { Progress } from './progress.js';
+import { sendPartsInFlight } from '../parts-in-flight.js';
+import type { PartProgress } from '../part-progress.js';
 
 /**
  * A resumable multipart upload, written as its own loop on client-s3 rather than with
@@ -52,7 +53,7 @@ export interface MultipartJob {
   /** S3_PARTS_IN_FLIGHT. */
   partsInFlight: number;
   where: S3Where;
-  progress: Progress;
+  progress: PartProgress;
 }
 
 interface UploadState {
@@ -169,57 +170,46 @@ async function start(job: MultipartJob): Promise<UploadState> {
 }
 
 /**
- * Sends the parts S3 does not hold yet. Reading is sequential (one source stream), sending
- * is concurrent: a part is read only when a slot is free, so at most `inFlight` parts are
- * in memory. The first failure stops the others at once; the parts that finished are in
- * the checkpoint.
+ * Sends the parts S3 does not hold yet, at most `inFlight` at once (parts-in-flight.ts).
+ * The parts that finished are in the checkpoint, also when another one failed.
  */
 async function sendMissingParts(job: MultipartJob, state: UploadState): Promise<void> {
-  const { context } = job;
-  const count = partCount(job.size, state.partSize);
-  const inFlight = partsInFlightFor(job.partsInFlight, state.partSize);
-  const stop = new AbortController();
-  const signal = AbortSignal.any([context.signal, stop.signal]);
-  const reader = new SourceRangeReader(context.source, 's3', signal);
-  const running = new Set<Promise<void>>();
-  let failure: { error: unknown } | undefined;
-  const fail = (error: unknown) => {
-    failure ??= { error };
-    stop.abort();
-  };
   let saving: Promise<void> = Promise.resolve();
-
   try {
-    for (let partNumber = 1; partNumber <= count; partNumber += 1) {
-      if (state.done.has(partNumber)) continue;
-      while (running.size >= inFlight && !failure) await Promise.race(running);
-      if (failure) break;
-      const { offset, length } = partRange(partNumber, job.size, state.partSize);
-      const body = await reader.read(offset, length);
-      const task: Promise<void> = sendPart(job, state.uploadId, partNumber, body, signal)
-        .then(
-          (etag) => {
-            state.done.set(partNumber, { etag, size: length });
-            job.progress.finished(partNumber, length);
-            saving = saving.then(() => saveCheckpoint(job, state));
-          },
-          (error: unknown) => {
-            job.progress.dropped(partNumber);
-            fail(error);
-          },
-        )
-        .finally(() => running.delete(task));
-      running.add(task);
-    }
-  } catch (error) {
-    // Reading the source failed, or the abort destroyed it.
-    fail(error);
+    await sendPartsInFlight({
+      inFlight: partsInFlightFor(job.partsInFlight, state.partSize),
+      signal: job.context.signal,
+      read: (signal) => missingParts(job, state, signal),
+      send: async ({ partNumber, body }, signal) => {
+        let etag: string;
+        try {
+          etag = await sendPart(job, state.uploadId, partNumber, body, signal);
+        } catch (error) {
+          job.progress.dropped(partNumber);
+          throw error;
+        }
+        state.done.set(partNumber, { etag, size: body.length });
+        job.progress.finished(partNumber, body.length);
+        saving = saving.then(() => saveCheckpoint(job, state));
+      },
+    });
   } finally {
-    await Promise.all(running);
-    reader.close();
     await saving;
   }
-  if (failure) throw failure.error;
+}
+
+/** The parts S3 does not hold, each read from the source when a sender asks for it. */
+async function* missingParts(job: MultipartJob, state: UploadState, signal: AbortSignal): AsyncGenerator<{ partNumber: number; body: Buffer }> {
+  const reader = new SourceRangeReader(job.context.source, 's3', signal);
+  try {
+    for (let partNumber = 1; partNumber <= partCount(job.size, state.partSize); partNumber += 1) {
+      if (state.done.has(partNumber)) continue;
+      const { offset, length } = partRange(partNumber, job.size, state.partSize);
+      yield { partNumber, body: await reader.read(offset, length) };
+    }
+  } finally {
+    reader.close();
+  }
 }
 
 async function sendPart(job: MultipartJob, uploadId: string, partNumber: number, body: Buffer, signal: AbortSignal): Promise<string> {

@@ -196,7 +196,7 @@ describe('errorForFailure', () => {
     ['DNS failure', withCode('ENOTFOUND'), 'UF_NETWORK', 'transient'],
     ['premature close', withCode('ERR_STREAM_PREMATURE_CLOSE'), 'UF_NETWORK', 'transient'],
     ['timeout', Object.assign(withCode('ETIMEDOUT', 'TimeoutError'), { event: 'response' }), 'UF_TIMEOUT', 'transient'],
-    ['bad certificate', withCode('CERT_HAS_EXPIRED'), 'UF_CONFIGURATION', 'permanent'],
+    ['bad certificate', withCode('CERT_HAS_EXPIRED'), 'UF_DESTINATION_REJECTED', 'permanent'],
     ['anything else', withCode('EWHATEVER'), 'UF_UNKNOWN', 'transient'],
   ] as const)('%s', (_name, error, code, category) => {
     const fleetError = errorForFailure(error, 'chunk', live);

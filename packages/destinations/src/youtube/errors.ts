@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { FleetError, parseRetryAfter, CONNECTION_ERROR_CODES, TLS_CERTIFICATE_ERROR_CODE } from '@upload-fleet/core';
+import { FleetError, parseRetryAfter } from '@upload-fleet/core';
+import { classifyFailure } from '../transport-errors.js';
 import { msUntilPacificMidnight } from './pacific-midnight.js';
 
 /**
@@ -132,41 +133,18 @@ export function isTokenRejection(answer: YouTubeAnswer): boolean {
   return !(googleErrorOf(answer.body)?.errors ?? []).some((e) => e.reason === 'youtubeSignupRequired');
 }
 
-/** Connection-level error codes that a later request may not meet. */
-const NETWORK_CODES = new Set<string>([...CONNECTION_ERROR_CODES, 'ERR_HTTP_CONTENT_LENGTH_MISMATCH']);
-
-/** Certificate problems: something between the fleet and Google is wrong; retrying does not fix it. */
-
 /**
  * Why a request failed without an answer. got's own messages are never reused: they hold
  * the full URL, and the session URI is a credential.
  */
 export function errorForFailure(error: unknown, step: YouTubeStep, signal: AbortSignal): FleetError {
-  const where = `YouTube (${stepName(step)})`;
-  if (signal.aborted) return new FleetError('UF_ABORTED', `The upload to YouTube was aborted during ${stepName(step)}`, { destination: 'youtube', cause: error });
-  // Errors of the taxonomy raised underneath (the network guard at connect time, a source
-  // failing mid-read) arrive wrapped by got: pass them on as they are.
-  const inner = fleetErrorIn(error);
-  if (inner) return inner;
-  const code = String((error as { code?: unknown } | undefined)?.code ?? '');
-  const name = (error as { name?: unknown } | undefined)?.name;
-  const options = { destination: 'youtube', cause: error };
-  if (name === 'TimeoutError' || code === 'ETIMEDOUT') {
-    const phase = (error as { event?: unknown }).event;
-    return new FleetError('UF_TIMEOUT', `${where} did not answer in time${typeof phase === 'string' ? ` (${phase} timeout)` : ''}`, options);
-  }
-  if (NETWORK_CODES.has(code)) return new FleetError('UF_NETWORK', `The connection to ${where} failed (${code})`, options);
-  if (TLS_CERTIFICATE_ERROR_CODE.test(code)) {
-    return new FleetError('UF_CONFIGURATION', `The TLS certificate presented for ${where} is not valid (${code}): check YOUTUBE_API_BASE_URL, YOUTUBE_UPLOAD_BASE_URL and any proxy in between`, options);
-  }
-  return new FleetError('UF_UNKNOWN', `The request to ${where} failed (${code || 'no error code'})`, options);
-}
-
-export function fleetErrorIn(error: unknown): FleetError | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
-    if (e instanceof FleetError) return e;
-  }
-  return undefined;
+  return classifyFailure(error, {
+    destination: 'youtube',
+    where: `YouTube (${stepName(step)})`,
+    signal,
+    networkCodes: ['ERR_HTTP_CONTENT_LENGTH_MISMATCH'],
+    tlsHint: 'check YOUTUBE_API_BASE_URL, YOUTUBE_UPLOAD_BASE_URL and any proxy in between',
+  });
 }
 
 /** The codes a chunk loop may recover from by asking the session where it stands. */

@@ -5,7 +5,8 @@ import type { UploadContext } from '../adapter.js';
 import type { YouTubeSettings } from './definition.js';
 import { ChunkReader } from './chunk-reader.js';
 import type { YouTubeClient } from './client.js';
-import { errorForAnswer, fleetErrorIn, isInterruption, type YouTubeAnswer, type YouTubeStep } from './errors.js';
+import { fleetErrorIn } from '../transport-errors.js';
+import { errorForAnswer, isInterruption, type YouTubeAnswer, type YouTubeStep } from './errors.js';
 
 /**
  * The resumable upload protocol of videos.insert

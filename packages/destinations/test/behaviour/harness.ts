@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { contentTypeFor, createNetworkGuard, createScrubbingLogger, createLogger, type UploadResult } from '@upload-fleet/core';
-import type { Destination } from '@upload-fleet/destinations/definitions';
-import type { CheckpointStore, CredentialProvider, UploadContext, UploadSource } from '../../src/index.js';
+import { createNetworkGuard, type UploadResult } from '@upload-fleet/core';
+import type { Destination } from '../../src/definitions.js';
+import type { CheckpointStore, CredentialProvider } from '../../src/index.js';
+import { fileSource, memoryCheckpoints, testUploadContext } from '../upload-context.js';
 import type { BehaviourTarget } from './target.js';
 
 export interface SourceFile {
@@ -30,38 +31,6 @@ export async function writeRandomFile(dir: string, name: string, size: number): 
   return { path, name, size, sha256: hash.digest('hex') };
 }
 
-export function fileSource(file: SourceFile): UploadSource {
-  return {
-    size: statSync(file.path).size,
-    description: file.name,
-    open: async (offset = 0) => createReadStream(file.path, { start: offset }),
-  };
-}
-
-/** A checkpoint store in memory; `freeze()` stops persisting saves, as a killed process would. */
-export function memoryCheckpoints(): CheckpointStore & { state: unknown; freeze(): void; saves: number } {
-  let frozen = false;
-  const store = {
-    state: undefined as unknown,
-    saves: 0,
-    freeze() {
-      frozen = true;
-    },
-    async load<T>() {
-      return store.state === undefined ? undefined : (structuredClone(store.state) as T);
-    },
-    async save<T>(state: T) {
-      if (frozen) return;
-      store.saves += 1;
-      store.state = structuredClone(state);
-    },
-    async clear() {
-      if (!frozen) store.state = undefined;
-    },
-  };
-  return store;
-}
-
 export interface RunOptions {
   signal?: AbortSignal;
   checkpoint?: CheckpointStore;
@@ -71,28 +40,15 @@ export interface RunOptions {
   credentials?: CredentialProvider;
 }
 
-const noCredentials: CredentialProvider = {
-  async accessToken() {
-    throw new Error('this test gave the upload no credential provider');
-  },
-};
+export { fileSource, memoryCheckpoints };
 
 /** Runs one adapter upload in this process, with the context the runtime would give it. */
 export function runUpload(target: BehaviourTarget, destination: Destination, file: SourceFile, options: RunOptions = {}): Promise<UploadResult> {
-  const context: UploadContext<Destination> = {
-    destination,
+  const context = testUploadContext(destination, {
     source: fileSource(file),
-    contentType: contentTypeFor(destination, options.extension ?? 'mp4'),
-    extension: options.extension ?? 'mp4',
-    signal: options.signal ?? new AbortController().signal,
-    reportProgress: (bytes) => options.onProgress?.(bytes),
-    log: createScrubbingLogger(createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), []),
-    checkpoint: options.checkpoint ?? memoryCheckpoints(),
-    attempt: 1,
-    lastAttempt: false,
+    ...options,
     network: createNetworkGuard({ allowedPrivateHosts: ['127.0.0.1', 'localhost', '::1'] }),
-    credentials: options.credentials ?? noCredentials,
-  };
+  });
   return target.adapter.upload(context as never);
 }
 

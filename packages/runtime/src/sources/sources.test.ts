@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNetworkGuard, FleetError } from '@upload-fleet/core';
+import { freePort } from '@upload-fleet/testkit';
 import { openSource } from './index.js';
 
 const CONTENT = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz');
@@ -340,10 +341,7 @@ describe('url sources', () => {
   });
 
   it('turns a refused connection into UF_NETWORK', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const port = await freePort();
     const error = await fleetErrorOf(openSource({ url: `http://127.0.0.1:${port}/x` }, { sourceRoot: tmpdir(), network: guardAllowingLocal }));
     expect(error.code).toBe('UF_NETWORK');
     expect(error.message).toContain('ECONNREFUSED');

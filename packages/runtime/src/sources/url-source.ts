@@ -1,6 +1,6 @@
 import { PassThrough, Readable } from 'node:stream';
 import got, { type Got, type PlainResponse, type Request } from 'got';
-import { FleetError, parseRetryAfter, type NetworkGuard } from '@upload-fleet/core';
+import { FleetError, fleetErrorIn, parseRetryAfter, type NetworkGuard } from '@upload-fleet/core';
 import type { UploadSource } from '@upload-fleet/destinations';
 
 export interface UrlSourceOptions {
@@ -213,14 +213,6 @@ function sourceError(error: unknown, server: string): FleetError {
   }
   const what = typeof code === 'string' ? code : 'connection error';
   return new FleetError('UF_NETWORK', `${server} could not be read (${what}); reading the source failed, not the upload`, { cause: error });
-}
-
-/** got wraps errors thrown by hooks and lookups (the guard's) in its own; find ours in the causes. */
-function fleetErrorIn(error: unknown): FleetError | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
-    if (e instanceof FleetError) return e;
-  }
-  return undefined;
 }
 
 function isSuccess(status: number): boolean {

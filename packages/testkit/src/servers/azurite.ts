@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
-import { unusedPort } from './ports.js';
+import { freePort } from './ports.js';
 
 /** azurite's blob service as a child process: the Azure stand-in of the tests and of `pnpm demo`. */
 
@@ -33,7 +33,7 @@ export interface Azurite {
  */
 export async function startAzurite(): Promise<Azurite> {
   const location = mkdtempSync(join(tmpdir(), 'upload-fleet-azurite-'));
-  const port = await unusedPort();
+  const port = await freePort();
   const main = createRequire(import.meta.url).resolve('azurite/dist/src/blob/main.js');
   const child = spawn(
     process.execPath,

@@ -1,5 +1,5 @@
 import { azureBlobDestinationSchema, type AzureBlobDestination } from '../../../src/azureblob/definition.js';
-import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, startTcpProxy, unusedPort } from '@upload-fleet/testkit';
+import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, startTcpProxy, freePort } from '@upload-fleet/testkit';
 import type { DestinationAdapter } from '../../../src/index.js';
 import { createAzureBlobAdapter } from '../../../src/azureblob/index.js';
 import type { BehaviourTarget, ErrorCase } from '../target.js';
@@ -45,7 +45,7 @@ export async function createTarget(): Promise<BehaviourTarget> {
     throttle: (bytesPerSecond) => proxy.setThrottle(bytesPerSecond),
     workerEnv: () => ({ AZURE_BLOB_ENDPOINT: endpoint }),
     async errorCases(): Promise<ErrorCase[]> {
-      const closedPort = await unusedPort();
+      const closedPort = await freePort();
       const wrongKey = Buffer.alloc(64, 7).toString('base64');
       return [
         // Azurite checks shared-key signatures and answers 403 AuthorizationFailure (Azure: 403 AuthenticationFailed).

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { ftpDestinationSchema } from '../../../src/ftp/definition.js';
-import { REFUSED_FOLDER, startFtpServer, storedFile, unusedPort } from '@upload-fleet/testkit';
+import { REFUSED_FOLDER, startFtpServer, storedFile, freePort } from '@upload-fleet/testkit';
 import { createFtpAdapter } from '../../../src/ftp/index.js';
 import type { BehaviourTarget, ErrorCase } from '../target.js';
 
-export { Meter, REFUSED_FOLDER, startFtpServer, storedFile, unusedPort, type FtpServerOptions, type LocalFtpServer } from '@upload-fleet/testkit';
+export { Meter, REFUSED_FOLDER, startFtpServer, storedFile, freePort, type FtpServerOptions, type LocalFtpServer } from '@upload-fleet/testkit';
 /**
  * The FTP destination against ftp-srv, in this process, on 127.0.0.1. Its file system is
  * the real one under a temporary root, behind a meter that counts and can slow down the
@@ -25,7 +25,7 @@ export async function createTarget(): Promise<BehaviourTarget> {
     throttle: (bytesPerSecond) => server.throttle(bytesPerSecond),
     workerEnv: () => ({}),
     async errorCases(): Promise<ErrorCase[]> {
-      const closedPort = await unusedPort();
+      const closedPort = await freePort();
       return [
         { name: 'wrong password (530)', destination: destination('e530.mp4', { password: 'wrong' }), code: 'UF_CREDENTIALS_INVALID', category: 'permanent' },
         { name: 'unknown user (530)', destination: destination('e530u.mp4', { user: 'mallory' }), code: 'UF_CREDENTIALS_INVALID', category: 'permanent' },

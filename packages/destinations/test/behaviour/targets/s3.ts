@@ -1,5 +1,5 @@
 import { s3DestinationSchema } from '../../../src/s3/definition.js';
-import { S3RVER_KEY, S3RVER_SECRET, startS3Server, startTcpProxy, unusedPort } from '@upload-fleet/testkit';
+import { S3RVER_KEY, S3RVER_SECRET, startS3Server, startTcpProxy, freePort } from '@upload-fleet/testkit';
 import { createS3Adapter } from '../../../src/s3/index.js';
 import type { BehaviourTarget, ErrorCase } from '../target.js';
 
@@ -33,7 +33,7 @@ export async function createTarget(): Promise<BehaviourTarget> {
     // Path-style follows from s3host carrying a port; nothing else to configure.
     workerEnv: () => ({}),
     async errorCases(): Promise<ErrorCase[]> {
-      const closedPort = await unusedPort();
+      const closedPort = await freePort();
       return [
         { name: 'NoSuchBucket (a bucket that does not exist)', destination: destination('e404.mp4', { bucket: 'no-such-bucket' }), code: 'UF_DESTINATION_NOT_FOUND', category: 'permanent' },
         {

@@ -1,11 +1,11 @@
 /**
- * The upload's progress as one number: bytes S3 has confirmed (parts it holds) plus bytes
- * of the parts being sent that the socket has taken. It never goes back (a part that is
- * retried counts from 0 again, which would look like a step back) and never exceeds the
- * file's size.
+ * The progress of an upload sent in parts (S3 parts, Azure blocks) as one number: bytes
+ * the service has confirmed (parts it holds) plus bytes of the parts being sent that the
+ * socket has taken. It never goes back (a part that is retried counts from 0 again, which
+ * would look like a step back) and never exceeds the file's size.
  */
-export interface Progress {
-  /** Parts S3 already holds, found on resume. */
+export interface PartProgress {
+  /** Parts the service already holds, found on resume; the first call reports even 0. */
   confirmed(bytes: number): void;
   /** `bytes` of part `partNumber` handed to the socket so far (this try). */
   sending(partNumber: number, bytes: number): void;
@@ -17,7 +17,7 @@ export interface Progress {
   complete(): void;
 }
 
-export function createProgress(size: number, report: (bytes: number) => void): Progress {
+export function createPartProgress(size: number, report: (bytes: number) => void): PartProgress {
   let confirmed = 0;
   const inFlight = new Map<number, number>();
   let reported = -1;

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createProgress } from './progress.js';
+import { createPartProgress } from './part-progress.js';
 
-describe('createProgress', () => {
+describe('createPartProgress', () => {
   it('adds confirmed parts and bytes in flight, never going back and never above the size', () => {
     const reports: number[] = [];
-    const progress = createProgress(100, (b) => reports.push(b));
+    const progress = createPartProgress(100, (b) => reports.push(b));
     progress.confirmed(20);
     progress.sending(2, 10);
     progress.sending(3, 30);
@@ -18,7 +18,7 @@ describe('createProgress', () => {
 
   it('reports the size once at the end, also for an empty file', () => {
     const reports: number[] = [];
-    const empty = createProgress(0, (b) => reports.push(b));
+    const empty = createPartProgress(0, (b) => reports.push(b));
     empty.complete();
     empty.complete();
     expect(reports).toEqual([0]);
