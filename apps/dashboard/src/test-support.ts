@@ -146,7 +146,7 @@ export async function startDashboardHarness(name: string): Promise<DashboardHarn
       const job = await runOnce('s3', async () => {
         throw new UnrecoverableError('[UF_DESTINATION_REJECTED] The bucket refused the upload.');
       });
-      await producer.finishUpload(token, 0, {
+      await producer.outcomes.finishUpload(token, 0, {
         state: 'failed',
         error: { code: 'UF_DESTINATION_REJECTED', category: 'permanent', message: 'The bucket refused the upload.' },
         attempts: 1,

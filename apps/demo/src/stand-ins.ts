@@ -2,11 +2,11 @@
  * Local stand-ins for the seven destinations, each on 127.0.0.1 with a free port, and the
  * destination object for each that the stand-in accepts (its credentials included).
  *
- * The S3, Azure and FTP starters are the ones the destinations' behaviour suite uses
- * (packages/destinations/test/behaviour/targets/): s3rver with the multipart calls it
- * lacks, azurite as a child process, ftp-srv on a temporary folder. They are imported from
- * there rather than copied; moving them into packages/testkit would let this app depend on
- * a package instead of another package's test folder.
+ * Every stand-in is a starter of packages/testkit, the same ones the tests and the
+ * destinations' behaviour suite use: s3rver with the multipart calls it lacks, azurite as
+ * a child process, ftp-srv on a temporary folder, the HTTP receiver, and the YouTube,
+ * Graph and Dropbox fakes. S3 and Azure are reached through the testkit's TCP proxy, so
+ * that `throttle` can slow them down too.
  */
 import {
   AZURITE_ACCOUNT,

@@ -2,8 +2,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox, uploadQueueName } from '@upload-fleet/core';
 import { deletePrefix, dumpPrefix, testRedisUrl, uniquePrefix } from '@upload-fleet/testkit';
+import { jobIdOf } from './delivery-submission.js';
 import { IdempotencyConflictError, ValidationFailedError } from './errors.js';
-import { jobIdOf, Producer } from './producer.js';
+import { Producer } from './producer.js';
 
 const S3_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const HTTP_PASSWORD = 'correct-horse-battery';

@@ -25,7 +25,7 @@ export function createUploadPool(options: UploadPoolOptions): UploadPool {
   const processor = createUploadProcessor(options);
   const worker = new Worker<UploadJobData, UploadResult>(uploadQueueName(options.adapter.type), processor, {
     connection: options.connection as Redis,
-    prefix: options.producer.prefix,
+    prefix: options.prefix,
     concurrency: options.concurrency,
     lockDuration: options.lockDurationMs,
     stalledInterval: options.stalledIntervalMs,

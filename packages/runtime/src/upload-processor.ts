@@ -3,7 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { createScrubbingLogger, contentTypeFor, FleetError, scrubText, secretStringsOf, toFleetError, type Logger, type NetworkGuard, type SecretBox, type UploadJobData, type UploadResult } from '@upload-fleet/core';
 import { destinationSchemas, type Destination } from '@upload-fleet/destinations/definitions';
 import type { CredentialProvider, DestinationAdapter } from '@upload-fleet/destinations';
-import type { Producer } from '@upload-fleet/producer';
+import type { OutcomeRecorder } from '@upload-fleet/producer';
 import { redisCheckpointStore } from './checkpoint-store.js';
 import type { FleetMetrics } from './metrics.js';
 import { throttledProgress } from './progress.js';
@@ -18,7 +18,10 @@ export const ABORT_LOCK_LOST = 'lock-lost';
 export interface UploadProcessorOptions {
   adapter: DestinationAdapter;
   connection: Redis | Cluster;
-  producer: Producer;
+  /** Key prefix of the queues and records (checkpoints live under it too). */
+  prefix: string;
+  /** Where the outcome of each upload is written: final records, deferrals. */
+  outcomes: OutcomeRecorder;
   secretBox: SecretBox;
   sourceRoot: string;
   network: NetworkGuard;
@@ -57,7 +60,7 @@ export class RetryableUploadError extends Error {
  * (shutdown, no attempt used).
  */
 export function createUploadProcessor(options: UploadProcessorOptions) {
-  const { adapter, producer } = options;
+  const { adapter, outcomes } = options;
   return async function processUpload(job: Job<UploadJobData, UploadResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<UploadResult> {
     const data = job.data;
     const maxAttempts = job.opts.attempts ?? 1;
@@ -71,7 +74,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       if (data.secrets) secrets = options.secretBox.decrypt<Record<string, unknown>>(data.secrets);
     } catch (error) {
       const failure = new FleetError('UF_CONFIGURATION', (error as Error).message, { destination: adapter.type });
-      await producer.finishUpload(data.token, data.index, { state: 'failed', error: failure.toJSON(), attempts: attempt, finished_at: new Date().toISOString() });
+      await outcomes.finishUpload(data.token, data.index, { state: 'failed', error: failure.toJSON(), attempts: attempt, finished_at: new Date().toISOString() });
       options.metrics.uploadFailed(adapter.type, failure.code, seconds());
       throw new UnrecoverableError(`[${failure.code}] ${failure.message}`);
     }
@@ -95,7 +98,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         // Not now: wait in the delayed set (freeing this worker slot at once) without using
         // an attempt; jitter spreads the jobs of one key that would all wake together.
         const runAt = Date.now() + withJitter(decision.waitMs);
-        await producer.deliveries.recordDeferral(data.token, data.index, { reason: 'rate_limited', run_at: new Date(runAt).toISOString(), limit_key: limitKey });
+        await outcomes.recordDeferral(data.token, data.index, { reason: 'rate_limited', run_at: new Date(runAt).toISOString(), limit_key: limitKey });
         log.info({ limit_key: limitKey, reason: decision.reason, run_at: new Date(runAt).toISOString() }, 'deferred by a fleet-wide limit');
         options.metrics.uploadDeferred(adapter.type, decision.reason);
         // The job log is what the dashboard shows: why this job waits, and until when.
@@ -109,7 +112,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         leaseRenewal = setInterval(() => void activePermit.renew().catch(() => undefined), Math.max(100, options.leaseTtlMs / 3));
       }
 
-      await producer.deliveries.clearDeferral(data.token, data.index);
+      await outcomes.clearDeferral(data.token, data.index);
       const source = await openSource(data.source, { sourceRoot: options.sourceRoot, network: options.network });
       const progress = throttledProgress(source.size, (p) => job.updateProgress(p));
       log.info({ source: source.description, bytes: source.size, limit_key: limitKey }, 'upload started');
@@ -125,7 +128,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
           progress.report(bytes);
         },
         log,
-        checkpoint: redisCheckpointStore(options.connection, producer.prefix, String(job.id), options.checkpointTtlSeconds),
+        checkpoint: redisCheckpointStore(options.connection, options.prefix, String(job.id), options.checkpointTtlSeconds),
         attempt,
         lastAttempt: attempt >= maxAttempts,
         network: options.network,
@@ -133,8 +136,8 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       });
       progress.report(source.size);
       await progress.flush();
-      await redisCheckpointStore(options.connection, producer.prefix, String(job.id), options.checkpointTtlSeconds).clear();
-      await producer.finishUpload(data.token, data.index, { state: 'completed', result, attempts: attempt, finished_at: new Date().toISOString() });
+      await redisCheckpointStore(options.connection, options.prefix, String(job.id), options.checkpointTtlSeconds).clear();
+      await outcomes.finishUpload(data.token, data.index, { state: 'completed', result, attempts: attempt, finished_at: new Date().toISOString() });
       log.info({ url: result.url, bytes: result.bytes }, 'upload completed');
       options.metrics.uploadCompleted(adapter.type, result.bytes, seconds());
       return result;
@@ -166,7 +169,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         if (error.pauseScope === 'destination') await options.limiter.pauseDestination(adapter.type, waitMs);
         else if (limitKey) await options.limiter.pause(adapter.type, limitKey, waitMs);
         const runAt = Date.now() + withJitter(waitMs);
-        await producer.deliveries.recordDeferral(data.token, data.index, {
+        await outcomes.recordDeferral(data.token, data.index, {
           reason: 'rate_limited',
           run_at: new Date(runAt).toISOString(),
           ...(limitKey ? { limit_key: limitKey } : {}),
@@ -182,7 +185,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       const lastAttempt = attempt >= maxAttempts;
       if (error.category === 'permanent' || error.category === 'auth' || error.category === 'rate_limited' || lastAttempt) {
         log.error({ code: error.code, category: error.category }, lastAttempt && error.retryable ? 'upload failed after its last attempt' : 'upload failed permanently');
-        await producer.finishUpload(data.token, data.index, {
+        await outcomes.finishUpload(data.token, data.index, {
           state: 'failed',
           error: safeError,
           attempts: attempt,
@@ -193,7 +196,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       }
 
       const delayMs = retryDelayMs(attempt, error, options.backoff);
-      await producer.deliveries.recordDeferral(data.token, data.index, {
+      await outcomes.recordDeferral(data.token, data.index, {
         reason: 'retry_backoff',
         run_at: new Date(Date.now() + delayMs).toISOString(),
         error: safeError,

@@ -3,7 +3,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import got, { RequestError } from 'got';
 import type { Cluster, Redis } from 'ioredis';
 import { WEBHOOK_QUEUE, type Logger, type NetworkGuard } from '@upload-fleet/core';
-import type { Producer, WebhookJobData } from '@upload-fleet/producer';
+import type { OutcomeRecorder, StatusProjection, WebhookJobData } from '@upload-fleet/producer';
 import type { FleetMetrics } from './metrics.js';
 
 /**
@@ -20,7 +20,12 @@ export function signWebhook(secret: string, body: string, timestampSeconds = Mat
 
 export interface WebhookWorkerOptions {
   connection: Redis | Cluster;
-  producer: Producer;
+  /** Key prefix of the webhook queue. */
+  prefix: string;
+  /** The status the webhook sends (the same the API answers). */
+  status: StatusProjection;
+  /** Where the webhook's outcome is written. */
+  outcomes: OutcomeRecorder;
   secret: string;
   network: NetworkGuard;
   timeoutMs: number;
@@ -31,11 +36,11 @@ export interface WebhookWorkerOptions {
 
 /** Sends `delivery.finished` to the callback_url, retried with backoff in its own queue. */
 export function createWebhookWorker(options: WebhookWorkerOptions): Worker<WebhookJobData> {
-  const { producer } = options;
+  const { status, outcomes } = options;
   const processor = async (job: Job<WebhookJobData>) => {
     const attempts = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? 1;
-    const delivery = await producer.get(job.data.token);
+    const delivery = await status.get(job.data.token);
     const body = JSON.stringify({ event: 'delivery.finished', delivery });
     let outcome: { status?: number; error?: string };
     try {
@@ -60,19 +65,19 @@ export function createWebhookWorker(options: WebhookWorkerOptions): Worker<Webho
       const message = error instanceof RequestError ? `${error.code}: ${error.message}` : (error as Error).message;
       outcome = { error: message };
       if ((error as { code?: string }).code === 'UF_BLOCKED_ADDRESS' || (error as { category?: string }).category === 'permanent') {
-        await producer.deliveries.recordWebhook(job.data.token, { state: 'failed', attempts, last_error: message });
+        await outcomes.recordWebhook(job.data.token, { state: 'failed', attempts, last_error: message });
         options.metrics.webhook('failed');
         throw new UnrecoverableError(message);
       }
     }
 
     if (!outcome.error) {
-      await producer.deliveries.recordWebhook(job.data.token, { state: 'delivered', attempts, last_status: outcome.status!, delivered_at: new Date().toISOString() });
+      await outcomes.recordWebhook(job.data.token, { state: 'delivered', attempts, last_status: outcome.status!, delivered_at: new Date().toISOString() });
       options.logger.info({ delivery: job.data.token, status: outcome.status }, 'webhook delivered');
       options.metrics.webhook('delivered');
       return;
     }
-    await producer.deliveries.recordWebhook(job.data.token, {
+    await outcomes.recordWebhook(job.data.token, {
       state: attempts >= maxAttempts ? 'failed' : 'pending',
       attempts,
       ...(outcome.status ? { last_status: outcome.status } : {}),
@@ -84,7 +89,7 @@ export function createWebhookWorker(options: WebhookWorkerOptions): Worker<Webho
   };
   const worker = new Worker<WebhookJobData>(WEBHOOK_QUEUE, processor, {
     connection: options.connection,
-    prefix: producer.prefix,
+    prefix: options.prefix,
     concurrency: 8,
     autorun: false,
   });

@@ -91,7 +91,8 @@ export async function startWorkerFleet(config: WorkerConfig, logger: Logger, opt
       adapter,
       concurrency,
       connection,
-      producer,
+      prefix: config.prefix,
+      outcomes: producer.outcomes,
       secretBox: config.secretBox,
       sourceRoot: config.sourceRoot,
       network,
@@ -110,7 +111,7 @@ export async function startWorkerFleet(config: WorkerConfig, logger: Logger, opt
       metrics,
     });
   });
-  const webhookWorker = createWebhookWorker({ connection, producer, secret: config.webhookSecret, network, timeoutMs: config.webhookTimeoutMs, logger, metrics });
+  const webhookWorker = createWebhookWorker({ connection, prefix: config.prefix, status: producer.status, outcomes: producer.outcomes, secret: config.webhookSecret, network, timeoutMs: config.webhookTimeoutMs, logger, metrics });
   const workers: Worker[] = [...pools.map((p) => p.worker as Worker), webhookWorker];
   for (const worker of workers) void worker.run();
   await Promise.all(workers.map((w) => w.waitUntilReady()));

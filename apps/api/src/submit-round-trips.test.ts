@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { Redis, type Command } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SecretBox, createLogger } from '@upload-fleet/core';
+import { Producer } from '@upload-fleet/producer';
+import { deletePrefix, testRedisUrl, uniquePrefix } from '@upload-fleet/testkit';
+import { buildApi } from './server.js';
+import { ALICE, asAlice } from './test-harness.js';
+
+/**
+ * What one POST /v1/deliveries costs in Redis (issue 16, "the submit path"), counted on
+ * the producer's own ioredis connection: every command it sends, grouped into round
+ * trips. A round trip starts when a command is sent while no reply is outstanding;
+ * commands sent before the replies of the earlier ones arrive (a MULTI block, the
+ * parallel job adds) travel in the same one. The counts are pinned so that a change of
+ * the submit path shows here: lower them when the path gets cheaper.
+ */
+interface RoundTripLog {
+  /** Command names per round trip, in order. */
+  trips: string[][];
+  reset(): void;
+}
+
+function countRoundTrips(redis: Redis): RoundTripLog {
+  const log: RoundTripLog = {
+    trips: [],
+    reset() {
+      log.trips = [];
+    },
+  };
+  let outstanding = 0;
+  const send = redis.sendCommand.bind(redis);
+  // ioredis routes every command through sendCommand, those of MULTI/pipelines and of
+  // BullMQ's Lua scripts (EVALSHA) included.
+  redis.sendCommand = (command: Command, stream?: Parameters<Redis['sendCommand']>[1]) => {
+    if (outstanding === 0) log.trips.push([]);
+    log.trips.at(-1)!.push(command.name);
+    outstanding += 1;
+    command.promise.then(
+      () => (outstanding -= 1),
+      () => (outstanding -= 1),
+    );
+    return send(command, stream);
+  };
+  return log;
+}
+
+const upload = (type: 'http' | 'ftp', filename: string) => ({
+  extension: 'mp4',
+  destination:
+    type === 'http'
+      ? { type, url: 'https://uploads.example.com/in', filename, headers: { Authorization: 'Bearer round-trip-token' } }
+      : { type, host: 'ftp.example.com', filename: `/in/${filename}`, user: 'u', password: 'round-trip-password' },
+});
+
+describe('POST /v1/deliveries: Redis round trips', () => {
+  const url = testRedisUrl();
+  const prefix = uniquePrefix('api-round-trips');
+  let connection: Redis;
+  let producer: Producer;
+  let app: FastifyInstance;
+  let log: RoundTripLog;
+
+  const post = async (body: unknown) => {
+    log.reset();
+    const response = await app.inject({ method: 'POST', url: '/v1/deliveries', headers: asAlice, payload: body as object });
+    expect(response.statusCode, response.body).toBeLessThan(300);
+    return log.trips;
+  };
+
+  beforeAll(async () => {
+    connection = new Redis(url, { maxRetriesPerRequest: null });
+    await connection.ping();
+    log = countRoundTrips(connection);
+    producer = new Producer({ connection, prefix, secretBox: new SecretBox([{ id: 'k', key: randomBytes(32) }]) });
+    app = buildApi({ producer, apiKeys: [ALICE], logger: createLogger({ level: 'silent' }) });
+    await app.ready();
+  });
+  beforeEach(async () => {
+    // The first job a process adds to a queue also costs BullMQ's version check (INFO) and
+    // its queue-meta write; submit once per queue so the counts below are the steady state.
+    await post({ source: { path: 'warm-up.mp4' }, uploads: [upload('http', 'w.mp4'), upload('ftp', 'w.mp4')] });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await producer?.close();
+    await deletePrefix(url, prefix);
+    connection?.disconnect();
+  });
+
+  it('takes 3 round trips for a new delivery, whatever its number of uploads: record, jobs (in parallel), enqueued mark', async () => {
+    const trips = await post({ source: { path: 'a.mp4' }, uploads: [upload('http', 'a.mp4'), upload('ftp', 'a.mp4'), upload('http', 'b.mp4')] });
+    expect(trips).toEqual([
+      // DeliveryStore.create: the delivery record and its TTL, one MULTI block.
+      ['multi', 'hset', 'expire', 'exec'],
+      // One BullMQ addStandardJob script per upload, sent together.
+      ['evalsha', 'evalsha', 'evalsha'],
+      // DeliveryStore.markEnqueued: a replay may answer this token from now on.
+      ['hset'],
+    ]);
+  });
+
+  it('takes one round trip more with an idempotency_key: the claim (SET NX) comes first', async () => {
+    const trips = await post({ source: { path: 'b.mp4' }, uploads: [upload('http', 'c.mp4')], idempotency_key: `render-${randomBytes(4).toString('hex')}` });
+    expect(trips).toEqual([['set'], ['multi', 'hset', 'expire', 'exec'], ['evalsha'], ['hset']]);
+  });
+
+  it('answers a replay of an idempotency_key from the record and the jobs, adding nothing', async () => {
+    const body = { source: { path: 'c.mp4' }, uploads: [upload('http', 'd.mp4'), upload('ftp', 'd.mp4')], idempotency_key: `render-${randomBytes(4).toString('hex')}` };
+    await post(body);
+    const trips = await post(body);
+    expect(trips).toEqual([
+      // The claim fails, then reads who holds the key.
+      ['set'],
+      ['get'],
+      // waitForEnqueued: the holder's record and its enqueued mark, then enqueue's own check of the mark.
+      ['hgetall'],
+      ['hget'],
+      ['hget'],
+      // The API reports the uploads as they are now (Producer.get): the record, then each
+      // upload's job and its state, the uploads in parallel.
+      ['hgetall'],
+      ['hgetall', 'hgetall'],
+      ['evalsha', 'evalsha'],
+    ]);
+    expect(trips.flat()).not.toContain('multi');
+  });
+});

@@ -1,0 +1,68 @@
+import type { DeferralRecord, FinalUploadRecord, WebhookStatus } from '@upload-fleet/core';
+import type { DeliveryQueues } from './delivery-queues.js';
+import type { DeliveryStore } from './delivery-store.js';
+import { removalOptions, type RetentionOptions } from './retention.js';
+
+export interface OutcomeRecorderOptions {
+  /** Attempts to deliver a webhook (default 8). */
+  webhookAttempts?: number;
+  /** First webhook retry delay; doubles each time (default 10 s). */
+  webhookBackoffMs?: number;
+  retention: RetentionOptions;
+}
+
+/**
+ * The write side of the delivery record: what happened to an upload, written by the
+ * workers (and by a cancel, which ends uploads too). The status projection reads what
+ * this writes; nothing here reads job state.
+ */
+export class OutcomeRecorder {
+  private readonly webhookAttempts: number;
+  private readonly webhookBackoffMs: number;
+
+  constructor(
+    private readonly store: DeliveryStore,
+    private readonly queues: DeliveryQueues,
+    private readonly options: OutcomeRecorderOptions,
+  ) {
+    this.webhookAttempts = options.webhookAttempts ?? 8;
+    this.webhookBackoffMs = options.webhookBackoffMs ?? 10_000;
+  }
+
+  /**
+   * Records how an upload ended. When that ends the whole delivery and it has a
+   * callback_url, the webhook is enqueued (once per delivery generation).
+   */
+  async finishUpload(token: string, index: number, record: FinalUploadRecord): Promise<void> {
+    const generation = await this.store.recordFinal(token, index, record);
+    if (generation === 0) return;
+    const delivery = await this.store.read(token);
+    if (!delivery?.meta.callback_url) return;
+    await this.store.recordWebhook(token, { state: 'pending', attempts: 0 });
+    await this.queues.webhooks().add(
+      'webhook',
+      { token, url: delivery.meta.callback_url, generation },
+      {
+        jobId: `${token}-webhook-${generation}`,
+        attempts: this.webhookAttempts,
+        backoff: { type: 'exponential', delay: this.webhookBackoffMs, jitter: 0.5 },
+        ...removalOptions(this.options.retention),
+      },
+    );
+  }
+
+  /** Upload `index` waits (backoff or a rate limit) until `deferral.run_at`; the status shows why. */
+  async recordDeferral(token: string, index: number, deferral: DeferralRecord): Promise<void> {
+    await this.store.recordDeferral(token, index, deferral);
+  }
+
+  /** Upload `index` runs again: it no longer waits. */
+  async clearDeferral(token: string, index: number): Promise<void> {
+    await this.store.clearDeferral(token, index);
+  }
+
+  /** The outcome of the latest attempt to deliver the delivery's webhook. */
+  async recordWebhook(token: string, status: WebhookStatus): Promise<void> {
+    await this.store.recordWebhook(token, status);
+  }
+}
