@@ -185,6 +185,21 @@ describe('POST /v1/deliveries', () => {
       expect(res.json().error.problems[0].message).toMatch(/__proto__/);
     });
 
+    it('400 naming the field for text that is not well-formed Unicode (a lone surrogate), in a secret too', async () => {
+      const before = await keysOf(h);
+      // JSON allows the escape; the string it makes cannot be UTF-8 or percent-encoded.
+      const payload = JSON.stringify(s3Request({ metadata: { title: 'ok' } }))
+        .replace(S3_SECRET, 'pass\\ud800word')
+        .replace('"title":"ok"', '"title":"a\\udfffb"');
+      const res = await h.app.inject({ method: 'POST', url: '/v1/deliveries', headers: { ...asAlice, 'content-type': 'application/json' }, payload });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.problems).toEqual([
+        { path: 'upload.destination.aws_secret_access_key', message: expect.stringMatching(/not well-formed Unicode/) },
+        { path: 'metadata.title', message: expect.stringMatching(/not well-formed Unicode/) },
+      ]);
+      expect(await keysOf(h)).toEqual(before);
+    });
+
     it('400 for an empty body', async () => {
       const before = await keysOf(h);
       const res = await h.app.inject({ method: 'POST', url: '/v1/deliveries', headers: { ...asAlice, 'content-type': 'application/json' }, payload: '' });

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { unsafeInputProblems } from '@upload-fleet/core';
 import { invalidRequest } from './errors.js';
 
 /**
@@ -11,6 +12,8 @@ import { invalidRequest } from './errors.js';
  *   always sets the header can still POST .../retry; POST /v1/deliveries then answers
  *   400 for the missing fields.
  * - `__proto__` and `constructor.prototype` keys are refused (Fastify's safe parser).
+ * - Text that is not well-formed Unicode (a lone UTF-16 surrogate) is refused with its
+ *   field path (`unsafeInputProblems` of core).
  */
 export function registerJsonBodyParser(app: FastifyInstance): void {
   const safeParse = app.getDefaultJsonParser('error', 'error');
@@ -19,8 +22,10 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
     const text = body as string;
     if (text.trim() === '') return done(null, undefined);
     safeParse(request, text, (error, parsed) => {
-      if (!error) return done(null, parsed);
-      done(invalidRequest([{ path: '(body)', message: describeJsonError(text) }]), undefined);
+      if (error) return done(invalidRequest([{ path: '(body)', message: describeJsonError(text) }]), undefined);
+      const problems = unsafeInputProblems(parsed);
+      if (problems.length > 0) return done(invalidRequest(problems), undefined);
+      done(null, parsed);
     });
   });
 }

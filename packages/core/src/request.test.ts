@@ -272,3 +272,17 @@ describe('problemsOf', () => {
     expect(validate(z.object({ n: z.number().default(3) }), {})).toEqual({ ok: true, value: { n: 3 } });
   });
 });
+
+describe('unsafe input', () => {
+  it('refuses a lone surrogate anywhere in a request, naming the field, before the schema runs', () => {
+    const request = { source: { path: 'a\udc00.mp4' }, upload: { destination: { ...FTP.destination, password: 'pw\ud800' } } };
+    expect(problems(validateDeliveryRequest(request))).toEqual([
+      { path: 'source.path', message: expect.stringMatching(/not well-formed Unicode/) },
+      { path: 'upload.destination.password', message: expect.stringMatching(/not well-formed Unicode/) },
+    ]);
+  });
+
+  it('accepts paired surrogates (emoji) as ordinary text', () => {
+    ok(validateDeliveryRequest({ source: SOURCE, upload: S3, metadata: { title: 'launch 🚀' } }));
+  });
+});

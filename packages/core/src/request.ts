@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { destinationSchema } from './destinations/index.js';
 import { evenWithOtherProblems, httpUrl } from './destinations/common.js';
+import { isWellFormedText } from './secrets.js';
 
 export const MAX_UPLOADS_PER_DELIVERY = 10;
 
@@ -78,7 +79,47 @@ export function problemsOf(error: z.ZodError): ValidationProblem[] {
 }
 
 export function validateDeliveryRequest(input: unknown): ValidationResult<DeliveryRequest> {
+  const unsafe = unsafeInputProblems(input);
+  if (unsafe.length > 0) return { ok: false, problems: unsafe };
   return validate(deliveryRequestSchema, input);
+}
+
+/** Input nested deeper than this is refused rather than walked; no request needs a tenth of it. */
+const MAX_INPUT_DEPTH = 64;
+
+/**
+ * Problems in parsed input that no schema sees, each at its field path: strings (keys or
+ * values) that are not well-formed Unicode. A lone UTF-16 surrogate
+ * (JSON allows `"\ud800"`) cannot be encoded as UTF-8 or percent-encoded: it would break
+ * a header, a signature or a URL far from where it was accepted. Run on any request body.
+ */
+export function unsafeInputProblems(input: unknown): ValidationProblem[] {
+  const problems: ValidationProblem[] = [];
+  const pathOf = (segments: readonly (string | number)[]) => segments.map(String).join('.') || '(body)';
+  const visit = (value: unknown, path: (string | number)[]): void => {
+    if (typeof value === 'string') {
+      if (!isWellFormedText(value)) problems.push({ path: pathOf(path), message: 'the text is not well-formed Unicode (it holds a lone UTF-16 surrogate); send valid UTF-8 text' });
+      return;
+    }
+    if (!value || typeof value !== 'object') return;
+    if (path.length >= MAX_INPUT_DEPTH) {
+      problems.push({ path: pathOf(path), message: `the input is nested more than ${MAX_INPUT_DEPTH} levels deep` });
+      return;
+    }
+    if (Array.isArray(value)) {
+      value.forEach((item, index) => visit(item, [...path, index]));
+      return;
+    }
+    for (const key of Object.keys(value)) {
+      if (!isWellFormedText(key)) {
+        problems.push({ path: pathOf([...path, key.replace(/\p{Surrogate}/gu, '\uFFFD')]), message: 'the field name is not well-formed Unicode (it holds a lone UTF-16 surrogate)' });
+        continue;
+      }
+      visit((value as Record<string, unknown>)[key], [...path, key]);
+    }
+  };
+  visit(input, []);
+  return problems;
 }
 
 /** The uploads of a request as a list, whether it used `upload` or `uploads`. */
