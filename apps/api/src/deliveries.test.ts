@@ -200,6 +200,23 @@ describe('POST /v1/deliveries', () => {
       expect(await keysOf(h)).toEqual(before);
     });
 
+    it('400 naming the path of a nested __proto__ or constructor key', async () => {
+      const before = await keysOf(h);
+      const request = JSON.stringify(s3Request()).replace('"bucket":', '"__proto__":{"polluted":true},"bucket":');
+      const res = await h.app.inject({ method: 'POST', url: '/v1/deliveries', headers: { ...asAlice, 'content-type': 'application/json' }, payload: request });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.problems).toEqual([{ path: 'upload.destination.__proto__', message: expect.stringMatching(/"__proto__" is not allowed/) }]);
+      const withConstructor = await h.app.inject({
+        method: 'POST',
+        url: '/v1/deliveries',
+        headers: { ...asAlice, 'content-type': 'application/json' },
+        payload: JSON.stringify({ ...s3Request(), metadata: { constructor: { prototype: { polluted: true } } } }),
+      });
+      expect(withConstructor.statusCode).toBe(400);
+      expect(withConstructor.json().error.problems).toEqual([{ path: 'metadata.constructor', message: expect.stringMatching(/"constructor" is not allowed/) }]);
+      expect(await keysOf(h)).toEqual(before);
+    });
+
     it('400 for an empty body', async () => {
       const before = await keysOf(h);
       const res = await h.app.inject({ method: 'POST', url: '/v1/deliveries', headers: { ...asAlice, 'content-type': 'application/json' }, payload: '' });

@@ -286,3 +286,13 @@ describe('unsafe input', () => {
     ok(validateDeliveryRequest({ source: SOURCE, upload: S3, metadata: { title: 'launch 🚀' } }));
   });
 });
+
+describe('prototype keys', () => {
+  it('are refused at their own path, wherever they are', () => {
+    const request = JSON.parse('{"source":{"path":"a.mp4"},"upload":{"destination":{"type":"s3","__proto__":{"x":1}}},"metadata":{"constructor":"y"}}');
+    expect(problems(validateDeliveryRequest(request))).toEqual([
+      { path: 'upload.destination.__proto__', message: expect.stringMatching(/"__proto__" is not allowed/) },
+      { path: 'metadata.constructor', message: expect.stringMatching(/"constructor" is not allowed/) },
+    ]);
+  });
+});

@@ -84,12 +84,19 @@ export function validateDeliveryRequest(input: unknown): ValidationResult<Delive
   return validate(deliveryRequestSchema, input);
 }
 
+/**
+ * Keys that reach an object's prototype when code copies or merges the input. JSON.parse
+ * makes them own properties (harmless by themselves), but no field of any request has
+ * these names, and a spread or merge further on would turn them into prototype pollution.
+ */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor']);
+
 /** Input nested deeper than this is refused rather than walked; no request needs a tenth of it. */
 const MAX_INPUT_DEPTH = 64;
 
 /**
- * Problems in parsed input that no schema sees, each at its field path: strings (keys or
- * values) that are not well-formed Unicode. A lone UTF-16 surrogate
+ * Problems in parsed input that no schema sees, each at its field path: prototype keys,
+ * and strings (keys or values) that are not well-formed Unicode. A lone UTF-16 surrogate
  * (JSON allows `"\ud800"`) cannot be encoded as UTF-8 or percent-encoded: it would break
  * a header, a signature or a URL far from where it was accepted. Run on any request body.
  */
@@ -111,6 +118,10 @@ export function unsafeInputProblems(input: unknown): ValidationProblem[] {
       return;
     }
     for (const key of Object.keys(value)) {
+      if (PROTOTYPE_KEYS.has(key)) {
+        problems.push({ path: pathOf([...path, key]), message: `the key "${key}" is not allowed anywhere in a request: remove it` });
+        continue;
+      }
       if (!isWellFormedText(key)) {
         problems.push({ path: pathOf([...path, key.replace(/\p{Surrogate}/gu, '\uFFFD')]), message: 'the field name is not well-formed Unicode (it holds a lone UTF-16 surrogate)' });
         continue;
