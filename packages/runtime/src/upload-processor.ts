@@ -103,7 +103,9 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
     try {
       const destination = destinationSchemas[adapter.type].parse({ ...data.destination, ...secrets }) as Destination;
       limitKey = await options.accountKeys.keyOf(adapter, destination, { signal: combined, network: options.network, credentials: options.credentials });
-      const decision = await options.limiter.acquire(adapter.type, limitKey, `${job.id}:${job.attemptsStarted}`);
+      // Windows count each attempt (job id and attempt number); the concurrency lease is the
+      // job's own, so a re-run after a crash takes over the lease its dead worker left.
+      const decision = await options.limiter.acquire(adapter.type, limitKey, `${job.id}:${job.attemptsStarted}`, String(job.id));
       if (!decision.allowed) {
         // Not now: wait in the delayed set (freeing this worker slot at once) without using
         // an attempt; jitter spreads the jobs of one key that would all wake together.
