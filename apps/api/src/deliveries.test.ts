@@ -293,3 +293,44 @@ describe('POST /v1/deliveries', () => {
     });
   });
 });
+
+describe('submit-time refusals (ALLOWED_PRIVATE_HOSTS given to the producer, as main.ts does)', () => {
+  let guarded: Harness;
+  beforeAll(async () => {
+    guarded = await startHarness('api-submit-refusals', {}, { allowedPrivateHosts: ['127.0.0.1:9000'] });
+  });
+  afterAll(async () => {
+    await guarded?.close();
+  });
+
+  it('400 for a source.path that escapes the root and for blocked address literals, each by field path; nothing enqueued', async () => {
+    const before = await keysOf(guarded);
+    const res = await postDelivery(guarded, {
+      source: { path: '../../etc/passwd' },
+      uploads: [
+        { destination: s3Destination({ s3host: '169.254.169.254' }) },
+        { destination: { type: 'http', url: 'http://0x0a000001/upload', filename: 'v.mp4' } },
+      ],
+      callback_url: 'http://[::1]:8080/hook',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.problems.map((p: { path: string }) => p.path)).toEqual(['source.path']);
+    const addresses = await postDelivery(guarded, {
+      source: { url: 'http://127.0.0.1:6379/' },
+      uploads: [
+        { destination: s3Destination({ s3host: '169.254.169.254' }) },
+        { destination: { type: 'http', url: 'http://0x0a000001/upload', filename: 'v.mp4' } },
+        { destination: { type: 'http', url: 'http://127.0.0.1:9000/upload', filename: 'v.mp4' } },
+      ],
+      callback_url: 'http://[::1]:8080/hook',
+    });
+    expect(addresses.statusCode).toBe(400);
+    expect(addresses.json().error.problems).toEqual([
+      { path: 'source.url', message: expect.stringMatching(/loopback/) },
+      { path: 'uploads.0.destination.s3host', message: expect.stringMatching(/cloud metadata/) },
+      { path: 'uploads.1.destination.url', message: expect.stringMatching(/private/) },
+      { path: 'callback_url', message: expect.stringMatching(/loopback/) },
+    ]);
+    expect(await keysOf(guarded)).toEqual(before);
+  });
+});

@@ -31,6 +31,8 @@ const producer = new Producer({
   prefix: config.redisPrefix,
   secretBox,
   maxAttempts: config.maxAttempts,
+  // A URL whose host is a blocked address literal gets a 400 at once (the worker checks again).
+  allowedPrivateHosts: config.allowedPrivateHosts,
   onError: (error) => logger.warn({ err: error.message }, 'queue connection error'),
 });
 

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
 import { SecretBox, createLogger, type DestinationType } from '@upload-fleet/core';
-import { Producer } from '@upload-fleet/producer';
+import { Producer, type ProducerOptions } from '@upload-fleet/producer';
 import { deletePrefix, dumpPrefix, testRedisUrl, uniquePrefix } from '@upload-fleet/testkit';
 import type { ApiKey } from './config.js';
 import { buildApi, type BuildApiOptions } from './server.js';
@@ -27,12 +27,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(name: string, options: Partial<BuildApiOptions> = {}): Promise<Harness> {
+export async function startHarness(name: string, options: Partial<BuildApiOptions> = {}, producerOptions: Partial<ProducerOptions> = {}): Promise<Harness> {
   const redisUrl = testRedisUrl();
   const prefix = uniquePrefix(name);
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const redis = new Redis(redisUrl);
-  const producer = new Producer({ connection, prefix, secretBox: new SecretBox([{ id: 'test', key: randomBytes(32) }]) });
+  const producer = new Producer({ connection, prefix, secretBox: new SecretBox([{ id: 'test', key: randomBytes(32) }]), ...producerOptions });
   const app = buildApi({ producer, apiKeys: [ALICE, BOB], logger: createLogger({ level: 'silent' }), ...options });
   await app.ready();
   return {

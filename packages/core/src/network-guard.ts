@@ -153,7 +153,17 @@ function reasonForIPv6(address: ipaddr.IPv6): string | undefined {
   return ALLOWED_IPV6_RANGES.has(range) ? undefined : (RANGE_LABELS[range] ?? range);
 }
 
-export function createNetworkGuard(options: NetworkGuardOptions): NetworkGuard {
+/** What a guard can decide from a URL's spelling alone, without DNS: for refusing requests at submit time. */
+export interface LiteralAddressCheck {
+  /**
+   * The refusal for a URL whose host is a blocked IP literal (any spelling the URL parser
+   * reads: `2852039166`, `0xa9.254.169.254`, `[::ffff:a9fe:a9fe]`) or a metadata name, or
+   * undefined. Other names pass: what they resolve to is decided when the worker connects.
+   */
+  refusalWithoutDns(url: string | URL): FleetError | undefined;
+}
+
+export function createNetworkGuard(options: NetworkGuardOptions): NetworkGuard & LiteralAddressCheck {
   const resolver: AddressResolver = options.resolver ?? ((hostname, opts, callback) => dns.lookup(hostname, opts, callback));
   const entries = options.allowedPrivateHosts.map(parseAllowedEntry).filter((entry) => entry.host !== '');
   /** Hosts allowed on every port. */
@@ -256,7 +266,14 @@ export function createNetworkGuard(options: NetworkGuardOptions): NetworkGuard {
     });
   }) as LookupFunction;
 
-  return { assertAllowed, lookup };
+  function refusalWithoutDns(url: string | URL): FleetError | undefined {
+    const { host, port } = targetOf(url);
+    const key = normalizeHost(host);
+    if (isIP(host) === 0 && !METADATA_HOSTNAMES.has(key)) return undefined;
+    return refusal(host, isIP(host) !== 0 ? [host] : [], port);
+  }
+
+  return { assertAllowed, lookup, refusalWithoutDns };
 }
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;

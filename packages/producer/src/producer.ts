@@ -11,6 +11,8 @@ import {
   uploadQueueName,
   uploadsOf,
   validateDeliveryRequest,
+  createNetworkGuard,
+  type LiteralAddressCheck,
   type DeliveryRequest,
   type DeliveryState,
   type DeliveryStatus,
@@ -62,6 +64,12 @@ export interface ProducerOptions {
   webhookBackoffMs?: number;
   /** Connection errors of the queues (Redis down); without it BullMQ prints them to stderr. */
   onError?: (error: Error) => void;
+  /**
+   * ALLOWED_PRIVATE_HOSTS, for refusing at submit time (400) a URL or host that is a blocked
+   * IP literal (169.254.169.254, 10.0.0.1, [::1], 2852039166) unless listed. Unset: the
+   * check is left to the worker, which refuses such uploads when they run.
+   */
+  allowedPrivateHosts?: string[];
 }
 
 export interface WebhookJobData {
@@ -117,6 +125,7 @@ export class Producer {
   private readonly webhookAttempts: number;
   private readonly webhookBackoffMs: number;
   private webhooks: Queue<WebhookJobData> | undefined;
+  private readonly submitNetwork: LiteralAddressCheck | undefined;
 
   constructor(private readonly options: ProducerOptions) {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
@@ -125,6 +134,7 @@ export class Producer {
     this.webhookAttempts = options.webhookAttempts ?? 8;
     this.webhookBackoffMs = options.webhookBackoffMs ?? 10_000;
     this.store = new DeliveryStore(options.connection, this.prefix, options.deliveryTtlSeconds ?? 30 * DAY_SECONDS);
+    this.submitNetwork = options.allowedPrivateHosts ? createNetworkGuard({ allowedPrivateHosts: options.allowedPrivateHosts }) : undefined;
   }
 
   get deliveries(): DeliveryStore {
@@ -147,7 +157,7 @@ export class Producer {
    * Throws ValidationFailedError (nothing enqueued) or IdempotencyConflictError.
    */
   async enqueue(input: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
-    const validation = validateDeliveryRequest(input);
+    const validation = validateDeliveryRequest(input, { ...(this.submitNetwork ? { network: this.submitNetwork } : {}) });
     if (!validation.ok) throw new ValidationFailedError(validation.problems);
     const request = validation.value;
     const owner = options.owner ?? 'default';
