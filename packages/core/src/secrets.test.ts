@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { SecretBox, isWellFormedText, scrubText, secret, secretFieldsOf, secretStringsOf, type EncryptedEnvelope, type EncryptionKey } from './secrets.js';
+import { SecretBox, isWellFormedText, scrubDeep, scrubText, secret, secretFieldsOf, secretStringsOf, type EncryptedEnvelope, type EncryptionKey } from './secrets.js';
 
 const key = (id: string, fill?: number): EncryptionKey => ({ id, key: fill === undefined ? randomBytes(32) : Buffer.alloc(32, fill) });
 
@@ -255,5 +255,13 @@ describe('isWellFormedText', () => {
     expect(isWellFormedText('plain, é, 😀')).toBe(true);
     expect(isWellFormedText('\ud83d')).toBe(false);
     expect(isWellFormedText('x\ude00y')).toBe(false);
+  });
+});
+
+describe('scrubDeep', () => {
+  it('scrubs every string of a result, deeply, keeping keys and other values', () => {
+    const result = { url: 'https://h/x', status: 200, headers: { 'x-echo': 'Bearer tok-12345', list: ['a', 'tok-12345'] }, body: '{"auth":"tok-12345"}', ok: true };
+    expect(scrubDeep(result, ['tok-12345'])).toEqual({ url: 'https://h/x', status: 200, headers: { 'x-echo': 'Bearer [REDACTED]', list: ['a', '[REDACTED]'] }, body: '{"auth":"[REDACTED]"}', ok: true });
+    expect(result.body).toContain('tok-12345');
   });
 });

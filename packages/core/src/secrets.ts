@@ -157,3 +157,21 @@ export function isWellFormedText(text: string): boolean {
 function toWellFormed(text: string): string {
   return text.replace(LONE_SURROGATE, '\uFFFD');
 }
+
+/**
+ * A copy of a value (a result, an answer's headers) with every secret replaced in every
+ * string, deeply (`scrubText` on each; keys are kept). For what a destination sent back:
+ * an endpoint may echo the request's credentials in its body or headers.
+ */
+export function scrubDeep<T>(value: T, secrets: readonly string[]): T {
+  if (secrets.length === 0) return value;
+  const visit = (v: unknown): unknown => {
+    if (typeof v === 'string') return scrubText(v, secrets);
+    if (Array.isArray(v)) return v.map(visit);
+    if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+      return Object.fromEntries(Object.entries(v).map(([key, child]) => [key, visit(child)]));
+    }
+    return v;
+  };
+  return visit(value) as T;
+}

@@ -5,6 +5,7 @@ import {
   destinationSchemas,
   contentTypeFor,
   FleetError,
+  scrubDeep,
   scrubText,
   secretStringsOf,
   toFleetError,
@@ -129,7 +130,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       const progress = throttledProgress(source.size, (p) => job.updateProgress(p));
       log.info({ source: source.description, bytes: source.size, limit_key: limitKey }, 'upload started');
 
-      const result = await adapter.upload({
+      const answer = await adapter.upload({
         destination: destination as never,
         source,
         contentType: contentTypeFor(destination, data.extension),
@@ -146,6 +147,9 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         network: options.network,
         credentials: options.credentials,
       });
+      // What the destination answered is stored (job return value, delivery record) and shown
+      // by the status API: scrub every secret of this job from it, whatever the adapter did.
+      const result = scrubDeep(answer, secretValues);
       progress.report(source.size);
       await progress.flush();
       await redisCheckpointStore(options.connection, producer.prefix, String(job.id), options.checkpointTtlSeconds).clear();
