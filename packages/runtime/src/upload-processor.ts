@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import {
@@ -102,6 +103,17 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
     let bytesSent = 0;
 
     try {
+      // At-least-once is BullMQ's promise: a job whose outcome reached the delivery record can
+      // run again, for example when Redis was away longer than the job lock and moveToFinished
+      // found the lock gone. What the record shows completed is never uploaded twice: the job
+      // completes with the recorded result, and nothing is sent.
+      const recorded = await producer.deliveries.readFinal(data.token, data.index);
+      if (recorded?.state === 'completed') {
+        log.warn({ finished_at: recorded.finished_at }, 'the delivery record shows this upload completed; completing the job with the recorded result, sending nothing');
+        await job.log(`already completed at ${recorded.finished_at} (delivery record); nothing sent again`);
+        return recorded.result;
+      }
+
       const destination = destinationSchemas[adapter.type].parse({ ...data.destination, ...secrets }) as Destination;
       limitKey = await options.accountKeys.keyOf(adapter, destination, { signal: combined, network: options.network, credentials: options.credentials });
       // Windows count each attempt (job id and attempt number); the concurrency lease is the
@@ -144,6 +156,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         checkpoint: redisCheckpointStore(options.connection, producer.prefix, String(job.id), options.checkpointTtlSeconds),
         attempt,
         lastAttempt: attempt >= maxAttempts,
+        uploadId: uploadIdOf(data.token, data.index),
         network: options.network,
         credentials: options.credentials,
       });
@@ -225,6 +238,16 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       await permit?.release().catch(() => undefined);
     }
   };
+}
+
+/**
+ * A stable id of one upload, the same on every attempt and every worker: for receivers that
+ * deduplicate (the HTTP destination's Idempotency-Key). UUID-shaped and derived by hashing,
+ * so it does not reveal the delivery token (the handle to the delivery's status).
+ */
+export function uploadIdOf(token: string, index: number): string {
+  const hex = createHash('sha256').update(`upload-fleet upload ${token}:${index}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** Turns whatever was thrown into the taxonomy, taking the abort reason into account. */

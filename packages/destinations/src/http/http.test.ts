@@ -336,6 +336,15 @@ describe('http adapter', () => {
     expect(echoed.body).toBe('you sent Basic [REDACTED] ([REDACTED])');
   });
 
+  it('sends the upload id as Idempotency-Key (an sf-string); a caller\'s own Idempotency-Key wins', async () => {
+    const { path } = file('small');
+    const { context } = makeContext({ url: `${receiver.url}/keyed`, filename: 'v.mp4' }, fileSource(path));
+    await httpAdapter.upload({ ...context, uploadId: '0b6f2c1e-6a51-4c1f-9d1c-2f8e7a9b3c4d' });
+    const own = makeContext({ url: `${receiver.url}/keyed`, filename: 'v.mp4', headers: { 'Idempotency-Key': '"mine"' } }, fileSource(path));
+    await httpAdapter.upload({ ...own.context, uploadId: '0b6f2c1e-6a51-4c1f-9d1c-2f8e7a9b3c4d' });
+    expect(receiver.requests.map((r) => r.headers['idempotency-key'])).toEqual(['"0b6f2c1e-6a51-4c1f-9d1c-2f8e7a9b3c4d"', '"mine"']);
+  });
+
   it('returns the destination URL without its userinfo when there is no Location', async () => {
     const { path } = file('small');
     const port = new URL(receiver.url).port;

@@ -101,7 +101,8 @@ function send(context: UploadContext<HttpDestination>, target: URL, body: Reques
 }
 
 /**
- * The destination's `headers` as given, then the ones the body needs. Content-Length is
+ * The destination's `headers` as given, then the ones the body needs, then the
+ * Idempotency-Key of this upload. Content-Length is
  * always the body's (a wrong one corrupts the request), and so is Content-Type for
  * multipart (it carries the boundary); for PUT a Content-Type the caller set wins, since
  * signed upload URLs often require an exact one. `user`/`password` become Basic auth,
@@ -121,6 +122,9 @@ function headersFor(context: UploadContext<HttpDestination>, target: URL, body: 
   for (const [name, value] of Object.entries(body.headers)) {
     if (!(name === 'content-type' && given.has('content-type') && destination.method === 'PUT')) headers[name] = value;
   }
+  // The IETF draft's header (draft-ietf-httpapi-idempotency-key-header), an sf-string: a
+  // receiver that deduplicates sees every attempt of this upload as one. A caller's own wins.
+  if (context.uploadId !== undefined && !given.has('idempotency-key')) headers['idempotency-key'] = `"${context.uploadId}"`;
   if (destination.user !== undefined) {
     if (given.has('authorization')) {
       log.warn({ host: target.host }, 'both an Authorization header and user/password were given: the header is sent, user/password are not');
