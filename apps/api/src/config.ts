@@ -32,6 +32,8 @@ export interface ApiServiceConfig extends ApiConfig {
   maxAttempts: number;
   /** OAuth clients of the connect flow (auth_secret) and PUBLIC_BASE_URL; none configured by default. */
   oauth: OAuthSettings;
+  /** ALLOWED_PRIVATE_HOSTS, as the workers read it: other blocked address literals are refused at submit (400). */
+  allowedPrivateHosts: string[];
 }
 
 const MIB = 1024 * 1024;
@@ -117,6 +119,7 @@ export const apiServiceConfigSchema = z
       }),
     ),
     ...oauthEnvShape,
+    ALLOWED_PRIVATE_HOSTS: z.string().default(''),
   })
   .superRefine((env, ctx) => {
     addOAuthEnvIssues(env, ctx);
@@ -135,6 +138,7 @@ export const apiServiceConfigSchema = z
       encryptionKeys: env.ENCRYPTION_KEYS,
       maxAttempts: env.UPLOAD_MAX_ATTEMPTS,
       oauth: oauthSettingsOf(env),
+      allowedPrivateHosts: env.ALLOWED_PRIVATE_HOSTS.split(',').map((h) => h.trim()).filter(Boolean),
     }),
   );
 

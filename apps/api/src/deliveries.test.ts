@@ -185,6 +185,38 @@ describe('POST /v1/deliveries', () => {
       expect(res.json().error.problems[0].message).toMatch(/__proto__/);
     });
 
+    it('400 naming the field for text that is not well-formed Unicode (a lone surrogate), in a secret too', async () => {
+      const before = await keysOf(h);
+      // JSON allows the escape; the string it makes cannot be UTF-8 or percent-encoded.
+      const payload = JSON.stringify(s3Request({ metadata: { title: 'ok' } }))
+        .replace(S3_SECRET, 'pass\\ud800word')
+        .replace('"title":"ok"', '"title":"a\\udfffb"');
+      const res = await h.app.inject({ method: 'POST', url: '/v1/deliveries', headers: { ...asAlice, 'content-type': 'application/json' }, payload });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.problems).toEqual([
+        { path: 'upload.destination.aws_secret_access_key', message: expect.stringMatching(/not well-formed Unicode/) },
+        { path: 'metadata.title', message: expect.stringMatching(/not well-formed Unicode/) },
+      ]);
+      expect(await keysOf(h)).toEqual(before);
+    });
+
+    it('400 naming the path of a nested __proto__ or constructor key', async () => {
+      const before = await keysOf(h);
+      const request = JSON.stringify(s3Request()).replace('"bucket":', '"__proto__":{"polluted":true},"bucket":');
+      const res = await h.app.inject({ method: 'POST', url: '/v1/deliveries', headers: { ...asAlice, 'content-type': 'application/json' }, payload: request });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.problems).toEqual([{ path: 'upload.destination.__proto__', message: expect.stringMatching(/"__proto__" is not allowed/) }]);
+      const withConstructor = await h.app.inject({
+        method: 'POST',
+        url: '/v1/deliveries',
+        headers: { ...asAlice, 'content-type': 'application/json' },
+        payload: JSON.stringify({ ...s3Request(), metadata: { constructor: { prototype: { polluted: true } } } }),
+      });
+      expect(withConstructor.statusCode).toBe(400);
+      expect(withConstructor.json().error.problems).toEqual([{ path: 'metadata.constructor', message: expect.stringMatching(/"constructor" is not allowed/) }]);
+      expect(await keysOf(h)).toEqual(before);
+    });
+
     it('400 for an empty body', async () => {
       const before = await keysOf(h);
       const res = await h.app.inject({ method: 'POST', url: '/v1/deliveries', headers: { ...asAlice, 'content-type': 'application/json' }, payload: '' });
@@ -259,5 +291,46 @@ describe('POST /v1/deliveries', () => {
       expect(await deliveryCount(h)).toBe(deliveriesBefore + 1);
       expect(await jobsOfToken(h, 's3', bodies[0]!.token)).toHaveLength(1);
     });
+  });
+});
+
+describe('submit-time refusals (ALLOWED_PRIVATE_HOSTS given to the producer, as main.ts does)', () => {
+  let guarded: Harness;
+  beforeAll(async () => {
+    guarded = await startHarness('api-submit-refusals', {}, { allowedPrivateHosts: ['127.0.0.1:9000'] });
+  });
+  afterAll(async () => {
+    await guarded?.close();
+  });
+
+  it('400 for a source.path that escapes the root and for blocked address literals, each by field path; nothing enqueued', async () => {
+    const before = await keysOf(guarded);
+    const res = await postDelivery(guarded, {
+      source: { path: '../../etc/passwd' },
+      uploads: [
+        { destination: s3Destination({ s3host: '169.254.169.254' }) },
+        { destination: { type: 'http', url: 'http://0x0a000001/upload', filename: 'v.mp4' } },
+      ],
+      callback_url: 'http://[::1]:8080/hook',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.problems.map((p: { path: string }) => p.path)).toEqual(['source.path']);
+    const addresses = await postDelivery(guarded, {
+      source: { url: 'http://127.0.0.1:6379/' },
+      uploads: [
+        { destination: s3Destination({ s3host: '169.254.169.254' }) },
+        { destination: { type: 'http', url: 'http://0x0a000001/upload', filename: 'v.mp4' } },
+        { destination: { type: 'http', url: 'http://127.0.0.1:9000/upload', filename: 'v.mp4' } },
+      ],
+      callback_url: 'http://[::1]:8080/hook',
+    });
+    expect(addresses.statusCode).toBe(400);
+    expect(addresses.json().error.problems).toEqual([
+      { path: 'source.url', message: expect.stringMatching(/loopback/) },
+      { path: 'uploads.0.destination.s3host', message: expect.stringMatching(/cloud metadata/) },
+      { path: 'uploads.1.destination.url', message: expect.stringMatching(/private/) },
+      { path: 'callback_url', message: expect.stringMatching(/loopback/) },
+    ]);
+    expect(await keysOf(guarded)).toEqual(before);
   });
 });

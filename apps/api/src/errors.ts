@@ -26,6 +26,7 @@ export const API_ERROR_CODES = [
   'UF_CONNECT_FAILED',
   'UF_CREDENTIAL_NOT_FOUND',
   'UF_CREDENTIAL_FORBIDDEN',
+  'UF_SERVICE_UNAVAILABLE',
   'UF_INTERNAL',
 ] as const;
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
@@ -73,6 +74,33 @@ export interface ErrorContext {
   requestId: string;
   /** The parsed request body, so that secret values in it are kept out of every message. */
   body: unknown;
+  /** False while the API's Redis connection is down: a failure then answers 503, not 500. */
+  redisAvailable?: boolean;
+}
+
+/** Seconds a client is told to wait (Retry-After) while Redis is unreachable. */
+export const REDIS_RETRY_AFTER_SECONDS = 2;
+
+/** The answer while Redis is unreachable; the route sets Retry-After. */
+export function redisUnavailable(): ApiError {
+  return new ApiError(
+    503,
+    'UF_SERVICE_UNAVAILABLE',
+    `The service cannot reach its queue store (Redis) right now; nothing was done. Retry in ${REDIS_RETRY_AFTER_SECONDS} s or later, with the same idempotency_key for a POST so a retry can never create a second delivery.`,
+  );
+}
+
+/**
+ * Errors of a Redis client that fails fast (packages/redis, role "client"): no connection,
+ * a command refused because the offline queue is off, a command past its deadline, or a
+ * connection that closed with the command in flight. Also found as a cause.
+ */
+function isRedisUnavailableError(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth += 1) {
+    if (e.name === 'MaxRetriesPerRequestError' || e.name === 'ConnectionClosedError') return true;
+    if (/enableOfflineQueue|Connection is closed|Command timed out|Stream isn't writeable/.test(e.message)) return true;
+  }
+  return false;
 }
 
 /**
@@ -91,6 +119,7 @@ export function toApiError(error: unknown, context: ErrorContext): { error: ApiE
   }
   const fastifyError = asFastifyClientError(error);
   if (fastifyError) return known(fromFastifyError(fastifyError, context));
+  if (context.redisAvailable === false || isRedisUnavailableError(error)) return known(redisUnavailable());
   return {
     error: new ApiError(500, 'UF_INTERNAL', `An unexpected error occurred; it was logged with request id "${context.requestId}". Try again later, or report it with that id.`, {
       request_id: context.requestId,

@@ -11,4 +11,4 @@ export {
 export { registerConnectRoutes, type ConnectOptions, type ConnectStarted, type Connected, type CredentialView } from './connect.js';
 export { API_ERROR_CODES, type ApiErrorBody, type ApiErrorCode } from './errors.js';
 export { buildOpenApiDocument } from './openapi.js';
-export { redisReadiness } from './readiness.js';
+export { redisAvailability, redisReadiness } from './readiness.js';

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { unsafeInputProblems } from '@upload-fleet/core';
 import { invalidRequest } from './errors.js';
 
 /**
@@ -10,28 +11,26 @@ import { invalidRequest } from './errors.js';
  * - An empty body with Content-Type application/json counts as no body, so a client that
  *   always sets the header can still POST .../retry; POST /v1/deliveries then answers
  *   400 for the missing fields.
- * - `__proto__` and `constructor.prototype` keys are refused (Fastify's safe parser).
+ * - `__proto__` and `constructor` keys, and text that is not well-formed Unicode (a lone
+ *   UTF-16 surrogate), are refused with the field path (`unsafeInputProblems` of core).
  */
 export function registerJsonBodyParser(app: FastifyInstance): void {
-  const safeParse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser(['application/json', 'text/plain']);
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = body as string;
     if (text.trim() === '') return done(null, undefined);
-    safeParse(request, text, (error, parsed) => {
-      if (!error) return done(null, parsed);
-      done(invalidRequest([{ path: '(body)', message: describeJsonError(text) }]), undefined);
-    });
+    let parsed: unknown;
+    try {
+      // JSON.parse makes "__proto__" an own property, never the prototype; the check below
+      // then names the key's path (Fastify's safe parser could only say "(body)").
+      parsed = JSON.parse(text);
+    } catch (error) {
+      return done(invalidRequest([{ path: '(body)', message: `the body is not valid JSON: ${safeReason((error as Error).message)}` }]), undefined);
+    }
+    const problems = unsafeInputProblems(parsed);
+    if (problems.length > 0) return done(invalidRequest(problems), undefined);
+    done(null, parsed);
   });
-}
-
-function describeJsonError(text: string): string {
-  try {
-    JSON.parse(text);
-  } catch (error) {
-    return `the body is not valid JSON: ${safeReason((error as Error).message)}`;
-  }
-  return 'the body must not contain "__proto__" or "constructor.prototype" keys';
 }
 
 /** V8's reason and position, without the piece of input some of its messages quote. */

@@ -9,7 +9,7 @@ import { Producer } from '@upload-fleet/producer';
 import { redisConnectionFromConfig } from '@upload-fleet/redis';
 import { createMetrics } from '@upload-fleet/runtime/metrics';
 import { loadApiServiceConfig, type ApiServiceConfig } from './config.js';
-import { redisReadiness } from './readiness.js';
+import { redisAvailability, redisReadiness } from './readiness.js';
 import { buildApi } from './server.js';
 
 const READINESS_TIMEOUT_MS = 2_000;
@@ -23,8 +23,9 @@ try {
 }
 
 const logger = createLogger();
-// A single server, Sentinel or a cluster, with maxRetriesPerRequest: null (what BullMQ requires).
-const connection = redisConnectionFromConfig({ ...config.redis, prefix: config.redisPrefix });
+// A single server, Sentinel or a cluster, failing fast (role "client"): while Redis is away a
+// request gets a 503 at once, and no command waits offline to run after the client gave up.
+const connection = redisConnectionFromConfig({ ...config.redis, prefix: config.redisPrefix }, 'client');
 connection.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
 const secretBox = SecretBox.fromConfig(config.encryptionKeys);
 const producer = new Producer({
@@ -32,6 +33,8 @@ const producer = new Producer({
   prefix: config.redisPrefix,
   secretBox,
   maxAttempts: config.maxAttempts,
+  // A URL whose host is a blocked address literal gets a 400 at once (the worker checks again).
+  allowedPrivateHosts: config.allowedPrivateHosts,
   onError: (error) => logger.warn({ err: error.message }, 'queue connection error'),
 });
 
@@ -50,6 +53,7 @@ const app = buildApi({
   // Always given, so credentials stay visible and deletable when an OAuth client is removed.
   connect: { store: new CredentialStore({ connection, prefix: config.redisPrefix, secretBox }), oauth: config.oauth },
   readiness: redisReadiness(connection, READINESS_TIMEOUT_MS),
+  redisAvailable: redisAvailability(connection),
   metrics,
   ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
 });

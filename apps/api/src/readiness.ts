@@ -19,3 +19,12 @@ export function redisReadiness(connection: Redis | Cluster, timeoutMs = 2_000): 
     }
   };
 }
+
+/**
+ * Whether a connection can take commands now. ioredis reports "ready" (single server,
+ * Sentinel, Cluster) once connected and initialised; anything else (connecting,
+ * reconnecting, end) means a command would fail or wait.
+ */
+export function redisAvailability(connection: Redis | Cluster): () => boolean {
+  return () => connection.status === 'ready';
+}

@@ -185,6 +185,22 @@ describe('errors', () => {
   });
 });
 
+describe('Redis failing in the middle of a request', () => {
+  it('is a 503 with Retry-After, not a 500, when the fail-fast connection refuses a command', async () => {
+    const broken = {
+      get: async () => {
+        throw new Error("Stream isn't writeable and enableOfflineQueue options is false");
+      },
+    } as unknown as Producer;
+    const app = buildApi({ producer: broken, apiKeys: [ALICE], logger: createLogger({ level: 'silent' }) });
+    const res = await app.inject({ method: 'GET', url: '/v1/deliveries/dlv_abc', headers: asAlice });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toMatch(/^\d+$/);
+    expect(res.json().error.code).toBe('UF_SERVICE_UNAVAILABLE');
+    await app.close();
+  });
+});
+
 describe('request logging', () => {
   it('logs each request without the authorization header, the body or secrets', async () => {
     const { logger, lines } = capturingLogger();

@@ -5,7 +5,7 @@ import type { EnqueueResult, Producer } from '@upload-fleet/producer';
 import { ApiKeyMatcher, bearerTokenOf } from './auth.js';
 import { DEFAULT_BODY_LIMIT_BYTES, type ApiKey } from './config.js';
 import { registerConnectRoutes, type ConnectOptions } from './connect.js';
-import { ApiError, toApiError } from './errors.js';
+import { ApiError, REDIS_RETRY_AFTER_SECONDS, redisUnavailable, toApiError } from './errors.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { buildOpenApiDocument } from './openapi.js';
 
@@ -26,6 +26,13 @@ export interface BuildApiOptions {
   bodyLimitBytes?: number;
   /** Answers GET /readyz; default: always ready. */
   readiness?: () => Promise<Readiness>;
+  /**
+   * Whether the Redis connection is up now (`redisAvailability(connection)`); default:
+   * always. While it is not, every route that needs Redis answers 503 with Retry-After at
+   * once, before anything is attempted. Pair it with a fail-fast connection (role
+   * "client" of packages/redis), so a command that meets an outage fails too.
+   */
+  redisAvailable?: () => boolean;
   /** The connect flow (auth_secret credentials); without it the /v1/connect routes answer 503. */
   connect?: ConnectOptions;
   /** Serves GET /metrics (Prometheus text) when given: `createMetrics()` of @upload-fleet/runtime/metrics. */
@@ -79,6 +86,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const keys = new ApiKeyMatcher(options.apiKeys);
   const readiness = options.readiness ?? (async () => ({ ready: true, checks: {} }));
+  const redisAvailable = options.redisAvailable ?? (() => true);
   const logger = (options.logger ?? createLogger()).child({ component: 'api' }, { redact: { paths: REDACT_PATHS, censor: '[REDACTED]' }, serializers: requestSerializers });
 
   const app = Fastify({
@@ -117,10 +125,19 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     request.log = request.log.child({ api_key: name });
   });
 
+  // Refuse at once while Redis is away: a request must neither hang nor run later, when the
+  // client has given up and cannot know whether it did. (Open routes need no Redis.)
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.routeOptions.config.public || redisAvailable()) return;
+    reply.code(503).header('retry-after', String(REDIS_RETRY_AFTER_SECONDS)).send(redisUnavailable().toBody());
+    return reply;
+  });
+
   app.setErrorHandler((error, request, reply) => {
-    const { error: apiError, unexpected } = toApiError(error, { bodyLimitBytes, requestId: request.id, body: request.body });
+    const { error: apiError, unexpected } = toApiError(error, { bodyLimitBytes, requestId: request.id, body: request.body, redisAvailable: redisAvailable() });
     if (unexpected) request.log.error({ err: error }, 'unexpected error');
     else request.log.info({ code: apiError.code, status: apiError.statusCode }, 'request refused');
+    if (apiError.statusCode === 503) reply.header('retry-after', String(REDIS_RETRY_AFTER_SECONDS));
     reply.code(apiError.statusCode).send(apiError.toBody());
   });
 

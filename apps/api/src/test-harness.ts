@@ -7,7 +7,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
 import { SecretBox, createLogger } from '@upload-fleet/core';
 import type { DestinationType } from '@upload-fleet/destinations/definitions';
-import { Producer } from '@upload-fleet/producer';
+import { Producer, type ProducerOptions } from '@upload-fleet/producer';
 import { deletePrefix, dumpPrefix, testRedisUrl, uniquePrefix } from '@upload-fleet/testkit';
 import type { ApiKey } from './config.js';
 import { buildApi, type BuildApiOptions } from './server.js';
@@ -28,12 +28,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(name: string, options: Partial<BuildApiOptions> = {}): Promise<Harness> {
+export async function startHarness(name: string, options: Partial<BuildApiOptions> = {}, producerOptions: Partial<ProducerOptions> = {}): Promise<Harness> {
   const redisUrl = testRedisUrl();
   const prefix = uniquePrefix(name);
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const redis = new Redis(redisUrl);
-  const producer = new Producer({ connection, prefix, secretBox: new SecretBox([{ id: 'test', key: randomBytes(32) }]) });
+  const producer = new Producer({ connection, prefix, secretBox: new SecretBox([{ id: 'test', key: randomBytes(32) }]), ...producerOptions });
   const app = buildApi({ producer, apiKeys: [ALICE, BOB], logger: createLogger({ level: 'silent' }), ...options });
   await app.ready();
   return {

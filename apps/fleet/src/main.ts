@@ -55,6 +55,8 @@ async function main(): Promise<void> {
     bodyLimitBytes: apiConfig.bodyLimitBytes,
     connect: { store: new CredentialStore({ connection: credentialsConnection, prefix: workerConfig.prefix, secretBox: workerConfig.secretBox }), oauth },
     readiness: async () => ({ ready: fleet.isReady(), checks: { redis: fleet.isReady() ? 'ok' : 'unavailable' } }),
+    // While Redis is away, requests get a 503 with Retry-After at once instead of waiting.
+    redisAvailable: () => fleet.isReady(),
     // One process: the pools' counters and job counts are this API's /metrics.
     metrics: fleet.metrics,
     ...(apiConfig.metricsToken ? { metricsToken: apiConfig.metricsToken } : {}),

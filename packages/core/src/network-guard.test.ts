@@ -3,7 +3,7 @@ import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FleetError } from './errors.js';
-import { blockedAddressReason, createNetworkGuard, type AddressResolver } from './network-guard.js';
+import { blockedAddressReason, createNetworkGuard, parseAllowedEntry, type AddressResolver } from './network-guard.js';
 
 /** A DNS stand-in: fixed answers per name, ENOTFOUND for the rest; records what it was asked. */
 function fakeResolver(table: Record<string, string[]>) {
@@ -227,6 +227,48 @@ describe('allowedPrivateHosts', () => {
       lookup('internal.example', { all: true }, (error, result) => (error ? reject(error) : resolve(result as LookupAddress[]))),
     );
     expect(addresses).toEqual([{ address: '10.0.0.2', family: 4 }]);
+  });
+});
+
+describe('allowedPrivateHosts entries with a port', () => {
+  const { resolver } = fakeResolver(DNS);
+  const guard = createNetworkGuard({ allowedPrivateHosts: ['127.0.0.1:9000', '[::1]:4566', 'internal.example:8443', '10.1.2.3:80'], resolver });
+
+  it.each(['http://127.0.0.1:9000/bucket', 'http://[::1]:4566/', 'https://internal.example:8443/up', 'http://10.1.2.3/', 'http://[::ffff:127.0.0.1]:9000/'])(
+    'allows %s, on the listed port',
+    async (url) => {
+      await expect(guard.assertAllowed(url)).resolves.toBeUndefined();
+    },
+  );
+
+  it.each([
+    'http://127.0.0.1:6379/', // Redis on the same host
+    'http://127.0.0.1/', // port 80 by default
+    'http://[::1]:9000/',
+    'https://internal.example/', // 443
+    'https://internal.example:9443/',
+    'ftp://10.1.2.3/', // 21
+    // A name resolving to a port-scoped literal is not admitted by it (lookup cannot see ports).
+    'http://to-allowed-ip.example:9000/',
+  ])('refuses %s, another port or a name it does not list', async (url) => {
+    expect((await errorOf(guard.assertAllowed(url))).code).toBe('UF_BLOCKED_ADDRESS');
+  });
+
+  it('lets a listed name resolve at connect time, where the port is unknown', async () => {
+    const addresses = await new Promise<LookupAddress[]>((resolve, reject) =>
+      guard.lookup('internal.example', { all: true }, (error, result) => (error ? reject(error) : resolve(result as LookupAddress[]))),
+    );
+    expect(addresses).toEqual([{ address: '10.0.0.2', family: 4 }]);
+  });
+
+  it('refuses an entry whose port is not a port', () => {
+    for (const entry of ['127.0.0.1:0', 'minio:99999', 'minio:', '[::1]:x']) {
+      expect(() => createNetworkGuard({ allowedPrivateHosts: [entry] })).toThrow(/ALLOWED_PRIVATE_HOSTS entry .* valid port/);
+    }
+    // A bare IPv6 address is a host, not host:port.
+    expect(parseAllowedEntry('::1')).toEqual({ host: '::1' });
+    expect(parseAllowedEntry('[::1]:9000')).toEqual({ host: '::1', port: 9000 });
+    expect(parseAllowedEntry(' Minio:9000 ')).toEqual({ host: 'minio', port: 9000 });
   });
 });
 

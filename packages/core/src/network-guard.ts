@@ -35,10 +35,13 @@ export type AddressResolver = (
 
 export interface NetworkGuardOptions {
   /**
-   * Hosts that skip every check: exact host names or IP literals, case-insensitive,
-   * IPv6 with or without brackets (`ALLOWED_PRIVATE_HOSTS`). An IP literal listed here
-   * is also accepted when a name resolves to it: a name can only reach what the
-   * literal already may.
+   * Hosts that skip every check (`ALLOWED_PRIVATE_HOSTS`): exact host names or IP
+   * literals, case-insensitive, IPv6 with or without brackets. An entry with a port
+   * (`minio:9000`, `127.0.0.1:4566`, `[::1]:9000`) allows that port only, the safer form:
+   * a bare `127.0.0.1` also opens the worker's health port, Redis and everything else on
+   * the machine. A bare IP literal listed here is also accepted when a name resolves to
+   * it: a name can only reach what the literal already may. A literal with a port admits
+   * only itself, since at connect time (`lookup`) the port is not known.
    */
   allowedPrivateHosts: string[];
   /** Resolves names; `dns.lookup` by default. Tests pass a fixed table to simulate DNS answers. */
@@ -150,18 +153,43 @@ function reasonForIPv6(address: ipaddr.IPv6): string | undefined {
   return ALLOWED_IPV6_RANGES.has(range) ? undefined : (RANGE_LABELS[range] ?? range);
 }
 
-export function createNetworkGuard(options: NetworkGuardOptions): NetworkGuard {
+/** What a guard can decide from a URL's spelling alone, without DNS: for refusing requests at submit time. */
+export interface LiteralAddressCheck {
+  /**
+   * The refusal for a URL whose host is a blocked IP literal (any spelling the URL parser
+   * reads: `2852039166`, `0xa9.254.169.254`, `[::ffff:a9fe:a9fe]`) or a metadata name, or
+   * undefined. Other names pass: what they resolve to is decided when the worker connects.
+   */
+  refusalWithoutDns(url: string | URL): FleetError | undefined;
+}
+
+export function createNetworkGuard(options: NetworkGuardOptions): NetworkGuard & LiteralAddressCheck {
   const resolver: AddressResolver = options.resolver ?? ((hostname, opts, callback) => dns.lookup(hostname, opts, callback));
-  const allowedHosts = new Set(options.allowedPrivateHosts.map(normalizeHost).filter(Boolean));
+  const entries = options.allowedPrivateHosts.map(parseAllowedEntry).filter((entry) => entry.host !== '');
+  /** Hosts allowed on every port. */
+  const allowedHosts = new Set(entries.filter((e) => e.port === undefined).map((e) => e.host));
+  /** `host|port` of the entries that name a port. */
+  const allowedHostPorts = new Set(entries.filter((e) => e.port !== undefined).map((e) => `${e.host}|${e.port}`));
+  /** Names listed with a port: `lookup` lets them resolve, `assertAllowed` holds them to their port. */
+  const namesWithPort = new Set(entries.filter((e) => e.port !== undefined && isIP(e.host) === 0).map((e) => e.host));
   const allowedAddresses = new Set([...allowedHosts].filter((host) => isIP(host) !== 0));
+
+  /** Listed, for this port; `port` is undefined inside `lookup`, which Node gives no port. */
+  const isListed = (key: string, port: number | undefined): boolean => {
+    if (allowedHosts.has(key)) return true;
+    if (port !== undefined) return allowedHostPorts.has(`${key}|${port}`);
+    // Every request is checked with its port by assertAllowed first (and on every
+    // redirect); an IP literal never reaches lookup, so only listed names matter here.
+    return namesWithPort.has(key);
+  };
 
   /**
    * The error for a refused host, or undefined when the host may be reached at these
    * addresses. `host` is printed as the URL spelled it; its normalized form is compared.
    */
-  const refusal = (host: string, addresses: readonly string[]): FleetError | undefined => {
+  const refusal = (host: string, addresses: readonly string[], port?: number): FleetError | undefined => {
     const key = normalizeHost(host);
-    if (allowedHosts.has(key)) return undefined;
+    if (isListed(key, port)) return undefined;
     if (METADATA_HOSTNAMES.has(key)) return blocked(host, undefined, 'cloud metadata');
     for (const address of addresses) {
       if (allowedAddresses.has(canonicalAddress(address))) continue;
@@ -177,12 +205,12 @@ export function createNetworkGuard(options: NetworkGuardOptions): NetworkGuard {
     });
 
   async function assertAllowed(url: string | URL): Promise<void> {
-    const host = hostOf(url);
+    const { host, port } = targetOf(url);
     const key = normalizeHost(host);
     const literal = isIP(host) !== 0;
     // Listed hosts, metadata names and IP literals are decided without asking DNS.
-    if (literal || allowedHosts.has(key) || METADATA_HOSTNAMES.has(key)) {
-      const error = refusal(host, literal ? [host] : []);
+    if (literal || isListed(key, port) || METADATA_HOSTNAMES.has(key)) {
+      const error = refusal(host, literal ? [host] : [], port);
       if (error) throw error;
       return;
     }
@@ -197,7 +225,7 @@ export function createNetworkGuard(options: NetworkGuardOptions): NetworkGuard {
     }
     // Refuse if ANY address is blocked: the connection may pick any of them, and a name
     // that mixes public and private answers is a rebinding attempt more often than not.
-    const error = refusal(host, addresses.map((a) => a.address));
+    const error = refusal(host, addresses.map((a) => a.address), port);
     if (error) throw error;
   }
 
@@ -238,7 +266,14 @@ export function createNetworkGuard(options: NetworkGuardOptions): NetworkGuard {
     });
   }) as LookupFunction;
 
-  return { assertAllowed, lookup };
+  function refusalWithoutDns(url: string | URL): FleetError | undefined {
+    const { host, port } = targetOf(url);
+    const key = normalizeHost(host);
+    if (isIP(host) === 0 && !METADATA_HOSTNAMES.has(key)) return undefined;
+    return refusal(host, isIP(host) !== 0 ? [host] : [], port);
+  }
+
+  return { assertAllowed, lookup, refusalWithoutDns };
 }
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
@@ -252,7 +287,11 @@ function blocked(host: string, address: string | undefined, reason: string): Fle
 /** The schemes of the connections the fleet opens: HTTP(S) requests and FTP(S) sessions. */
 const GUARDED_PROTOCOLS = new Set(['http:', 'https:', 'ftp:', 'ftps:']);
 
-function hostOf(url: string | URL): string {
+/** The ports a URL without one connects to. */
+const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443, 'ftp:': 21, 'ftps:': 990 };
+
+/** Host (no brackets) and port (the scheme's default when the URL names none) of a guarded URL. */
+function targetOf(url: string | URL): { host: string; port: number } {
   let parsed: URL;
   try {
     parsed = typeof url === 'string' ? new URL(url) : url;
@@ -262,7 +301,22 @@ function hostOf(url: string | URL): string {
   if (!GUARDED_PROTOCOLS.has(parsed.protocol)) {
     throw new FleetError('UF_INVALID_REQUEST', `Only http(s) and ftp(s) URLs may be used, not ${parsed.protocol}`);
   }
-  return stripBrackets(parsed.hostname);
+  return { host: stripBrackets(parsed.hostname), port: parsed.port ? Number(parsed.port) : DEFAULT_PORTS[parsed.protocol]! };
+}
+
+/**
+ * One ALLOWED_PRIVATE_HOSTS entry: `host`, `host:port`, `[v6]` or `[v6]:port` (a bare IPv6
+ * address is a host). Throws for a port that is not 1-65535, so a typo fails at start.
+ */
+export function parseAllowedEntry(entry: string): { host: string; port?: number } {
+  const text = entry.trim();
+  const withPort = /^\[([^\]]+)\]:([^:]*)$/.exec(text) ?? /^([^:[\]]+):([^:]*)$/.exec(text);
+  if (!withPort) return { host: normalizeHost(text) };
+  const port = /^\d{1,5}$/.test(withPort[2]!) ? Number(withPort[2]) : NaN;
+  if (!(port >= 1 && port <= 65535)) {
+    throw new Error(`ALLOWED_PRIVATE_HOSTS entry "${text}" has no valid port: write host, host:port (1-65535) or [ipv6]:port`);
+  }
+  return { host: normalizeHost(withPort[1]!), port };
 }
 
 /** Lower case, no IPv6 brackets, no trailing dot; IP literals in one canonical spelling. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { SecretBox, scrubText, secret, secretFieldsOf, secretStringsOf, type EncryptedEnvelope, type EncryptionKey } from './secrets.js';
+import { SecretBox, isWellFormedText, scrubDeep, scrubText, secret, secretFieldsOf, secretStringsOf, type EncryptedEnvelope, type EncryptionKey } from './secrets.js';
 
 const key = (id: string, fill?: number): EncryptionKey => ({ id, key: fill === undefined ? randomBytes(32) : Buffer.alloc(32, fill) });
 
@@ -238,5 +238,30 @@ describe('scrubText', () => {
   it('removes every one of several secrets', () => {
     const out = scrubText(`key=${token}; auth=Bearer ya29.abc; pw=${encodeURIComponent(password)}`, [token, 'ya29.abc', password]);
     expect(out).toBe('key=[REDACTED]; auth=Bearer [REDACTED]; pw=[REDACTED]');
+  });
+
+  it('never throws: a secret or a text with a lone surrogate is scrubbed like any other', () => {
+    const lone = 'pass\ud800word';
+    expect(() => encodeURIComponent(lone)).toThrow(URIError);
+    expect(scrubText(`a ${lone} b`, [lone])).toBe('a [REDACTED] b');
+    // UTF-8 turns the lone surrogate into U+FFFD: that wire form is scrubbed too.
+    expect(scrubText(`q=${encodeURIComponent('pass\ufffdword')}`, [lone])).toBe('q=[REDACTED]');
+    expect(scrubText('text \udc00 alone', ['other-secret'])).toBe('text \udc00 alone');
+  });
+});
+
+describe('isWellFormedText', () => {
+  it('refuses lone surrogates only', () => {
+    expect(isWellFormedText('plain, é, 😀')).toBe(true);
+    expect(isWellFormedText('\ud83d')).toBe(false);
+    expect(isWellFormedText('x\ude00y')).toBe(false);
+  });
+});
+
+describe('scrubDeep', () => {
+  it('scrubs every string of a result, deeply, keeping keys and other values', () => {
+    const result = { url: 'https://h/x', status: 200, headers: { 'x-echo': 'Bearer tok-12345', list: ['a', 'tok-12345'] }, body: '{"auth":"tok-12345"}', ok: true };
+    expect(scrubDeep(result, ['tok-12345'])).toEqual({ url: 'https://h/x', status: 200, headers: { 'x-echo': 'Bearer [REDACTED]', list: ['a', '[REDACTED]'] }, body: '{"auth":"[REDACTED]"}', ok: true });
+    expect(result.body).toContain('tok-12345');
   });
 });

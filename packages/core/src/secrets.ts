@@ -131,7 +131,10 @@ export function scrubText(text: string, secrets: readonly string[]): string {
     forms.add(s);
     const b64 = Buffer.from(s).toString('base64');
     if (b64.length >= 8) forms.add(b64);
-    const encoded = encodeURIComponent(s);
+    // encodeURIComponent throws URIError on a lone surrogate, and scrubbing runs inside
+    // error handlers, where a throw turns any failure into a 500. On the wire (UTF-8) a lone
+    // surrogate becomes U+FFFD, as Buffer.from and URLSearchParams write it: encode that form.
+    const encoded = encodeURIComponent(toWellFormed(s));
     forms.add(encoded);
     forms.add(encoded.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()));
     forms.add(new URLSearchParams({ s }).toString().slice(2));
@@ -140,4 +143,35 @@ export function scrubText(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const form of [...forms].sort((a, b) => b.length - a.length)) out = out.split(form).join('[REDACTED]');
   return out;
+}
+
+/** A lone UTF-16 surrogate: one not paired with its other half (the `u` flag matches by code point). */
+const LONE_SURROGATE = /\p{Surrogate}/gu;
+
+/** True when a string is well-formed Unicode: no lone surrogate (String.prototype.isWellFormed, ES2024). */
+export function isWellFormedText(text: string): boolean {
+  return !/\p{Surrogate}/u.test(text);
+}
+
+/** The string with every lone surrogate replaced by U+FFFD, as UTF-8 encoders write it (String.prototype.toWellFormed). */
+function toWellFormed(text: string): string {
+  return text.replace(LONE_SURROGATE, '\uFFFD');
+}
+
+/**
+ * A copy of a value (a result, an answer's headers) with every secret replaced in every
+ * string, deeply (`scrubText` on each; keys are kept). For what a destination sent back:
+ * an endpoint may echo the request's credentials in its body or headers.
+ */
+export function scrubDeep<T>(value: T, secrets: readonly string[]): T {
+  if (secrets.length === 0) return value;
+  const visit = (v: unknown): unknown => {
+    if (typeof v === 'string') return scrubText(v, secrets);
+    if (Array.isArray(v)) return v.map(visit);
+    if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+      return Object.fromEntries(Object.entries(v).map(([key, child]) => [key, visit(child)]));
+    }
+    return v;
+  };
+  return visit(value) as T;
 }

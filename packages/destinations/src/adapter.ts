@@ -82,6 +82,12 @@ export interface UploadContext<D> {
    * of keeping it for a resume that will never come. Aborts (shutdown) still resume.
    */
   readonly lastAttempt: boolean;
+  /**
+   * A stable id of this upload (one destination of one delivery), the same on every
+   * attempt and worker, for receivers that deduplicate: the HTTP destination sends it as
+   * `Idempotency-Key`. The runtime always sets it; tests may leave it out.
+   */
+  readonly uploadId?: string;
   readonly network: NetworkGuard;
   /** For destinations that accept `auth_secret` (YouTube, Dropbox). */
   readonly credentials: CredentialProvider;

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { deliveryRequestSchemaFor, secretFieldsOf, validate, type ValidationResult } from '@upload-fleet/core';
+import {
+  blockedAddressProblems,
+  deliveryRequestSchemaFor,
+  secretFieldsOf,
+  unsafeInputProblems,
+  validate,
+  type SubmitChecks,
+  type ValidationResult,
+} from '@upload-fleet/core';
 import * as registered from './all.js';
 import type { ConnectDefinition, DestinationDefinition, LimitDefaults, OAuthProviderDefinition } from './definition.js';
 
@@ -54,8 +62,18 @@ export type DeliveryRequest = z.output<typeof deliveryRequestSchema>;
 export type DeliveryRequestInput = z.input<typeof deliveryRequestSchema>;
 export type UploadSpec = NonNullable<DeliveryRequest['upload']>;
 
-export function validateDeliveryRequest(input: unknown): ValidationResult<DeliveryRequest> {
-  return validate(deliveryRequestSchema, input);
+/**
+ * Validates a request: input no schema sees (prototype keys, text that is not well-formed
+ * Unicode), then the schema, then, with `checks.network`, URLs whose host is a blocked
+ * address literal (a 400 now rather than a failed upload later; the worker checks again).
+ */
+export function validateDeliveryRequest(input: unknown, checks: SubmitChecks = {}): ValidationResult<DeliveryRequest> {
+  const unsafe = unsafeInputProblems(input);
+  if (unsafe.length > 0) return { ok: false, problems: unsafe };
+  const result = validate(deliveryRequestSchema, input);
+  if (!result.ok || !checks.network) return result;
+  const refused = blockedAddressProblems(result.value, checks.network);
+  return refused.length > 0 ? { ok: false, problems: refused } : result;
 }
 
 /** The uploads of a request as a list, whether it used `upload` or `uploads`. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { MAX_UPLOADS_PER_DELIVERY, problemsOf, validate, type ValidationProblem, type ValidationResult } from '@upload-fleet/core';
+import { MAX_UPLOADS_PER_DELIVERY, createNetworkGuard, problemsOf, validate, type ValidationProblem, type ValidationResult } from '@upload-fleet/core';
 import { deliveryRequestSchema, uploadsOf, validateDeliveryRequest } from '../src/definitions.js';
 
 function ok<T>(result: ValidationResult<T>): T {
@@ -262,5 +262,99 @@ describe('problemsOf', () => {
 
   it('validate returns the parsed value with defaults applied', () => {
     expect(validate(z.object({ n: z.number().default(3) }), {})).toEqual({ ok: true, value: { n: 3 } });
+  });
+});
+
+describe('unsafe input', () => {
+  it('refuses a lone surrogate anywhere in a request, naming the field, before the schema runs', () => {
+    const request = { source: { path: 'a\udc00.mp4' }, upload: { destination: { ...FTP.destination, password: 'pw\ud800' } } };
+    expect(problems(validateDeliveryRequest(request))).toEqual([
+      { path: 'source.path', message: expect.stringMatching(/not well-formed Unicode/) },
+      { path: 'upload.destination.password', message: expect.stringMatching(/not well-formed Unicode/) },
+    ]);
+  });
+
+  it('accepts paired surrogates (emoji) as ordinary text', () => {
+    ok(validateDeliveryRequest({ source: SOURCE, upload: S3, metadata: { title: 'launch 🚀' } }));
+  });
+});
+
+describe('prototype keys', () => {
+  it('are refused at their own path, wherever they are', () => {
+    const request = JSON.parse('{"source":{"path":"a.mp4"},"upload":{"destination":{"type":"s3","__proto__":{"x":1}}},"metadata":{"constructor":"y"}}');
+    expect(problems(validateDeliveryRequest(request))).toEqual([
+      { path: 'upload.destination.__proto__', message: expect.stringMatching(/"__proto__" is not allowed/) },
+      { path: 'metadata.constructor', message: expect.stringMatching(/"constructor" is not allowed/) },
+    ]);
+  });
+});
+
+describe('submit-time refusals', () => {
+  it.each(['../x.mp4', 'renders/../../x.mp4', '..', '/etc/passwd', '\\\\server\\share\\x.mp4', 'C:\\renders\\x.mp4', 'c:x.mp4'])(
+    'refuses source.path %s, which escapes SOURCE_ROOT',
+    (path) => {
+      expect(problems(validateDeliveryRequest({ source: { path }, upload: S3 }))).toEqual([{ path: 'source.path', message: expect.stringMatching(/relative to SOURCE_ROOT/) }]);
+    },
+  );
+
+  it.each(['renders/welcome.mp4', './renders/x.mp4', 'a/../b.mp4', 'renders//x..mp4'])('accepts source.path %s', (path) => {
+    ok(validateDeliveryRequest({ source: { path }, upload: S3 }));
+  });
+
+  const network = createNetworkGuard({ allowedPrivateHosts: ['127.0.0.1:9000'] });
+  const http = (url: string) => ({ destination: { type: 'http', url, filename: 'v.mp4' } });
+  const refusedPaths = (input: unknown) => {
+    const result = validateDeliveryRequest(input, { network });
+    return result.ok ? [] : result.problems.map((p) => p.path);
+  };
+
+  it('refuses every address field whose host is a blocked literal, in any spelling, at its path', () => {
+    const request = {
+      source: { url: 'http://169.254.169.254/latest/meta-data/' },
+      uploads: [
+        http('http://2852039166/'), // 169.254.169.254 as one decimal number
+        http('http://0x7f.1:8080/'), // 127.0.0.1, hex and short form
+        http('http://[::1]/'),
+        http('http://[::ffff:10.0.0.1]/'),
+        { destination: { type: 's3', bucket: 'b', filename: 'v.mp4', s3host: '10.0.0.1:9000', aws_use_policy: true } },
+        { destination: { type: 'ftp', host: '0177.0.0.1:21', filename: '/v.mp4', user: 'u', password: 'p' } },
+        { destination: { type: 'facebook', oauth_access_token: 'token', endpoint: 'http://192.168.1.1/', title: 'T', description: 'D' } },
+      ],
+      callback_url: 'https://10.0.0.1/hook?sig=secret-in-query',
+    };
+    const refused = problems(validateDeliveryRequest(request, { network }));
+    expect(refused.map((p) => p.path)).toEqual([
+      'source.url',
+      'uploads.0.destination.url',
+      'uploads.1.destination.url',
+      'uploads.2.destination.url',
+      'uploads.3.destination.url',
+      'uploads.4.destination.s3host',
+      'uploads.5.destination.host',
+      'uploads.6.destination.endpoint',
+      'callback_url',
+    ]);
+    expect(refused[0]!.message).toMatch(/cloud metadata.*ALLOWED_PRIVATE_HOSTS/);
+    expect(JSON.stringify(refused)).not.toContain('secret-in-query');
+  });
+
+  it('accepts public hosts, names (the worker resolves them), listed host:port, and private-looking data that is not an address', () => {
+    expect(
+      refusedPaths({
+        source: { url: 'https://media.example.com/v.mp4' },
+        uploads: [
+          http('http://127.0.0.1:9000/up'),
+          http('http://internal.example/'),
+          { destination: { type: 'http', url: 'https://93.184.216.34/', filename: 'v.mp4', headers: { Host: '10.0.0.1', Referer: 'http://10.0.0.1/' }, fields: { callback_url: 'http://10.0.0.1/' } } },
+        ],
+        metadata: { source_url: 'http://10.0.0.1/' },
+      }).length,
+    ).toBe(0);
+    // Without a network check (a producer not given ALLOWED_PRIVATE_HOSTS) the worker decides.
+    ok(validateDeliveryRequest({ source: { url: 'http://10.0.0.1/v.mp4' }, upload: S3 }));
+  });
+
+  it('refuses another port of a host listed with a port', () => {
+    expect(refusedPaths({ source: { url: 'http://127.0.0.1:6379/' }, upload: S3 })).toEqual(['source.url']);
   });
 });

@@ -119,6 +119,12 @@ export class DeliveryStore {
     };
   }
 
+  /** The final outcome of one upload, when it has ended (in this generation). */
+  async readFinal(token: string, index: number): Promise<FinalUploadRecord | undefined> {
+    const value = await this.redis.hget(this.key(token), `final:${index}`);
+    return value ? (JSON.parse(value) as FinalUploadRecord) : undefined;
+  }
+
   /**
    * Records the end of one upload. Answers the generation number (>= 1) when this was the
    * last upload of the delivery to end, so the caller sends the webhook exactly once.

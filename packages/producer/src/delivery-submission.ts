@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobsOptions } from 'bullmq';
-import { uploadQueueName, type SecretBox } from '@upload-fleet/core';
+import { uploadQueueName, type LiteralAddressCheck, type SecretBox } from '@upload-fleet/core';
 import { uploadsOf, validateDeliveryRequest, type DeliveryRequest, type DestinationType } from '@upload-fleet/destinations/definitions';
 import type { OwnerOptions } from './delivery-access.js';
 import type { DeliveryQueues } from './delivery-queues.js';
@@ -25,6 +25,8 @@ export interface DeliverySubmitterOptions {
   /** Attempts per upload, the first included. */
   maxAttempts: number;
   retention: RetentionOptions;
+  /** Refuses at submit time URLs whose host is a blocked IP literal; unset: left to the worker. */
+  network?: LiteralAddressCheck;
 }
 
 /** How long a second request with the same idempotency_key waits for the first to finish enqueueing. */
@@ -46,7 +48,7 @@ export class DeliverySubmitter {
    * Throws ValidationFailedError (nothing enqueued) or IdempotencyConflictError.
    */
   async enqueue(input: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
-    const validation = validateDeliveryRequest(input);
+    const validation = validateDeliveryRequest(input, this.options.network ? { network: this.options.network } : {});
     if (!validation.ok) throw new ValidationFailedError(validation.problems);
     const request = validation.value;
     const owner = options.owner ?? 'default';

@@ -33,6 +33,15 @@ export class OutcomeRecorder {
    * Records how an upload ended. When that ends the whole delivery and it has a
    * callback_url, the webhook is enqueued (once per delivery generation).
    */
+  /**
+   * The final outcome already recorded for an upload, if any: an attempt that finds one
+   * completed must not upload again (BullMQ can run a job once more after its lock lapsed
+   * while Redis was away, though its outcome had reached the record).
+   */
+  recordedFinal(token: string, index: number): Promise<FinalUploadRecord | undefined> {
+    return this.store.readFinal(token, index);
+  }
+
   async finishUpload(token: string, index: number, record: FinalUploadRecord): Promise<void> {
     const generation = await this.store.recordFinal(token, index, record);
     if (generation === 0) return;

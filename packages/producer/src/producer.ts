@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
-import { DEFAULT_PREFIX, type DeliveryStatus, type SecretBox, type UploadJobData, type UploadResult } from '@upload-fleet/core';
+import { DEFAULT_PREFIX, createNetworkGuard, type DeliveryStatus, type SecretBox, type UploadJobData, type UploadResult } from '@upload-fleet/core';
 import type { DestinationType } from '@upload-fleet/destinations/definitions';
 import type { OwnerOptions } from './delivery-access.js';
 import { DeliveryControl, type CancelResult, type RetryResult } from './delivery-control.js';
@@ -29,6 +29,12 @@ export interface ProducerOptions {
   webhookBackoffMs?: number;
   /** Connection errors of the queues (Redis down); without it BullMQ prints them to stderr. */
   onError?: (error: Error) => void;
+  /**
+   * ALLOWED_PRIVATE_HOSTS, for refusing at submit time (400) a URL or host that is a blocked
+   * IP literal (169.254.169.254, 10.0.0.1, [::1], 2852039166) unless listed. Unset: the
+   * check is left to the worker, which refuses such uploads when they run.
+   */
+  allowedPrivateHosts?: string[];
 }
 
 /**
@@ -66,7 +72,8 @@ export class Producer {
       ...(options.webhookAttempts !== undefined ? { webhookAttempts: options.webhookAttempts } : {}),
       ...(options.webhookBackoffMs !== undefined ? { webhookBackoffMs: options.webhookBackoffMs } : {}),
     });
-    this.submitter = new DeliverySubmitter(this.deliveries, this.queues, { secretBox: options.secretBox, maxAttempts, retention });
+    const network = options.allowedPrivateHosts ? createNetworkGuard({ allowedPrivateHosts: options.allowedPrivateHosts }) : undefined;
+    this.submitter = new DeliverySubmitter(this.deliveries, this.queues, { secretBox: options.secretBox, maxAttempts, retention, ...(network ? { network } : {}) });
     this.control = new DeliveryControl(this.deliveries, this.queues, this.outcomes, this.status);
   }
 

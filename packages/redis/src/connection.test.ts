@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Cluster, Redis } from 'ioredis';
-import { clusterPrefixProblem, describeRedis, hasHashTag, parseHostPort, RedisConfigError, redisConnectionFromConfig, redisEnvSchema, redisMode } from './connection.js';
+import { CLIENT_COMMAND_TIMEOUT_MS, clusterPrefixProblem, describeRedis, hasHashTag, parseHostPort, RedisConfigError, redisConnectionFromConfig, redisEnvSchema, redisMode } from './connection.js';
 
 const issues = (env: Record<string, string>) => {
   const parsed = redisEnvSchema.safeParse(env);
@@ -72,6 +72,23 @@ describe('redisConnectionFromConfig', () => {
     expect(() => redisConnectionFromConfig({ cluster: ['127.0.0.1:1'], prefix: 'uf' })).toThrow(RedisConfigError);
     expect(() => redisConnectionFromConfig({ sentinels: ['127.0.0.1:1'] })).toThrow(/REDIS_SENTINEL_NAME/);
     expect(() => redisMode({})).toThrow(/No Redis is configured/);
+  });
+
+  it('fails fast for a client (the API) on every form: no offline queue, no resend, a deadline per command', () => {
+    const forms = [
+      redisConnectionFromConfig({ url: 'redis://127.0.0.1:1' }, 'client'),
+      redisConnectionFromConfig({ sentinels: ['127.0.0.1:1'], sentinelName: 'm' }, 'client'),
+    ];
+    const cluster = redisConnectionFromConfig({ cluster: ['127.0.0.1:1'], prefix: '{uf}' }, 'client') as Cluster;
+    try {
+      for (const c of forms) {
+        expect((c as Redis).options).toMatchObject({ maxRetriesPerRequest: 0, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, commandTimeout: CLIENT_COMMAND_TIMEOUT_MS });
+      }
+      expect(cluster.options.enableOfflineQueue).toBe(false);
+      expect(cluster.options.redisOptions).toMatchObject({ maxRetriesPerRequest: 0, enableOfflineQueue: false, commandTimeout: CLIENT_COMMAND_TIMEOUT_MS });
+    } finally {
+      for (const c of [...forms, cluster]) c.disconnect();
+    }
   });
 
   it('parses host:port and never shows a password', () => {

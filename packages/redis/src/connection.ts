@@ -5,8 +5,9 @@ import { z } from 'zod';
  * The one place that turns configuration into an ioredis connection: a single server
  * (REDIS_URL), a Redis Cluster (REDIS_CLUSTER_NODES) or a Sentinel-managed primary
  * (REDIS_SENTINELS + REDIS_SENTINEL_NAME). Every process (API, worker, `pnpm start`)
- * builds its connection here, so they agree on the options BullMQ needs
- * (`maxRetriesPerRequest: null`) and on the rule that a cluster prefix carries a hash tag.
+ * builds its connection here, so they agree on the options BullMQ needs (workers:
+ * `maxRetriesPerRequest: null`; the API fails fast instead, see RedisRole) and on the
+ * rule that a cluster prefix carries a hash tag.
  *
  * Why a cluster needs the hash tag: every key of one BullMQ queue must hash to one slot
  * (its Lua scripts touch several keys at once), so the prefix carries a hash tag, like
@@ -81,13 +82,34 @@ export function redisMode(config: RedisConnectionConfig): 'single' | 'cluster' |
 }
 
 /**
- * Opens the connection a configuration describes: an ioredis `Redis` (single server or
- * Sentinel) or `Cluster`, always with `maxRetriesPerRequest: null` (BullMQ workers block
- * on it and must not give up on a command while Redis is away). Throws RedisConfigError
- * for a configuration that cannot work, before connecting.
+ * What a connection is for:
+ * - `worker` (the default): BullMQ Workers, which block on it. BullMQ requires
+ *   `maxRetriesPerRequest: null` for them (it refuses a Worker connection without it):
+ *   a worker waits for Redis to come back rather than giving up on a command.
+ * - `client`: a process that answers callers (the API). A caller must get an answer while
+ *   Redis is away, and a request it was refused must not run later, so commands are never
+ *   queued offline (BullMQ's "failing fast when Redis is down" pattern), never resent after
+ *   a reconnect, and each has a deadline (CLIENT_COMMAND_TIMEOUT_MS).
+ *   https://docs.bullmq.io/patterns/failing-fast-when-redis-is-down
  */
-export function redisConnectionFromConfig(config: RedisConnectionConfig): RedisConnection {
+export type RedisRole = 'worker' | 'client';
+
+/** How long a `client` connection waits for the answer to one command. */
+export const CLIENT_COMMAND_TIMEOUT_MS = 1_000;
+
+const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
+  worker: { maxRetriesPerRequest: null },
+  client: { maxRetriesPerRequest: 0, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, commandTimeout: CLIENT_COMMAND_TIMEOUT_MS },
+};
+
+/**
+ * Opens the connection a configuration describes: an ioredis `Redis` (single server or
+ * Sentinel) or `Cluster`, with the options of its role (see RedisRole). Throws
+ * RedisConfigError for a configuration that cannot work, before connecting.
+ */
+export function redisConnectionFromConfig(config: RedisConnectionConfig, role: RedisRole = 'worker'): RedisConnection {
   const mode = redisMode(config);
+  const roleOptions = ROLE_OPTIONS[role];
   const credentials: RedisOptions = {
     ...(config.username ? { username: config.username } : {}),
     ...(config.password ? { password: config.password } : {}),
@@ -96,7 +118,7 @@ export function redisConnectionFromConfig(config: RedisConnectionConfig): RedisC
   switch (mode) {
     case 'single':
       // URL credentials win over REDIS_USERNAME/REDIS_PASSWORD (ioredis reads the URL last).
-      return new Redis(config.url!, { ...credentials, ...tls, maxRetriesPerRequest: null });
+      return new Redis(config.url!, { ...credentials, ...tls, ...roleOptions });
     case 'sentinel':
       if (!config.sentinelName) throw new RedisConfigError('REDIS_SENTINEL_NAME is required with REDIS_SENTINELS: the name of the master group the sentinels monitor.');
       return new Redis({
@@ -106,7 +128,7 @@ export function redisConnectionFromConfig(config: RedisConnectionConfig): RedisC
         ...(config.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
         ...credentials,
         ...tls,
-        maxRetriesPerRequest: null,
+        ...roleOptions,
       });
     case 'cluster': {
       if (config.prefix !== undefined) {
@@ -114,8 +136,10 @@ export function redisConnectionFromConfig(config: RedisConnectionConfig): RedisC
         if (problem) throw new RedisConfigError(`Refusing to use Redis Cluster: ${problem}`);
       }
       const options: ClusterOptions = {
-        // BullMQ reads maxRetriesPerRequest from redisOptions on a cluster.
-        redisOptions: { ...credentials, ...tls, maxRetriesPerRequest: null },
+        // BullMQ reads maxRetriesPerRequest from redisOptions on a cluster; the offline
+        // queue is the cluster client's own option.
+        redisOptions: { ...credentials, ...tls, ...roleOptions },
+        ...(roleOptions.enableOfflineQueue === false ? { enableOfflineQueue: false } : {}),
         // Managed TLS clusters (ElastiCache) answer node addresses that must not be
         // re-resolved, or the certificate's name no longer matches (ioredis README).
         ...(config.tls ? { dnsLookup: (address: string, callback: (error: Error | null, address: string) => void) => callback(null, address) } : {}),

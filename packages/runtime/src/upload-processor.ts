@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
-import { createScrubbingLogger, contentTypeFor, FleetError, scrubText, secretStringsOf, toFleetError, type Logger, type NetworkGuard, type SecretBox, type UploadJobData, type UploadResult } from '@upload-fleet/core';
+import { createScrubbingLogger, contentTypeFor, FleetError, scrubDeep, scrubText, secretStringsOf, toFleetError, type Logger, type NetworkGuard, type SecretBox, type UploadJobData, type UploadResult } from '@upload-fleet/core';
 import { destinationSchemas, type Destination } from '@upload-fleet/destinations/definitions';
 import type { CredentialProvider, DestinationAdapter } from '@upload-fleet/destinations';
 import type { OutcomeRecorder } from '@upload-fleet/producer';
@@ -91,9 +92,22 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
     let bytesSent = 0;
 
     try {
+      // At-least-once is BullMQ's promise: a job whose outcome reached the delivery record can
+      // run again, for example when Redis was away longer than the job lock and moveToFinished
+      // found the lock gone. What the record shows completed is never uploaded twice: the job
+      // completes with the recorded result, and nothing is sent.
+      const recorded = await outcomes.recordedFinal(data.token, data.index);
+      if (recorded?.state === 'completed') {
+        log.warn({ finished_at: recorded.finished_at }, 'the delivery record shows this upload completed; completing the job with the recorded result, sending nothing');
+        await job.log(`already completed at ${recorded.finished_at} (delivery record); nothing sent again`);
+        return recorded.result;
+      }
+
       const destination = destinationSchemas[adapter.type].parse({ ...data.destination, ...secrets }) as Destination;
       limitKey = await options.accountKeys.keyOf(adapter, destination, { signal: combined, network: options.network, credentials: options.credentials });
-      const decision = await options.limiter.acquire(adapter.type, limitKey, `${job.id}:${job.attemptsStarted}`);
+      // Windows count each attempt (job id and attempt number); the concurrency lease is the
+      // job's own, so a re-run after a crash takes over the lease its dead worker left.
+      const decision = await options.limiter.acquire(adapter.type, limitKey, `${job.id}:${job.attemptsStarted}`, String(job.id));
       if (!decision.allowed) {
         // Not now: wait in the delayed set (freeing this worker slot at once) without using
         // an attempt; jitter spreads the jobs of one key that would all wake together.
@@ -117,7 +131,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       const progress = throttledProgress(source.size, (p) => job.updateProgress(p));
       log.info({ source: source.description, bytes: source.size, limit_key: limitKey }, 'upload started');
 
-      const result = await adapter.upload({
+      const answer = await adapter.upload({
         destination: destination as never,
         source,
         contentType: contentTypeFor(destination, data.extension),
@@ -131,9 +145,13 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         checkpoint: redisCheckpointStore(options.connection, options.prefix, String(job.id), options.checkpointTtlSeconds),
         attempt,
         lastAttempt: attempt >= maxAttempts,
+        uploadId: uploadIdOf(data.token, data.index),
         network: options.network,
         credentials: options.credentials,
       });
+      // What the destination answered is stored (job return value, delivery record) and shown
+      // by the status API: scrub every secret of this job from it, whatever the adapter did.
+      const result = scrubDeep(answer, secretValues);
       progress.report(source.size);
       await progress.flush();
       await redisCheckpointStore(options.connection, options.prefix, String(job.id), options.checkpointTtlSeconds).clear();
@@ -209,6 +227,16 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       await permit?.release().catch(() => undefined);
     }
   };
+}
+
+/**
+ * A stable id of one upload, the same on every attempt and every worker: for receivers that
+ * deduplicate (the HTTP destination's Idempotency-Key). UUID-shaped and derived by hashing,
+ * so it does not reveal the delivery token (the handle to the delivery's status).
+ */
+export function uploadIdOf(token: string, index: number): string {
+  const hex = createHash('sha256').update(`upload-fleet upload ${token}:${index}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** Turns whatever was thrown into the taxonomy, taking the abort reason into account. */

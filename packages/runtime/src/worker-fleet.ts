@@ -60,6 +60,9 @@ export async function startWorkerFleet(config: WorkerConfig, logger: Logger, opt
     maxAttempts: config.maxAttempts,
     webhookAttempts: config.webhookMaxAttempts,
     webhookBackoffMs: config.webhookBackoffMs,
+    // Deliveries submitted through this producer (`pnpm start`'s API) are refused at once
+    // when they name a blocked address literal; the guard below checks every connection.
+    allowedPrivateHosts: config.allowedPrivateHosts,
     onError: (error) => logger.warn({ err: error.message }, 'queue connection error'),
   });
 

@@ -73,6 +73,18 @@ describe('a delivery through the worker fleet to a local HTTP server', () => {
     }
   });
 
+  it('stores no credential that a 2xx answer echoes back, neither in Redis nor in the status', async () => {
+    const basic = Buffer.from(`carol:${PASSWORD}`).toString('base64');
+    receiver.setFaults([{ status: 200, headers: { 'x-seen-authorization': `Basic ${basic}` }, body: JSON.stringify({ authorization: `Basic ${basic}`, bearer: BEARER }) }]);
+    const file = harness.writeSource('echo.bin', 1000);
+    const { token } = await submit({ url: `${receiver.url}/echo`, method: 'PUT', user: 'carol', password: PASSWORD, headers: { 'X-Token': BEARER } }, file.name);
+    const final = await harness.fleet.producer.waitFor(token, { pollIntervalMs: 100, timeoutMs: 30_000 });
+    expect(final.state).toBe('completed');
+    expect(final.result).toMatchObject({ status: 200, headers: { 'x-seen-authorization': '[REDACTED]' } });
+    const everything = [...(await dumpPrefix(harness.config.redisUrl, harness.config.prefix)).values()].join('\n') + JSON.stringify(final);
+    for (const secret of [basic, PASSWORD, BEARER, 'tok-never-stored-123']) expect(everything).not.toContain(secret);
+  });
+
   it('fails a permanent error after one attempt, with the code and a message that says what to do', async () => {
     const file = harness.writeSource('permanent.mp4', 1000);
     receiver.setFaults([{ status: 400, body: 'bad field' }]);

@@ -281,6 +281,42 @@ describe('http adapter', () => {
     expect(result).not.toHaveProperty('body_truncated');
   });
 
+  it('stores no credential the endpoint echoes back: Basic (computed from user/password), custom headers, URL userinfo', async () => {
+    const password = 'hunter2-echoed-password';
+    const basic = `Basic ${Buffer.from(`alice:${password}`).toString('base64')}`;
+    const token = 'tok-echoed-5f1c9a7e';
+    const userinfoBasic = Buffer.from('bob:url-secret-77').toString('base64');
+    receiver.setFaults([
+      {
+        status: 200,
+        headers: { 'x-echo-authorization': basic, 'x-echo-token': `Bearer ${token}` },
+        body: JSON.stringify({ headers: { authorization: basic, 'x-api-key': token }, raw: `${password} ${token} ${userinfoBasic} url-secret-77` }),
+      },
+    ]);
+    const { path } = file('small');
+    const port = new URL(receiver.url).port;
+    const { context } = makeContext({ url: `http://127.0.0.1:${port}/echo`, filename: 'v.mp4', user: 'alice', password, headers: { 'X-Api-Key': token } }, fileSource(path));
+    const result = await httpAdapter.upload(context);
+    expect(receiver.requests[0]!.headers.authorization).toBe(basic);
+    const stored = JSON.stringify(result);
+    for (const secret of [basic, basic.slice('Basic '.length), password, token]) expect(stored).not.toContain(secret);
+    expect(result.headers).toMatchObject({ 'x-echo-authorization': '[REDACTED]', 'x-echo-token': 'Bearer [REDACTED]' });
+
+    receiver.setFaults([{ status: 200, body: `you sent Basic ${userinfoBasic} (url-secret-77)` }]);
+    const viaUrl = makeContext({ url: `http://bob:url-secret-77@127.0.0.1:${port}/echo`, filename: 'v.mp4' }, fileSource(path));
+    const echoed = await httpAdapter.upload(viaUrl.context);
+    expect(echoed.body).toBe('you sent Basic [REDACTED] ([REDACTED])');
+  });
+
+  it('sends the upload id as Idempotency-Key (an sf-string); a caller\'s own Idempotency-Key wins', async () => {
+    const { path } = file('small');
+    const { context } = makeContext({ url: `${receiver.url}/keyed`, filename: 'v.mp4' }, fileSource(path));
+    await httpAdapter.upload({ ...context, uploadId: '0b6f2c1e-6a51-4c1f-9d1c-2f8e7a9b3c4d' });
+    const own = makeContext({ url: `${receiver.url}/keyed`, filename: 'v.mp4', headers: { 'Idempotency-Key': '"mine"' } }, fileSource(path));
+    await httpAdapter.upload({ ...own.context, uploadId: '0b6f2c1e-6a51-4c1f-9d1c-2f8e7a9b3c4d' });
+    expect(receiver.requests.map((r) => r.headers['idempotency-key'])).toEqual(['"0b6f2c1e-6a51-4c1f-9d1c-2f8e7a9b3c4d"', '"mine"']);
+  });
+
   it('returns the destination URL without its userinfo when there is no Location', async () => {
     const { path } = file('small');
     const port = new URL(receiver.url).port;

@@ -1,5 +1,5 @@
 import got, { type PlainResponse, type Request } from 'got';
-import { FleetError, type UploadResult } from '@upload-fleet/core';
+import { FleetError, scrubDeep, type UploadResult } from '@upload-fleet/core';
 import type { HttpDestination } from './definition.js';
 import type { DestinationAdapter, UploadContext } from '../adapter.js';
 import { errorForAnswer, errorForFailure, resultOf } from './outcome.js';
@@ -50,7 +50,8 @@ async function upload(context: UploadContext<HttpDestination>): Promise<UploadRe
           });
     log.info({ host: target.host, method: destination.method, bytes: source.size }, 'uploading to the HTTP destination');
 
-    const request = send(context, target, body);
+    const headers = headersFor(context, target, body);
+    const request = send(context, target, body, headers);
     let reported = -1;
     request.on('uploadProgress', (progress: { transferred: number }) => {
       const fileBytes = body.fileBytesWithin(progress.transferred);
@@ -68,7 +69,9 @@ async function upload(context: UploadContext<HttpDestination>): Promise<UploadRe
     }
     context.reportProgress(source.size);
     log.info({ host: target.host, status: response.statusCode }, 'uploaded to the HTTP destination');
-    return resultOf(target, source.size, response.statusCode, response.headers, text);
+    // The answer is stored and shown by the status API: an endpoint that echoes the
+    // request's credentials (many debug endpoints do) must not get them stored.
+    return scrubDeep(resultOf(target, source.size, response.statusCode, response.headers, text), credentialsSent(destination, target, headers));
   } finally {
     // On success the source has ended already; on failure or abort this releases the
     // file handle or the source's download at once.
@@ -80,11 +83,11 @@ async function upload(context: UploadContext<HttpDestination>): Promise<UploadRe
  * Starts the request. got in stream mode: the body is pulled from the source as the socket
  * takes it, and the readable side is the answer's body, read with a size limit.
  */
-function send(context: UploadContext<HttpDestination>, target: URL, body: RequestBody): Request {
+function send(context: UploadContext<HttpDestination>, target: URL, body: RequestBody, headers: Record<string, string>): Request {
   const { destination } = context;
   return got.stream(target, {
     method: destination.method,
-    headers: headersFor(context, target, body),
+    headers,
     body: body.body,
     dnsLookup: context.network.lookup,
     // A redirect answer is reported, not followed: see errorForAnswer.
@@ -99,7 +102,8 @@ function send(context: UploadContext<HttpDestination>, target: URL, body: Reques
 }
 
 /**
- * The destination's `headers` as given, then the ones the body needs. Content-Length is
+ * The destination's `headers` as given, then the ones the body needs, then the
+ * Idempotency-Key of this upload. Content-Length is
  * always the body's (a wrong one corrupts the request), and so is Content-Type for
  * multipart (it carries the boundary); for PUT a Content-Type the caller set wins, since
  * signed upload URLs often require an exact one. `user`/`password` become Basic auth,
@@ -119,6 +123,9 @@ function headersFor(context: UploadContext<HttpDestination>, target: URL, body: 
   for (const [name, value] of Object.entries(body.headers)) {
     if (!(name === 'content-type' && given.has('content-type') && destination.method === 'PUT')) headers[name] = value;
   }
+  // The IETF draft's header (draft-ietf-httpapi-idempotency-key-header), an sf-string: a
+  // receiver that deduplicates sees every attempt of this upload as one. A caller's own wins.
+  if (context.uploadId !== undefined && !given.has('idempotency-key')) headers['idempotency-key'] = `"${context.uploadId}"`;
   if (destination.user !== undefined) {
     if (given.has('authorization')) {
       log.warn({ host: target.host }, 'both an Authorization header and user/password were given: the header is sent, user/password are not');
@@ -127,6 +134,40 @@ function headersFor(context: UploadContext<HttpDestination>, target: URL, body: 
     }
   }
   return headers;
+}
+
+/**
+ * Every credential this attempt sent, in the forms it took on the wire: the custom header
+ * values (secret as a whole), the password, the computed Basic value (base64 of
+ * user:password, with and without its scheme) and the URL's own userinfo, which got sends
+ * as Basic auth too. scrubText adds the encoded forms of each.
+ */
+function credentialsSent(destination: HttpDestination, target: URL, headers: Record<string, string>): string[] {
+  const basicOf = (user: string, password: string) => Buffer.from(`${user}:${password}`, 'utf8').toString('base64');
+  const sent = [...Object.values(destination.headers), ...Object.entries(headers).filter(([name]) => CREDENTIAL_HEADERS.test(name)).map(([, value]) => value)];
+  if (destination.password) sent.push(destination.password);
+  if (destination.user !== undefined) sent.push(basicOf(destination.user, destination.password ?? ''));
+  if (target.username || target.password) {
+    for (const [user, password] of [[target.username, target.password], [safeDecode(target.username), safeDecode(target.password)]] as const) {
+      sent.push(basicOf(user, password), password);
+    }
+  }
+  // The value after the scheme ("Bearer abc" -> "abc"): an echo may show the token alone.
+  for (const value of [...sent]) {
+    const token = /^\S+\s+(\S{4,})$/.exec(value)?.[1];
+    if (token) sent.push(token);
+  }
+  return sent.filter((value) => value.length >= 4);
+}
+
+const CREDENTIAL_HEADERS = /^(authorization|proxy-authorization|cookie)$/i;
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** Waits for the answer's status and headers; a failure before them is classified by errorForFailure. */

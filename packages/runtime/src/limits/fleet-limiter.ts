@@ -25,6 +25,7 @@ local member = ARGV[1]
 local windows = tonumber(ARGV[2])
 local concurrency = tonumber(ARGV[3])
 local leaseTtl = tonumber(ARGV[4])
+local holder = ARGV[5 + 2 * windows]
 local leasesKey = KEYS[windows + 1]
 local pauseKey = KEYS[windows + 2]
 
@@ -33,7 +34,7 @@ if pausedUntil > now then return {0, pausedUntil - now, 'paused'} end
 
 if concurrency > 0 then
   redis.call('ZREMRANGEBYSCORE', leasesKey, '-inf', now)
-  if redis.call('ZSCORE', leasesKey, member) == false and redis.call('ZCARD', leasesKey) >= concurrency then
+  if redis.call('ZSCORE', leasesKey, holder) == false and redis.call('ZCARD', leasesKey) >= concurrency then
     local first = redis.call('ZRANGE', leasesKey, 0, 0, 'WITHSCORES')
     return {0, math.min(tonumber(first[2]) - now, leaseTtl), 'concurrency'}
   end
@@ -59,7 +60,7 @@ for i = 1, windows do
   redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[4 + 2 * i]))
 end
 if concurrency > 0 then
-  redis.call('ZADD', leasesKey, now + leaseTtl, member)
+  redis.call('ZADD', leasesKey, now + leaseTtl, holder)
   redis.call('PEXPIRE', leasesKey, leaseTtl * 2)
 end
 return {1, 0, 'ok'}
@@ -107,9 +108,12 @@ export class FleetLimiter {
 
   /**
    * May an upload of this key start now? `member` names the attempt (job id and attempt
-   * number): asking again for the same member is not counted twice.
+   * number) in the rolling windows: asking again for the same member is not counted twice.
+   * `leaseHolder` names the concurrency lease, by default the member. The upload processor
+   * passes the job id, so a job re-run after its worker died takes over the lease that
+   * worker left, instead of waiting for it to lapse (KEY_LEASE_TTL_MS) behind its own ghost.
    */
-  async acquire(type: DestinationType, key: string, member: string): Promise<Decision> {
+  async acquire(type: DestinationType, key: string, member: string, leaseHolder: string = member): Promise<Decision> {
     // A pause of the whole destination type (its own slot, so checked on its own).
     const typePausedForMs = await this.options.connection.pttl(this.typePauseKey(type));
     if (typePausedForMs > 0) return { allowed: false, waitMs: typePausedForMs, reason: 'paused' };
@@ -119,11 +123,11 @@ export class FleetLimiter {
       // No rule, but the platform may still have paused this key.
       const pausedForMs = await this.options.connection.pttl(keys.pause);
       if (pausedForMs > 0) return { allowed: false, waitMs: pausedForMs, reason: 'paused' };
-      return { allowed: true, permit: this.permit(type, key, member, keys) };
+      return { allowed: true, permit: this.permit(type, key, member, leaseHolder, keys) };
     }
-    const args = [member, rules.windows.length, rules.concurrency ?? 0, this.options.leaseTtlMs, ...rules.windows.flatMap((w) => [w.limit, w.windowMs])];
+    const args = [member, rules.windows.length, rules.concurrency ?? 0, this.options.leaseTtlMs, ...rules.windows.flatMap((w) => [w.limit, w.windowMs]), leaseHolder];
     const [allowed, waitMs, reason] = (await this.options.connection.eval(ACQUIRE, keys.windows.length + 2, ...keys.windows, keys.leases, keys.pause, ...args)) as [number, number, string];
-    if (allowed === 1) return { allowed: true, permit: this.permit(type, key, member, keys) };
+    if (allowed === 1) return { allowed: true, permit: this.permit(type, key, member, leaseHolder, keys) };
     return { allowed: false, waitMs: Math.max(1, Number(waitMs)), reason: reason as 'window' | 'concurrency' | 'paused' };
   }
 
@@ -141,15 +145,15 @@ export class FleetLimiter {
     return `${this.options.prefix}:limit:{${type}}:pause`;
   }
 
-  private permit(type: DestinationType, key: string, member: string, keys: LimitKeys): Permit {
+  private permit(type: DestinationType, key: string, member: string, leaseHolder: string, keys: LimitKeys): Permit {
     const { connection, leaseTtlMs } = this.options;
     return {
       key,
       renew: async () => {
-        await connection.eval(RENEW, 1, keys.leases, member, String(leaseTtlMs));
+        await connection.eval(RENEW, 1, keys.leases, leaseHolder, String(leaseTtlMs));
       },
       release: async () => {
-        await connection.zrem(keys.leases, member);
+        await connection.zrem(keys.leases, leaseHolder);
       },
       giveBack: async () => {
         if (keys.windows.length > 0) await Promise.all(keys.windows.map((k) => connection.zrem(k, member)));
