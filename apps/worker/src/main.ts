@@ -18,8 +18,12 @@ async function main(): Promise<void> {
   const healthPort = Number(process.env.HEALTH_PORT ?? 8081);
   const health = await startHealthServer(healthPort, process.env.HEALTH_HOST ?? '0.0.0.0', fleet.isReady, fleet.metrics);
 
+  let stopping = false;
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'signal received');
+    // Once: a repeated signal (a second Ctrl-C) must not restart or kill the drain.
+    if (stopping) return;
+    stopping = true;
     // Closing waits for Redis (moving jobs, releasing locks). If Redis is gone it could wait
     // for ever: after the grace period and a margin, exit anyway; the jobs' locks expire and
     // other workers take them over.
@@ -38,8 +42,8 @@ async function main(): Promise<void> {
         },
       );
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
 main().catch((error: Error) => {

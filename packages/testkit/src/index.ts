@@ -11,3 +11,4 @@ export * from './servers/ports.js';
 export * from './servers/s3rver.js';
 export * from './servers/azurite.js';
 export * from './servers/ftp-server.js';
+export * from './pty.js';
