@@ -6,6 +6,7 @@ import { DESTINATION_TYPES, SecretBox, createLogger } from '@upload-fleet/core';
 import { CredentialStore } from '@upload-fleet/credentials';
 import { Producer } from '@upload-fleet/producer';
 import { redisConnectionFromConfig } from '@upload-fleet/redis';
+import { listenError } from '@upload-fleet/runtime/port-check';
 import { createMetrics } from '@upload-fleet/runtime/metrics';
 import { loadApiServiceConfig, type ApiServiceConfig } from './config.js';
 import { redisReadiness } from './readiness.js';
@@ -74,6 +75,8 @@ process.once('SIGINT', () => void shutdown('SIGINT'));
 try {
   await app.listen({ port: config.port, host: config.host });
 } catch (error) {
-  logger.error({ err: error }, 'could not listen');
+  const named = listenError({ setting: 'PORT', port: config.port, host: config.host }, error);
+  logger.error({ err: named.message }, 'could not listen');
+  console.error(named.message);
   process.exit(1);
 }

@@ -10,7 +10,7 @@ import { createLogger } from '@upload-fleet/core';
 import { CredentialStore } from '@upload-fleet/credentials';
 import { loadDashboardConfig, startDashboard } from '@upload-fleet/dashboard';
 import { redisConnectionFromConfig, startEmbeddedRedis } from '@upload-fleet/redis';
-import { loadWorkerConfig, startWorkerFleet } from '@upload-fleet/runtime';
+import { assertPortsFree, listenError, loadWorkerConfig, startWorkerFleet } from '@upload-fleet/runtime';
 import { makeEncryptionKeys, makeRandomSecret, settingFromFileOrNew } from './local-state.js';
 
 const logger = createLogger({ base: { service: 'upload-fleet' } });
@@ -62,6 +62,10 @@ async function main(): Promise<void> {
   const workerConfig = loadWorkerConfig(env);
   const dashboardConfig = loadDashboardConfig(env);
   shutdownGraceMs = workerConfig.shutdownGraceMs;
+  const apiPort = { setting: 'PORT', port: apiConfig.port, host: apiConfig.host };
+  const dashboardPort = { setting: 'DASHBOARD_PORT', port: dashboardConfig.port, host: dashboardConfig.host };
+  // Before any pool starts: a fleet that took queued jobs and then could not listen would abandon them.
+  await assertPortsFree([apiPort, dashboardPort]);
 
   const fleet = await startWorkerFleet(workerConfig, logger);
   running.push({ name: 'worker pools', stop: () => fleet.close() });
@@ -83,8 +87,12 @@ async function main(): Promise<void> {
     ...(apiConfig.metricsToken ? { metricsToken: apiConfig.metricsToken } : {}),
   });
   running.push({ name: 'API', stop: () => api.close() });
-  await api.listen({ port: apiConfig.port, host: apiConfig.host });
-  const dashboard = await startDashboard({ ...dashboardConfig, logger });
+  await api.listen({ port: apiConfig.port, host: apiConfig.host }).catch((error: unknown) => {
+    throw listenError(apiPort, error);
+  });
+  const dashboard = await startDashboard({ ...dashboardConfig, logger }).catch((error: unknown) => {
+    throw (error as NodeJS.ErrnoException).code ? listenError(dashboardPort, error) : error;
+  });
   running.push({ name: 'dashboard', stop: () => dashboard.close() });
   console.warn(`upload-fleet is running: API on http://localhost:${apiConfig.port} (OpenAPI at /openapi.json), pools: ${workerConfig.pools.map((p) => p.type).join(', ')}; sources are read from ${workerConfig.sourceRoot}`);
   console.warn(`Bull Board dashboard on ${dashboard.url} (logins: DASHBOARD_USERS, or the one kept in ${resolve(dataDir, 'dashboard-users')})`);

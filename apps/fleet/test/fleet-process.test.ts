@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -113,4 +114,51 @@ describe('pnpm start (the all-in-one fleet) in a terminal', () => {
     expect(await second.exited, second.output()).toBe(0);
     expect(isRunning(secondRedisPid)).toBe(false);
   }, 120_000);
+
+  describe('with a port taken', () => {
+    let busy: Server;
+    let busyPort: number;
+    beforeAll(async () => {
+      busy = createServer();
+      await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+      busyPort = (busy.address() as { port: number }).port;
+    });
+    afterAll(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+
+    it.each(['PORT', 'DASHBOARD_PORT'])('refuses to start when %s is in use, naming it, before any queued job starts, and leaves no redis-server', async (setting) => {
+      // A delivery queued while the fleet was down, in the Redis the fleet finds on its data folder.
+      const keys = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
+      const redis = await startEmbeddedRedis({ dataDir: join(dataDir, 'redis'), adoptRunning: true });
+      const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+      const producer = new Producer({ connection, prefix: 'upload-fleet', secretBox: SecretBox.fromConfig(keys) });
+      const { uploads } = await producer.enqueue({ source: { path: 'queued.bin' }, upload: { destination: { type: 'http', url: `${receiver.url}/queued`, method: 'PUT', filename: 'queued.bin' } } });
+      writeFileSync(join(sourceRoot, 'queued.bin'), randomBytes(1024 * 1024));
+      await producer.close();
+      connection.disconnect();
+      const redisPid = redisPidOf();
+
+      const free = String(await unusedPort());
+      const fleet = startFleet({ ENCRYPTION_KEYS: keys, PORT: free, DASHBOARD_PORT: free, [setting]: String(busyPort), ...(setting === 'PORT' ? { DASHBOARD_PORT: String(await unusedPort()) } : {}) });
+      expect(await fleet.exited, fleet.output()).toBe(1);
+      expect(fleet.output()).toContain(`${setting}=${busyPort} is in use: set ${setting} to a free port`);
+      expect(fleet.output()).not.toContain('EADDRINUSE');
+      expect(isRunning(redisPid)).toBe(false);
+
+      // The queued job never started: no attempt, nothing sent.
+      const again = await startEmbeddedRedis({ dataDir: join(dataDir, 'redis') });
+      const check = new Redis(again.url, { maxRetriesPerRequest: null });
+      const reader = new Producer({ connection: check, prefix: 'upload-fleet', secretBox: SecretBox.fromConfig(keys) });
+      try {
+        const job = await reader.queue('http').getJob(uploads[0]!.job_id);
+        expect(await job!.getState()).toBe('waiting');
+        expect(job!.attemptsStarted).toBe(0);
+        expect(receiver.requests.filter((r) => r.path === '/queued')).toHaveLength(0);
+        await job!.remove();
+      } finally {
+        await reader.close();
+        check.disconnect();
+        await again.stop();
+      }
+    });
+  });
 });

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -138,6 +139,25 @@ describe('worker processes', () => {
       admin.disconnect();
       await evicting.stop();
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start when HEALTH_PORT is in use, naming the setting, before its pools take a job', async () => {
+    await stopAllWorkers();
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const busyPort = (busy.address() as AddressInfo).port;
+    try {
+      const file = writeSource('not-taken.bin', 64 * 1024);
+      const { uploads } = await submit(file.name, '/not-taken');
+      const worker = spawnWorker({ HEALTH_PORT: String(busyPort) });
+      expect(await worker.exited).toBe(1);
+      expect(worker.output()).toContain(`HEALTH_PORT=${busyPort} is in use: set HEALTH_PORT to a free port`);
+      const job = await producer.queue('http').getJob(uploads[0]!.job_id);
+      expect(job!.attemptsStarted).toBe(0);
+      await job!.remove();
+    } finally {
+      await new Promise<void>((resolve) => busy.close(() => resolve()));
     }
   });
 
