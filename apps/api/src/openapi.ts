@@ -94,6 +94,7 @@ const schemas: Record<string, JsonSchema> = {
       destination: { type: 'string' },
       status: { type: 'integer', description: 'HTTP status the destination answered.' },
       retry_after_ms: { type: 'integer' },
+      details: { type: 'string', description: 'What the destination said, secrets removed: for an HTTP destination\'s 4xx, the first 500 characters of its answer body.' },
     },
   },
   UploadResult: {
