@@ -115,7 +115,7 @@ const schemas: Record<string, JsonSchema> = {
       type: ref('DestinationType'),
       job_id: { type: 'string' },
       state: { type: 'string', enum: [...UPLOAD_STATES] },
-      attempts: { type: 'integer', description: 'Attempts started so far.' },
+      attempts: { type: 'integer', description: 'Attempts used so far, the running one included; a run handed back at shutdown or deferred by a rate limit does not use one.' },
       max_attempts: { type: 'integer' },
       progress: {
         type: 'object',

@@ -103,8 +103,16 @@ describe('worker processes', () => {
     expect(['waiting', 'delayed', 'prioritized']).toContain(await job!.getState());
     expect(job!.attemptsMade).toBe(0);
 
+    // The resumed run is still attempt 1: in the status and in the worker's log alike.
+    const second = spawnWorker();
+    const resumed = await until('the upload to run again', async () => {
+      const status = await producer.get(token);
+      return status.uploads[0]?.state === 'active' ? status.uploads[0] : undefined;
+    });
+    expect(resumed.attempts).toBe(1);
+    await until('the upload to start again', () => second.output().includes('upload started'));
+    expect(second.output()).toMatch(/"attempt":"1 of \d+".*upload started/);
     receiver.setThrottle(0);
-    spawnWorker();
     const final = await producer.waitFor(token, { timeoutMs: 45_000, pollIntervalMs: 100 });
     expect(final.uploads[0]).toMatchObject({ state: 'completed', attempts: 1 });
     expect(receiver.requests.filter((r) => r.path === '/drained' && r.complete)[0]).toMatchObject({ sha256: file.sha256 });
