@@ -14,6 +14,10 @@ import {
 } from '@upload-fleet/credentials';
 import { CONNECT_PLATFORMS, connectPlatformOf } from '@upload-fleet/destinations/definitions';
 import { ApiError } from './errors.js';
+import type { routeSchemas } from './openapi.js';
+
+/** The schemas of the connect routes (openapi.ts), which document them. */
+type ConnectRouteSchemas = Pick<ReturnType<typeof routeSchemas>, 'startConnect' | 'connectCallback' | 'getCredential' | 'deleteCredential'>;
 
 /**
  * The connect flow: how a user authorises the fleet once and gets an `auth_secret` to put in
@@ -82,7 +86,7 @@ const CALLBACK_HEADERS = {
 
 export const callbackPath = (platform: string) => `/v1/connect/${platform}/callback`;
 
-export function registerConnectRoutes(app: FastifyInstance, options: ConnectOptions | undefined): void {
+export function registerConnectRoutes(app: FastifyInstance, options: ConnectOptions | undefined, schemas: ConnectRouteSchemas): void {
   if (options && options.oauth.publicBaseUrl === undefined && enabledOAuthProviders(options.oauth).length > 0) {
     throw new Error('buildApi: connect.oauth.publicBaseUrl (PUBLIC_BASE_URL) is required when an OAuth client is configured; it makes the redirect URIs.');
   }
@@ -99,7 +103,7 @@ export function registerConnectRoutes(app: FastifyInstance, options: ConnectOpti
     return new ApiError(503, 'UF_CONNECT_NOT_CONFIGURED', `This fleet has no OAuth client for ${label}, so it cannot connect accounts: an operator must set ${env}_CLIENT_ID, ${env}_CLIENT_SECRET and PUBLIC_BASE_URL.`);
   };
 
-  app.post<{ Params: { platform: string } }>('/v1/connect/:platform', async (request, reply) => {
+  app.post<{ Params: { platform: string } }>('/v1/connect/:platform', { schema: schemas.startConnect }, async (request, reply) => {
     const provider = providerOf(request.params.platform);
     if (!options || !flow?.isEnabled(provider) || !options.oauth.publicBaseUrl) throw notConfigured(provider);
     const redirectUri = `${options.oauth.publicBaseUrl}${callbackPath(request.params.platform)}`;
@@ -110,7 +114,7 @@ export function registerConnectRoutes(app: FastifyInstance, options: ConnectOpti
 
   app.get<{ Params: { platform: string }; Querystring: Record<string, unknown> }>(
     '/v1/connect/:platform/callback',
-    { config: { public: true } },
+    { config: { public: true }, schema: schemas.connectCallback },
     async (request, reply) => {
       reply.headers(CALLBACK_HEADERS);
       const json = wantsJson(request);
@@ -146,9 +150,9 @@ export function registerConnectRoutes(app: FastifyInstance, options: ConnectOpti
     return info;
   };
 
-  app.get<{ Params: { credential_id: string } }>('/v1/connect/credentials/:credential_id', async (request) => credentialView(await ownCredential(request)));
+  app.get<{ Params: { credential_id: string } }>('/v1/connect/credentials/:credential_id', { schema: schemas.getCredential }, async (request) => credentialView(await ownCredential(request)));
 
-  app.delete<{ Params: { credential_id: string } }>('/v1/connect/credentials/:credential_id', async (request) => {
+  app.delete<{ Params: { credential_id: string } }>('/v1/connect/credentials/:credential_id', { schema: schemas.deleteCredential }, async (request) => {
     const info = await ownCredential(request);
     await options?.store.delete(info.id);
     request.log.info({ credential_id: info.id }, 'credential deleted');

@@ -10,5 +10,5 @@ export {
 } from './config.js';
 export { registerConnectRoutes, type ConnectOptions, type ConnectStarted, type Connected, type CredentialView } from './connect.js';
 export { API_ERROR_CODES, type ApiErrorBody, type ApiErrorCode } from './errors.js';
-export { buildOpenApiDocument } from './openapi.js';
+export { registerOpenApi, registeredRoutes, routeSchemas, type RegisteredRoute } from './openapi.js';
 export { redisAvailability, redisReadiness } from './readiness.js';

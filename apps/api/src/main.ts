@@ -7,6 +7,7 @@ import { DESTINATION_TYPES } from '@upload-fleet/destinations/definitions';
 import { CredentialStore } from '@upload-fleet/credentials';
 import { Producer } from '@upload-fleet/producer';
 import { redisConnectionFromConfig } from '@upload-fleet/redis';
+import { listenError } from '@upload-fleet/runtime/port-check';
 import { createMetrics } from '@upload-fleet/runtime/metrics';
 import { loadApiServiceConfig, type ApiServiceConfig } from './config.js';
 import { redisAvailability, redisReadiness } from './readiness.js';
@@ -79,6 +80,8 @@ process.once('SIGINT', () => void shutdown('SIGINT'));
 try {
   await app.listen({ port: config.port, host: config.host });
 } catch (error) {
-  logger.error({ err: error }, 'could not listen');
+  const named = listenError({ setting: 'PORT', port: config.port, host: config.host }, error);
+  logger.error({ err: named.message }, 'could not listen');
+  console.error(named.message);
   process.exit(1);
 }

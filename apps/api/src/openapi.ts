@@ -1,14 +1,31 @@
+import fastifySwagger from '@fastify/swagger';
+import type { FastifyInstance, FastifySchema } from 'fastify';
 import { z } from 'zod';
 import { ERROR_CATALOG, MAX_UPLOADS_PER_DELIVERY, type DeliveryState, type UploadState } from '@upload-fleet/core';
+// The destination types, the request schema and the connect flows: from the destination registry.
 import { CONNECT_PLATFORMS, DESTINATION_TYPES, OAUTH_PROVIDERS, deliveryRequestSchema } from '@upload-fleet/destinations/definitions';
 import { API_ERROR_CODES } from './errors.js';
 
-/** The connect flows, from the destination definitions. */
+/**
+ * The OpenAPI 3.1 document, generated from the routes: every route declares its schema
+ * (`routeSchemas` below: parameters, body, every answer with its status and content type),
+ * @fastify/swagger collects them into GET /openapi.json, and `requireRouteSchemas` refuses
+ * a route registered without one, so no route can be left out. The components are JSON
+ * Schemas shared by `$id` (`ref('DeliveryStatus')`); the request body's is generated from the
+ * zod schema the producer validates with (zod 4's `z.toJSONSchema`).
+ *
+ * The schemas document; they do not validate or filter at run time: the producer validates
+ * the body with zod and lists every problem by field path (Fastify's Ajv errors would say
+ * less), and answers are serialized as they are (fast-json-stringify would drop fields a
+ * schema forgot). The tests check every answer against its declared schema instead
+ * (openapi.test.ts). docs/architecture.md says why @fastify/swagger and not fastify-type-provider-zod.
+ */
+
+type JsonSchema = Record<string, unknown>;
+
 const CONNECT_PLATFORM_NAMES = CONNECT_PLATFORMS.map((p) => p.platform);
 const CONNECT_PLATFORM_LABELS = CONNECT_PLATFORMS.map((p) => p.label).join(' or ');
 const OAUTH_PROVIDER_IDS = OAUTH_PROVIDERS.map((p) => p.id);
-
-type JsonSchema = Record<string, unknown>;
 
 // Runtime lists of the core's state unions; the checks below fail to compile if one drifts.
 const UPLOAD_STATES = ['queued', 'active', 'deferred', 'completed', 'failed', 'cancelled'] as const satisfies readonly UploadState[];
@@ -16,7 +33,8 @@ const DELIVERY_STATES = ['pending', 'in_progress', 'completed', 'failed', 'parti
 const _allUploadStates: [Exclude<UploadState, (typeof UPLOAD_STATES)[number]>] extends [never] ? true : false = true;
 const _allDeliveryStates: [Exclude<DeliveryState, (typeof DELIVERY_STATES)[number]>] extends [never] ? true : false = true;
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+/** A reference to a shared schema; the document shows it as `#/components/schemas/<name>`. */
+const ref = (name: string) => ({ $ref: `${name}#` });
 const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
 const answer = (description: string, schemaName: string) => ({ description, content: json(ref(schemaName)) });
 const errorAnswer = (description: string) => answer(description, 'Error');
@@ -93,6 +111,7 @@ const schemas: Record<string, JsonSchema> = {
       destination: { type: 'string' },
       status: { type: 'integer', description: 'HTTP status the destination answered.' },
       retry_after_ms: { type: 'integer' },
+      details: { type: 'string', description: 'What the destination said, secrets removed: for an HTTP destination\'s 4xx, the first 500 characters of its answer body.' },
     },
   },
   UploadResult: {
@@ -113,7 +132,7 @@ const schemas: Record<string, JsonSchema> = {
       type: ref('DestinationType'),
       job_id: { type: 'string' },
       state: { type: 'string', enum: [...UPLOAD_STATES] },
-      attempts: { type: 'integer', description: 'Attempts started so far.' },
+      attempts: { type: 'integer', description: 'Attempts used so far, the running one included; a run handed back at shutdown or deferred by a rate limit does not use one.' },
       max_attempts: { type: 'integer' },
       progress: {
         type: 'object',
@@ -236,170 +255,203 @@ const schemas: Record<string, JsonSchema> = {
   },
 };
 
-const tokenParameter = {
-  name: 'token',
-  in: 'path',
-  required: true,
-  description: 'The delivery token from POST /v1/deliveries.',
-  schema: { type: 'string' },
-};
+const pathParameters = (name: string, description: string, schema: JsonSchema = { type: 'string' }) => ({
+  type: 'object',
+  required: [name],
+  properties: { [name]: { ...schema, description } },
+});
+const tokenParameter = pathParameters('token', 'The delivery token from POST /v1/deliveries.');
+const platformParameter = pathParameters(
+  'platform',
+  CONNECT_PLATFORMS.map((p) => `"${p.platform}" (a ${p.connect.provider.label} account)`).join(' or '),
+  { type: 'string', enum: CONNECT_PLATFORM_NAMES },
+);
+const credentialIdParameter = pathParameters('credential_id', 'The part of the auth_secret between "ufc_" and the dot.');
 
 /** Answers every authenticated route can give. */
 const authAnswers = {
-  '401': errorAnswer('No valid API key: send "Authorization: Bearer <key>".'),
-  '500': errorAnswer('Unexpected error; the answer carries a request id, the log the details.'),
+  401: errorAnswer('No valid API key: send "Authorization: Bearer <key>".'),
+  500: errorAnswer('Unexpected error; the answer carries a request id, the log the details.'),
 };
 const deliveryAnswers = {
   ...authAnswers,
-  '403': errorAnswer('The delivery belongs to another API key.'),
-  '404': errorAnswer('No delivery with this token (tokens expire with the delivery record).'),
+  403: errorAnswer('The delivery belongs to another API key.'),
+  404: errorAnswer('No delivery with this token (tokens expire with the delivery record).'),
 };
 const open = { security: [] };
-
-const platformParameter = {
-  name: 'platform',
-  in: 'path',
-  required: true,
-  description: CONNECT_PLATFORMS.map((p) => `"${p.platform}" (a ${p.connect.provider.label} account)`).join(' or '),
-  schema: { type: 'string', enum: CONNECT_PLATFORM_NAMES },
-};
-const credentialIdParameter = {
-  name: 'credential_id',
-  in: 'path',
-  required: true,
-  description: 'The part of the auth_secret between "ufc_" and the dot.',
-  schema: { type: 'string' },
-};
-const notConfigured = errorAnswer('No OAuth client is configured for this platform (UF_CONNECT_NOT_CONFIGURED).');
 const credentialAnswers = {
   ...authAnswers,
-  '403': errorAnswer('The credential was connected with another API key.'),
-  '404': errorAnswer('No credential with this id.'),
-  '503': notConfigured,
+  403: errorAnswer('The credential was connected with another API key.'),
+  404: errorAnswer('No credential with this id.'),
+  503: errorAnswer('No OAuth client is configured for this platform (UF_CONNECT_NOT_CONFIGURED).'),
 };
 const htmlOrJson = (description: string, schemaName: string) => ({
   description,
   content: { 'text/html': { schema: { type: 'string' } }, ...json(ref(schemaName)) },
 });
 
-/** The OpenAPI 3.1 document served at GET /openapi.json. */
-export function buildOpenApiDocument(options: { bodyLimitBytes: number; version?: string }): Record<string, unknown> {
+/** The schema of every route, by operation: server.ts and connect.ts pass them to their routes. */
+export function routeSchemas(options: { bodyLimitBytes: number }) {
   return {
-    openapi: '3.1.0',
-    info: {
-      title: 'upload-fleet API',
-      version: options.version ?? '1',
-      description: 'Submit deliveries of rendered videos to S3, Azure Blob, YouTube, Facebook, Dropbox, HTTP and FTP destinations, and follow them.',
-    },
-    security: [{ bearerAuth: [] }],
-    paths: {
-      '/v1/deliveries': {
-        post: {
-          operationId: 'createDelivery',
-          summary: 'Validate a delivery request and enqueue one upload job per destination.',
-          requestBody: { required: true, content: json(ref('DeliveryRequest')) },
-          responses: {
-            '202': answer('The delivery was created and its uploads queued.', 'DeliveryAccepted'),
-            '200': answer('The idempotency_key matched an earlier delivery: that delivery, not a new one (created: false).', 'DeliveryAccepted'),
-            '400': errorAnswer('The request is invalid (every problem listed by field path, or the body is not JSON); nothing was enqueued.'),
-            '409': errorAnswer('The idempotency_key was used before for a different request.'),
-            '413': errorAnswer(`The body is larger than ${options.bodyLimitBytes} bytes.`),
-            '415': errorAnswer('The body is not application/json.'),
-            ...authAnswers,
-          },
-        },
-      },
-      '/v1/deliveries/{token}': {
-        parameters: [tokenParameter],
-        get: {
-          operationId: 'getDelivery',
-          summary: 'The state of every upload of a delivery; for a single completed upload also the spec\'s top-level "upload" URL and "result".',
-          responses: { '200': answer('The delivery\'s status.', 'DeliveryStatus'), ...deliveryAnswers },
-        },
-        delete: {
-          operationId: 'cancelDelivery',
-          summary: 'Cancel the uploads that have not started yet; started or ended ones are listed in not_cancelled.',
-          responses: { '200': answer('What was cancelled.', 'CancelResult'), ...deliveryAnswers },
-        },
-      },
-      '/v1/deliveries/{token}/retry': {
-        parameters: [tokenParameter],
-        post: {
-          operationId: 'retryDelivery',
-          summary: 'Queue the failed uploads of a delivery again, each with a fresh set of attempts. No body.',
-          responses: { '200': answer('What was queued again.', 'RetryResult'), ...deliveryAnswers },
-        },
-      },
-      '/v1/connect/{platform}': {
-        parameters: [platformParameter],
-        post: {
-          operationId: 'startConnect',
-          summary: 'Start connecting an account: answers the consent URL (offline access, PKCE) to open in a browser. The flow ends at the callback, which shows the auth_secret once. No body.',
-          responses: {
-            '200': answer('The consent URL.', 'ConnectStarted'),
-            '404': errorAnswer('Not a platform with a connect flow.'),
-            '503': notConfigured,
-            ...authAnswers,
-          },
-        },
-      },
-      '/v1/connect/{platform}/callback': {
-        parameters: [platformParameter],
-        get: {
-          operationId: 'connectCallback',
-          summary: 'Where the provider sends the browser back. Exchanges the code, stores the refresh token encrypted and shows the auth_secret once (HTML, or JSON with "Accept: application/json"; Cache-Control: no-store). No key needed: the single-use state of the flow protects it.',
-          ...open,
-          parameters: [
-            { name: 'state', in: 'query', required: true, schema: { type: 'string' } },
-            { name: 'code', in: 'query', required: false, schema: { type: 'string' } },
-            { name: 'error', in: 'query', required: false, schema: { type: 'string' }, description: 'Set by the provider, like "access_denied" when consent was declined.' },
-          ],
-          responses: {
-            '200': htmlOrJson('The account is connected: the auth_secret, shown once.', 'Connected'),
-            '400': htmlOrJson('Consent was declined, or the link was used already, has expired or is unknown (UF_CONNECT_FAILED, with reason). Nothing was stored.', 'Error'),
-            '404': errorAnswer('Not a platform with a connect flow.'),
-            '502': htmlOrJson('The provider did not answer as it should (UF_CONNECT_FAILED, reason provider_unavailable or no_refresh_token). Nothing was stored.', 'Error'),
-            '503': htmlOrJson('No OAuth client is configured for this platform.', 'Error'),
-            '500': errorAnswer('Unexpected error; the answer carries a request id, the log the details.'),
-          },
-        },
-      },
-      '/v1/connect/credentials/{credential_id}': {
-        parameters: [credentialIdParameter],
-        get: {
-          operationId: 'getCredential',
-          summary: 'The status of a credential connected with this API key (active or reconnect_required). Never shows a token.',
-          responses: { '200': answer('The credential.', 'Credential'), ...credentialAnswers },
-        },
-        delete: {
-          operationId: 'deleteCredential',
-          summary: 'Delete a credential: its auth_secret stops working at once (jobs using it fail with UF_CREDENTIALS_INVALID). Access at the provider is not revoked; users remove it in their account settings.',
-          responses: { '200': answer('Deleted.', 'CredentialDeleted'), ...credentialAnswers },
-        },
-      },
-      '/healthz': {
-        get: { operationId: 'liveness', summary: 'Liveness: 200 while the process serves. No key needed.', ...open, responses: { '200': answer('Alive.', 'Health') } },
-      },
-      '/readyz': {
-        get: {
-          operationId: 'readiness',
-          summary: 'Readiness: whether the API can take requests now (Redis reachable). No key needed.',
-          ...open,
-          responses: { '200': answer('Ready.', 'Readiness'), '503': answer('Not ready; checks say why.', 'Readiness') },
-        },
-      },
-      '/openapi.json': {
-        get: {
-          operationId: 'openapi',
-          summary: 'This document. No key needed: it holds the public contract only.',
-          ...open,
-          responses: { '200': { description: 'The OpenAPI 3.1 document.', content: json({ type: 'object' }) } },
-        },
+    createDelivery: {
+      operationId: 'createDelivery',
+      summary: 'Validate a delivery request and enqueue one upload job per destination.',
+      body: ref('DeliveryRequest'),
+      response: {
+        202: answer('The delivery was created and its uploads queued.', 'DeliveryAccepted'),
+        200: answer('The idempotency_key matched an earlier delivery: that delivery, not a new one (created: false).', 'DeliveryAccepted'),
+        400: errorAnswer('The request is invalid (every problem listed by field path, or the body is not JSON); nothing was enqueued.'),
+        409: errorAnswer('The idempotency_key was used before for a different request.'),
+        413: errorAnswer(`The body is larger than ${options.bodyLimitBytes} bytes.`),
+        415: errorAnswer('The body is not application/json.'),
+        ...authAnswers,
       },
     },
-    components: {
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key from API_KEYS.' } },
-      schemas: { ...schemas, DeliveryRequest: deliveryRequestJsonSchema() },
+    getDelivery: {
+      operationId: 'getDelivery',
+      summary: 'The state of every upload of a delivery; for a single completed upload also the spec\'s top-level "upload" URL and "result".',
+      params: tokenParameter,
+      response: { 200: answer('The delivery\'s status.', 'DeliveryStatus'), ...deliveryAnswers },
     },
-  };
+    cancelDelivery: {
+      operationId: 'cancelDelivery',
+      summary: 'Cancel the uploads that have not started yet; started or ended ones are listed in not_cancelled.',
+      params: tokenParameter,
+      response: { 200: answer('What was cancelled.', 'CancelResult'), ...deliveryAnswers },
+    },
+    retryDelivery: {
+      operationId: 'retryDelivery',
+      summary: 'Queue the failed uploads of a delivery again, each with a fresh set of attempts. No body.',
+      params: tokenParameter,
+      response: { 200: answer('What was queued again.', 'RetryResult'), ...deliveryAnswers },
+    },
+    startConnect: {
+      operationId: 'startConnect',
+      summary: 'Start connecting an account: answers the consent URL (offline access, PKCE) to open in a browser. The flow ends at the callback, which shows the auth_secret once. No body.',
+      params: platformParameter,
+      response: {
+        200: answer('The consent URL.', 'ConnectStarted'),
+        404: errorAnswer('Not a platform with a connect flow.'),
+        503: errorAnswer('No OAuth client is configured for this platform (UF_CONNECT_NOT_CONFIGURED).'),
+        ...authAnswers,
+      },
+    },
+    connectCallback: {
+      operationId: 'connectCallback',
+      summary: 'Where the provider sends the browser back. Exchanges the code, stores the refresh token encrypted and shows the auth_secret once (HTML, or JSON with "Accept: application/json"; Cache-Control: no-store). No key needed: the single-use state of the flow protects it.',
+      ...open,
+      params: platformParameter,
+      querystring: {
+        type: 'object',
+        required: ['state'],
+        properties: {
+          state: { type: 'string' },
+          code: { type: 'string' },
+          error: { type: 'string', description: 'Set by the provider, like "access_denied" when consent was declined.' },
+        },
+      },
+      response: {
+        200: htmlOrJson('The account is connected: the auth_secret, shown once.', 'Connected'),
+        400: htmlOrJson('Consent was declined, or the link was used already, has expired or is unknown (UF_CONNECT_FAILED, with reason). Nothing was stored.', 'Error'),
+        404: htmlOrJson('Not a platform with a connect flow.', 'Error'),
+        502: htmlOrJson('The provider did not answer as it should (UF_CONNECT_FAILED, reason provider_unavailable or no_refresh_token). Nothing was stored.', 'Error'),
+        503: htmlOrJson('No OAuth client is configured for this platform.', 'Error'),
+        500: errorAnswer('Unexpected error; the answer carries a request id, the log the details.'),
+      },
+    },
+    getCredential: {
+      operationId: 'getCredential',
+      summary: 'The status of a credential connected with this API key (active or reconnect_required). Never shows a token.',
+      params: credentialIdParameter,
+      response: { 200: answer('The credential.', 'Credential'), ...credentialAnswers },
+    },
+    deleteCredential: {
+      operationId: 'deleteCredential',
+      summary: 'Delete a credential: its auth_secret stops working at once (jobs using it fail with UF_CREDENTIALS_INVALID). Access at the provider is not revoked; users remove it in their account settings.',
+      params: credentialIdParameter,
+      response: { 200: answer('Deleted.', 'CredentialDeleted'), ...credentialAnswers },
+    },
+    liveness: {
+      operationId: 'liveness',
+      summary: 'Liveness: 200 while the process serves. No key needed.',
+      ...open,
+      response: { 200: answer('Alive.', 'Health') },
+    },
+    readiness: {
+      operationId: 'readiness',
+      summary: 'Readiness: whether the API can take requests now (Redis reachable). No key needed.',
+      ...open,
+      response: { 200: answer('Ready.', 'Readiness'), 503: answer('Not ready; checks say why.', 'Readiness') },
+    },
+    metrics: {
+      operationId: 'metrics',
+      summary: 'Prometheus metrics (text exposition format): uploads, bytes, retries, deferrals, webhooks, job counts per queue. Open unless METRICS_TOKEN is set; then it needs "Authorization: Bearer <METRICS_TOKEN>" (not an API key).',
+      // Either open (no METRICS_TOKEN) or the token.
+      security: [{}, { metricsToken: [] }] as Record<string, string[]>[],
+      response: {
+        200: { description: 'The metrics.', content: { 'text/plain': { schema: { type: 'string' } } } },
+        401: errorAnswer('METRICS_TOKEN is set and the request did not send it.'),
+      },
+    },
+    openapi: {
+      operationId: 'openapi',
+      summary: 'This document. No key needed: it holds the public contract only.',
+      ...open,
+      response: { 200: { description: 'The OpenAPI 3.1 document.', content: json({ type: 'object', required: ['openapi', 'paths'] }) } },
+    },
+  } satisfies Record<string, FastifySchema & { operationId: string }>;
+}
+
+export interface RegisteredRoute {
+  method: string;
+  /** Fastify's form: `/v1/deliveries/:token`. */
+  url: string;
+}
+
+const registered = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/** Every route of an app built with registerOpenApi (once it is ready): what the tests compare the document with. */
+export function registeredRoutes(app: FastifyInstance): RegisteredRoute[] {
+  return [...(registered.get(app) ?? [])];
+}
+
+/**
+ * Registers the document's generator and the shared schemas, and refuses any route without
+ * a declared answer. Call it before the routes are registered (in buildApi, first).
+ */
+export function registerOpenApi(app: FastifyInstance, options: { version?: string } = {}): void {
+  // Documentation only: see the note at the top of this file.
+  app.setValidatorCompiler(() => () => true);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  for (const [name, schema] of Object.entries({ ...schemas, DeliveryRequest: deliveryRequestJsonSchema() })) app.addSchema({ $id: name, ...schema });
+  const routes: RegisteredRoute[] = [];
+  registered.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    // HEAD routes are the ones Fastify adds beside each GET, with its schema.
+    if (route.method === 'HEAD') return;
+    if (!route.schema?.response) {
+      throw new Error(`${String(route.method)} ${route.url} has no schema: declare its answers in openapi.ts (routeSchemas), so GET /openapi.json documents it`);
+    }
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
+  void app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'upload-fleet API',
+        version: options.version ?? '1',
+        description: 'Submit deliveries of rendered videos to S3, Azure Blob, YouTube, Facebook, Dropbox, HTTP and FTP destinations, and follow them.',
+      },
+      security: [{ bearerAuth: [] }],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key from API_KEYS.' },
+          metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when the operator set one.' },
+        },
+      },
+    },
+    // Components are named by their $id ("DeliveryStatus"), not "def-0".
+    refResolver: { buildLocalReference: (schema, _baseUri, _fragment, i) => (typeof schema.$id === 'string' ? schema.$id : `def-${i}`) },
+    hiddenTag: 'hidden',
+  });
 }

@@ -7,7 +7,7 @@ import { DEFAULT_BODY_LIMIT_BYTES, type ApiKey } from './config.js';
 import { registerConnectRoutes, type ConnectOptions } from './connect.js';
 import { ApiError, REDIS_RETRY_AFTER_SECONDS, redisUnavailable, toApiError } from './errors.js';
 import { registerJsonBodyParser } from './json-body.js';
-import { buildOpenApiDocument } from './openapi.js';
+import { registerOpenApi, routeSchemas } from './openapi.js';
 
 export interface Readiness {
   ready: boolean;
@@ -103,6 +103,9 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
   });
   app.decorateRequest('apiKeyName', '');
   registerJsonBodyParser(app);
+  // First: the document is generated from the routes registered after this.
+  registerOpenApi(app);
+  const schemas = routeSchemas({ bodyLimitBytes });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -148,7 +151,9 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
 
   const owner = (request: FastifyRequest) => ({ owner: request.apiKeyName });
 
-  app.post('/v1/deliveries', async (request, reply) => {
+  // The routes live in a plugin so that they load after @fastify/swagger, which collects them.
+  void app.register(async (app) => {
+  app.post('/v1/deliveries', { schema: schemas.createDelivery }, async (request, reply) => {
     const result = await producer.enqueue(request.body, owner(request));
     // A replay reports the uploads as they are now, not as they were when first queued.
     const current = result.created ? undefined : await producer.get(result.token, owner(request));
@@ -161,17 +166,17 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     return reply.code(result.created ? 202 : 200).header('location', body.status_url).send(body);
   });
 
-  app.get<{ Params: { token: string } }>('/v1/deliveries/:token', async (request) => producer.get(request.params.token, owner(request)));
+  app.get<{ Params: { token: string } }>('/v1/deliveries/:token', { schema: schemas.getDelivery }, async (request) => producer.get(request.params.token, owner(request)));
 
-  app.delete<{ Params: { token: string } }>('/v1/deliveries/:token', async (request) => producer.cancel(request.params.token, owner(request)));
+  app.delete<{ Params: { token: string } }>('/v1/deliveries/:token', { schema: schemas.cancelDelivery }, async (request) => producer.cancel(request.params.token, owner(request)));
 
-  app.post<{ Params: { token: string } }>('/v1/deliveries/:token/retry', async (request) => producer.retry(request.params.token, owner(request)));
+  app.post<{ Params: { token: string } }>('/v1/deliveries/:token/retry', { schema: schemas.retryDelivery }, async (request) => producer.retry(request.params.token, owner(request)));
 
-  registerConnectRoutes(app, options.connect);
+  registerConnectRoutes(app, options.connect, schemas);
 
-  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { config: { public: true }, schema: schemas.liveness }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { config: { public: true } }, async (request, reply: FastifyReply) => {
+  app.get('/readyz', { config: { public: true }, schema: schemas.readiness }, async (request, reply: FastifyReply) => {
     let answer: Readiness;
     try {
       answer = await readiness();
@@ -188,7 +193,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
   const { metrics } = options;
   if (metrics) {
     const metricsKey = options.metricsToken ? new ApiKeyMatcher([{ name: 'metrics', key: options.metricsToken }]) : undefined;
-    app.get('/metrics', { config: { public: true } }, async (request, reply) => {
+    app.get('/metrics', { config: { public: true }, schema: schemas.metrics }, async (request, reply) => {
       const token = bearerTokenOf(request.headers.authorization);
       if (metricsKey && (token === undefined || metricsKey.match(token) === undefined)) {
         return reply
@@ -202,8 +207,8 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
 
   // Open on purpose: it is the public contract (no secrets, no data), and clients and
   // code generators need it before they hold a key.
-  const openapi = buildOpenApiDocument({ bodyLimitBytes });
-  app.get('/openapi.json', { config: { public: true } }, async () => openapi);
+  app.get('/openapi.json', { config: { public: true }, schema: schemas.openapi }, async () => app.swagger());
+  });
 
   return app;
 }

@@ -182,6 +182,9 @@ describe('--wait', () => {
     const run = await h.cli(['submit', '--source-path', source, '--destination', JSON.stringify(httpDestination('/in/refused')), '--wait']);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/#0 http {2}failed {2}\[UF_[A-Z_]+\] /);
+    // A permanent failure is not retried: no "attempt 1 of 5" promising four more.
+    expect(run.stdout).toContain('(after 1 attempt; not retried: retrying would fail the same way)');
+    expect(run.stdout + run.stderr).not.toMatch(/attempt 1 of/);
     expect(run.stderr).toMatch(/^error: delivery dlv_\S+ failed\.$/m);
     expect(run.stderr).toMatch(/#0 http failed: \[UF_[A-Z_]+\] .*403/);
 

@@ -51,8 +51,15 @@ function errorText(upload: UploadStatus): string {
   return upload.error ? `[${upload.error.code}] ${upload.error.message}` : 'no error message';
 }
 
+/**
+ * How a failed upload used its attempts. A permanent failure is not retried, so "attempt 1
+ * of 5" would promise four more that never come.
+ */
 function attemptsText(upload: UploadStatus): string {
-  return upload.attempts > 0 ? ` (attempt ${upload.attempts} of ${upload.max_attempts})` : '';
+  if (upload.attempts === 0) return '';
+  const tries = `${upload.attempts} attempt${upload.attempts === 1 ? '' : 's'}`;
+  const retryable = upload.error?.category === 'transient' || upload.error?.category === 'rate_limited';
+  return retryable ? ` (after ${upload.attempts} of ${upload.max_attempts} attempts)` : ` (after ${tries}; not retried: retrying would fail the same way)`;
 }
 
 /** The whole status of a delivery, as `status` prints it. */

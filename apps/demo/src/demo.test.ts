@@ -1,6 +1,10 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readlinkSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { repoRoot, startInPty, until } from '@upload-fleet/testkit';
 
 const main = fileURLToPath(new URL('./main.ts', import.meta.url));
 const TYPES = ['s3', 'azureblob', 'youtube', 'facebook', 'dropbox', 'http', 'ftp'];
@@ -38,5 +42,44 @@ describe('pnpm demo --exit', () => {
     // Live progress: every upload was seen active, and the dashboard is announced with its login.
     for (const type of TYPES) expect(stdout).toMatch(new RegExp(`\\[\\d ${type}\\]\\s+active`));
     expect(stdout).toMatch(/^Dashboard: http:\/\/localhost:\d+\/ {2}\(login: admin \/ \S+\)$/m);
+  }, 60_000);
+});
+
+/** Pids of the redis-server processes working in a folder under `root` (redis-server runs in its --dir). */
+function redisServersUnder(root: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'redis-server' && readlinkSync(`/proc/${pid}/cwd`).startsWith(root);
+      } catch {
+        return false; // gone meanwhile, or not ours to read
+      }
+    })
+    .map(Number);
+}
+
+describe('pnpm demo in a terminal', () => {
+  it('drains on Ctrl-C: the active uploads are handed back, then its redis-server stops', async () => {
+    // Its temporary folders (Redis' among them) under one of this test's: what runs there is the demo's.
+    const tmp = mkdtempSync(join(tmpdir(), 'upload-fleet-demo-test-'));
+    const script = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.demo!;
+    // A grace period shorter than an upload (about 2 s each), so they are handed back rather than finished, and long enough that a stand-in killed by the Ctrl-C would fail one.
+    const env: Record<string, string | undefined> = { ...process.env, TMPDIR: tmp, LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: '1000' };
+    delete env.REDIS_URL;
+    const demo = startInPty(script.split('&&').at(-1)!.trim().split(/\s+/), { cwd: repoRoot, env });
+    try {
+      await until('an upload to be active', () => /\[\d \w+\]\s+active/.test(demo.output()) || demo.child.exitCode !== null);
+      expect(redisServersUnder(tmp)).toHaveLength(1);
+      demo.interrupt();
+      expect(await demo.exited, demo.output()).toBe(0);
+      expect(demo.output()).toContain('handed back to the queue');
+      // No stand-in died under the drain (the terminal's SIGINT reaches only the demo).
+      expect(demo.output()).not.toMatch(/"code":"UF_NETWORK"/);
+      expect(redisServersUnder(tmp)).toEqual([]);
+    } finally {
+      demo.child.kill('SIGKILL');
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }, 60_000);
 });

@@ -49,8 +49,11 @@ async function main(): Promise<number> {
       for (const cleanup of cleanups.reverse()) await cleanup().catch((error: Error) => console.error(`clean-up: ${error.message}`));
       return code;
     })());
-  process.once('SIGINT', () => void stop(0).then((code) => process.exit(code)));
-  process.once('SIGTERM', () => void stop(0).then((code) => process.exit(code)));
+  // Ctrl-C drains like SIGTERM: the fleet hands its uploads back, then the embedded Redis
+  // (its own process group, so the terminal's SIGINT does not reach it) stops. `on`, not
+  // `once`: a repeated signal must not kill the drain half-way; `stop` runs once.
+  process.on('SIGINT', () => void stop(0).then((code) => process.exit(code)));
+  process.on('SIGTERM', () => void stop(0).then((code) => process.exit(code)));
 
   try {
     say('Starting the stand-ins of the seven destinations ...');

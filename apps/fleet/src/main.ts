@@ -9,11 +9,29 @@ import { buildApi, loadApiConfig } from '@upload-fleet/api';
 import { createLogger } from '@upload-fleet/core';
 import { CredentialStore } from '@upload-fleet/credentials';
 import { loadDashboardConfig, startDashboard } from '@upload-fleet/dashboard';
-import { redisConnectionFromConfig, startEmbeddedRedis, type EmbeddedRedis } from '@upload-fleet/redis';
-import { loadWorkerConfig, startWorkerFleet } from '@upload-fleet/runtime';
+import { redisConnectionFromConfig, startEmbeddedRedis } from '@upload-fleet/redis';
+import { assertPortsFree, listenError, loadWorkerConfig, startWorkerFleet } from '@upload-fleet/runtime';
 import { makeEncryptionKeys, makeRandomSecret, settingFromFileOrNew } from './local-state.js';
 
 const logger = createLogger({ base: { service: 'upload-fleet' } });
+
+/** How long past SHUTDOWN_GRACE_MS a stuck shutdown may take before the process exits regardless. */
+const SHUTDOWN_MARGIN_MS = 5_000;
+
+/**
+ * What this process started, stopped in reverse order on every way out (a signal, or a
+ * failed start): the pools drain through Redis, so the embedded Redis, started first, stops last.
+ */
+const running: { name: string; stop: () => Promise<void> }[] = [];
+let stopping: Promise<void> | undefined;
+/** SHUTDOWN_GRACE_MS once the configuration is read; a signal during the start uses the default. */
+let shutdownGraceMs = 30_000;
+const stopAll = () =>
+  (stopping ??= (async () => {
+    for (const part of running.splice(0).reverse()) {
+      await part.stop().catch((error: Error) => logger.error({ err: error.message, part: part.name }, 'could not stop cleanly'));
+    }
+  })());
 
 async function main(): Promise<void> {
   const env = { ...process.env };
@@ -31,22 +49,31 @@ async function main(): Promise<void> {
     console.warn(`${name} is not set: using the one ${setting.created ? 'generated now and kept' : 'kept'} in ${setting.file}`);
   }
 
-  let embedded: EmbeddedRedis | undefined;
   if (!env.REDIS_URL && !env.REDIS_CLUSTER_NODES && !env.REDIS_SENTINELS) {
     // adoptRunning: a fleet that was killed (SIGKILL) left its redis-server running on the
     // same files; use that one rather than start a second writer of the same AOF.
-    embedded = await startEmbeddedRedis({ dataDir: resolve(dataDir, 'redis'), port: env.REDIS_PORT ? Number(env.REDIS_PORT) : undefined, adoptRunning: true });
+    const embedded = await startEmbeddedRedis({ dataDir: resolve(dataDir, 'redis'), port: env.REDIS_PORT ? Number(env.REDIS_PORT) : undefined, adoptRunning: true });
+    running.push({ name: 'embedded redis-server', stop: () => embedded.stop() });
     env.REDIS_URL = embedded.url;
     console.warn(`REDIS_URL is not set: using the embedded redis-server on ${embedded.url}, with its data in ${resolve(dataDir, 'redis')}`);
   }
 
   const apiConfig = loadApiConfig(env);
   const workerConfig = loadWorkerConfig(env);
+  const dashboardConfig = loadDashboardConfig(env);
+  shutdownGraceMs = workerConfig.shutdownGraceMs;
+  const apiPort = { setting: 'PORT', port: apiConfig.port, host: apiConfig.host };
+  const dashboardPort = { setting: 'DASHBOARD_PORT', port: dashboardConfig.port, host: dashboardConfig.host };
+  // Before any pool starts: a fleet that took queued jobs and then could not listen would abandon them.
+  await assertPortsFree([apiPort, dashboardPort]);
+
   const fleet = await startWorkerFleet(workerConfig, logger);
+  running.push({ name: 'worker pools', stop: () => fleet.close() });
 
   // The connect flow (auth_secret) stores credentials where the pools' credential provider reads them.
   const credentialsConnection = redisConnectionFromConfig({ ...workerConfig.redis!, prefix: workerConfig.prefix });
   credentialsConnection.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
+  running.push({ name: 'credentials connection', stop: async () => void credentialsConnection.disconnect() });
   const oauth = { ...workerConfig.oauth, publicBaseUrl: workerConfig.oauth?.publicBaseUrl ?? `http://localhost:${apiConfig.port}` };
   const api = await buildApi({
     producer: fleet.producer,
@@ -61,33 +88,42 @@ async function main(): Promise<void> {
     metrics: fleet.metrics,
     ...(apiConfig.metricsToken ? { metricsToken: apiConfig.metricsToken } : {}),
   });
-  await api.listen({ port: apiConfig.port, host: apiConfig.host });
-  const dashboard = await startDashboard({ ...loadDashboardConfig(env), logger });
+  running.push({ name: 'API', stop: () => api.close() });
+  await api.listen({ port: apiConfig.port, host: apiConfig.host }).catch((error: unknown) => {
+    throw listenError(apiPort, error);
+  });
+  const dashboard = await startDashboard({ ...dashboardConfig, logger }).catch((error: unknown) => {
+    throw (error as NodeJS.ErrnoException).code ? listenError(dashboardPort, error) : error;
+  });
+  running.push({ name: 'dashboard', stop: () => dashboard.close() });
   console.warn(`upload-fleet is running: API on http://localhost:${apiConfig.port} (OpenAPI at /openapi.json), pools: ${workerConfig.pools.map((p) => p.type).join(', ')}; sources are read from ${workerConfig.sourceRoot}`);
   console.warn(`Bull Board dashboard on ${dashboard.url} (logins: DASHBOARD_USERS, or the one kept in ${resolve(dataDir, 'dashboard-users')})`);
-
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    // If Redis is unreachable, closing could wait for ever: exit after the grace period and a margin.
-    setTimeout(() => {
-      logger.error('shutdown did not finish (is Redis reachable?); exiting anyway');
-      process.exit(1);
-    }, workerConfig.shutdownGraceMs + 5_000).unref();
-    await api.close();
-    await dashboard.close();
-    await fleet.close();
-    credentialsConnection.disconnect();
-    await embedded?.stop();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
 }
 
-main().catch((error: Error) => {
+/**
+ * Ctrl-C (SIGINT) drains exactly like SIGTERM: stop taking jobs, hand the active uploads
+ * back with their checkpoints, then stop Redis. `process.on`, not `once`: a second signal
+ * (a second Ctrl-C, or a runner relaying the first) must not kill the drain half-way. A
+ * signal during the start stops what has started so far.
+ */
+const shutdown = (signal: NodeJS.Signals) => {
+  if (stopping) {
+    logger.info({ signal }, 'already shutting down: handing the active uploads back');
+    return;
+  }
+  logger.info({ signal }, 'shutting down');
+  // If Redis is unreachable, closing could wait for ever: exit after the grace period and a margin.
+  setTimeout(() => {
+    logger.error('shutdown did not finish (is Redis reachable?); exiting anyway');
+    process.exit(1);
+  }, shutdownGraceMs + SHUTDOWN_MARGIN_MS).unref();
+  void stopAll().then(() => process.exit(0));
+};
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
+
+main().catch(async (error: Error) => {
   console.error(`upload-fleet failed to start: ${error.message}`);
+  await stopAll();
   process.exit(1);
 });

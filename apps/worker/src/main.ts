@@ -4,7 +4,7 @@
  * WORKER_POOLS to that pool.
  */
 import { createLogger } from '@upload-fleet/core';
-import { loadWorkerConfig, startHealthServer, startWorkerFleet } from '@upload-fleet/runtime';
+import { assertPortsFree, listenError, loadWorkerConfig, startHealthServer, startWorkerFleet } from '@upload-fleet/runtime';
 
 /** How long past SHUTDOWN_GRACE_MS a stuck shutdown may take before the process exits regardless. */
 const SHUTDOWN_MARGIN_MS = 5_000;
@@ -14,12 +14,21 @@ const logger = createLogger({ base: { service: 'upload-fleet-worker', pid: proce
 async function main(): Promise<void> {
   const config = loadWorkerConfig(process.env);
   if (!config.redis) throw new Error('REDIS_URL (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS) is required for a worker process (the all-in-one `pnpm start` starts its own Redis).');
+  const healthPort = { setting: 'HEALTH_PORT', port: Number(process.env.HEALTH_PORT ?? 8081), host: process.env.HEALTH_HOST ?? '0.0.0.0' };
+  // Before the pools start: a worker that took jobs and then could not listen would abandon them.
+  await assertPortsFree([healthPort]);
   const fleet = await startWorkerFleet(config, logger, { metricsLabels: { service: 'worker' } });
-  const healthPort = Number(process.env.HEALTH_PORT ?? 8081);
-  const health = await startHealthServer(healthPort, process.env.HEALTH_HOST ?? '0.0.0.0', fleet.isReady, fleet.metrics);
+  const health = await startHealthServer(healthPort.port, healthPort.host, fleet.isReady, fleet.metrics).catch(async (error: unknown) => {
+    await fleet.close();
+    throw listenError(healthPort, error);
+  });
 
+  let stopping = false;
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'signal received');
+    // Once: a repeated signal (a second Ctrl-C) must not restart or kill the drain.
+    if (stopping) return;
+    stopping = true;
     // Closing waits for Redis (moving jobs, releasing locks). If Redis is gone it could wait
     // for ever: after the grace period and a margin, exit anyway; the jobs' locks expire and
     // other workers take them over.
@@ -38,8 +47,8 @@ async function main(): Promise<void> {
         },
       );
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
 main().catch((error: Error) => {

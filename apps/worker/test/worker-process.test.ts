@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -102,8 +103,16 @@ describe('worker processes', () => {
     expect(['waiting', 'delayed', 'prioritized']).toContain(await job!.getState());
     expect(job!.attemptsMade).toBe(0);
 
+    // The resumed run is still attempt 1: in the status and in the worker's log alike.
+    const second = spawnWorker();
+    const resumed = await until('the upload to run again', async () => {
+      const status = await producer.get(token);
+      return status.uploads[0]?.state === 'active' ? status.uploads[0] : undefined;
+    });
+    expect(resumed.attempts).toBe(1);
+    await until('the upload to start again', () => second.output().includes('upload started'));
+    expect(second.output()).toMatch(/"attempt":"1 of \d+".*upload started/);
     receiver.setThrottle(0);
-    spawnWorker();
     const final = await producer.waitFor(token, { timeoutMs: 45_000, pollIntervalMs: 100 });
     expect(final.uploads[0]).toMatchObject({ state: 'completed', attempts: 1 });
     expect(receiver.requests.filter((r) => r.path === '/drained' && r.complete)[0]).toMatchObject({ sha256: file.sha256 });
@@ -138,6 +147,25 @@ describe('worker processes', () => {
       admin.disconnect();
       await evicting.stop();
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start when HEALTH_PORT is in use, naming the setting, before its pools take a job', async () => {
+    await stopAllWorkers();
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const busyPort = (busy.address() as AddressInfo).port;
+    try {
+      const file = writeSource('not-taken.bin', 64 * 1024);
+      const { uploads } = await submit(file.name, '/not-taken');
+      const worker = spawnWorker({ HEALTH_PORT: String(busyPort) });
+      expect(await worker.exited).toBe(1);
+      expect(worker.output()).toContain(`HEALTH_PORT=${busyPort} is in use: set HEALTH_PORT to a free port`);
+      const job = await producer.queue('http').getJob(uploads[0]!.job_id);
+      expect(job!.attemptsStarted).toBe(0);
+      await job!.remove();
+    } finally {
+      await new Promise<void>((resolve) => busy.close(() => resolve()));
     }
   });
 

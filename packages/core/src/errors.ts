@@ -54,6 +54,11 @@ export interface FleetErrorOptions {
    * the destination type (YouTube's quotaExceeded is the whole API project's quota).
    */
   pauseScope?: 'account' | 'destination';
+  /**
+   * The destination's own words on why it refused, safe to show: for an HTTP destination's
+   * 4xx, the start of its answer body, scrubbed of secrets. Shown in the status and the webhook.
+   */
+  details?: string;
   cause?: unknown;
 }
 
@@ -68,6 +73,7 @@ export class FleetError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly status: number | undefined;
   readonly pauseScope: 'account' | 'destination';
+  readonly details: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: FleetErrorOptions = {}) {
     super(withHint(message, ERROR_CATALOG[code].hint), options.cause === undefined ? undefined : { cause: options.cause });
@@ -78,6 +84,7 @@ export class FleetError extends Error {
     this.retryAfterMs = options.retryAfterMs;
     this.status = options.status;
     this.pauseScope = options.pauseScope ?? 'account';
+    this.details = options.details;
   }
 
   get retryable(): boolean {
@@ -92,6 +99,7 @@ export class FleetError extends Error {
       ...(this.destination ? { destination: this.destination } : {}),
       ...(this.status ? { status: this.status } : {}),
       ...(this.retryAfterMs !== undefined ? { retry_after_ms: this.retryAfterMs } : {}),
+      ...(this.details ? { details: this.details } : {}),
     };
   }
 }
@@ -103,6 +111,8 @@ export interface SerializedFleetError {
   destination?: string;
   status?: number;
   retry_after_ms?: number;
+  /** What the destination said (see FleetErrorOptions.details). */
+  details?: string;
 }
 
 function withHint(message: string, hint: string): string {

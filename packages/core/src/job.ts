@@ -46,7 +46,10 @@ export interface UploadStatus {
   type: string;
   job_id: string;
   state: UploadState;
-  /** Attempts started so far (1 after the first try). */
+  /**
+   * Attempts used so far, the running one included (1 during and after the first try); a run
+   * handed back at shutdown or deferred by a rate limit does not use one. Log lines say the same ("attempt 1 of 5").
+   */
   attempts: number;
   max_attempts: number;
   progress?: UploadProgress;

@@ -55,7 +55,7 @@ export class DeliveryControl {
       result.cancelled.push(upload.index);
       await this.outcomes.finishUpload(token, upload.index, {
         state: 'cancelled',
-        attempts: job.attemptsStarted ?? job.attemptsMade,
+        attempts: job.attemptsMade,
         finished_at: new Date().toISOString(),
       });
     }

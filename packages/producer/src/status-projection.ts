@@ -69,11 +69,15 @@ export class StatusProjection {
     if (!job) return { ...base, state: 'queued', attempts: 0 };
     base.max_attempts = job.opts.attempts ?? this.maxAttempts;
     const state = await job.getState();
-    const attempts = job.attemptsStarted ?? job.attemptsMade;
+    // attemptsMade counts the attempts that ended (failed, retried or done); a run handed back
+    // at shutdown or deferred by a rate limit does not count (moveToDelayed skips it), so the
+    // running attempt is attemptsMade + 1: the number its log lines carry ("attempt 1 of 5").
+    // attemptsStarted would count every hand-back too.
+    const attempts = job.attemptsMade;
     const progress = asProgress(job.progress);
     switch (state) {
       case 'active':
-        return { ...base, state: 'active', attempts, ...(progress ? { progress } : {}) };
+        return { ...base, state: 'active', attempts: attempts + 1, ...(progress ? { progress } : {}) };
       case 'delayed': {
         const deferral = record.deferrals.get(upload.index);
         return {

@@ -66,7 +66,9 @@ export async function startEmbeddedRedis(options: EmbeddedRedisOptions): Promise
     '--appendonly', options.persist === false ? 'no' : 'yes',
     '--protected-mode', 'yes',
   ];
-  const child: ChildProcess = spawn(options.redisServerBinary ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // detached: its own process group, so the terminal's Ctrl-C (SIGINT to the foreground
+  // group) reaches only the fleet, which drains through this Redis and then stops it last.
+  const child: ChildProcess = spawn(options.redisServerBinary ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
   child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));

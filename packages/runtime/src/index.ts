@@ -11,3 +11,4 @@ export * from './worker-fleet.js';
 export * from './health-server.js';
 export * from './limits/index.js';
 export * from './metrics.js';
+export * from './port-check.js';

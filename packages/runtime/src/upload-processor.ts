@@ -166,7 +166,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       // What users and operators see: the message without any secret of this job. BullMQ's
       // failure reason carries the code in front, so the dashboard shows it too.
       const userMessage = scrubText(error.message, secretValues);
-      const safeError = { ...error.toJSON(), message: userMessage };
+      const safeError = { ...error.toJSON(), message: userMessage, ...(error.details ? { details: scrubText(error.details, secretValues) } : {}) };
       const failedReason = `[${error.code}] ${userMessage}`;
 
       // An attempt that never got a byte to the platform does not count against its limits.

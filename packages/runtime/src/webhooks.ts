@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import got, { RequestError } from 'got';
 import type { Cluster, Redis } from 'ioredis';
-import { WEBHOOK_QUEUE, type Logger, type NetworkGuard } from '@upload-fleet/core';
+import { ERROR_CATALOG, FleetError, WEBHOOK_QUEUE, type Logger, type NetworkGuard } from '@upload-fleet/core';
 import type { OutcomeRecorder, StatusProjection, WebhookJobData } from '@upload-fleet/producer';
 import type { FleetMetrics } from './metrics.js';
 
@@ -62,10 +62,10 @@ export function createWebhookWorker(options: WebhookWorkerOptions): Worker<Webho
       });
       outcome = response.statusCode >= 200 && response.statusCode < 300 ? { status: response.statusCode } : { status: response.statusCode, error: `the receiver answered ${response.statusCode}` };
     } catch (error) {
-      const message = error instanceof RequestError ? `${error.code}: ${error.message}` : (error as Error).message;
+      const message = webhookFailureText(error);
       outcome = { error: message };
       if ((error as { code?: string }).code === 'UF_BLOCKED_ADDRESS' || (error as { category?: string }).category === 'permanent') {
-        await outcomes.recordWebhook(job.data.token, { state: 'failed', attempts, last_error: message });
+        await outcomes.recordWebhook(job.data.token, { state: 'failed', attempts, last_error: `${message}; the webhook is not sent again` });
         options.metrics.webhook('failed');
         throw new UnrecoverableError(message);
       }
@@ -81,7 +81,7 @@ export function createWebhookWorker(options: WebhookWorkerOptions): Worker<Webho
       state: attempts >= maxAttempts ? 'failed' : 'pending',
       attempts,
       ...(outcome.status ? { last_status: outcome.status } : {}),
-      last_error: outcome.error,
+      last_error: `${outcome.error}; ${attempts >= maxAttempts ? `the webhook is not sent again (${attempts} of ${maxAttempts} attempts used)` : `the webhook will be sent again (${attempts} of ${maxAttempts} attempts used)`}`,
     });
     options.logger.warn({ delivery: job.data.token, attempt: `${attempts} of ${maxAttempts}`, error: outcome.error }, 'webhook not delivered');
     options.metrics.webhook(attempts >= maxAttempts ? 'failed' : 'retrying');
@@ -95,4 +95,21 @@ export function createWebhookWorker(options: WebhookWorkerOptions): Worker<Webho
   });
   worker.on('error', (error) => options.logger.error({ err: error.message }, 'webhook worker error'));
   return worker;
+}
+
+/**
+ * Why a webhook attempt failed, in the webhook's own words. A taxonomy error raised
+ * underneath (the network guard's lookup, wrapped by got) carries an upload's hint ("the
+ * upload will be retried"), which would mislead here: its reason is kept, the hint dropped;
+ * the caller says what happens next.
+ */
+export function webhookFailureText(error: unknown): string {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
+    if (e instanceof FleetError) {
+      const { hint } = ERROR_CATALOG[e.code];
+      const reason = e.message.endsWith(hint) ? e.message.slice(0, -hint.length).trim() : e.message;
+      return `${e.code}: ${reason.replace(/\.$/, '')}`;
+    }
+  }
+  return error instanceof RequestError ? `${error.code}: ${error.message}` : (error as Error).message;
 }

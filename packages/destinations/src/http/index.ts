@@ -65,7 +65,7 @@ async function upload(context: UploadContext<HttpDestination>): Promise<UploadRe
     const text = await bodyTextOf(request, log);
     if (response.statusCode < 200 || response.statusCode >= 300) {
       log.warn({ host: target.host, status: response.statusCode, body: text.text.slice(0, 500) }, 'the HTTP destination refused the upload');
-      throw errorForAnswer(target, response.statusCode, response.headers);
+      throw errorForAnswer(target, response.statusCode, response.headers, text);
     }
     context.reportProgress(source.size);
     log.info({ host: target.host, status: response.statusCode }, 'uploaded to the HTTP destination');

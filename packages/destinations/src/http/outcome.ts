@@ -27,8 +27,11 @@ export function resultOf(
   };
 }
 
-/** Why a non-2xx answer failed the upload. */
-export function errorForAnswer(target: URL, status: number, headers: IncomingHttpHeaders): FleetError {
+/** How much of a refusing endpoint's answer body the failure carries. */
+export const ANSWER_DETAILS_CHARS = 500;
+
+/** Why a non-2xx answer failed the upload; a 4xx carries the start of the endpoint's answer as its details. */
+export function errorForAnswer(target: URL, status: number, headers: IncomingHttpHeaders, body?: { text: string; truncated: boolean }): FleetError {
   const where = `The HTTP destination ${target.host}`;
   if (status >= 300 && status < 400) {
     // Following it would send the file (and the Authorization header) somewhere the
@@ -41,7 +44,27 @@ export function errorForAnswer(target: URL, status: number, headers: IncomingHtt
     });
   }
   const retryAfterMs = parseRetryAfter(headers['retry-after']);
-  return errorForHttpStatus(status, where, { destination: 'http', ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+  // A 4xx is for the user to fix, and the endpoint's answer usually says what ("field
+  // 'title' is required"); without it the status alone hides the reason.
+  const details = status >= 400 && status < 500 && body ? answerExcerpt(body, target) : undefined;
+  return errorForHttpStatus(status, where, { destination: 'http', ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), ...(details ? { details } : {}) });
+}
+
+/**
+ * The first ANSWER_DETAILS_CHARS characters of an answer body, without what the request
+ * carried that the endpoint may echo: the URL's userinfo and query values. (The worker
+ * then scrubs every secret value of the job, headers and password included.)
+ */
+function answerExcerpt(body: { text: string; truncated: boolean }, target: URL): string | undefined {
+  const text = body.text.trim();
+  if (!text) return undefined;
+  const requestSecrets = [target.password, target.username, ...target.searchParams.values(), target.search.slice(1)].filter((s) => s.length >= 3);
+  let scrubbed = text;
+  for (const secret of requestSecrets.sort((a, b) => b.length - a.length)) {
+    for (const form of new Set([secret, encodeURIComponent(secret)])) scrubbed = scrubbed.split(form).join('[REDACTED]');
+  }
+  const chars = [...scrubbed];
+  return chars.length > ANSWER_DETAILS_CHARS || body.truncated ? `${chars.slice(0, ANSWER_DETAILS_CHARS).join('')}…` : scrubbed;
 }
 
 /**

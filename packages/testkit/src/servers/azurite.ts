@@ -38,7 +38,9 @@ export async function startAzurite(): Promise<Azurite> {
   const child = spawn(
     process.execPath,
     [main, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', location, '--disableTelemetry', '--skipApiVersionCheck', '--silent'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // detached: its own process group, so a Ctrl-C of `pnpm demo` does not kill it under the
+    // uploads the demo is draining; close() stops it.
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
