@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { defineConfig, listSetting, settingGroup, stringSetting, urlSetting, type ConfigProblem, type ValuesOf } from '@upload-fleet/core/settings';
 import type { OAuthProvider } from '@upload-fleet/destinations';
 
 export type { OAuthProvider } from '@upload-fleet/destinations';
@@ -87,62 +87,48 @@ export function enabledOAuthProviders(settings: OAuthSettings | undefined): OAut
 
 export const DEFAULT_GOOGLE_SCOPES = ['https://www.googleapis.com/auth/youtube.upload', 'https://www.googleapis.com/auth/youtube'];
 
-/** An empty variable counts as unset. */
-const unsetIfEmpty = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
-const optionalText = z.preprocess(unsetIfEmpty, z.string().trim().optional());
-const url = (name: string, fallback: string) =>
-  z.preprocess(unsetIfEmpty, z.string().trim().default(fallback).refine((v) => /^https?:\/\/[^\s/]+/.test(v), `${name} must be an http(s) URL`));
-const scopes = (fallback: string) => z.preprocess(unsetIfEmpty, z.string().default(fallback)).transform((v) => v.split(/[\s,]+/).filter(Boolean));
+const clientUrl = <const N extends string>(name: N, fallback: string) => urlSetting(name, { protocols: ['http', 'https'], default: fallback });
 
 /**
  * The OAuth variables, shared by the API (connect flow) and the workers (refresh). Spread
- * it into an app's own schema, or use `oauthEnvSchema`.
+ * them into a process's settings group, add `oauthProblems` to its checks and build with
+ * `oauthSettingsOf`; or use `oauthEnvConfig` on its own.
  */
-export const oauthEnvShape = {
-  GOOGLE_OAUTH_CLIENT_ID: optionalText,
-  GOOGLE_OAUTH_CLIENT_SECRET: optionalText,
-  GOOGLE_OAUTH_AUTH_URL: url('GOOGLE_OAUTH_AUTH_URL', 'https://accounts.google.com/o/oauth2/v2/auth'),
-  GOOGLE_OAUTH_TOKEN_URL: url('GOOGLE_OAUTH_TOKEN_URL', 'https://oauth2.googleapis.com/token'),
-  GOOGLE_OAUTH_SCOPES: scopes(DEFAULT_GOOGLE_SCOPES.join(' ')),
-  DROPBOX_OAUTH_CLIENT_ID: optionalText,
-  DROPBOX_OAUTH_CLIENT_SECRET: optionalText,
-  DROPBOX_OAUTH_AUTH_URL: url('DROPBOX_OAUTH_AUTH_URL', 'https://www.dropbox.com/oauth2/authorize'),
-  DROPBOX_OAUTH_TOKEN_URL: url('DROPBOX_OAUTH_TOKEN_URL', 'https://api.dropboxapi.com/oauth2/token'),
-  DROPBOX_OAUTH_SCOPES: scopes(''),
-  PUBLIC_BASE_URL: z.preprocess(
-    unsetIfEmpty,
-    z
-      .string()
-      .trim()
-      .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'PUBLIC_BASE_URL must be the API\'s external http(s) URL without query, like https://uploads.example.com')
-      .transform((v) => v.replace(/\/+$/, ''))
-      .optional(),
-  ),
-};
+export const oauthEnvSettings = settingGroup(
+  stringSetting('GOOGLE_OAUTH_CLIENT_ID', {}),
+  stringSetting('GOOGLE_OAUTH_CLIENT_SECRET', { secret: true }),
+  clientUrl('GOOGLE_OAUTH_AUTH_URL', 'https://accounts.google.com/o/oauth2/v2/auth'),
+  clientUrl('GOOGLE_OAUTH_TOKEN_URL', 'https://oauth2.googleapis.com/token'),
+  listSetting('GOOGLE_OAUTH_SCOPES', { separator: 'comma-or-space', default: DEFAULT_GOOGLE_SCOPES }),
+  stringSetting('DROPBOX_OAUTH_CLIENT_ID', {}),
+  stringSetting('DROPBOX_OAUTH_CLIENT_SECRET', { secret: true }),
+  clientUrl('DROPBOX_OAUTH_AUTH_URL', 'https://www.dropbox.com/oauth2/authorize'),
+  clientUrl('DROPBOX_OAUTH_TOKEN_URL', 'https://api.dropboxapi.com/oauth2/token'),
+  // Empty: the scopes of the app's permissions.
+  listSetting('DROPBOX_OAUTH_SCOPES', { separator: 'comma-or-space', default: [] }),
+  urlSetting('PUBLIC_BASE_URL', { protocols: ['http', 'https'], baseOnly: true, stripTrailingSlash: true, example: 'https://uploads.example.com' }),
+);
 
-type OAuthEnv = z.output<z.ZodObject<typeof oauthEnvShape>>;
+type OAuthEnv = ValuesOf<typeof oauthEnvSettings>;
 
-/**
- * Problems zod's field checks cannot see: a client id without its secret, or the reverse.
- * Use it in a `superRefine` of any schema that spreads `oauthEnvShape` (it runs even when
- * other fields failed, so every problem is reported at once).
- */
-export function addOAuthEnvIssues(env: Partial<Record<keyof OAuthEnv, unknown>>, ctx: z.RefinementCtx): void {
+/** Problems of one setting alone cannot show: a client id without its secret, or the reverse. */
+export function oauthProblems(env: Partial<OAuthEnv>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
   for (const provider of OAUTH_PROVIDERS) {
     const prefix = PROVIDER_TRAITS[provider].env;
     const id = env[`${prefix}_CLIENT_ID` as keyof OAuthEnv];
     const secret = env[`${prefix}_CLIENT_SECRET` as keyof OAuthEnv];
     if (Boolean(id) === Boolean(secret)) continue;
     const [missing, present] = id ? [`${prefix}_CLIENT_SECRET`, `${prefix}_CLIENT_ID`] : [`${prefix}_CLIENT_ID`, `${prefix}_CLIENT_SECRET`];
-    ctx.addIssue({
-      code: 'custom',
-      path: [missing],
+    problems.push({
+      setting: missing,
       message: `${missing} is required when ${present} is set (set both to enable ${PROVIDER_TRAITS[provider].label} connections, or neither)`,
     });
   }
+  return problems;
 }
 
-/** The settings from parsed variables (after `addOAuthEnvIssues` found nothing). */
+/** The settings from read values (after `oauthProblems` found nothing). */
 export function oauthSettingsOf(env: OAuthEnv): OAuthSettings {
   const settings: OAuthSettings = {};
   if (env.PUBLIC_BASE_URL) settings.publicBaseUrl = env.PUBLIC_BASE_URL;
@@ -167,13 +153,13 @@ export function oauthSettingsOf(env: OAuthEnv): OAuthSettings {
   return settings;
 }
 
-/** The OAuth variables on their own; `.safeParse(env)` in an entrypoint. */
-export const oauthEnvSchema = z.object(oauthEnvShape).superRefine(addOAuthEnvIssues).transform(oauthSettingsOf);
+/** The OAuth variables on their own (the workers read them so). */
+export const oauthEnvConfig = defineConfig({ label: 'OAuth', settings: oauthEnvSettings, check: oauthProblems, build: oauthSettingsOf });
+
+/** `oauthEnvConfig` as a zod schema: `.safeParse(env)`. */
+export const oauthEnvSchema = oauthEnvConfig.schema;
 
 /** Parses the OAuth variables; throws one Error listing every problem (never a value). */
 export function loadOAuthSettings(env: Record<string, string | undefined>): OAuthSettings {
-  const parsed = oauthEnvSchema.safeParse(env);
-  if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map((issue) => `  - ${issue.path.map(String).join('.') || '(env)'}: ${issue.message}`);
-  throw new Error(`Invalid OAuth configuration:\n${lines.join('\n')}`);
+  return oauthEnvConfig.load(env);
 }

@@ -32,3 +32,5 @@ export const LOG_LEVEL = enumSetting('LOG_LEVEL', { values: LOG_LEVELS, default:
 
 /** Where `pnpm start` keeps generated keys and its embedded Redis; the CLI reads the API key from it. */
 export const FLEET_DATA_DIR = stringSetting('FLEET_DATA_DIR', { default: '.data' });
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
