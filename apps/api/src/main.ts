@@ -21,7 +21,7 @@ try {
   process.exit(1);
 }
 
-const logger = createLogger();
+const logger = createLogger({ level: config.logLevel });
 // A single server, Sentinel or a cluster, with maxRetriesPerRequest: null (what BullMQ requires).
 const connection = redisConnectionFromConfig({ ...config.redis, prefix: config.redisPrefix });
 connection.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));

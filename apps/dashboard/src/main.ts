@@ -15,7 +15,7 @@ try {
   process.exit(1);
 }
 
-const logger = createLogger({ base: { service: 'upload-fleet-dashboard' } });
+const logger = createLogger({ level: config.logLevel, base: { service: 'upload-fleet-dashboard' } });
 let dashboard: RunningDashboard;
 try {
   dashboard = await startDashboard({ ...config, logger });

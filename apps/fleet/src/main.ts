@@ -11,13 +11,22 @@ import { CredentialStore } from '@upload-fleet/credentials';
 import { loadDashboardConfig, startDashboard } from '@upload-fleet/dashboard';
 import { redisConnectionFromConfig, startEmbeddedRedis, type EmbeddedRedis } from '@upload-fleet/redis';
 import { loadWorkerConfig, startWorkerFleet } from '@upload-fleet/runtime';
+import { loadFleetConfig, type FleetConfig } from './config.js';
 import { makeEncryptionKeys, makeRandomSecret, settingFromFileOrNew } from './local-state.js';
 
-const logger = createLogger({ base: { service: 'upload-fleet' } });
+let config: FleetConfig;
+try {
+  config = loadFleetConfig(process.env);
+} catch (error) {
+  console.error(`upload-fleet failed to start: ${(error as Error).message}`);
+  process.exit(1);
+}
+
+const logger = createLogger({ level: config.logLevel, base: { service: 'upload-fleet' } });
 
 async function main(): Promise<void> {
   const env = { ...process.env };
-  const dataDir = resolve(env.FLEET_DATA_DIR ?? '.data');
+  const dataDir = resolve(config.dataDir);
 
   for (const [name, file, make] of [
     ['ENCRYPTION_KEYS', 'encryption-keys', makeEncryptionKeys],
@@ -32,10 +41,10 @@ async function main(): Promise<void> {
   }
 
   let embedded: EmbeddedRedis | undefined;
-  if (!env.REDIS_URL && !env.REDIS_CLUSTER_NODES && !env.REDIS_SENTINELS) {
+  if (!config.redis) {
     // adoptRunning: a fleet that was killed (SIGKILL) left its redis-server running on the
     // same files; use that one rather than start a second writer of the same AOF.
-    embedded = await startEmbeddedRedis({ dataDir: resolve(dataDir, 'redis'), port: env.REDIS_PORT ? Number(env.REDIS_PORT) : undefined, adoptRunning: true });
+    embedded = await startEmbeddedRedis({ dataDir: resolve(dataDir, 'redis'), port: config.embeddedRedisPort, adoptRunning: true });
     env.REDIS_URL = embedded.url;
     console.warn(`REDIS_URL is not set: using the embedded redis-server on ${embedded.url}, with its data in ${resolve(dataDir, 'redis')}`);
   }

@@ -4,19 +4,24 @@
  * WORKER_POOLS to that pool.
  */
 import { createLogger } from '@upload-fleet/core';
-import { loadWorkerConfig, startHealthServer, startWorkerFleet } from '@upload-fleet/runtime';
+import { startHealthServer, startWorkerFleet, workerConfig, type WorkerProcessConfig } from '@upload-fleet/runtime';
 
 /** How long past SHUTDOWN_GRACE_MS a stuck shutdown may take before the process exits regardless. */
 const SHUTDOWN_MARGIN_MS = 5_000;
 
-const logger = createLogger({ base: { service: 'upload-fleet-worker', pid: process.pid } });
+let config: WorkerProcessConfig;
+try {
+  config = workerConfig({ requireRedis: true }).load(process.env);
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(1);
+}
+
+const logger = createLogger({ level: config.logLevel, base: { service: 'upload-fleet-worker', pid: process.pid } });
 
 async function main(): Promise<void> {
-  const config = loadWorkerConfig(process.env);
-  if (!config.redis) throw new Error('REDIS_URL (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS) is required for a worker process (the all-in-one `pnpm start` starts its own Redis).');
   const fleet = await startWorkerFleet(config, logger, { metricsLabels: { service: 'worker' } });
-  const healthPort = Number(process.env.HEALTH_PORT ?? 8081);
-  const health = await startHealthServer(healthPort, process.env.HEALTH_HOST ?? '0.0.0.0', fleet.isReady, fleet.metrics);
+  const health = await startHealthServer(config.health.port, config.health.host, fleet.isReady, fleet.metrics);
 
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'signal received');

@@ -1,0 +1,39 @@
+import { defineConfig, FLEET_DATA_DIR, LOG_LEVEL, portSetting, settingGroup, type Env, type LogLevel } from '@upload-fleet/core';
+import { redisConfigOf, redisEnvSettings, redisProblems, type RedisConnectionConfig } from '@upload-fleet/redis';
+
+/**
+ * `pnpm start`'s own settings. The API, the pools and the dashboard read theirs through
+ * their own loaders from the same environment, after the generated keys and the embedded
+ * Redis' URL have been added to it.
+ */
+export const fleetSettings = {
+  ...redisEnvSettings,
+  ...settingGroup(
+    FLEET_DATA_DIR,
+    // Unset: a free port.
+    portSetting('REDIS_PORT', { min: 1 }),
+    LOG_LEVEL,
+  ),
+};
+
+export interface FleetConfig {
+  /** Where generated keys and the embedded Redis' data live (relative to the working folder). */
+  dataDir: string;
+  /** The Redis named by REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS; undefined: start the embedded one. */
+  redis: RedisConnectionConfig | undefined;
+  /** The embedded Redis' port; undefined: a free one. */
+  embeddedRedisPort: number | undefined;
+  logLevel: LogLevel;
+}
+
+export const fleetConfig = defineConfig({
+  label: 'upload-fleet',
+  settings: fleetSettings,
+  check: (env) => redisProblems(env),
+  build: (env): FleetConfig => ({ dataDir: env.FLEET_DATA_DIR, redis: redisConfigOf(env), embeddedRedisPort: env.REDIS_PORT, logLevel: env.LOG_LEVEL }),
+});
+
+/** Parses the environment; throws one ConfigError that lists every problem. For the entrypoint only. */
+export function loadFleetConfig(env: Env): FleetConfig {
+  return fleetConfig.load(env);
+}
