@@ -118,8 +118,8 @@ export const apiServiceSettings = {
 export const apiServiceConfig = defineConfig({
   label: 'API',
   settings: apiServiceSettings,
-  check(env) {
-    const problems = [...oauthProblems(env), ...redisProblems(env, { required: true })];
+  check(env, raw) {
+    const problems = [...oauthProblems(env), ...redisProblems(env, raw, { required: true })];
     const connectable = env.GOOGLE_OAUTH_CLIENT_ID || env.DROPBOX_OAUTH_CLIENT_ID;
     if (connectable && !env.PUBLIC_BASE_URL) {
       problems.push({ setting: 'PUBLIC_BASE_URL', message: 'PUBLIC_BASE_URL is required when an OAuth client is configured: the external URL of this API, for the connect flow\'s redirect URIs' });

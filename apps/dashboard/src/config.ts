@@ -91,8 +91,8 @@ export const dashboardSettings = {
 export const dashboardConfig = defineConfig({
   label: 'dashboard',
   settings: dashboardSettings,
-  check(env) {
-    const problems = redisProblems(env, { required: true });
+  check(env, raw) {
+    const problems = redisProblems(env, raw, { required: true });
     if (env.DASHBOARD_AUTH === 'basic' && (env.DASHBOARD_USERS ?? []).length === 0) {
       problems.push({
         setting: 'DASHBOARD_USERS',

@@ -1,4 +1,5 @@
 import { defineConfig, FLEET_DATA_DIR, LOG_LEVEL, portSetting, settingGroup, type Env, type LogLevel } from '@upload-fleet/core';
+import { PUBLIC_BASE_URL } from '@upload-fleet/credentials';
 import { redisConfigOf, redisEnvSettings, redisProblems, type RedisConnectionConfig } from '@upload-fleet/redis';
 
 /**
@@ -14,6 +15,8 @@ export const fleetSettings = {
     portSetting('REDIS_PORT', { min: 1 }),
     LOG_LEVEL,
   ),
+  // Unset: http://localhost:<PORT>, the API this process runs.
+  PUBLIC_BASE_URL,
 };
 
 export interface FleetConfig {
@@ -24,13 +27,15 @@ export interface FleetConfig {
   /** The embedded Redis' port; undefined: a free one. */
   embeddedRedisPort: number | undefined;
   logLevel: LogLevel;
+  /** PUBLIC_BASE_URL, when set. */
+  publicBaseUrl: string | undefined;
 }
 
 export const fleetConfig = defineConfig({
   label: 'upload-fleet',
   settings: fleetSettings,
-  check: (env) => redisProblems(env),
-  build: (env): FleetConfig => ({ dataDir: env.FLEET_DATA_DIR, redis: redisConfigOf(env), embeddedRedisPort: env.REDIS_PORT, logLevel: env.LOG_LEVEL }),
+  check: (env, raw) => redisProblems(env, raw),
+  build: (env): FleetConfig => ({ dataDir: env.FLEET_DATA_DIR, redis: redisConfigOf(env), embeddedRedisPort: env.REDIS_PORT, logLevel: env.LOG_LEVEL, publicBaseUrl: env.PUBLIC_BASE_URL }),
 });
 
 /** Parses the environment; throws one ConfigError that lists every problem. For the entrypoint only. */

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   // The connect flow (auth_secret) stores credentials where the pools' credential provider reads them.
   const credentialsConnection = redisConnectionFromConfig({ ...workerConfig.redis!, prefix: workerConfig.prefix });
   credentialsConnection.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
-  const oauth = { ...workerConfig.oauth, publicBaseUrl: workerConfig.oauth?.publicBaseUrl ?? `http://localhost:${apiConfig.port}` };
+  const oauth = { ...workerConfig.oauth, publicBaseUrl: config.publicBaseUrl ?? `http://localhost:${apiConfig.port}` };
   const api = await buildApi({
     producer: fleet.producer,
     apiKeys: apiConfig.apiKeys,

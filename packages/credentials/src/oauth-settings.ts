@@ -90,11 +90,11 @@ export const DEFAULT_GOOGLE_SCOPES = ['https://www.googleapis.com/auth/youtube.u
 const clientUrl = <const N extends string>(name: N, fallback: string) => urlSetting(name, { protocols: ['http', 'https'], default: fallback });
 
 /**
- * The OAuth variables, shared by the API (connect flow) and the workers (refresh). Spread
+ * The OAuth clients, shared by the API (connect flow) and the workers (refresh). Spread
  * them into a process's settings group, add `oauthProblems` to its checks and build with
  * `oauthSettingsOf`; or use `oauthEnvConfig` on its own.
  */
-export const oauthEnvSettings = settingGroup(
+export const oauthClientSettings = settingGroup(
   stringSetting('GOOGLE_OAUTH_CLIENT_ID', {}),
   stringSetting('GOOGLE_OAUTH_CLIENT_SECRET', { secret: true }),
   clientUrl('GOOGLE_OAUTH_AUTH_URL', 'https://accounts.google.com/o/oauth2/v2/auth'),
@@ -106,10 +106,15 @@ export const oauthEnvSettings = settingGroup(
   clientUrl('DROPBOX_OAUTH_TOKEN_URL', 'https://api.dropboxapi.com/oauth2/token'),
   // Empty: the scopes of the app's permissions.
   listSetting('DROPBOX_OAUTH_SCOPES', { separator: 'comma-or-space', default: [] }),
-  urlSetting('PUBLIC_BASE_URL', { protocols: ['http', 'https'], baseOnly: true, stripTrailingSlash: true, example: 'https://uploads.example.com' }),
 );
 
-type OAuthEnv = ValuesOf<typeof oauthEnvSettings>;
+/** The API's external URL, for the connect flow's redirect URIs: read by the API and `pnpm start`, not by workers. */
+export const PUBLIC_BASE_URL = urlSetting('PUBLIC_BASE_URL', { protocols: ['http', 'https'], baseOnly: true, stripTrailingSlash: true, example: 'https://uploads.example.com' });
+
+/** The clients and PUBLIC_BASE_URL: what the API reads. */
+export const oauthEnvSettings = { ...oauthClientSettings, PUBLIC_BASE_URL };
+
+type OAuthEnv = ValuesOf<typeof oauthClientSettings> & { PUBLIC_BASE_URL?: string | undefined };
 
 /** Problems of one setting alone cannot show: a client id without its secret, or the reverse. */
 export function oauthProblems(env: Partial<OAuthEnv>): ConfigProblem[] {

@@ -7,6 +7,7 @@ import {
   stringSetting,
   urlSetting,
   type ConfigProblem,
+  type Env,
   type ValuesOf,
 } from '@upload-fleet/core/settings';
 import { DEFAULT_PREFIX } from '@upload-fleet/core';
@@ -56,13 +57,15 @@ export type RedisEnv = Partial<ValuesOf<typeof redisEnvSettings>>;
 
 /**
  * The checks across variables: one kind of Redis at most (exactly one with `required`),
- * a Sentinel name with sentinels, and a hash tag in the prefix on a cluster.
+ * a Sentinel name with sentinels, and a hash tag in the prefix on a cluster. `raw` is the
+ * environment itself, so a REDIS_URL that is set but malformed is not also reported missing.
  */
-export function redisProblems(env: RedisEnv, options: { required?: boolean } = {}): ConfigProblem[] {
+export function redisProblems(env: RedisEnv, raw: Env, options: { required?: boolean } = {}): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const named = [env.REDIS_URL && 'REDIS_URL', env.REDIS_CLUSTER_NODES?.length && 'REDIS_CLUSTER_NODES', env.REDIS_SENTINELS?.length && 'REDIS_SENTINELS'].filter(Boolean);
   if (named.length > 1) problems.push({ setting: 'REDIS_URL', message: `set only one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS (found ${named.join(', ')})` });
-  if (named.length === 0 && options.required) {
+  const anySet = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'].some((name) => !isUnset(raw[name]));
+  if (!anySet && options.required) {
     problems.push({ setting: 'REDIS_URL', message: 'REDIS_URL is required, like "redis://127.0.0.1:6379" (or REDIS_CLUSTER_NODES for a cluster, REDIS_SENTINELS with REDIS_SENTINEL_NAME for Sentinel)' });
   }
   if (env.REDIS_SENTINELS?.length && !env.REDIS_SENTINEL_NAME) {
@@ -105,7 +108,7 @@ export function redisConfigOf(env: RedisEnv): RedisConnectionConfig | undefined 
 export const redisEnvConfig = defineConfig({
   label: 'Redis',
   settings: redisEnvSettings,
-  check: (values) => redisProblems(values),
+  check: (values, raw) => redisProblems(values, raw),
   build: (values, env) => redisConfigOf({ ...values, REDIS_PREFIX: isUnset(env.REDIS_PREFIX) ? undefined : values.REDIS_PREFIX }),
 });
 

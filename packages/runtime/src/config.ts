@@ -24,7 +24,7 @@ import {
 } from '@upload-fleet/core';
 import { parseLimitRules, DEFAULT_LIMIT_RULES, type LimitRules } from './limits/rules.js';
 import { availableDestinationTypes, destinationsConfigOf, destinationsEnvSettings, type DestinationsConfig } from '@upload-fleet/destinations';
-import { oauthEnvSettings, oauthProblems, oauthSettingsOf, type OAuthSettings } from '@upload-fleet/credentials';
+import { oauthClientSettings, oauthProblems, oauthSettingsOf, type OAuthSettings } from '@upload-fleet/credentials';
 import { redisConfigOf, redisEnvSettings, redisProblems, type RedisConnectionConfig } from '@upload-fleet/redis';
 
 const SECOND = 1000;
@@ -84,7 +84,7 @@ export const workerProcessSettings = {
   LOG_LEVEL,
   ...workerSettings,
   ...destinationsEnvSettings,
-  ...oauthEnvSettings,
+  ...oauthClientSettings,
 };
 
 type WorkerEnv = ValuesOf<typeof workerProcessSettings>;
@@ -174,7 +174,7 @@ export function workerConfig({ availableTypes = availableDestinationTypes, cwd =
   return defineConfig({
     label: 'worker',
     settings: workerProcessSettings,
-    check: (env, raw) => [...poolsOf(env, raw, availableTypes).problems, ...oauthProblems(env), ...redisProblems(env, { required: requireRedis })],
+    check: (env, raw) => [...poolsOf(env, raw, availableTypes).problems, ...oauthProblems(env), ...redisProblems(env, raw, { required: requireRedis })],
     build: (c, raw): WorkerProcessConfig => {
       const redis = redisConfigOf(c);
       return {
