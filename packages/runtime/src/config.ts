@@ -213,3 +213,6 @@ export function workerConfig({ availableTypes = availableDestinationTypes, cwd =
 export function loadWorkerConfig(env: Env, availableTypes: readonly DestinationType[] = availableDestinationTypes, cwd = process.cwd()): WorkerProcessConfig {
   return workerConfig({ availableTypes, cwd }).load(env);
 }
+
+/** The worker's configuration (every adapter of this build, SOURCE_ROOT under the working folder) as a zod schema. */
+export const workerEnvSchema = workerConfig().schema;

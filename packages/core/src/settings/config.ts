@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AnySetting, Env, ValueOf } from './setting.js';
+import type { AnySetting, Env, Setting, ValueOf } from './setting.js';
 
 /**
  * A process's configuration: the shared settings it reads plus its own, checked across
@@ -107,4 +107,11 @@ export function defineConfig<G extends SettingGroup, C>(spec: ConfigSpec<G, C>):
     },
     schema,
   };
+}
+
+/** One setting's value; throws a ConfigError with its problems. For tests and tools that check one variable. */
+export function settingValue<T>(setting: Setting<T>, raw: string | undefined): T {
+  const reading = setting.read(raw);
+  if (!reading.ok) throw new ConfigError(setting.name, reading.problems.map((message) => ({ setting: setting.name, message })));
+  return reading.value;
 }
