@@ -1,4 +1,7 @@
-import { defineConfig, FLEET_DATA_DIR, LOG_LEVEL, portSetting, settingGroup, type Env, type LogLevel } from '@upload-fleet/core';
+import { apiConfig, type ApiConfig } from '@upload-fleet/api';
+import { ConfigError, defineConfig, FLEET_DATA_DIR, LOG_LEVEL, portSetting, settingGroup, type ConfigProblem, type Env, type LogLevel } from '@upload-fleet/core';
+import { dashboardConfig, type DashboardConfig } from '@upload-fleet/dashboard';
+import { workerConfig, type WorkerProcessConfig } from '@upload-fleet/runtime';
 import { PUBLIC_BASE_URL } from '@upload-fleet/credentials';
 import { redisConfigOf, redisEnvSettings, redisProblems, type RedisConnectionConfig } from '@upload-fleet/redis';
 
@@ -12,7 +15,7 @@ export const fleetSettings = {
   ...settingGroup(
     FLEET_DATA_DIR,
     // Unset: a free port.
-    portSetting('REDIS_PORT', { min: 1 }),
+    portSetting('REDIS_PORT', { min: 1, example: 6379 }),
     LOG_LEVEL,
   ),
   // Unset: http://localhost:<PORT>, the API this process runs.
@@ -41,4 +44,23 @@ export const fleetConfig = defineConfig({
 /** Parses the environment; throws one ConfigError that lists every problem. For the entrypoint only. */
 export function loadFleetConfig(env: Env): FleetConfig {
   return fleetConfig.load(env);
+}
+
+/**
+ * The configurations of the parts `pnpm start` runs, from the environment it completed
+ * (generated keys, the embedded Redis' URL). Throws one ConfigError with the problems of
+ * all three, each listed once.
+ */
+export function loadFleetParts(env: Env): { api: ApiConfig; worker: WorkerProcessConfig; dashboard: DashboardConfig } {
+  const api = apiConfig.safeLoad(env);
+  const worker = workerConfig().safeLoad(env);
+  const dashboard = dashboardConfig.safeLoad(env);
+  if (api.ok && worker.ok && dashboard.ok) return { api: api.config, worker: worker.config, dashboard: dashboard.config };
+  const problems: ConfigProblem[] = [];
+  for (const result of [api, worker, dashboard]) {
+    for (const problem of result.ok ? [] : result.problems) {
+      if (!problems.some((p) => p.setting === problem.setting && p.message === problem.message)) problems.push(problem);
+    }
+  }
+  throw new ConfigError('upload-fleet', problems);
 }

@@ -5,13 +5,13 @@
  * Production runs apps/api and apps/worker as separate processes instead.
  */
 import { resolve } from 'node:path';
-import { buildApi, loadApiConfig } from '@upload-fleet/api';
+import { buildApi } from '@upload-fleet/api';
 import { createLogger } from '@upload-fleet/core';
 import { CredentialStore } from '@upload-fleet/credentials';
-import { loadDashboardConfig, startDashboard } from '@upload-fleet/dashboard';
+import { startDashboard } from '@upload-fleet/dashboard';
 import { redisConnectionFromConfig, startEmbeddedRedis, type EmbeddedRedis } from '@upload-fleet/redis';
-import { loadWorkerConfig, startWorkerFleet } from '@upload-fleet/runtime';
-import { loadFleetConfig, type FleetConfig } from './config.js';
+import { startWorkerFleet } from '@upload-fleet/runtime';
+import { loadFleetConfig, loadFleetParts, type FleetConfig } from './config.js';
 import { makeEncryptionKeys, makeRandomSecret, settingFromFileOrNew } from './local-state.js';
 
 let config: FleetConfig;
@@ -49,8 +49,7 @@ async function main(): Promise<void> {
     console.warn(`REDIS_URL is not set: using the embedded redis-server on ${embedded.url}, with its data in ${resolve(dataDir, 'redis')}`);
   }
 
-  const apiConfig = loadApiConfig(env);
-  const workerConfig = loadWorkerConfig(env);
+  const { api: apiConfig, worker: workerConfig, dashboard: dashboardConfig } = loadFleetParts(env);
   const fleet = await startWorkerFleet(workerConfig, logger);
 
   // The connect flow (auth_secret) stores credentials where the pools' credential provider reads them.
@@ -69,7 +68,7 @@ async function main(): Promise<void> {
     ...(apiConfig.metricsToken ? { metricsToken: apiConfig.metricsToken } : {}),
   });
   await api.listen({ port: apiConfig.port, host: apiConfig.host });
-  const dashboard = await startDashboard({ ...loadDashboardConfig(env), logger });
+  const dashboard = await startDashboard({ ...dashboardConfig, logger });
   console.warn(`upload-fleet is running: API on http://localhost:${apiConfig.port} (OpenAPI at /openapi.json), pools: ${workerConfig.pools.map((p) => p.type).join(', ')}; sources are read from ${workerConfig.sourceRoot}`);
   console.warn(`Bull Board dashboard on ${dashboard.url} (logins: DASHBOARD_USERS, or the one kept in ${resolve(dataDir, 'dashboard-users')})`);
 

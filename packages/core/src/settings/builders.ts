@@ -60,7 +60,7 @@ export function durationMsSetting<const N extends string, const O extends Durati
   return defineSetting<number, N, O>(integerSpec(name, 'duration', { ...options, min: options.min ?? 1, unit: 'ms' }));
 }
 
-export type PortOptions = PresenceOptions<number> & { min?: number };
+export type PortOptions = PresenceOptions<number> & { min?: number; example?: number };
 
 /** A TCP port, 0 to 65535 (0: any free port) unless `min` says otherwise. */
 export function portSetting<const N extends string, const O extends PortOptions>(name: N, options: O): Setting<Presence<number, O>, N> {
