@@ -6,10 +6,10 @@
  */
 import { Redis } from 'ioredis';
 import { Worker } from 'bullmq';
-import { SecretBox, uploadQueueName } from '@upload-fleet/core';
+import { SecretBox, settingValue, uploadQueueName } from '@upload-fleet/core';
 import { DESTINATION_TYPES } from '@upload-fleet/destinations/definitions';
 import { Producer } from '@upload-fleet/producer';
-import { loadWorkerConfig, workerEnvSchema } from '@upload-fleet/runtime';
+import { loadWorkerConfig, workerSettings } from '@upload-fleet/runtime';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '@upload-fleet/testkit';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -127,7 +127,7 @@ describe('Helm chart: workers and autoscaling', () => {
     for (const pool of poolNames) {
       const deployment = byName(manifests, 'Deployment', `uf-worker-${pool}`);
       const env = envValues(containerOf(deployment));
-      const graceMs = workerEnvSchema.shape.SHUTDOWN_GRACE_MS.parse(env.SHUTDOWN_GRACE_MS);
+      const graceMs = settingValue(workerSettings.SHUTDOWN_GRACE_MS, env.SHUTDOWN_GRACE_MS);
       // Some seconds beyond the grace: closing Redis and the health server after the hand-back.
       expect(podOf(deployment).terminationGracePeriodSeconds! - graceMs / 1000).toBeGreaterThanOrEqual(10);
     }

@@ -1,6 +1,8 @@
 export { buildApi, type BuildApiOptions, type DeliveryAccepted, type Readiness } from './server.js';
 export {
+  apiConfig,
   apiConfigSchema,
+  apiServiceConfig,
   apiServiceConfigSchema,
   loadApiConfig,
   loadApiServiceConfig,

@@ -23,7 +23,7 @@ try {
   process.exit(1);
 }
 
-const logger = createLogger();
+const logger = createLogger({ level: config.logLevel });
 // A single server, Sentinel or a cluster, failing fast (role "client"): while Redis is away a
 // request gets a 503 at once, and no command waits offline to run after the client gave up.
 const connection = redisConnectionFromConfig({ ...config.redis, prefix: config.redisPrefix }, 'client');

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { ConfigError } from '@upload-fleet/core/settings';
 import { ApiClient, ApiRequestError, ApiUnreachableError, type DeliveryStatus } from './api-client.js';
 import { describeDelivery, isFailure, isFinished } from './format.js';
 import { ProgressView, type ProgressStream } from './progress-view.js';
@@ -180,6 +181,10 @@ export async function runCli(io: CliIo): Promise<number> {
     if (error instanceof UsageError) {
       err(`error: ${error.message}`);
       err('Run upload-fleet --help for the commands and options.');
+      return EXIT.usage;
+    }
+    if (error instanceof ConfigError) {
+      err(`error: ${error.message}`);
       return EXIT.usage;
     }
     if (error instanceof StoppedWatching) {

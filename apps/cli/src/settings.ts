@@ -1,7 +1,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { defineConfig, FLEET_DATA_DIR, settingGroup, stringSetting, urlSetting } from '@upload-fleet/core/settings';
 
 export const DEFAULT_API_URL = 'http://localhost:8080';
+
+/** The CLI's settings: where the API is, its key, and FLEET_DATA_DIR (shared with `pnpm start`, which writes the key there). */
+export const cliSettings = settingGroup(
+  urlSetting('UPLOAD_FLEET_API_URL', { protocols: ['http', 'https'], default: DEFAULT_API_URL, example: DEFAULT_API_URL }),
+  stringSetting('UPLOAD_FLEET_API_KEY', { secret: true }),
+  FLEET_DATA_DIR,
+);
+
+/** The environment part of the CLI's settings; `load` throws a ConfigError listing every problem. */
+export const cliConfig = defineConfig({ label: 'CLI', settings: cliSettings, build: (values) => values });
 
 export interface CliSettings {
   apiUrl: string;
@@ -23,10 +34,11 @@ export interface SettingsInput {
  * then (for the key) the file `pnpm start` writes when API_KEYS is unset.
  */
 export function resolveSettings({ flags, env, cwd }: SettingsInput): CliSettings {
-  const apiUrl = flags.apiUrl || env.UPLOAD_FLEET_API_URL || DEFAULT_API_URL;
+  const fromEnv = cliConfig.load(env);
+  const apiUrl = flags.apiUrl || fromEnv.UPLOAD_FLEET_API_URL;
   if (flags.apiKey) return { apiUrl, apiKey: flags.apiKey, apiKeySource: '--api-key' };
-  if (env.UPLOAD_FLEET_API_KEY) return { apiUrl, apiKey: env.UPLOAD_FLEET_API_KEY, apiKeySource: 'UPLOAD_FLEET_API_KEY' };
-  const file = resolve(cwd, env.FLEET_DATA_DIR || '.data', 'api-key');
+  if (fromEnv.UPLOAD_FLEET_API_KEY) return { apiUrl, apiKey: fromEnv.UPLOAD_FLEET_API_KEY, apiKeySource: 'UPLOAD_FLEET_API_KEY' };
+  const file = resolve(cwd, fromEnv.FLEET_DATA_DIR, 'api-key');
   if (existsSync(file)) {
     const key = keyFromApiKeysValue(readFileSync(file, 'utf8'));
     if (key) return { apiUrl, apiKey: key, apiKeySource: file };

@@ -1,6 +1,19 @@
-import { z } from 'zod';
-import { DEFAULT_PREFIX } from '@upload-fleet/core';
-import { addRedisEnvIssues, redisConfigOf, redisEnvShape, type RedisConnectionConfig } from '@upload-fleet/redis';
+import {
+  accept,
+  booleanSetting,
+  customSetting,
+  defineConfig,
+  enumSetting,
+  LOG_LEVEL,
+  portSetting,
+  refuse,
+  settingGroup,
+  stringSetting,
+  type Env,
+  type LogLevel,
+  type Reading,
+} from '@upload-fleet/core/settings';
+import { redisConfigOf, redisEnvSettings, redisProblems, type RedisConnectionConfig } from '@upload-fleet/redis';
 
 /** One dashboard login (HTTP Basic). */
 export interface DashboardUser {
@@ -27,6 +40,8 @@ export interface DashboardConfig {
   readOnly: boolean;
   /** Path the dashboard is served under, like "/" or "/dashboard". */
   basePath: string;
+  /** LOG_LEVEL, for the entrypoint's logger. */
+  logLevel: LogLevel;
 }
 
 export const DEFAULT_DASHBOARD_PORT = 8082;
@@ -34,17 +49,15 @@ export const DEFAULT_DASHBOARD_HOST = '0.0.0.0';
 export const MIN_DASHBOARD_PASSWORD_LENGTH = 12;
 const USER_NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
 
-/** An empty variable counts as unset, so `DASHBOARD_PORT=` falls back to the default. */
-const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
-
 /**
  * DASHBOARD_USERS: comma-separated `name:password` entries (the password is everything
  * after the first colon, so it may hold colons but not commas). Problems name the entry by
  * position and name, never by its password.
  */
-export const dashboardUsersSchema = z.string().transform((value, ctx): DashboardUser[] => {
+export function parseDashboardUsers(value: string): Reading<DashboardUser[]> {
   const users: DashboardUser[] = [];
-  const problem = (message: string) => ctx.addIssue({ code: 'custom', message });
+  const problems: string[] = [];
+  const problem = (message: string) => void problems.push(message);
   value.split(',').forEach((raw, i) => {
     const entry = raw.trim();
     const where = `entry ${i + 1}`;
@@ -58,75 +71,54 @@ export const dashboardUsersSchema = z.string().transform((value, ctx): Dashboard
     if (users.some((u) => u.name === name)) problem(`${where} (${name}): the name is listed twice`);
     users.push({ name, password });
   });
-  return users;
-});
+  return problems.length > 0 ? refuse(...problems) : accept(users);
+}
 
-const booleanFlag = (name: string, fallback: boolean) =>
-  z.preprocess(
-    unsetIfEmpty,
-    z
-      .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: `${name} must be "true" or "false"` })
-      .transform((v) => v === 'true' || v === '1' || v === 'yes')
-      .default(fallback),
-  );
+/** The dashboard's own settings plus the shared ones: Redis (the same as the API's and the workers') and LOG_LEVEL. */
+export const dashboardSettings = {
+  ...redisEnvSettings,
+  ...settingGroup(
+    portSetting('DASHBOARD_PORT', { default: DEFAULT_DASHBOARD_PORT }),
+    stringSetting('DASHBOARD_HOST', { default: DEFAULT_DASHBOARD_HOST }),
+    stringSetting('DASHBOARD_BASE_PATH', { default: '/', pattern: { regex: /^\/[A-Za-z0-9/_-]*$/, must: 'be a path like "/" or "/dashboard"' } }),
+    enumSetting('DASHBOARD_AUTH', { values: ['basic', 'none'], default: 'basic' }),
+    customSetting('DASHBOARD_USERS', { secret: true, parse: parseDashboardUsers }),
+    booleanSetting('DASHBOARD_READ_ONLY', { default: true }),
+  ),
+  LOG_LEVEL,
+};
 
-export const dashboardEnvSchema = z
-  .object({
-    // REDIS_URL, or REDIS_CLUSTER_NODES / REDIS_SENTINELS: the same settings as the API and workers.
-    ...redisEnvShape,
-    REDIS_PREFIX: z.preprocess(unsetIfEmpty, z.string().default(DEFAULT_PREFIX)),
-    DASHBOARD_PORT: z.preprocess(
-      unsetIfEmpty,
-      z
-        .string()
-        .regex(/^\d+$/, 'DASHBOARD_PORT must be a whole number')
-        .transform(Number)
-        .pipe(z.number().max(65535, 'DASHBOARD_PORT must be at most 65535'))
-        .default(DEFAULT_DASHBOARD_PORT),
-    ),
-    DASHBOARD_HOST: z.preprocess(unsetIfEmpty, z.string().default(DEFAULT_DASHBOARD_HOST)),
-    DASHBOARD_BASE_PATH: z.preprocess(
-      unsetIfEmpty,
-      z.string().regex(/^\/[A-Za-z0-9/_-]*$/, 'DASHBOARD_BASE_PATH must be a path like "/" or "/dashboard"').default('/'),
-    ),
-    DASHBOARD_AUTH: z.preprocess(
-      unsetIfEmpty,
-      z.enum(['basic', 'none'], { error: 'DASHBOARD_AUTH must be "basic" (the default) or "none"' }).default('basic'),
-    ),
-    DASHBOARD_USERS: z.preprocess(unsetIfEmpty, dashboardUsersSchema.optional()),
-    DASHBOARD_READ_ONLY: booleanFlag('DASHBOARD_READ_ONLY', true),
-  })
-  .superRefine((env, ctx) => {
+export const dashboardConfig = defineConfig({
+  label: 'dashboard',
+  settings: dashboardSettings,
+  check(env, raw) {
+    const problems = redisProblems(env, raw, { required: true });
     if (env.DASHBOARD_AUTH === 'basic' && (env.DASHBOARD_USERS ?? []).length === 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['DASHBOARD_USERS'],
+      problems.push({
+        setting: 'DASHBOARD_USERS',
         message:
           'the dashboard will not start without logins: set DASHBOARD_USERS to comma-separated "name:password" entries ' +
           `(passwords of at least ${MIN_DASHBOARD_PASSWORD_LENGTH} characters), or set DASHBOARD_AUTH=none to run it open on purpose`,
       });
     }
-  })
-  // Runs even when other fields failed, so a missing Redis is listed with every other problem.
-  .superRefine((env, ctx) => addRedisEnvIssues(env, ctx, { required: true }), { when: () => true })
-  .transform(
-    (env): DashboardConfig => ({
-      redisUrl: env.REDIS_URL,
-      redis: redisConfigOf(env)!,
-      redisPrefix: env.REDIS_PREFIX,
-      port: env.DASHBOARD_PORT,
-      host: env.DASHBOARD_HOST,
-      auth: env.DASHBOARD_AUTH === 'none' ? { type: 'none' } : { type: 'basic', users: env.DASHBOARD_USERS ?? [] },
-      readOnly: env.DASHBOARD_READ_ONLY,
-      basePath: env.DASHBOARD_BASE_PATH,
-    }),
-  );
+    return problems;
+  },
+  build: (env): DashboardConfig => ({
+    redisUrl: env.REDIS_URL,
+    redis: redisConfigOf(env)!,
+    redisPrefix: env.REDIS_PREFIX,
+    port: env.DASHBOARD_PORT,
+    host: env.DASHBOARD_HOST,
+    auth: env.DASHBOARD_AUTH === 'none' ? { type: 'none' } : { type: 'basic', users: env.DASHBOARD_USERS ?? [] },
+    readOnly: env.DASHBOARD_READ_ONLY,
+    basePath: env.DASHBOARD_BASE_PATH,
+    logLevel: env.LOG_LEVEL,
+  }),
+});
 
-/** Parses the environment; throws one Error that lists every problem. For entrypoints only. */
-export function loadDashboardConfig(env: Record<string, string | undefined>): DashboardConfig {
-  const parsed = dashboardEnvSchema.safeParse(env);
-  if (parsed.success) return parsed.data;
-  // zod 4 does not put the input into its issues, so no password reaches the message.
-  const lines = parsed.error.issues.map((issue) => `  - ${issue.path.map(String).join('.') || '(env)'}: ${issue.message}`);
-  throw new Error(`Invalid dashboard configuration (${lines.length} problem${lines.length === 1 ? '' : 's'}):\n${lines.join('\n')}`);
+export const dashboardEnvSchema = dashboardConfig.schema;
+
+/** Parses the environment; throws one ConfigError that lists every problem. For entrypoints only. */
+export function loadDashboardConfig(env: Env): DashboardConfig {
+  return dashboardConfig.load(env);
 }

@@ -3,6 +3,7 @@ export {
   DEFAULT_DASHBOARD_HOST,
   DEFAULT_DASHBOARD_PORT,
   MIN_DASHBOARD_PASSWORD_LENGTH,
+  dashboardConfig,
   dashboardEnvSchema,
   loadDashboardConfig,
   type DashboardAuth,

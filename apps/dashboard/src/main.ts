@@ -15,7 +15,7 @@ try {
   process.exit(1);
 }
 
-const logger = createLogger({ base: { service: 'upload-fleet-dashboard' } });
+const logger = createLogger({ level: config.logLevel, base: { service: 'upload-fleet-dashboard' } });
 let dashboard: RunningDashboard;
 try {
   dashboard = await startDashboard({ ...config, logger });
@@ -23,7 +23,6 @@ try {
   console.error(`The dashboard could not start: ${(error as Error).message}`);
   process.exit(1);
 }
-logger.info({ url: dashboard.url, read_only: config.readOnly, auth: config.auth.type }, 'dashboard listening');
 
 let closing = false;
 async function shutdown(signal: string): Promise<void> {
@@ -40,3 +39,5 @@ async function shutdown(signal: string): Promise<void> {
 }
 process.once('SIGTERM', () => void shutdown('SIGTERM'));
 process.once('SIGINT', () => void shutdown('SIGINT'));
+// Logged only once the handlers are in place: a SIGTERM sent on seeing this line must find them.
+logger.info({ url: dashboard.url, read_only: config.readOnly, auth: config.auth.type }, 'dashboard listening');

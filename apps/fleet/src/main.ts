@@ -5,15 +5,24 @@
  * Production runs apps/api and apps/worker as separate processes instead.
  */
 import { resolve } from 'node:path';
-import { buildApi, loadApiConfig } from '@upload-fleet/api';
+import { buildApi } from '@upload-fleet/api';
 import { createLogger } from '@upload-fleet/core';
 import { CredentialStore } from '@upload-fleet/credentials';
-import { loadDashboardConfig, startDashboard } from '@upload-fleet/dashboard';
+import { startDashboard } from '@upload-fleet/dashboard';
 import { redisConnectionFromConfig, startEmbeddedRedis } from '@upload-fleet/redis';
-import { assertPortsFree, listenError, loadWorkerConfig, startWorkerFleet } from '@upload-fleet/runtime';
+import { assertPortsFree, listenError, startWorkerFleet } from '@upload-fleet/runtime';
+import { loadFleetConfig, loadFleetParts, type FleetConfig } from './config.js';
 import { makeEncryptionKeys, makeRandomSecret, settingFromFileOrNew } from './local-state.js';
 
-const logger = createLogger({ base: { service: 'upload-fleet' } });
+let config: FleetConfig;
+try {
+  config = loadFleetConfig(process.env);
+} catch (error) {
+  console.error(`upload-fleet failed to start: ${(error as Error).message}`);
+  process.exit(1);
+}
+
+const logger = createLogger({ level: config.logLevel, base: { service: 'upload-fleet' } });
 
 /** How long past SHUTDOWN_GRACE_MS a stuck shutdown may take before the process exits regardless. */
 const SHUTDOWN_MARGIN_MS = 5_000;
@@ -35,7 +44,7 @@ const stopAll = () =>
 
 async function main(): Promise<void> {
   const env = { ...process.env };
-  const dataDir = resolve(env.FLEET_DATA_DIR ?? '.data');
+  const dataDir = resolve(config.dataDir);
 
   for (const [name, file, make] of [
     ['ENCRYPTION_KEYS', 'encryption-keys', makeEncryptionKeys],
@@ -49,18 +58,16 @@ async function main(): Promise<void> {
     console.warn(`${name} is not set: using the one ${setting.created ? 'generated now and kept' : 'kept'} in ${setting.file}`);
   }
 
-  if (!env.REDIS_URL && !env.REDIS_CLUSTER_NODES && !env.REDIS_SENTINELS) {
+  if (!config.redis) {
     // adoptRunning: a fleet that was killed (SIGKILL) left its redis-server running on the
     // same files; use that one rather than start a second writer of the same AOF.
-    const embedded = await startEmbeddedRedis({ dataDir: resolve(dataDir, 'redis'), port: env.REDIS_PORT ? Number(env.REDIS_PORT) : undefined, adoptRunning: true });
+    const embedded = await startEmbeddedRedis({ dataDir: resolve(dataDir, 'redis'), port: config.embeddedRedisPort, adoptRunning: true });
     running.push({ name: 'embedded redis-server', stop: () => embedded.stop() });
     env.REDIS_URL = embedded.url;
     console.warn(`REDIS_URL is not set: using the embedded redis-server on ${embedded.url}, with its data in ${resolve(dataDir, 'redis')}`);
   }
 
-  const apiConfig = loadApiConfig(env);
-  const workerConfig = loadWorkerConfig(env);
-  const dashboardConfig = loadDashboardConfig(env);
+  const { api: apiConfig, worker: workerConfig, dashboard: dashboardConfig } = loadFleetParts(env);
   shutdownGraceMs = workerConfig.shutdownGraceMs;
   const apiPort = { setting: 'PORT', port: apiConfig.port, host: apiConfig.host };
   const dashboardPort = { setting: 'DASHBOARD_PORT', port: dashboardConfig.port, host: dashboardConfig.host };
@@ -74,7 +81,7 @@ async function main(): Promise<void> {
   const credentialsConnection = redisConnectionFromConfig({ ...workerConfig.redis!, prefix: workerConfig.prefix });
   credentialsConnection.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
   running.push({ name: 'credentials connection', stop: async () => void credentialsConnection.disconnect() });
-  const oauth = { ...workerConfig.oauth, publicBaseUrl: workerConfig.oauth?.publicBaseUrl ?? `http://localhost:${apiConfig.port}` };
+  const oauth = { ...workerConfig.oauth, publicBaseUrl: config.publicBaseUrl ?? `http://localhost:${apiConfig.port}` };
   const api = await buildApi({
     producer: fleet.producer,
     apiKeys: apiConfig.apiKeys,

@@ -4,17 +4,23 @@
  * WORKER_POOLS to that pool.
  */
 import { createLogger } from '@upload-fleet/core';
-import { assertPortsFree, listenError, loadWorkerConfig, startHealthServer, startWorkerFleet } from '@upload-fleet/runtime';
+import { assertPortsFree, listenError, startHealthServer, startWorkerFleet, workerConfig, type WorkerProcessConfig } from '@upload-fleet/runtime';
 
 /** How long past SHUTDOWN_GRACE_MS a stuck shutdown may take before the process exits regardless. */
 const SHUTDOWN_MARGIN_MS = 5_000;
 
-const logger = createLogger({ base: { service: 'upload-fleet-worker', pid: process.pid } });
+let config: WorkerProcessConfig;
+try {
+  config = workerConfig({ requireRedis: true }).load(process.env);
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(1);
+}
+
+const logger = createLogger({ level: config.logLevel, base: { service: 'upload-fleet-worker', pid: process.pid } });
 
 async function main(): Promise<void> {
-  const config = loadWorkerConfig(process.env);
-  if (!config.redis) throw new Error('REDIS_URL (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS) is required for a worker process (the all-in-one `pnpm start` starts its own Redis).');
-  const healthPort = { setting: 'HEALTH_PORT', port: Number(process.env.HEALTH_PORT ?? 8081), host: process.env.HEALTH_HOST ?? '0.0.0.0' };
+  const healthPort = { setting: 'HEALTH_PORT', port: config.health.port, host: config.health.host };
   // Before the pools start: a worker that took jobs and then could not listen would abandon them.
   await assertPortsFree([healthPort]);
   const fleet = await startWorkerFleet(config, logger, { metricsLabels: { service: 'worker' } });

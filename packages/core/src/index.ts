@@ -8,3 +8,4 @@ export * from './schema-helpers.js';
 export * from './secrets.js';
 export * from './network-guard.js';
 export * from './network-errors.js';
+export * from './settings/index.js';

@@ -33,7 +33,8 @@ export function createLogger(options: LoggerOptions = {}, destination?: Destinat
   const { formatters = {}, ...rest } = options;
   const { log: callerLog, bindings: callerBindings } = formatters;
   const loggerOptions: LoggerOptions = {
-    level: process.env.LOG_LEVEL ?? 'info',
+    // Entrypoints pass LOG_LEVEL from their config (settings/shared.ts); libraries never read the environment.
+    level: 'info',
     ...rest,
     formatters: {
       ...formatters,

@@ -1,4 +1,12 @@
-import { z } from 'zod';
+import {
+  defineConfig,
+  listSetting,
+  stringSetting,
+  urlSetting,
+  type AnySetting,
+  type ConfigProblem,
+  type SettingGroup,
+} from '@upload-fleet/core';
 import {
   OAUTH_PROVIDERS as PROVIDER_DEFINITIONS,
   CONNECT_PLATFORMS,
@@ -87,62 +95,50 @@ export function enabledOAuthProviders(settings: OAuthSettings | undefined): OAut
   return OAUTH_PROVIDERS.filter((p) => oauthClientOf(settings, p) !== undefined);
 }
 
-/** An empty variable counts as unset. */
-const unsetIfEmpty = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
-const optionalText = z.preprocess(unsetIfEmpty, z.string().trim().optional());
-const url = (name: string, fallback: string) =>
-  z.preprocess(unsetIfEmpty, z.string().trim().default(fallback).refine((v) => /^https?:\/\/[^\s/]+/.test(v), `${name} must be an http(s) URL`));
-const scopes = (fallback: string) => z.preprocess(unsetIfEmpty, z.string().default(fallback)).transform((v) => v.split(/[\s,]+/).filter(Boolean));
+const clientUrl = <const N extends string>(name: N, fallback: string) => urlSetting(name, { protocols: ['http', 'https'], default: fallback });
 
 /**
- * The OAuth variables, shared by the API (connect flow) and the workers (refresh):
- * `<ENV>_CLIENT_ID`, `_CLIENT_SECRET`, `_AUTH_URL`, `_TOKEN_URL` and `_SCOPES` for each
- * provider, and PUBLIC_BASE_URL. Spread it into an app's own schema, or use `oauthEnvSchema`.
+ * The OAuth clients, shared by the API (connect flow) and the workers (refresh). Spread
+ * them into a process's settings group, add `oauthProblems` to its checks and build with
+ * `oauthSettingsOf`; or use `oauthEnvConfig` on its own.
  */
-export const oauthEnvShape = {
-  ...Object.fromEntries(
-    PROVIDER_DEFINITIONS.flatMap((provider) => [
-      [`${provider.env}_CLIENT_ID`, optionalText],
-      [`${provider.env}_CLIENT_SECRET`, optionalText],
-      [`${provider.env}_AUTH_URL`, url(`${provider.env}_AUTH_URL`, provider.authUrl)],
-      [`${provider.env}_TOKEN_URL`, url(`${provider.env}_TOKEN_URL`, provider.tokenUrl)],
-      [`${provider.env}_SCOPES`, scopes(defaultScopesOf(provider).join(' '))],
-    ]),
-  ) as Record<string, typeof optionalText | ReturnType<typeof url> | ReturnType<typeof scopes>>,
-  PUBLIC_BASE_URL: z.preprocess(
-    unsetIfEmpty,
-    z
-      .string()
-      .trim()
-      .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'PUBLIC_BASE_URL must be the API\'s external http(s) URL without query, like https://uploads.example.com')
-      .transform((v) => v.replace(/\/+$/, ''))
-      .optional(),
-  ),
-};
+export const oauthClientSettings: SettingGroup = Object.fromEntries(
+  PROVIDER_DEFINITIONS.flatMap((provider): AnySetting[] => [
+    stringSetting(`${provider.env}_CLIENT_ID`, {}),
+    stringSetting(`${provider.env}_CLIENT_SECRET`, { secret: true }),
+    clientUrl(`${provider.env}_AUTH_URL`, provider.authUrl),
+    clientUrl(`${provider.env}_TOKEN_URL`, provider.tokenUrl),
+    // Empty: the provider's default (Dropbox: the app's permissions).
+    listSetting(`${provider.env}_SCOPES`, { separator: 'comma-or-space', default: defaultScopesOf(provider) }),
+  ]).map((setting) => [setting.name, setting]),
+);
+
+/** The API's external URL, for the connect flow's redirect URIs: read by the API and `pnpm start`, not by workers. */
+export const PUBLIC_BASE_URL = urlSetting('PUBLIC_BASE_URL', { protocols: ['http', 'https'], baseOnly: true, stripTrailingSlash: true, example: 'https://uploads.example.com' });
+
+/** The clients and PUBLIC_BASE_URL: what the API reads. */
+export const oauthEnvSettings = { ...oauthClientSettings, PUBLIC_BASE_URL };
 
 type OAuthEnv = Record<string, unknown>;
 
-/**
- * Problems zod's field checks cannot see: a client id without its secret, or the reverse.
- * Use it in a `superRefine` of any schema that spreads `oauthEnvShape` (it runs even when
- * other fields failed, so every problem is reported at once).
- */
-export function addOAuthEnvIssues(env: OAuthEnv, ctx: z.RefinementCtx): void {
+/** Problems of one setting alone cannot show: a client id without its secret, or the reverse. */
+export function oauthProblems(env: Partial<OAuthEnv>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
   for (const provider of OAUTH_PROVIDERS) {
     const prefix = traitsOf(provider).env;
     const id = env[`${prefix}_CLIENT_ID`];
     const secret = env[`${prefix}_CLIENT_SECRET`];
     if (Boolean(id) === Boolean(secret)) continue;
     const [missing, present] = id ? [`${prefix}_CLIENT_SECRET`, `${prefix}_CLIENT_ID`] : [`${prefix}_CLIENT_ID`, `${prefix}_CLIENT_SECRET`];
-    ctx.addIssue({
-      code: 'custom',
-      path: [missing],
+    problems.push({
+      setting: missing,
       message: `${missing} is required when ${present} is set (set both to enable ${traitsOf(provider).label} connections, or neither)`,
     });
   }
+  return problems;
 }
 
-/** The settings from parsed variables (after `addOAuthEnvIssues` found nothing). */
+/** The settings from read values (after `oauthProblems` found nothing). */
 export function oauthSettingsOf(env: OAuthEnv): OAuthSettings {
   const settings: OAuthSettings = {};
   if (typeof env.PUBLIC_BASE_URL === 'string') settings.publicBaseUrl = env.PUBLIC_BASE_URL;
@@ -161,13 +157,13 @@ export function oauthSettingsOf(env: OAuthEnv): OAuthSettings {
   return settings;
 }
 
-/** The OAuth variables on their own; `.safeParse(env)` in an entrypoint. */
-export const oauthEnvSchema = z.object(oauthEnvShape).superRefine(addOAuthEnvIssues).transform(oauthSettingsOf);
+/** The OAuth variables on their own (the workers read them so). */
+export const oauthEnvConfig = defineConfig({ label: 'OAuth', settings: oauthEnvSettings, check: oauthProblems, build: oauthSettingsOf });
+
+/** `oauthEnvConfig` as a zod schema: `.safeParse(env)`. */
+export const oauthEnvSchema = oauthEnvConfig.schema;
 
 /** Parses the OAuth variables; throws one Error listing every problem (never a value). */
 export function loadOAuthSettings(env: Record<string, string | undefined>): OAuthSettings {
-  const parsed = oauthEnvSchema.safeParse(env);
-  if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map((issue) => `  - ${issue.path.map(String).join('.') || '(env)'}: ${issue.message}`);
-  throw new Error(`Invalid OAuth configuration:\n${lines.join('\n')}`);
+  return oauthEnvConfig.load(env);
 }

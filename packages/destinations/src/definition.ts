@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { registerSecretFieldNames, secretFieldsOf } from '@upload-fleet/core';
+import { registerSecretFieldNames, secretFieldsOf, type SettingGroup, type ValuesOf } from '@upload-fleet/core';
 import type { DestinationAdapter } from './adapter.js';
 
 /**
@@ -16,7 +16,7 @@ import type { DestinationAdapter } from './adapter.js';
 export interface DestinationDefinition<
   Type extends string = string,
   Schema extends z.ZodObject = z.ZodObject,
-  Settings extends z.ZodType = z.ZodType,
+  Settings = unknown,
 > {
   readonly type: Type;
   /** For people: "Amazon S3". */
@@ -39,14 +39,25 @@ export interface DestinationDefinition<
   readonly limits: LimitDefinition<z.output<Schema>>;
   /**
    * The operator's settings for this type (endpoints, parts in flight, timeouts), read from
-   * the environment: a schema over the variables that outputs the adapter's config. Every
-   * variable carries its default; its description says what it is, with its unit.
+   * the environment with the fleet's setting builders (`@upload-fleet/core`: one meaning of
+   * empty, malformed and out-of-range values in every process), and what the adapter gets.
    */
-  readonly settings: Settings;
+  readonly settings: DestinationSettings<Settings>;
   /** Where users connect an account once and send `auth_secret` instead of a token. */
   readonly connect?: ConnectDefinition;
   /** The adapter, built from the settings. Loads the platform SDK: workers only. */
-  readonly loadAdapter: (settings: z.output<Settings>) => Promise<DestinationAdapter>;
+  readonly loadAdapter: (settings: Settings) => Promise<DestinationAdapter>;
+}
+
+/** A type's operator settings: the variables (`<TYPE>_...`, unit in the name) and the adapter's config built from them. */
+export interface DestinationSettings<Settings> {
+  readonly variables: SettingGroup;
+  build(values: ValuesOf<SettingGroup>): Settings;
+}
+
+/** Declares a type's settings; `build` sees the variables' parsed values, typed. */
+export function destinationSettings<const G extends SettingGroup, Settings>(variables: G, build: (values: ValuesOf<G>) => Settings): DestinationSettings<Settings> {
+  return { variables, build: build as (values: ValuesOf<SettingGroup>) => Settings };
 }
 
 /** Fleet-wide limits of a type, per destination account (docs/rate-limits.md). */
@@ -106,7 +117,7 @@ export interface ConnectDefinition {
  * here, so a secret field of a new destination is hidden in logs without anyone having
  * to remember a second list.
  */
-export function defineDestination<Type extends string, Schema extends z.ZodObject, Settings extends z.ZodType>(
+export function defineDestination<Type extends string, Schema extends z.ZodObject, Settings>(
   definition: DestinationDefinition<Type, Schema, Settings>,
 ): DestinationDefinition<Type, Schema, Settings> {
   registerSecretFieldNames(secretFieldsOf(definition.schema));

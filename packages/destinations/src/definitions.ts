@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import {
   blockedAddressProblems,
+  defineConfig,
   deliveryRequestSchemaFor,
   secretFieldsOf,
   unsafeInputProblems,
   validate,
+  type SettingGroup,
   type SubmitChecks,
   type ValidationResult,
+  type ValuesOf,
 } from '@upload-fleet/core';
 import * as registered from './all.js';
 import type { ConnectDefinition, DestinationDefinition, LimitDefaults, OAuthProviderDefinition } from './definition.js';
@@ -27,7 +30,7 @@ export type DestinationOf<T extends DestinationType> = z.output<Registered[T]['s
 /** A validated destination of any type. */
 export type Destination = { [T in DestinationType]: DestinationOf<T> }[DestinationType];
 /** The operator's settings of one type, as its adapter receives them. */
-export type SettingsOf<T extends DestinationType> = z.output<Registered[T]['settings']>;
+export type SettingsOf<T extends DestinationType> = Registered[T] extends DestinationDefinition<string, z.ZodObject, infer S> ? S : never;
 /** The operator's settings of every type. */
 export type DestinationsConfig = { [T in DestinationType]: SettingsOf<T> };
 
@@ -102,38 +105,33 @@ export const DEFAULT_LIMITS = Object.fromEntries(DEFINITIONS.map((d) => [d.type,
 
 // ---- operator settings ----
 
-/**
- * Every type's settings from the environment, every problem listed at once. Parse with
- * `safeParse(process.env)` in an entrypoint; tests build `DestinationsConfig` directly.
- */
-// process.env is no plain object, which z.record refuses: any object is accepted here.
-const environment = z.custom<Record<string, string | undefined>>((value) => typeof value === 'object' && value !== null, 'expected the environment variables');
+/** Every type's operator variables, in one group (the worker's config spreads it into its own). */
+export const destinationsEnvSettings: SettingGroup = Object.assign({}, ...DEFINITIONS.map((d) => d.settings.variables)) as SettingGroup;
 
-export const destinationsEnvSchema = environment.transform((env, ctx): DestinationsConfig => {
-  const config: Record<string, unknown> = {};
-  for (const definition of DEFINITIONS) {
-    const parsed = definition.settings.safeParse(env);
-    if (parsed.success) config[definition.type] = parsed.data;
-    else for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, code: 'custom', message: issue.message });
-  }
-  return config as DestinationsConfig;
-});
+/** Each type's settings from the variables' parsed values. */
+export function destinationsConfigOf(values: ValuesOf<SettingGroup>): DestinationsConfig {
+  return Object.fromEntries(DEFINITIONS.map((d) => [d.type, d.settings.build(values)])) as DestinationsConfig;
+}
+
+/** Every type's settings from the environment, every problem listed at once. */
+export const destinationsConfig = defineConfig({ label: 'destinations', settings: destinationsEnvSettings, build: destinationsConfigOf });
+
+/** `destinationsConfig` as a zod schema: `.parse(env)` / `.safeParse(env)`. */
+export const destinationsEnvSchema = destinationsConfig.schema;
 
 /** The settings with every default, for tests and callers that configure nothing. */
-export const defaultDestinationsConfig = (): DestinationsConfig => destinationsEnvSchema.parse({});
+export const defaultDestinationsConfig = (): DestinationsConfig => destinationsConfig.load({});
 
-/** Every settings variable of every type: name, default and description, for docs and checks. */
-export function destinationSettingVariables(): { type: DestinationType; name: string; default: unknown; description: string | undefined }[] {
-  return DEFINITIONS.flatMap((definition) => {
-    const input = definition.settings instanceof z.ZodPipe ? definition.settings.in : definition.settings;
-    if (!(input instanceof z.ZodObject)) return [];
-    return Object.entries(input.shape as Record<string, z.ZodType>).map(([name, field]) => ({
+/** Every settings variable of every type, for docs and checks. */
+export function destinationSettingVariables(): { type: DestinationType; name: string; defaultText: string | undefined; unit: string | undefined }[] {
+  return DEFINITIONS.flatMap((definition) =>
+    Object.values(definition.settings.variables).map((setting) => ({
       type: definition.type as DestinationType,
-      name,
-      default: field instanceof z.ZodDefault ? (field.def.defaultValue as unknown) : undefined,
-      description: field.description,
-    }));
-  });
+      name: setting.name,
+      defaultText: setting.defaultText,
+      unit: setting.unit,
+    })),
+  );
 }
 
 // ---- connect flows (auth_secret) ----

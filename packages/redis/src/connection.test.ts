@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Cluster, Redis } from 'ioredis';
-import { CLIENT_COMMAND_TIMEOUT_MS, clusterPrefixProblem, describeRedis, hasHashTag, parseHostPort, RedisConfigError, redisConnectionFromConfig, redisEnvSchema, redisMode } from './connection.js';
+import { CLIENT_COMMAND_TIMEOUT_MS, clusterPrefixProblem, describeRedis, hasHashTag, parseHostPort, RedisConfigError, redisConnectionFromConfig, redisMode } from './connection.js';
+import { redisEnvSchema } from './settings.js';
 
 const issues = (env: Record<string, string>) => {
   const parsed = redisEnvSchema.safeParse(env);

@@ -1,2 +1,3 @@
 export * from './connection.js';
 export * from './embedded-redis.js';
+export * from './settings.js';

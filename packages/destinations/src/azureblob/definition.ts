@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { baseResultSchema, defineDestination, NO_LIMITS } from '../definition.js';
-import { requiredString, secret } from '@upload-fleet/core';
+import { baseResultSchema, defineDestination, destinationSettings, NO_LIMITS } from '../definition.js';
+import { integerSetting, requiredString, secret, settingGroup, urlSetting } from '@upload-fleet/core';
 
 /**
  * Azure Blob Storage. When `container` is omitted the blob goes to the account's root
@@ -39,16 +39,13 @@ export const azureBlobDefinition = defineDestination({
     key: (destination) => destination.account.toLowerCase(),
     defaults: NO_LIMITS,
   },
-  settings: z
-    .object({
-      AZURE_BLOB_ENDPOINT: z
-        .string()
-        .default('https://{account}.blob.core.windows.net')
-        .refine((v) => /^https?:\/\//.test(v), 'AZURE_BLOB_ENDPOINT must be an http(s) URL, like https://{account}.blob.core.windows.net')
-        .describe('Blob service endpoint; {account} is replaced by the account name (sovereign clouds, Azurite)'),
-      AZURE_BLOCKS_IN_FLIGHT: z.coerce.number().int().positive().default(4).describe('Blocks staged at once per upload'),
-    })
-    .transform((env): AzureBlobSettings => ({ endpoint: env.AZURE_BLOB_ENDPOINT, blocksInFlight: env.AZURE_BLOCKS_IN_FLIGHT })),
+  settings: destinationSettings(
+    settingGroup(
+      urlSetting('AZURE_BLOB_ENDPOINT', { protocols: ['http', 'https'], default: 'https://{account}.blob.core.windows.net', example: 'https://{account}.blob.core.windows.net' }),
+      integerSetting('AZURE_BLOCKS_IN_FLIGHT', { default: 4, min: 1, unit: 'blocks' }),
+    ),
+    (env): AzureBlobSettings => ({ endpoint: env.AZURE_BLOB_ENDPOINT, blocksInFlight: env.AZURE_BLOCKS_IN_FLIGHT }),
+  ),
   loadAdapter: async (settings) => (await import('./index.js')).createAzureBlobAdapter(settings),
 });
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { baseResultSchema, defineDestination, type OAuthProviderDefinition } from '../definition.js';
+import { baseResultSchema, defineDestination, destinationSettings, type OAuthProviderDefinition } from '../definition.js';
 import { credentialKey } from '../limit-keys.js';
-import { evenWithOtherProblems, requiredString, secret } from '@upload-fleet/core';
+import { evenWithOtherProblems, requiredString, secret, settingGroup, urlSetting } from '@upload-fleet/core';
 
 export const dropboxDestinationSchema = z
   .strictObject({
@@ -49,12 +49,13 @@ export const dropboxDefinition = defineDestination({
     // Dropbox serialises commits per namespace and answers too_many_write_operations otherwise.
     defaults: { windows: [], concurrency: 1 },
   },
-  settings: z
-    .object({
-      DROPBOX_API_BASE_URL: z.string().url().default('https://api.dropboxapi.com/2').describe('Base of the RPC endpoints'),
-      DROPBOX_CONTENT_BASE_URL: z.string().url().default('https://content.dropboxapi.com/2').describe('Base of the content (upload) endpoints'),
-    })
-    .transform((env): DropboxSettings => ({ apiBaseUrl: env.DROPBOX_API_BASE_URL, contentBaseUrl: env.DROPBOX_CONTENT_BASE_URL })),
+  settings: destinationSettings(
+    settingGroup(
+      urlSetting('DROPBOX_API_BASE_URL', { protocols: ['http', 'https'], default: 'https://api.dropboxapi.com/2' }),
+      urlSetting('DROPBOX_CONTENT_BASE_URL', { protocols: ['http', 'https'], default: 'https://content.dropboxapi.com/2' }),
+    ),
+    (env): DropboxSettings => ({ apiBaseUrl: env.DROPBOX_API_BASE_URL, contentBaseUrl: env.DROPBOX_CONTENT_BASE_URL }),
+  ),
   // Dropbox apps choose their permissions in the App Console: no scopes asked for.
   connect: { provider: dropboxOAuthProvider, scopes: [], example: { filename: '/videos/welcome.mp4' } },
   loadAdapter: async (settings) => (await import('./index.js')).createDropboxAdapter(settings),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { baseResultSchema, defineDestination, NO_LIMITS } from '../definition.js';
+import { baseResultSchema, defineDestination, destinationSettings, NO_LIMITS } from '../definition.js';
 import { credentialKey } from '../limit-keys.js';
-import { evenWithOtherProblems, httpUrl, requiredString, secret } from '@upload-fleet/core';
+import { evenWithOtherProblems, httpUrl, requiredString, secret, settingGroup, stringSetting } from '@upload-fleet/core';
 
 /**
  * The spec lists `oauth_access_token` as optional, but Graph accepts no upload without a
@@ -36,15 +36,10 @@ export const facebookDefinition = defineDestination({
     key: (destination) => credentialKey(destination.oauth_access_token),
     defaults: NO_LIMITS,
   },
-  settings: z
-    .object({
-      FACEBOOK_API_VERSION: z
-        .string()
-        .regex(/^v\d+\.\d+$/, 'FACEBOOK_API_VERSION must look like "v21.0"')
-        .default('v21.0')
-        .describe('Graph API version used in every request path'),
-    })
-    .transform((env): FacebookSettings => ({ apiVersion: env.FACEBOOK_API_VERSION })),
+  settings: destinationSettings(
+    settingGroup(stringSetting('FACEBOOK_API_VERSION', { default: 'v21.0', pattern: { regex: /^v\d+\.\d+$/, must: 'look like "v21.0"' } })),
+    (env): FacebookSettings => ({ apiVersion: env.FACEBOOK_API_VERSION }),
+  ),
   loadAdapter: async (settings) => (await import('./index.js')).createFacebookAdapter(settings),
 });
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { baseResultSchema, defineDestination } from '../definition.js';
-import { requiredString, secret } from '@upload-fleet/core';
+import { baseResultSchema, defineDestination, destinationSettings } from '../definition.js';
+import { durationMsSetting, requiredString, secret, settingGroup } from '@upload-fleet/core';
 
 export const ftpDestinationSchema = z.strictObject({
   type: z.literal('ftp'),
@@ -28,9 +28,7 @@ export const ftpDefinition = defineDestination({
     // Many servers cap connections per client address.
     defaults: { windows: [], concurrency: 4 },
   },
-  settings: z
-    .object({ FTP_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000).describe('Control-connection timeout, in ms') })
-    .transform((env): FtpSettings => ({ timeoutMs: env.FTP_TIMEOUT_MS })),
+  settings: destinationSettings(settingGroup(durationMsSetting('FTP_TIMEOUT_MS', { default: 30_000 })), (env): FtpSettings => ({ timeoutMs: env.FTP_TIMEOUT_MS })),
   loadAdapter: async (settings) => (await import('./index.js')).createFtpAdapter(settings),
 });
 

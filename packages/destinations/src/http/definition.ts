@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { baseResultSchema, defineDestination, NO_LIMITS } from '../definition.js';
-import { headerRecord, httpUrl, requiredString, secret } from '@upload-fleet/core';
+import { baseResultSchema, defineDestination, destinationSettings, NO_LIMITS } from '../definition.js';
+import { headerRecord, httpUrl, requiredString, secret, settingGroup } from '@upload-fleet/core';
 
 /**
  * The spec's table says "POST" or "GET", but a GET request cannot carry a file: the
@@ -42,6 +42,6 @@ export const httpDefinition = defineDestination({
     key: (destination) => new URL(destination.url).host.toLowerCase(),
     defaults: NO_LIMITS,
   },
-  settings: z.object({}),
+  settings: destinationSettings(settingGroup(), () => ({})),
   loadAdapter: async () => (await import('./index.js')).httpAdapter,
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { baseResultSchema, defineDestination, NO_LIMITS } from '../definition.js';
-import { evenWithOtherProblems, requiredString, secret } from '@upload-fleet/core';
+import { baseResultSchema, defineDestination, destinationSettings, NO_LIMITS } from '../definition.js';
+import { booleanSetting, evenWithOtherProblems, integerSetting, requiredString, secret, settingGroup } from '@upload-fleet/core';
 
 export const S3_ACLS = ['private', 'public-read', 'public-read-write', 'authenticated-read'] as const;
 
@@ -60,18 +60,14 @@ export const s3Definition = defineDestination({
     key: (destination) => (destination.s3host ? `${destination.s3host.toLowerCase()}/${destination.bucket}` : destination.bucket),
     defaults: NO_LIMITS,
   },
-  settings: z
-    .object({
-      S3_PARTS_IN_FLIGHT: z.coerce.number().int().positive().default(4).describe('Parts uploaded at once per upload (multipart)'),
-      S3_FORCE_PATH_STYLE: z
-        .enum(['true', 'false'])
-        .optional()
-        .describe('Path-style URLs (http://host/bucket/key); unset: only for hosts that are an IP or carry a port'),
-    })
-    .transform((env): S3Settings => ({
-      partsInFlight: env.S3_PARTS_IN_FLIGHT,
-      forcePathStyle: env.S3_FORCE_PATH_STYLE === undefined ? undefined : env.S3_FORCE_PATH_STYLE === 'true',
-    })),
+  settings: destinationSettings(
+    settingGroup(
+      integerSetting('S3_PARTS_IN_FLIGHT', { default: 4, min: 1, unit: 'parts' }),
+      // Unset: automatic (path-style for hosts that are an IP or carry a port).
+      booleanSetting('S3_FORCE_PATH_STYLE', {}),
+    ),
+    (env): S3Settings => ({ partsInFlight: env.S3_PARTS_IN_FLIGHT, forcePathStyle: env.S3_FORCE_PATH_STYLE }),
+  ),
   loadAdapter: async (settings) => (await import('./index.js')).createS3Adapter(settings),
 });
 

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { baseResultSchema, defineDestination } from '../definition.js';
+import { baseResultSchema, defineDestination, destinationSettings } from '../definition.js';
 import { googleOAuthProvider } from '../google/oauth-provider.js';
 import { DAY_MS, HOUR_MS, credentialKey } from '../limit-keys.js';
-import { evenWithOtherProblems, requiredString, secret } from '@upload-fleet/core';
+import { evenWithOtherProblems, requiredString, secret, settingGroup, urlSetting } from '@upload-fleet/core';
 
 /** The category ids of the spec's table. */
 export const YOUTUBE_CATEGORIES = {
@@ -92,12 +92,13 @@ export const youtubeDefinition = defineDestination({
     // YouTube's published per-channel limits: about 50 uploads an hour and 400 a day.
     defaults: { windows: [{ limit: 50, windowMs: HOUR_MS }, { limit: 400, windowMs: DAY_MS }], concurrency: undefined },
   },
-  settings: z
-    .object({
-      YOUTUBE_API_BASE_URL: z.string().url().default('https://www.googleapis.com/youtube/v3').describe('Base of the YouTube Data API (videos, playlistItems, channels)'),
-      YOUTUBE_UPLOAD_BASE_URL: z.string().url().default('https://www.googleapis.com/upload/youtube/v3').describe('Base of the resumable upload endpoint'),
-    })
-    .transform((env): YouTubeSettings => ({ apiBaseUrl: env.YOUTUBE_API_BASE_URL, uploadBaseUrl: env.YOUTUBE_UPLOAD_BASE_URL })),
+  settings: destinationSettings(
+    settingGroup(
+      urlSetting('YOUTUBE_API_BASE_URL', { protocols: ['http', 'https'], default: 'https://www.googleapis.com/youtube/v3' }),
+      urlSetting('YOUTUBE_UPLOAD_BASE_URL', { protocols: ['http', 'https'], default: 'https://www.googleapis.com/upload/youtube/v3' }),
+    ),
+    (env): YouTubeSettings => ({ apiBaseUrl: env.YOUTUBE_API_BASE_URL, uploadBaseUrl: env.YOUTUBE_UPLOAD_BASE_URL }),
+  ),
   connect: {
     provider: googleOAuthProvider,
     scopes: ['https://www.googleapis.com/auth/youtube.upload', 'https://www.googleapis.com/auth/youtube'],
