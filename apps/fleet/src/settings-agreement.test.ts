@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { apiServiceConfig } from '@upload-fleet/api';
 import { cliConfig } from '@upload-fleet/cli';
 import { SecretBox, type AnySetting, type ConfigDefinition, type Env, type LoadResult, type SettingGroup } from '@upload-fleet/core';
+import { OAUTH_PROVIDERS, traitsOf } from '@upload-fleet/credentials';
 import { dashboardConfig } from '@upload-fleet/dashboard';
 import { workerConfig } from '@upload-fleet/runtime';
 import { fleetConfig } from './config.js';
@@ -57,10 +58,11 @@ const projections: Record<string, Partial<Record<Process, (config: AnyConfig) =>
   LOG_LEVEL: { api: (c) => c.logLevel, worker: (c) => c.logLevel, dashboard: (c) => c.logLevel, 'pnpm start': (c) => c.logLevel },
   FLEET_DATA_DIR: { 'pnpm start': (c) => c.dataDir, cli: (c) => c.FLEET_DATA_DIR },
   ...Object.fromEntries(
-    ['GOOGLE', 'DROPBOX']
-      .flatMap((p) => ['CLIENT_ID', 'CLIENT_SECRET', 'AUTH_URL', 'TOKEN_URL', 'SCOPES'].map((s) => `${p}_OAUTH_${s}`))
+    OAUTH_PROVIDERS.map((p) => traitsOf(p).env)
+      .flatMap((prefix) => ['CLIENT_ID', 'CLIENT_SECRET', 'AUTH_URL', 'TOKEN_URL', 'SCOPES'].map((s) => `${prefix}_${s}`))
       .map((name) => [name, { api: oauth, worker: oauth }]),
   ),
+  ALLOWED_PRIVATE_HOSTS: { api: (c) => c.allowedPrivateHosts, worker: (c) => c.allowedPrivateHosts },
   PUBLIC_BASE_URL: { api: (c) => c.oauth.publicBaseUrl, 'pnpm start': (c) => c.publicBaseUrl },
 };
 
@@ -74,7 +76,7 @@ const valuesByKind: Record<AnySetting['kind'], string[]> = {
   url: ['localhost:6379', ' redis://h', 'redis://127.0.0.1:6390/2', 'rediss://u:p@h:6380', 'ftp://x', 'https://auth.example/o/oauth2', 'https://x.example/a/?q=1'],
   string: [' padded ', 'text', '{uf}', 'short'],
   list: ['a:1,b', ' , ', '10.0.0.1:7000, [::1]:7001', 'scope.a scope.b'],
-  custom: ['nocolon', `k1:${SecretBox.generateKey().slice(0, 20)}`, `k2:${KEY_2}`, `k2:${KEY_2},k1:${KEY_1}`],
+  custom: ['nocolon', `k1:${SecretBox.generateKey().slice(0, 20)}`, `k2:${KEY_2}`, `k2:${KEY_2},k1:${KEY_1}`, '127.0.0.1:9000,[::1]:99999', 'localhost'],
 };
 
 type Outcome = { problems: string[] } | { value: unknown } | undefined;

@@ -33,7 +33,7 @@ describe('loadOAuthSettings', () => {
         scopes: ['files.content.write', 'account_info.read'],
       },
     });
-    expect(enabledOAuthProviders(settings)).toEqual(['google', 'dropbox']);
+    expect([...enabledOAuthProviders(settings)].sort()).toEqual(['dropbox', 'google']);
   });
 
   it('reports a half-configured client and bad URLs together, without values', () => {
