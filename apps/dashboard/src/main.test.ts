@@ -1,10 +1,8 @@
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '@upload-fleet/testkit';
 
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 const main = fileURLToPath(new URL('./main.ts', import.meta.url));
 
 interface Run {
@@ -16,7 +14,9 @@ interface Run {
 /** Runs the entrypoint as `pnpm --filter @upload-fleet/dashboard start` would; stops it once `until` matches its output. */
 function runMain(env: Record<string, string>, until?: RegExp): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsxCli, '--conditions=development', main], {
+    // Plain node with tsx as a loader, as the start script runs it: tsx's CLI relay kills a
+    // child that takes a moment to close after SIGTERM.
+    const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', main], {
       env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -37,7 +37,8 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }
 }
-process.once('SIGTERM', () => void shutdown('SIGTERM'));
-process.once('SIGINT', () => void shutdown('SIGINT'));
+// `on`, not `once`: a second signal while closing must not kill the process half-way.
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
 // Logged only once the handlers are in place: a SIGTERM sent on seeing this line must find them.
 logger.info({ url: dashboard.url, read_only: config.readOnly, auth: config.auth.type }, 'dashboard listening');
