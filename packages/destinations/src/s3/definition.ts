@@ -1,10 +1,24 @@
 import { z } from 'zod';
 import { baseResultSchema, defineDestination, NO_LIMITS } from '../definition.js';
 import { evenWithOtherProblems, requiredString, secret } from '@upload-fleet/core';
+import {
+  CANNED_ACLS,
+  DEFAULT_ENDPOINT_TEMPLATES,
+  isEndpointTemplate,
+  providerLimitKey,
+  providerProblems,
+  S3_PROVIDERS,
+  type EndpointTemplates,
+} from './providers.js';
 
-export const S3_ACLS = ['private', 'public-read', 'public-read-write', 'authenticated-read'] as const;
+export const S3_ACLS = CANNED_ACLS;
 
-/** Amazon S3. Credentials: access keys, or `aws_use_policy` (the fleet's own credentials). */
+/**
+ * Amazon S3. Credentials: access keys, or `aws_use_policy` (the fleet's own credentials).
+ * Beyond the spec: `provider` names an S3-compatible service (R2, B2, Wasabi, Spaces,
+ * MinIO), with its `region` and, for R2, its `account_id`; absent, the destination is the
+ * spec's Amazon S3, unchanged. Each provider's rules live in providers.ts.
+ */
 export const s3DestinationSchema = z
   .strictObject({
     type: z.literal('s3'),
@@ -21,8 +35,13 @@ export const s3DestinationSchema = z
     secure: z.boolean().default(false),
     reduced_redundancy: z.boolean().default(false),
     metadata: z.record(z.string(), z.string()).optional(),
+    // Beyond the spec (providers.ts): absent means "aws", so the spec's destinations parse as before.
+    provider: z.enum(S3_PROVIDERS, { error: `provider must be one of ${S3_PROVIDERS.map((p) => `"${p}"`).join(', ')}` }).optional(),
+    region: z.string().min(1, 'region must not be empty').optional(),
+    account_id: z.string().min(1, 'account_id must not be empty').optional(),
   })
   .superRefine((d, ctx) => {
+    for (const problem of providerProblems(d)) ctx.addIssue({ code: 'custom', path: [problem.path], message: problem.message });
     const hasId = d.aws_access_key_id !== undefined;
     const hasSecret = d.aws_secret_access_key !== undefined;
     if (hasId !== hasSecret) {
@@ -45,7 +64,7 @@ export type S3Destination = z.output<typeof s3DestinationSchema>;
 export const s3Definition = defineDestination({
   type: 's3',
   label: 'Amazon S3',
-  description: 'Uploads to Amazon S3 (and S3-compatible hosts)',
+  description: 'Uploads to Amazon S3 and S3-compatible services: Cloudflare R2, Backblaze B2, Wasabi, DigitalOcean Spaces, MinIO',
   schema: s3DestinationSchema,
   example: { type: 's3', bucket: 'my-videos', filename: 'renders/welcome.mp4', aws_access_key_id: 'AKIAEXAMPLE', aws_secret_access_key: 'wJalrXUtnFEMI/K7MDENG/EXAMPLEKEY' },
   result: baseResultSchema.extend({
@@ -54,10 +73,19 @@ export const s3Definition = defineDestination({
     version_id: z.string().optional(),
     bucket: z.string(),
     key: z.string(),
+    /** Only with a `provider`: which one. */
+    provider: z.enum(S3_PROVIDERS).optional(),
+    /** Only with a `provider`: the ACL sent, or null when the provider applied none (R2, B2, MinIO). */
+    acl_applied: z.enum(CANNED_ACLS).nullable().optional(),
+    /** Only with a `provider` whose URL cannot serve the file publicly (R2's API endpoint): false. */
+    url_public: z.literal(false).optional(),
+    /** Only with a `provider`: what it ignored and why, and what the URL can do. */
+    notes: z.array(z.string()).optional(),
   }),
   limits: {
     // The bucket on its endpoint: S3 throttles per prefix of a bucket, not per key.
-    key: (destination) => (destination.s3host ? `${destination.s3host.toLowerCase()}/${destination.bucket}` : destination.bucket),
+    // With a provider: `<provider>:<account, region or host>/<bucket>`.
+    key: (destination) => providerLimitKey(destination),
     defaults: NO_LIMITS,
   },
   settings: z
@@ -66,11 +94,16 @@ export const s3Definition = defineDestination({
       S3_FORCE_PATH_STYLE: z
         .enum(['true', 'false'])
         .optional()
-        .describe('Path-style URLs (http://host/bucket/key); unset: only for hosts that are an IP or carry a port'),
+        .describe('Path-style URLs (http://host/bucket/key) for hosts named by s3host (aws, minio); unset: only for hosts that are an IP or carry a port (minio: always)'),
+      S3_R2_ENDPOINT: endpointSetting('r2', 'Cloudflare R2 endpoint template ({account_id}); change it for a jurisdiction (https://{account_id}.eu.r2.cloudflarestorage.com) or a gateway'),
+      S3_B2_ENDPOINT: endpointSetting('b2', 'Backblaze B2 S3 endpoint template ({region})'),
+      S3_WASABI_ENDPOINT: endpointSetting('wasabi', 'Wasabi endpoint template ({region}); with the default, us-east-1 is s3.wasabisys.com'),
+      S3_SPACES_ENDPOINT: endpointSetting('spaces', 'DigitalOcean Spaces endpoint template ({region})'),
     })
     .transform((env): S3Settings => ({
       partsInFlight: env.S3_PARTS_IN_FLIGHT,
       forcePathStyle: env.S3_FORCE_PATH_STYLE === undefined ? undefined : env.S3_FORCE_PATH_STYLE === 'true',
+      endpoints: { r2: env.S3_R2_ENDPOINT, b2: env.S3_B2_ENDPOINT, wasabi: env.S3_WASABI_ENDPOINT, spaces: env.S3_SPACES_ENDPOINT },
     })),
   loadAdapter: async (settings) => (await import('./index.js')).createS3Adapter(settings),
 });
@@ -78,6 +111,17 @@ export const s3Definition = defineDestination({
 export interface S3Settings {
   /** Parts uploaded at once per upload (multipart). */
   partsInFlight: number;
-  /** Path-style URLs (http://host/bucket/key). Default: only for hosts that are an IP or carry a port. */
+  /** Path-style URLs (http://host/bucket/key) for s3host endpoints. Default: only for hosts that are an IP or carry a port. */
   forcePathStyle: boolean | undefined;
+  /** Endpoint templates of the named providers (providers.ts); each defaults to the provider's documented endpoint. */
+  endpoints?: Partial<EndpointTemplates>;
+}
+
+/** An operator's endpoint template: an http(s) origin with `{region}` / `{account_id}` placeholders. */
+function endpointSetting(provider: keyof EndpointTemplates, description: string) {
+  return z
+    .string()
+    .refine(isEndpointTemplate, { message: 'must be an http(s) URL without a path, like https://{region}.example.com (placeholders {region}, {account_id})' })
+    .default(DEFAULT_ENDPOINT_TEMPLATES[provider])
+    .describe(description);
 }
