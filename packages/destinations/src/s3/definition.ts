@@ -5,10 +5,12 @@ import {
   CANNED_ACLS,
   DEFAULT_ENDPOINT_TEMPLATES,
   isEndpointTemplate,
+  PROVIDERS,
   providerLimitKey,
   providerProblems,
   S3_PROVIDERS,
   type EndpointTemplates,
+  type S3Provider,
 } from './providers.js';
 
 export const S3_ACLS = CANNED_ACLS;
@@ -55,11 +57,18 @@ export const s3DestinationSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['aws_access_key_id'],
-        message: 'give aws_access_key_id and aws_secret_access_key, or set aws_use_policy: true to upload with the fleet\'s own credentials',
+        message: keysOnly(d.provider)
+          ? `give aws_access_key_id and aws_secret_access_key of your ${PROVIDERS[d.provider].label} access key`
+          : 'give aws_access_key_id and aws_secret_access_key, or set aws_use_policy: true to upload with the fleet\'s own credentials',
       });
     }
   }, evenWithOtherProblems);
 export type S3Destination = z.output<typeof s3DestinationSchema>;
+
+/** A named provider that takes access keys only (aws_use_policy is Amazon S3's). */
+function keysOnly(provider: unknown): provider is S3Provider {
+  return typeof provider === 'string' && provider in PROVIDERS && !PROVIDERS[provider as S3Provider].usePolicy;
+}
 
 export const s3Definition = defineDestination({
   type: 's3',

@@ -140,6 +140,13 @@ describe('what each provider refuses at submit time, by field', () => {
     expect(s3DestinationSchema.safeParse({ type: 's3', bucket: 'videos', filename: 'a.mp4', provider: 'aws', aws_use_policy: true }).success).toBe(true);
   });
 
+  it('asks a named provider for its access key, not for aws_use_policy, when no credentials are given', () => {
+    const found = s3DestinationSchema.safeParse({ type: 's3', bucket: 'videos', filename: 'a.mp4', provider: 'spaces', region: 'nyc3' });
+    expect(found.error?.issues.map((issue) => [issue.path.join('.'), issue.message])).toEqual([
+      ['aws_access_key_id', 'give aws_access_key_id and aws_secret_access_key of your DigitalOcean Spaces access key'],
+    ]);
+  });
+
   it('lists every problem at once', () => {
     expect(problems({ provider: 'r2', acl: 'private', s3host: 'x.example.com', reduced_redundancy: 'yes' }).map((p) => p.path).sort()).toEqual([
       'account_id',
