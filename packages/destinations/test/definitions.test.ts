@@ -211,6 +211,10 @@ const SPEC_PARAMETERS: Record<DestinationType, Param[]> = {
     p('secure', 'boolean', false, false),
     p('reduced_redundancy', 'boolean', false, false),
     p('metadata', 'object', false),
+    // Beyond the spec: an S3-compatible service by name (absent: Amazon S3), its region and R2's account id (s3/providers.ts).
+    p('provider', 'string', false),
+    p('region', 'string', false),
+    p('account_id', 'string', false),
   ],
   azureblob: [
     p('type', 'string', true),

@@ -1,10 +1,26 @@
 import { z } from 'zod';
 import { baseResultSchema, defineDestination, destinationSettings, NO_LIMITS } from '../definition.js';
-import { booleanSetting, evenWithOtherProblems, integerSetting, requiredString, secret, settingGroup } from '@upload-fleet/core';
+import { accept, booleanSetting, customSetting, evenWithOtherProblems, integerSetting, refuse, requiredString, secret, settingGroup } from '@upload-fleet/core';
+import {
+  CANNED_ACLS,
+  DEFAULT_ENDPOINT_TEMPLATES,
+  isEndpointTemplate,
+  PROVIDERS,
+  providerLimitKey,
+  providerProblems,
+  S3_PROVIDERS,
+  type EndpointTemplates,
+  type S3Provider,
+} from './providers.js';
 
-export const S3_ACLS = ['private', 'public-read', 'public-read-write', 'authenticated-read'] as const;
+export const S3_ACLS = CANNED_ACLS;
 
-/** Amazon S3. Credentials: access keys, or `aws_use_policy` (the fleet's own credentials). */
+/**
+ * Amazon S3. Credentials: access keys, or `aws_use_policy` (the fleet's own credentials).
+ * Beyond the spec: `provider` names an S3-compatible service (R2, B2, Wasabi, Spaces,
+ * MinIO), with its `region` and, for R2, its `account_id`; absent, the destination is the
+ * spec's Amazon S3, unchanged. Each provider's rules live in providers.ts.
+ */
 export const s3DestinationSchema = z
   .strictObject({
     type: z.literal('s3'),
@@ -21,8 +37,13 @@ export const s3DestinationSchema = z
     secure: z.boolean().default(false),
     reduced_redundancy: z.boolean().default(false),
     metadata: z.record(z.string(), z.string()).optional(),
+    // Beyond the spec (providers.ts): absent means "aws", so the spec's destinations parse as before.
+    provider: z.enum(S3_PROVIDERS, { error: `provider must be one of ${S3_PROVIDERS.map((p) => `"${p}"`).join(', ')}` }).optional(),
+    region: z.string().min(1, 'region must not be empty').optional(),
+    account_id: z.string().min(1, 'account_id must not be empty').optional(),
   })
   .superRefine((d, ctx) => {
+    for (const problem of providerProblems(d)) ctx.addIssue({ code: 'custom', path: [problem.path], message: problem.message });
     const hasId = d.aws_access_key_id !== undefined;
     const hasSecret = d.aws_secret_access_key !== undefined;
     if (hasId !== hasSecret) {
@@ -36,16 +57,23 @@ export const s3DestinationSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['aws_access_key_id'],
-        message: 'give aws_access_key_id and aws_secret_access_key, or set aws_use_policy: true to upload with the fleet\'s own credentials',
+        message: keysOnly(d.provider)
+          ? `give aws_access_key_id and aws_secret_access_key of your ${PROVIDERS[d.provider].label} access key`
+          : 'give aws_access_key_id and aws_secret_access_key, or set aws_use_policy: true to upload with the fleet\'s own credentials',
       });
     }
   }, evenWithOtherProblems);
 export type S3Destination = z.output<typeof s3DestinationSchema>;
 
+/** A named provider that takes access keys only (aws_use_policy is Amazon S3's). */
+function keysOnly(provider: unknown): provider is S3Provider {
+  return typeof provider === 'string' && provider in PROVIDERS && !PROVIDERS[provider as S3Provider].usePolicy;
+}
+
 export const s3Definition = defineDestination({
   type: 's3',
   label: 'Amazon S3',
-  description: 'Uploads to Amazon S3 (and S3-compatible hosts)',
+  description: 'Uploads to Amazon S3 and S3-compatible services: Cloudflare R2, Backblaze B2, Wasabi, DigitalOcean Spaces, MinIO',
   schema: s3DestinationSchema,
   example: { type: 's3', bucket: 'my-videos', filename: 'renders/welcome.mp4', aws_access_key_id: 'AKIAEXAMPLE', aws_secret_access_key: 'wJalrXUtnFEMI/K7MDENG/EXAMPLEKEY' },
   result: baseResultSchema.extend({
@@ -54,19 +82,37 @@ export const s3Definition = defineDestination({
     version_id: z.string().optional(),
     bucket: z.string(),
     key: z.string(),
+    /** Only with a `provider`: which one. */
+    provider: z.enum(S3_PROVIDERS).optional(),
+    /** Only with a `provider`: the ACL sent, or null when the provider applied none (R2, B2, MinIO). */
+    acl_applied: z.enum(CANNED_ACLS).nullable().optional(),
+    /** Only with a `provider` whose URL cannot serve the file publicly (R2's API endpoint): false. */
+    url_public: z.literal(false).optional(),
+    /** Only with a `provider`: what it ignored and why, and what the URL can do. */
+    notes: z.array(z.string()).optional(),
   }),
   limits: {
     // The bucket on its endpoint: S3 throttles per prefix of a bucket, not per key.
-    key: (destination) => (destination.s3host ? `${destination.s3host.toLowerCase()}/${destination.bucket}` : destination.bucket),
+    // With a provider: `<provider>:<account, region or host>/<bucket>`.
+    key: (destination) => providerLimitKey(destination),
     defaults: NO_LIMITS,
   },
   settings: destinationSettings(
     settingGroup(
       integerSetting('S3_PARTS_IN_FLIGHT', { default: 4, min: 1, unit: 'parts' }),
-      // Unset: automatic (path-style for hosts that are an IP or carry a port).
+      // Unset: automatic (path-style for s3host endpoints that are an IP or carry a port; MinIO: always).
       booleanSetting('S3_FORCE_PATH_STYLE', {}),
+      // Endpoint templates of the S3-compatible providers, for jurisdictions, gateways and self-hosted installs.
+      endpointSetting('S3_R2_ENDPOINT', 'r2'),
+      endpointSetting('S3_B2_ENDPOINT', 'b2'),
+      endpointSetting('S3_WASABI_ENDPOINT', 'wasabi'),
+      endpointSetting('S3_SPACES_ENDPOINT', 'spaces'),
     ),
-    (env): S3Settings => ({ partsInFlight: env.S3_PARTS_IN_FLIGHT, forcePathStyle: env.S3_FORCE_PATH_STYLE }),
+    (env): S3Settings => ({
+      partsInFlight: env.S3_PARTS_IN_FLIGHT,
+      forcePathStyle: env.S3_FORCE_PATH_STYLE,
+      endpoints: { r2: env.S3_R2_ENDPOINT, b2: env.S3_B2_ENDPOINT, wasabi: env.S3_WASABI_ENDPOINT, spaces: env.S3_SPACES_ENDPOINT },
+    }),
   ),
   loadAdapter: async (settings) => (await import('./index.js')).createS3Adapter(settings),
 });
@@ -74,6 +120,19 @@ export const s3Definition = defineDestination({
 export interface S3Settings {
   /** Parts uploaded at once per upload (multipart). */
   partsInFlight: number;
-  /** Path-style URLs (http://host/bucket/key). Default: only for hosts that are an IP or carry a port. */
+  /** Path-style URLs (http://host/bucket/key) for s3host endpoints. Default: only for hosts that are an IP or carry a port. */
   forcePathStyle: boolean | undefined;
+  /** Endpoint templates of the named providers (providers.ts); each defaults to the provider's documented endpoint. */
+  endpoints?: Partial<EndpointTemplates>;
+}
+
+/** An operator's endpoint template: an http(s) origin with `{region}` / `{account_id}` placeholders. */
+function endpointSetting<const N extends string>(name: N, provider: keyof EndpointTemplates) {
+  return customSetting(name, {
+    default: DEFAULT_ENDPOINT_TEMPLATES[provider],
+    parse: (text: string) =>
+      isEndpointTemplate(text)
+        ? accept(text)
+        : refuse(`${name} must be an http(s) URL without a path, like https://{region}.example.com (placeholders {region}, {account_id})`),
+  });
 }

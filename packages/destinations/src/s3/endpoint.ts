@@ -49,14 +49,13 @@ export function resolveEndpoint(s3host: string | undefined, forcePathStyle: bool
   }
   const url = parseHost(s3host);
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
-  return {
-    url,
-    checkUrl: url,
-    publicHost: url.host,
-    region: regionOfHost(hostname) ?? DEFAULT_REGION,
-    pathStyle: forcePathStyle ?? (isIP(hostname) !== 0 || url.port !== ''),
-    id: url.origin,
-  };
+  return endpointAt(url, regionOfHost(hostname) ?? DEFAULT_REGION, forcePathStyle ?? (isIP(hostname) !== 0 || url.port !== ''));
+}
+
+/** The endpoint at an origin (`https://host[:port]`), signed for `region`; providers.ts builds these from templates. */
+export function endpointAt(origin: URL, region: string, pathStyle: boolean): S3Endpoint {
+  const url = new URL(origin.origin);
+  return { url, checkUrl: url, publicHost: url.host, region, pathStyle, id: url.origin };
 }
 
 /**

@@ -98,6 +98,19 @@ describe('classifyS3Error', () => {
     expect(classifyS3Error(s3Error('AccessDenied', 403), where, controller.signal).code).toBe('UF_ABORTED');
   });
 
+  it('tells a named provider to fix its region, not s3host, when the region is wrong', () => {
+    const error = classifyS3Error(s3Error('AuthorizationHeaderMalformed', 400), { ...where, host: 's3.us-west-004.backblazeb2.com', provider: 'b2' });
+    expect({ code: error.code, category: error.category }).toEqual({ code: 'UF_DESTINATION_REJECTED', category: 'permanent' });
+    expect(error.message).toContain('set region to the bucket\'s Backblaze B2 region');
+    expect(error.message).not.toContain('s3host');
+  });
+
+  it('keeps B2\'s words when it refuses a header (permanent: a retry sends the same header)', () => {
+    const error = classifyS3Error(s3Error('InvalidArgument', 400, "Unsupported header 'x-amz-checksum-crc32' received for this API call."), { ...where, host: 's3.us-west-004.backblazeb2.com', provider: 'b2' });
+    expect({ code: error.code, category: error.category }).toEqual({ code: 'UF_DESTINATION_REJECTED', category: 'permanent' });
+    expect(error.message).toContain("Unsupported header 'x-amz-checksum-crc32'");
+  });
+
   it('keeps the status and the cause for operators', () => {
     const cause = s3Error('NoSuchBucket', 404);
     const error = classifyS3Error(cause, where);

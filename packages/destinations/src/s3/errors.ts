@@ -1,5 +1,6 @@
 import { FleetError, errorForHttpStatus, parseRetryAfter, type ErrorCode } from '@upload-fleet/core';
 import { classifyFailure, errorCodesIn } from '../transport-errors.js';
+import { PROVIDERS, type S3Provider } from './providers.js';
 
 /**
  * What an S3 failure means, in the shared taxonomy: the one place this adapter maps the
@@ -20,6 +21,8 @@ export interface S3Where {
   host: string;
   /** True when the fleet's own credentials sign (aws_use_policy): their problems are the operator's. */
   usePolicy: boolean;
+  /** The destination's `provider`; absent: Amazon S3. */
+  provider?: S3Provider;
 }
 
 /**
@@ -54,7 +57,10 @@ const wrongRegion: Rule = {
   code: 'UF_DESTINATION_REJECTED',
   message: (where, error) => {
     const region = bucketRegionOf(error);
-    return `The ${the(where)} is in another region${region ? ` (${region})` : ''}: set s3host to s3.${region ?? '<region>'}.amazonaws.com`;
+    const inAnother = `The ${the(where)} is in another region${region ? ` (${region})` : ''}`;
+    // A named provider's endpoint follows its region parameter, not s3host.
+    if (where.provider !== undefined && where.provider !== 'aws') return `${inAnother}: set region to the bucket's ${PROVIDERS[where.provider].label} region`;
+    return `${inAnother}: set s3host to s3.${region ?? '<region>'}.amazonaws.com`;
   },
 };
 

@@ -5,7 +5,8 @@ import type { DestinationAdapter, UploadContext } from '../adapter.js';
 import type { S3Settings } from './definition.js';
 import { checkpointFits, parseCheckpoint, type S3Checkpoint } from './checkpoint.js';
 import { connectS3, countSentBytes, type S3Connection } from './client.js';
-import { resolveEndpoint, type S3Endpoint } from './endpoint.js';
+import type { S3Endpoint } from './endpoint.js';
+import { objectPlan, providerEndpoint, providerOf, type ObjectPlan } from './providers.js';
 import { classifyS3Error, type S3Where } from './errors.js';
 import { discardCheckpoint, md5Base64, uploadMultipart, type Completed } from './multipart.js';
 import { SourceRangeReader } from '../source-ranges.js';
@@ -14,7 +15,8 @@ import { createPartProgress, type PartProgress } from '../part-progress.js';
 import { objectUrl } from './url.js';
 
 /**
- * Amazon S3, and S3-compatible servers through `s3host`.
+ * Amazon S3, S3-compatible servers through `s3host`, and the S3-compatible services named
+ * by `provider` (providers.ts: their endpoints, URL shapes, and what each ignores or refuses).
  *
  * A file that fits in one part (see part-size.ts: 5 MiB for most files) is sent with one
  * PutObject; a larger one as a resumable multipart upload (multipart.ts), so a retry on
@@ -32,8 +34,10 @@ async function upload(config: S3Settings, context: UploadContext<S3Destination>)
   const { destination, source, signal, network, log } = context;
   const { bucket, filename: key } = destination;
   const hasKeys = destination.aws_access_key_id !== undefined;
-  const endpoint = resolveEndpoint(destination.s3host, config.forcePathStyle);
-  const where: S3Where = { bucket, key, host: endpoint.publicHost, usePolicy: !hasKeys };
+  const provider = providerOf(destination);
+  const endpoint = providerEndpoint(destination, config.forcePathStyle, config.endpoints);
+  const plan = objectPlan(destination);
+  const where: S3Where = { bucket, key, host: endpoint.publicHost, usePolicy: !hasKeys, provider };
   if (signal.aborted) throw classifyS3Error(signal.reason, where, signal);
   if (source.size > MAX_OBJECT_SIZE) {
     throw new FleetError('UF_FILE_TOO_LARGE', `The file has ${source.size} bytes; S3 objects can have at most 5 TiB`, { destination: 's3' });
@@ -53,7 +57,8 @@ async function upload(config: S3Settings, context: UploadContext<S3Destination>)
     const resumable = saved !== undefined && checkpointFits(saved, { endpoint: endpoint.id, bucket, key, size: source.size });
     // A started multipart upload is continued even if the chooser would now pick a single PUT.
     const multipart = resumable || source.size > choosePartSize(source.size);
-    log.info({ bucket, key, host: endpoint.publicHost, bytes: source.size, multipart, resuming: resumable }, 'uploading to S3');
+    log.info({ bucket, key, provider, host: endpoint.publicHost, bytes: source.size, multipart, resuming: resumable }, 'uploading to S3');
+    for (const note of plan.notes) log.info({ provider }, note);
 
     const completed = multipart
       ? await uploadMultipart(
@@ -64,14 +69,14 @@ async function upload(config: S3Settings, context: UploadContext<S3Destination>)
             bucket,
             key,
             size: source.size,
-            objectParams: objectParams(destination, context.contentType),
+            objectParams: objectParams(destination, context.contentType, plan),
             partsInFlight: config.partsInFlight,
             where,
             progress,
           },
           saved,
         )
-      : await putObject(connection, context, endpoint, progress, saved);
+      : await putObject(connection, context, endpoint, progress, saved, plan);
     progress.complete();
 
     const url = objectUrl(endpoint, bucket, key, destination.secure);
@@ -84,6 +89,10 @@ async function upload(config: S3Settings, context: UploadContext<S3Destination>)
       ...(completed.versionId ? { version_id: completed.versionId } : {}),
       bucket,
       key,
+      // The spec's Amazon S3 result stays as it was; a named provider says what it did.
+      ...(provider === 'aws'
+        ? {}
+        : { provider, acl_applied: plan.acl ?? null, ...(plan.urlPublic === false ? { url_public: false } : {}), ...(plan.notes.length ? { notes: plan.notes } : {}) }),
     };
   } catch (error) {
     throw classifyS3Error(error, where, signal);
@@ -99,6 +108,7 @@ async function putObject(
   endpoint: S3Endpoint,
   progress: PartProgress,
   saved: S3Checkpoint | undefined,
+  plan: ObjectPlan,
 ): Promise<Completed> {
   const { destination, source, signal } = context;
   if (saved) await discardCheckpoint({ client: connection.client, context, endpoint: endpoint.id, bucket: destination.bucket }, saved);
@@ -112,7 +122,7 @@ async function putObject(
   const command = new PutObjectCommand({
     Bucket: destination.bucket,
     Key: destination.filename,
-    ...objectParams(destination, context.contentType),
+    ...objectParams(destination, context.contentType, plan),
     Body: body,
     ContentLength: body.length,
     ContentMD5: md5Base64(body),
@@ -124,14 +134,14 @@ async function putObject(
   return { etag: answer.ETag, versionId: answer.VersionId };
 }
 
-/** The object's headers from the destination, as the spec names them. */
-function objectParams(destination: S3Destination, contentType: string): Omit<PutObjectCommandInput, 'Bucket' | 'Key' | 'Body'> {
+/** The object's headers from the destination, as the spec names them, minus what the provider does not take (`plan`). */
+function objectParams(destination: S3Destination, contentType: string, plan: ObjectPlan): Omit<PutObjectCommandInput, 'Bucket' | 'Key' | 'Body'> {
   return {
-    ACL: destination.acl,
+    ...(plan.acl !== undefined ? { ACL: plan.acl } : {}),
     ContentType: contentType,
     ...(destination.contentdisposition !== undefined ? { ContentDisposition: destination.contentdisposition } : {}),
     ...(destination.cachecontrol !== undefined ? { CacheControl: destination.cachecontrol } : {}),
-    ...(destination.reduced_redundancy ? { StorageClass: 'REDUCED_REDUNDANCY' as const } : {}),
+    ...(plan.reducedRedundancy ? { StorageClass: 'REDUCED_REDUNDANCY' as const } : {}),
     ...(destination.metadata !== undefined ? { Metadata: destination.metadata } : {}),
   };
 }
