@@ -239,6 +239,19 @@ describe('Mux\'s errors', () => {
     expect(fake.assetByPassthrough('chunk-503')).toMatchObject({ size: medium.size, sha256: medium.sha256 });
   });
 
+  it('an upload Mux could not make an asset of (errored) is permanent and says why', async () => {
+    fake.failAssetCreation({ type: 'invalid_input', message: 'The file is not a video or audio file Mux can read' });
+    try {
+      const error = await failure(run(destination({ passthrough: 'not-a-video' }), small));
+      expect({ code: error.code, category: error.category }).toEqual({ code: 'UF_DESTINATION_REJECTED', category: 'permanent' });
+      expect(error.message).toContain('The file is not a video or audio file Mux can read');
+      expect(error.message).toContain('invalid_input');
+      expect(fake.assetByPassthrough('not-a-video')).toBeUndefined();
+    } finally {
+      fake.failAssetCreation(undefined);
+    }
+  });
+
   it('the fake answers like Mux: Basic auth, and invalid_parameters naming the field', async () => {
     const post = (body: unknown, authorization = `Basic ${Buffer.from(`${MUX_FAKE_TOKEN_ID}:${MUX_FAKE_TOKEN_SECRET}`).toString('base64')}`) =>
       fetch(`${fake.apiBaseUrl}/video/v1/uploads`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -63,6 +63,8 @@ export interface FakeMuxUpload {
   newAssetSettings: Record<string, unknown>;
   session: ResumableSession;
   assetId?: string;
+  /** Why Mux could not make an asset of it (status `errored`). */
+  error?: { type: string; message: string };
   /** Set by `expireUploads`: the URL answers this status. */
   expiredWith?: number;
 }
@@ -105,6 +107,11 @@ export interface MuxFake {
   assetByPassthrough(passthrough: string): FakeMuxAsset | undefined;
   setFaults(faults: MuxFault[]): void;
   throttle(bytesPerSecond: number): void;
+  /**
+   * Makes uploads that finish from now on turn `errored` with this error instead of
+   * creating an asset (Mux's answer to a file it cannot read); undefined restores assets.
+   */
+  failAssetCreation(error: { type: string; message: string } | undefined): void;
   /** Makes every unfinished upload's URL answer `status` (404 by default, or 410). */
   expireUploads(status?: 404 | 410): void;
   close(): Promise<void>;
@@ -122,6 +129,7 @@ export async function startMuxFake(options: MuxFakeOptions = {}): Promise<MuxFak
   const createBodies: Record<string, unknown>[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let faults: (MuxFault & { left: number })[] = [];
+  let assetCreationError: { type: string; message: string } | undefined;
   let base = '';
 
   const later = (ms: number, run: () => void) => {
@@ -211,7 +219,14 @@ export async function startMuxFake(options: MuxFakeOptions = {}): Promise<MuxFak
     if (upload.assetId !== undefined || upload.status !== 'waiting') return;
     // Guards against a second completion answer scheduling a second asset.
     upload.assetId = '';
+    const failWith = assetCreationError;
     later(assetCreatedAfterMs, () => {
+      if (failWith) {
+        upload.assetId = undefined;
+        upload.status = 'errored';
+        upload.error = failWith;
+        return;
+      }
       const settings = upload.newAssetSettings;
       const policies = (settings.playback_policies ?? settings.playback_policy ?? []) as string[];
       const asset: FakeMuxAsset = {
@@ -265,6 +280,7 @@ export async function startMuxFake(options: MuxFakeOptions = {}): Promise<MuxFak
       ...(upload.corsOrigin !== undefined ? { cors_origin: upload.corsOrigin } : {}),
       ...(upload.test ? { test: true } : {}),
       ...(upload.assetId ? { asset_id: upload.assetId } : {}),
+      ...(upload.error ? { error: upload.error } : {}),
     };
   }
 
@@ -303,6 +319,9 @@ export async function startMuxFake(options: MuxFakeOptions = {}): Promise<MuxFak
     throttle(rate) {
       traffic.bytesPerSecond = Math.max(0, rate);
       traffic.readyAt = 0;
+    },
+    failAssetCreation(error) {
+      assetCreationError = error;
     },
     expireUploads(status = 404) {
       for (const u of uploads) if (!u.session.complete) u.expiredWith = status;
