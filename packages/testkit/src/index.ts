@@ -13,3 +13,4 @@ export * from './servers/azurite.js';
 export * from './servers/ftp-server.js';
 export * from './servers/vsftpd.js';
 export * from './pty.js';
+export * from './fakes/mux.js';

@@ -1,0 +1,74 @@
+import got from 'got';
+import type { NetworkGuard } from '@upload-fleet/core';
+import type { MuxDestination, MuxSettings } from './definition.js';
+import { errorForFailure, type MuxAnswer, type MuxStep } from './errors.js';
+
+/**
+ * Every request of the Mux adapter: the API with HTTP Basic auth (token id and secret), and
+ * the upload URL without it (it is signed). Each goes through the network guard's lookup,
+ * the abort signal and timeouts; answers come back whatever their status, and the caller
+ * decides what they mean (errors.ts for the failures).
+ *
+ * Why got and not `@mux/mux-node`: the SDK creates uploads but leaves the PUT to the caller
+ * (UpChunk in browsers), and its HTTP layer takes no lookup function for the network
+ * guard. The API calls are three small JSON requests, so one HTTP stack serves them all.
+ */
+
+const CONNECT_TIMEOUT_MS = 30_000;
+/** From the last byte of a request to the answer's headers. */
+const RESPONSE_TIMEOUT_MS = 2 * 60_000;
+/** No byte moving either way for this long: the connection is stuck. */
+const IDLE_SOCKET_MS = 2 * 60_000;
+
+export class MuxClient {
+  private readonly authorization: string;
+  private readonly apiBase: string;
+
+  constructor(
+    destination: Pick<MuxDestination, 'token_id' | 'token_secret'>,
+    settings: Pick<MuxSettings, 'apiBaseUrl'>,
+    private readonly network: NetworkGuard,
+    private readonly signal: AbortSignal,
+  ) {
+    this.authorization = `Basic ${Buffer.from(`${destination.token_id}:${destination.token_secret}`).toString('base64')}`;
+    this.apiBase = settings.apiBaseUrl.replace(/\/+$/, '');
+  }
+
+  /** A JSON request to the Mux API (`path` like /video/v1/uploads). */
+  async api(step: MuxStep, method: 'GET' | 'POST', path: string, body?: unknown): Promise<MuxAnswer> {
+    const url = new URL(`${this.apiBase}${path}`);
+    await this.network.assertAllowed(url);
+    return this.send(step, method, url.toString(), {
+      authorization: this.authorization,
+      accept: 'application/json',
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    }, body === undefined ? undefined : JSON.stringify(body));
+  }
+
+  /** A PUT on the upload URL: a chunk, or a status query. */
+  async put(step: MuxStep, uploadUrl: string, headers: Record<string, string>, body: Buffer): Promise<MuxAnswer> {
+    return this.send(step, 'PUT', uploadUrl, headers, body);
+  }
+
+  private async send(step: MuxStep, method: 'GET' | 'POST' | 'PUT', url: string, headers: Record<string, string>, body: Buffer | string | undefined): Promise<MuxAnswer> {
+    try {
+      const response = await got(url, {
+        method,
+        headers,
+        body,
+        responseType: 'text',
+        dnsLookup: this.network.lookup,
+        signal: this.signal,
+        // 308 is the resumable protocol's "go on", not a redirect.
+        followRedirect: false,
+        throwHttpErrors: false,
+        // The chunk loop and BullMQ retry knowing the session; got retrying inside would hide that.
+        retry: { limit: 0 },
+        timeout: { lookup: CONNECT_TIMEOUT_MS, connect: CONNECT_TIMEOUT_MS, secureConnect: CONNECT_TIMEOUT_MS, response: RESPONSE_TIMEOUT_MS, socket: IDLE_SOCKET_MS },
+      });
+      return { status: response.statusCode, headers: response.headers, body: response.body };
+    } catch (error) {
+      throw errorForFailure(error, step, this.signal);
+    }
+  }
+}
