@@ -3,7 +3,7 @@ import got from 'got';
 import { FleetError, type NetworkGuard } from '@upload-fleet/core';
 import type { CredentialProvider } from '../adapter.js';
 import type { VimeoDestination } from './definition.js';
-import { errorForFailure, isTokenRejection, type VimeoAnswer, type VimeoStep } from './errors.js';
+import { errorForAnswer, errorForFailure, isTokenRejection, type VimeoAnswer, type VimeoStep } from './errors.js';
 
 /**
  * Every request of the Vimeo adapter goes through a VimeoClient: the network guard's
@@ -44,6 +44,8 @@ export interface VimeoRequest {
 }
 
 export interface VimeoTokens {
+  /** False for an inline oauth_access_token: nothing can renew it. */
+  readonly renewable: boolean;
   current(): Promise<string>;
   renew(rejected: string): Promise<string>;
   rejectedAfterRenewal(): FleetError;
@@ -60,6 +62,7 @@ export function vimeoTokensFor(destination: VimeoDestination, credentials: Crede
   if (authSecret) {
     let token: string | undefined;
     return {
+      renewable: true,
       current: async () => (token ??= await credentials.accessToken('vimeo', authSecret)),
       renew: async (rejected) => (token = await credentials.accessToken('vimeo', authSecret, rejected)),
       rejectedAfterRenewal: () =>
@@ -76,6 +79,7 @@ export function vimeoTokensFor(destination: VimeoDestination, credentials: Crede
       { destination: 'vimeo', status: 401 },
     );
   return {
+    renewable: false,
     current: async () => {
       if (!destination.oauth_access_token) throw new FleetError('UF_INVALID_REQUEST', 'A Vimeo destination needs oauth_access_token or auth_secret', { destination: 'vimeo' });
       return destination.oauth_access_token;
@@ -99,6 +103,8 @@ export class VimeoClient {
     const token = await this.tokens.current();
     const answer = await this.once(request, { authorization: `bearer ${token}`, accept: VIMEO_ACCEPT });
     if (!isTokenRejection(answer)) return answer;
+    // An inline oauth_access_token cannot be renewed: Vimeo's own words say what is wrong.
+    if (!this.tokens.renewable) throw errorForAnswer(answer, request.step);
     const renewed = await this.tokens.renew(token);
     const again = await this.once(request, { authorization: `bearer ${renewed}`, accept: VIMEO_ACCEPT });
     if (isTokenRejection(again)) throw this.tokens.rejectedAfterRenewal();

@@ -82,7 +82,7 @@ export function rateLimitWaitMs(headers: IncomingHttpHeaders, now = Date.now()):
     const at = /^\d+$/.test(reset.trim()) ? Number(reset) * 1000 : Date.parse(reset);
     if (Number.isFinite(at)) return Math.max(0, at - now);
   }
-  return parseRetryAfter(headerOf(headers['retry-after']));
+  return parseRetryAfter(headerOf(headers['retry-after']), now);
 }
 
 /** A FleetError for an answer that is not what the step needs. */
@@ -104,7 +104,11 @@ export function errorForAnswer(answer: VimeoAnswer, step: VimeoStep, now = Date.
     });
   }
   if (status === 401 || has(VIMEO_ERROR_CODES.token)) {
-    return new FleetError('UF_RECONNECT_REQUIRED', `${refused}: the access token is invalid or was revoked${said}. Get a new token, or reconnect the Vimeo account`, options);
+    return new FleetError(
+      'UF_RECONNECT_REQUIRED',
+      `${refused}: the access token is invalid or was revoked${said}. Generate a new token with the upload scope, or connect the account to the fleet (POST /v1/connect/vimeo) and use auth_secret`,
+      options,
+    );
   }
   if (has(VIMEO_ERROR_CODES.uploadQuota)) {
     return new FleetError('UF_FILE_TOO_LARGE', `${refused}: the account's upload quota cannot take this video${said}. Free space on the account or upgrade its plan, then submit again`, options);

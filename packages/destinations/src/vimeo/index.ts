@@ -153,9 +153,10 @@ function createdVideoOf(answer: VimeoAnswer): CreatedVideo {
 }
 
 /**
- * A quota answer to the creation: GET /me says which quota. A weekly (periodic) quota that
- * resets and would take the file then defers the upload to the reset; otherwise (storage
- * full, or a file larger than a whole week's quota) it fails for good.
+ * A quota answer to the creation (error_code 3428 or 4003): GET /me says which quota. When
+ * the weekly (periodic) quota has too little left for the file but a fresh week would take
+ * it, the upload waits until its reset_date; otherwise (storage full, or a file larger than
+ * a whole week's quota) it fails for good.
  */
 async function quotaError(config: VimeoSettings, context: UploadContext<VimeoDestination>, client: VimeoClient, refusal: VimeoAnswer): Promise<FleetError> {
   const permanent = errorForAnswer(refusal, 'create');
@@ -163,15 +164,20 @@ async function quotaError(config: VimeoSettings, context: UploadContext<VimeoDes
   url.searchParams.set('fields', 'upload_quota');
   const answer = await client.api({ step: 'me', method: 'GET', url: url.toString() }).catch(() => undefined);
   if (!answer || answer.status !== 200) return permanent;
-  let periodic: { max?: unknown; reset_date?: unknown } | undefined;
+  let periodic: { free?: unknown; max?: unknown; reset_date?: unknown } | undefined;
   try {
     periodic = (JSON.parse(answer.body) as { upload_quota?: { periodic?: typeof periodic } }).upload_quota?.periodic;
   } catch {
     periodic = undefined;
   }
   const resetAt = typeof periodic?.reset_date === 'string' ? Date.parse(periodic.reset_date) : Number.NaN;
+  const free = typeof periodic?.free === 'number' ? periodic.free : undefined;
   const max = typeof periodic?.max === 'number' ? periodic.max : undefined;
-  if (!Number.isFinite(resetAt) || resetAt <= Date.now() || (max !== undefined && max < context.source.size)) return permanent;
+  const size = context.source.size;
+  // Only a weekly quota that is what stands in the way (too little free this week) and that
+  // could take the file after its reset is worth waiting for; a full storage never resets.
+  const weeklyIsTheLimit = free !== undefined && free < size && (max === undefined || max >= size);
+  if (!weeklyIsTheLimit || !Number.isFinite(resetAt) || resetAt <= Date.now()) return permanent;
   return weeklyQuotaError(resetAt);
 }
 

@@ -111,6 +111,15 @@ export interface FakeVimeoRequest {
   body?: Record<string, unknown>;
 }
 
+/** A request that reached the tus server (the upload links). */
+export interface FakeTusRequest {
+  method: string;
+  /** Whether it carried an Authorization header (the adapter must not send its token there). */
+  authorization: boolean;
+  tusResumable: string | string[] | undefined;
+  uploadOffset: string | undefined;
+}
+
 export interface VimeoFake {
   /** For VIMEO_API_BASE_URL. */
   readonly apiBaseUrl: string;
@@ -118,6 +127,8 @@ export interface VimeoFake {
   readonly tusUrl: string;
   readonly videos: readonly FakeVimeoVideo[];
   readonly requests: readonly FakeVimeoRequest[];
+  /** Requests to the tus server, the fake's own creations included. */
+  readonly tusRequests: readonly FakeTusRequest[];
   /** Bytes clients sent to the upload links (through the proxy), headers included. */
   readonly bytesReceived: number;
   /** The newest video with this name. */
@@ -155,7 +166,9 @@ export async function startVimeoFake(options: VimeoFakeOptions = {}): Promise<Vi
   // The real tus server, and the proxy in front of it that the upload links name.
   const datastore = new FileStore({ directory: dir });
   const tus = new TusServer({ path: '/files', datastore });
+  const tusRequests: FakeTusRequest[] = [];
   const tusHttp = createServer((req, res) => {
+    tusRequests.push({ method: req.method ?? '', authorization: req.headers.authorization !== undefined, tusResumable: req.headers['tus-resumable'], uploadOffset: req.headers['upload-offset'] as string | undefined });
     tus.handle(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
     });
@@ -344,6 +357,7 @@ export async function startVimeoFake(options: VimeoFakeOptions = {}): Promise<Vi
     tusUrl,
     videos,
     requests,
+    tusRequests,
     get bytesReceived() {
       return proxy.bytesUp;
     },
