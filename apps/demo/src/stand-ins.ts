@@ -1,12 +1,12 @@
 /**
- * Local stand-ins for the seven destinations, each on 127.0.0.1 with a free port, and the
+ * Local stand-ins for the destinations, each on 127.0.0.1 with a free port, and the
  * destination object for each that the stand-in accepts (its credentials included).
  *
  * Every stand-in is a starter of packages/testkit, the same ones the tests and the
  * destinations' behaviour suite use: s3rver with the multipart calls it lacks, azurite as
  * a child process, ftp-srv on a temporary folder, the HTTP receiver, and the YouTube,
- * Graph and Dropbox fakes. S3 and Azure are reached through the testkit's TCP proxy, so
- * that `throttle` can slow them down too.
+ * Graph, Dropbox and Vimeo fakes (Vimeo's in front of a real tus server). S3 and Azure
+ * are reached through the testkit's TCP proxy, so that `throttle` can slow them down too.
  */
 import {
   AZURITE_ACCOUNT,
@@ -20,7 +20,9 @@ import {
   startHttpReceiver,
   startS3Server,
   startTcpProxy,
+  startVimeoFake,
   startYouTubeFake,
+  VIMEO_FAKE_TOKEN,
   YOUTUBE_FAKE_TOKEN,
 } from '@upload-fleet/testkit';
 
@@ -48,7 +50,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
     return server;
   };
   try {
-    const [s3, azurite, ftp, http, youtube, graph, dropbox] = await Promise.all([
+    const [s3, azurite, ftp, http, youtube, graph, dropbox, vimeo] = await Promise.all([
       startS3Server({ buckets: [BUCKET] }).then(started),
       startAzurite().then(started),
       startFtpServer({ users: { [FTP_USER]: FTP_PASSWORD } }).then(started),
@@ -56,6 +58,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
       startYouTubeFake().then(started),
       startFakeGraph().then(started),
       startDropboxFake().then(started),
+      startVimeoFake().then(started),
     ]);
     await azurite.service.getContainerClient(CONTAINER).create();
     // s3rver and azurite cannot be slowed down themselves: the adapters reach them through
@@ -71,6 +74,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         { type: 'dropbox', filename: `renders/${fileName}`, oauth_token: dropbox.token },
         { type: 'http', url: `${http.url}/upload`, filename: fileName, method: 'POST', headers: { Authorization: 'Bearer demo-http-token' } },
         { type: 'ftp', host: ftp.host, filename: `/renders/${fileName}`, user: FTP_USER, password: FTP_PASSWORD },
+        { type: 'vimeo', name: title, description: 'Delivered by pnpm demo.', privacy: { view: 'unlisted' }, oauth_access_token: VIMEO_FAKE_TOKEN },
       ],
       env: {
         AZURE_BLOB_ENDPOINT: `http://127.0.0.1:${azureProxy.port}/{account}`,
@@ -78,6 +82,8 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         YOUTUBE_UPLOAD_BASE_URL: youtube.uploadBaseUrl,
         DROPBOX_API_BASE_URL: dropbox.apiBaseUrl,
         DROPBOX_CONTENT_BASE_URL: dropbox.contentBaseUrl,
+        VIMEO_API_BASE_URL: vimeo.apiBaseUrl,
+        VIMEO_CHUNK_BYTES: String(1024 * 1024),
         ALLOWED_PRIVATE_HOSTS: '127.0.0.1,localhost',
       },
       endpoints: {
@@ -88,6 +94,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         dropbox: `${dropbox.contentBaseUrl} (Dropbox fake)`,
         http: `${http.url} (HTTP receiver)`,
         ftp: `ftp://${ftp.host} (ftp-srv, folder ${ftp.root})`,
+        vimeo: `${vimeo.apiBaseUrl} (Vimeo fake, uploads to @tus/server at ${vimeo.tusUrl})`,
       },
       throttle(bytesPerSecond) {
         s3Proxy.setThrottle(bytesPerSecond);
@@ -97,6 +104,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         dropbox.throttle(bytesPerSecond);
         http.setThrottle(bytesPerSecond);
         ftp.throttle(bytesPerSecond);
+        vimeo.throttle(bytesPerSecond);
       },
       close: () => closeAll(closers),
     };
