@@ -66,33 +66,7 @@ async function upload(config: VimeoSettings, context: UploadContext<VimeoDestina
 
   let checkpoint = await usableCheckpoint(context);
   if (!checkpoint?.complete) {
-    let startOffset: number | undefined;
-    if (checkpoint) {
-      log.info({ offset: checkpoint.offset }, 'continuing the Vimeo upload of an earlier attempt');
-      startOffset = undefined; // the upload link says where it stands
-    } else {
-      checkpoint = await createVideo(config, context, client);
-      startOffset = 0;
-    }
-    for (let replaced = false; ; replaced = true) {
-      try {
-        const current: VimeoCheckpoint = checkpoint;
-        await sendFile(context, client, current.upload_link, startOffset, config.chunkBytes, {
-          saved: (offset) => save(context, { ...current, offset }),
-        });
-        break;
-      } catch (error) {
-        if (!(error instanceof UploadLinkGone) || replaced) {
-          if (error instanceof UploadLinkGone) {
-            throw new FleetError('UF_DESTINATION_UNAVAILABLE', `Vimeo answered ${error.status} for an upload link it had just created`, { destination: 'vimeo', status: error.status });
-          }
-          throw error;
-        }
-        log.warn({ status: error.status, video_uri: checkpoint.video_uri }, 'the Vimeo upload link is gone (expired); uploading again to a new video');
-        checkpoint = await createVideo(config, context, client);
-        startOffset = 0;
-      }
-    }
+    checkpoint = await sendAllBytes(config, context, client, checkpoint);
     checkpoint = { ...checkpoint, offset: source.size, complete: true };
     await save(context, checkpoint);
   }
@@ -106,6 +80,32 @@ async function upload(config: VimeoSettings, context: UploadContext<VimeoDestina
     uri: checkpoint.video_uri,
     processing,
   };
+}
+
+/**
+ * Sends the file to the video of the checkpoint (its upload link says where it stands:
+ * the saved offset is not trusted) or to a new video. An upload link that is gone is
+ * replaced once by a new video from byte 0; gone again, the attempt fails as transient.
+ */
+async function sendAllBytes(config: VimeoSettings, context: UploadContext<VimeoDestination>, client: VimeoClient, saved: VimeoCheckpoint | undefined): Promise<VimeoCheckpoint> {
+  if (saved) context.log.info({ offset: saved.offset }, 'continuing the Vimeo upload of an earlier attempt');
+  let video = saved ?? (await createVideo(config, context, client));
+  let startOffset = saved ? undefined : 0;
+  for (let replaced = false; ; replaced = true) {
+    const current = video;
+    try {
+      await sendFile(context, client, current.upload_link, startOffset, config.chunkBytes, { saved: (offset) => save(context, { ...current, offset }) });
+      return current;
+    } catch (error) {
+      if (!(error instanceof UploadLinkGone)) throw error;
+      if (replaced) {
+        throw new FleetError('UF_DESTINATION_UNAVAILABLE', `Vimeo answered ${error.status} for an upload link it had just created`, { destination: 'vimeo', status: error.status });
+      }
+      context.log.warn({ status: error.status, video_uri: current.video_uri }, 'the Vimeo upload link is gone (expired); uploading again to a new video');
+      video = await createVideo(config, context, client);
+      startOffset = 0;
+    }
+  }
 }
 
 /** POST /me/videos with the tus approach and the destination's metadata; saves the checkpoint at offset 0. */
