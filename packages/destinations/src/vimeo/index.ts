@@ -162,8 +162,9 @@ async function quotaError(config: VimeoSettings, context: UploadContext<VimeoDes
   const permanent = errorForAnswer(refusal, 'create');
   const url = apiUrl(config, '/me');
   url.searchParams.set('fields', 'upload_quota');
-  const answer = await client.api({ step: 'me', method: 'GET', url: url.toString() }).catch(() => undefined);
-  if (!answer || answer.status !== 200) return permanent;
+  // GET /me failing for a while (network, 5xx) is no verdict on the quota: the attempt is retried.
+  const answer = await client.api({ step: 'me', method: 'GET', url: url.toString() });
+  if (answer.status !== 200) return answer.status >= 500 || answer.status === 429 ? errorForAnswer(answer, 'me') : permanent;
   let periodic: { free?: unknown; max?: unknown; reset_date?: unknown } | undefined;
   try {
     periodic = (JSON.parse(answer.body) as { upload_quota?: { periodic?: typeof periodic } }).upload_quota?.periodic;
