@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot, startInPty, until } from '@upload-fleet/testkit';
 
 const main = fileURLToPath(new URL('./main.ts', import.meta.url));
-const TYPES = ['s3', 'azureblob', 'youtube', 'facebook', 'dropbox', 'http', 'ftp', 'mux'];
+const TYPES = ['s3', 'azureblob', 'youtube', 'facebook', 'dropbox', 'http', 'ftp', 'mux', 'vimeo'];
 
 /** Runs `pnpm demo --exit` as its own process (node with tsx as a loader) and answers its exit code and output. */
 function runDemo(): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -39,6 +39,7 @@ describe('pnpm demo --exit', () => {
     expect(results.get('youtube')!.where).toMatch(/^https:\/\/www\.youtube\.com\/watch\?v=/);
     expect(results.get('dropbox')!.where).toBe('dropbox:/renders/welcome.mp4');
     expect(results.get('mux')!.where).toMatch(/^https:\/\/stream\.mux\.com\/\w+\.m3u8$/);
+    expect(results.get('vimeo')!.where).toMatch(/^https:\/\/vimeo\.com\/\d+$/);
     expect(stdout).toContain(`demo finished: ${TYPES.length} of ${TYPES.length} uploads completed`);
     // Live progress: every upload was seen active, and the dashboard is announced with its login.
     for (const type of TYPES) expect(stdout).toMatch(new RegExp(`\\[\\d ${type}\\]\\s+active`));

@@ -5,8 +5,8 @@
  * Every stand-in is a starter of packages/testkit, the same ones the tests and the
  * destinations' behaviour suite use: s3rver with the multipart calls it lacks, azurite as
  * a child process, ftp-srv on a temporary folder, the HTTP receiver, and the YouTube,
- * Graph, Dropbox and Mux fakes. S3 and Azure are reached through the testkit's TCP proxy, so
- * that `throttle` can slow them down too.
+ * Graph, Dropbox, Mux and Vimeo fakes (Vimeo's in front of a real tus server). S3 and Azure
+ * are reached through the testkit's TCP proxy, so that `throttle` can slow them down too.
  */
 import {
   AZURITE_ACCOUNT,
@@ -23,7 +23,9 @@ import {
   startHttpReceiver,
   startS3Server,
   startTcpProxy,
+  startVimeoFake,
   startYouTubeFake,
+  VIMEO_FAKE_TOKEN,
   YOUTUBE_FAKE_TOKEN,
 } from '@upload-fleet/testkit';
 
@@ -51,7 +53,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
     return server;
   };
   try {
-    const [s3, azurite, ftp, http, youtube, graph, dropbox, mux] = await Promise.all([
+    const [s3, azurite, ftp, http, youtube, graph, dropbox, mux, vimeo] = await Promise.all([
       startS3Server({ buckets: [BUCKET] }).then(started),
       startAzurite().then(started),
       startFtpServer({ users: { [FTP_USER]: FTP_PASSWORD } }).then(started),
@@ -60,6 +62,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
       startFakeGraph().then(started),
       startDropboxFake().then(started),
       startMuxFake().then(started),
+      startVimeoFake().then(started),
     ]);
     await azurite.service.getContainerClient(CONTAINER).create();
     // s3rver and azurite cannot be slowed down themselves: the adapters reach them through
@@ -76,6 +79,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         { type: 'http', url: `${http.url}/upload`, filename: fileName, method: 'POST', headers: { Authorization: 'Bearer demo-http-token' } },
         { type: 'ftp', host: ftp.host, filename: `/renders/${fileName}`, user: FTP_USER, password: FTP_PASSWORD },
         { type: 'mux', token_id: MUX_FAKE_TOKEN_ID, token_secret: MUX_FAKE_TOKEN_SECRET, passthrough: `renders/${fileName}`, test: true },
+        { type: 'vimeo', name: title, description: 'Delivered by pnpm demo.', privacy: { view: 'unlisted' }, oauth_access_token: VIMEO_FAKE_TOKEN },
       ],
       env: {
         AZURE_BLOB_ENDPOINT: `http://127.0.0.1:${azureProxy.port}/{account}`,
@@ -84,6 +88,8 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         DROPBOX_API_BASE_URL: dropbox.apiBaseUrl,
         DROPBOX_CONTENT_BASE_URL: dropbox.contentBaseUrl,
         MUX_API_BASE_URL: mux.apiBaseUrl,
+        VIMEO_API_BASE_URL: vimeo.apiBaseUrl,
+        VIMEO_CHUNK_BYTES: String(1024 * 1024),
         ALLOWED_PRIVATE_HOSTS: '127.0.0.1,localhost',
       },
       endpoints: {
@@ -95,6 +101,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         http: `${http.url} (HTTP receiver)`,
         ftp: `ftp://${ftp.host} (ftp-srv, folder ${ftp.root})`,
         mux: `${mux.apiBaseUrl} (Mux fake)`,
+        vimeo: `${vimeo.apiBaseUrl} (Vimeo fake, uploads to @tus/server at ${vimeo.tusUrl})`,
       },
       throttle(bytesPerSecond) {
         s3Proxy.setThrottle(bytesPerSecond);
@@ -105,6 +112,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         http.setThrottle(bytesPerSecond);
         ftp.throttle(bytesPerSecond);
         mux.throttle(bytesPerSecond);
+        vimeo.throttle(bytesPerSecond);
       },
       close: () => closeAll(closers),
     };

@@ -11,4 +11,5 @@ export { ftpDefinition as ftp } from './ftp/definition.js';
 export { httpDefinition as http } from './http/definition.js';
 export { muxDefinition as mux } from './mux/definition.js';
 export { s3Definition as s3 } from './s3/definition.js';
+export { vimeoDefinition as vimeo } from './vimeo/definition.js';
 export { youtubeDefinition as youtube } from './youtube/definition.js';

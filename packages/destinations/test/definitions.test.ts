@@ -130,8 +130,9 @@ const SPEC_EXAMPLES = {
   },
 } as const;
 
-/** Types added after the spec (issue 11): the spec has no JSON example for them. */
-const BEYOND_THE_SPEC: readonly DestinationType[] = ['mux'];
+/** The spec's seven types, and those added beyond it (issues 10 and 11), which no spec example covers. */
+const SPEC_TYPES: readonly string[] = ['azureblob', 'dropbox', 'facebook', 'ftp', 'http', 's3', 'youtube'];
+const BEYOND_THE_SPEC: readonly string[] = ['mux', 'vimeo'];
 
 /** What each example parses to: the example plus the spec's defaults, nothing else. */
 const SPEC_EXAMPLES_PARSED: Record<keyof typeof SPEC_EXAMPLES, Record<string, unknown>> = {
@@ -289,6 +290,18 @@ const SPEC_PARAMETERS: Record<DestinationType, Param[]> = {
     p('test', 'boolean', false, false),
     p('cors_origin', 'string', false),
   ],
+  // Beyond the spec (issue 11): docs/destinations/vimeo.md.
+  vimeo: [
+    p('type', 'string', true),
+    p('name', 'string', false),
+    p('description', 'string', false),
+    p('privacy', 'object', false),
+    p('password', 'string', false),
+    p('folder_uri', 'string', false),
+    p('folder_id', 'string', false),
+    p('oauth_access_token', 'string', false),
+    p('auth_secret', 'string', false),
+  ],
 };
 
 /**
@@ -304,6 +317,7 @@ const MINIMAL: Record<DestinationType, Record<string, unknown>> = {
   http: { type: 'http', url: 'https://your-server.com/api/videos', filename: 'welcome.mp4' },
   ftp: { type: 'ftp', host: 'ftp.example.com', filename: '/videos/welcome.mp4' },
   mux: { type: 'mux', token_id: 'mux-token-id', token_secret: 'mux-token-secret' },
+  vimeo: { type: 'vimeo', oauth_access_token: 'vimeo-token' },
 };
 
 /** Each minimal destination, parsed: exactly the spec's defaults are filled in. */
@@ -316,6 +330,7 @@ const MINIMAL_PARSED: Record<DestinationType, Record<string, unknown>> = {
   http: { ...MINIMAL.http, method: 'POST', fileid: 'file', fields: {}, headers: {} },
   ftp: { ...MINIMAL.ftp, passive: false, epsv: false, secure: false },
   mux: { ...MINIMAL.mux, playback_policy: 'public', test: false },
+  vimeo: { ...MINIMAL.vimeo },
 };
 
 const WRONG_KIND: Record<Kind, unknown> = { string: 123, boolean: 'true', array: 'personalized,welcome', object: 'x=1' };
@@ -326,7 +341,7 @@ const REQUIRED_PARAMS = ALL_PARAMS.filter((param) => param.required);
 
 describe('the registry', () => {
   it('holds the seven types of the spec and those added beyond it', () => {
-    expect([...DESTINATION_TYPES].sort()).toEqual(['azureblob', 'dropbox', 'facebook', 'ftp', 'http', 'mux', 's3', 'youtube']);
+    expect([...DESTINATION_TYPES].sort()).toEqual([...SPEC_TYPES, ...BEYOND_THE_SPEC].sort());
   });
 
   it('uses the same schemas in the registry and in the discriminated union', () => {
@@ -820,6 +835,7 @@ describe('secret fields', () => {
     http: ['password', 'headers'],
     ftp: ['password'],
     mux: ['token_id', 'token_secret'],
+    vimeo: ['password', 'oauth_access_token', 'auth_secret'],
   };
 
   it.each(DESTINATION_TYPES)('%s declares exactly its credentials as secret', (type) => {

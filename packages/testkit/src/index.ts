@@ -14,3 +14,4 @@ export * from './servers/ftp-server.js';
 export * from './servers/vsftpd.js';
 export * from './pty.js';
 export * from './fakes/mux.js';
+export * from './fakes/vimeo.js';

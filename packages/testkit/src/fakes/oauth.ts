@@ -3,14 +3,16 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 
 /**
- * A local stand-in for Google's and Dropbox's OAuth 2.0 servers: the consent page
+ * A local stand-in for Google's, Dropbox's and Vimeo's OAuth 2.0 servers: the consent page
  * (authorization endpoint) and the token endpoint, on a real HTTP server.
  *
  * - Authorize: checks client_id, response_type=code and redirect_uri, then "consents" at once
  *   (302 back to redirect_uri with `code` and `state`), or answers `error=access_denied` when
  *   scripted with `denyNextConsent()`. A refresh token is issued for the code only when
  *   offline access was asked for: Google `access_type=offline`, Dropbox
- *   `token_access_type=offline`, as the real providers do.
+ *   `token_access_type=offline`, as the real providers do. Vimeo documents neither an
+ *   offline parameter nor refresh tokens: its codes bring a user token that does not expire
+ *   (no `expires_in`), with the `user` it belongs to, and no refresh_token grant.
  * - Token: `authorization_code` (client authentication, single-use code, redirect_uri
  *   match, PKCE S256 verifier) and `refresh_token` grants. Client authentication by HTTP
  *   Basic or by client_id/client_secret in the body, both accepted as by the real servers;
@@ -21,7 +23,7 @@ import type { AddressInfo } from 'node:net';
  *
  * Platform fakes (YouTube, Dropbox) check bearer tokens with `isValidAccessToken`.
  */
-export type FakeOAuthFlavor = 'google' | 'dropbox';
+export type FakeOAuthFlavor = 'google' | 'dropbox' | 'vimeo';
 
 export interface FakeOAuthServerOptions {
   flavor: FakeOAuthFlavor;
@@ -148,6 +150,22 @@ const FLAVORS = {
     badVerifier: { error: 'invalid_grant', error_description: 'invalid code verifier' },
     redirectMismatch: { error: 'invalid_grant', error_description: 'redirect_uri mismatch' },
   },
+  // https://developer.vimeo.com/api/authentication: the token answer is access_token,
+  // token_type, scope and user; no refresh_token, no expires_in (user tokens do not expire).
+  vimeo: {
+    authorizePath: '/oauth/authorize',
+    tokenPath: '/oauth/access_token',
+    accessPrefix: 'vimeo-fake-',
+    refreshPrefix: 'vimeo-fake-refresh-',
+    tokenType: 'bearer',
+    ttl: 0,
+    invalidClientStatus: 401,
+    invalidClient: { error: 'invalid_client', error_description: 'The client credentials are invalid' },
+    revoked: { error: 'invalid_grant', error_description: 'The grant is invalid or was revoked' },
+    badCode: { error: 'invalid_grant', error_description: 'The authorization code is invalid or expired' },
+    badVerifier: { error: 'invalid_grant', error_description: 'invalid code verifier' },
+    redirectMismatch: { error: 'invalid_grant', error_description: 'redirect_uri mismatch' },
+  },
 } as const;
 
 export async function startFakeOAuthServer(options: FakeOAuthServerOptions): Promise<FakeOAuthServer> {
@@ -166,7 +184,8 @@ export async function startFakeOAuthServer(options: FakeOAuthServerOptions): Pro
   let delayMs = 0;
   let faults: (FakeTokenFault | null)[] = [];
 
-  const newAccount = () => (options.flavor === 'dropbox' ? `dbid:fake-account-${++accounts}` : `google-account-${++accounts}`);
+  const newAccount = () =>
+    options.flavor === 'dropbox' ? `dbid:fake-account-${++accounts}` : options.flavor === 'vimeo' ? `/users/${1000 + ++accounts}` : `google-account-${++accounts}`;
   const issueRefresh = (accountId: string, scope: string) => {
     const token = `${flavor.refreshPrefix}${randomBytes(24).toString('base64url')}`;
     refreshTokens.set(token, { accountId, scope, revoked: false });
@@ -174,7 +193,8 @@ export async function startFakeOAuthServer(options: FakeOAuthServerOptions): Pro
   };
   const issueAccess = (accountId: string, refreshToken: string | undefined) => {
     const token = `${flavor.accessPrefix}${randomBytes(24).toString('base64url')}`;
-    accessTokens.set(token, { accountId, refreshToken, expiresAt: Date.now() + ttlSeconds * 1000 });
+    // Vimeo's user tokens (ttl 0) do not expire until revoked.
+    accessTokens.set(token, { accountId, refreshToken, expiresAt: ttlSeconds > 0 ? Date.now() + ttlSeconds * 1000 : Number.POSITIVE_INFINITY });
     return token;
   };
 
@@ -197,6 +217,7 @@ export async function startFakeOAuthServer(options: FakeOAuthServerOptions): Pro
       return page(400, 'Error 400: invalid_request. Invalid code_challenge_method.');
     }
     if (options.flavor === 'google' && !query.scope) return page(400, 'Error 400: invalid_request. Missing required parameter: scope');
+    if (options.flavor === 'vimeo' && !query.state) return page(400, 'The state parameter is required.');
     if (query.state !== undefined) redirect.searchParams.set('state', query.state);
     if (denyNext) {
       denyNext = false;
@@ -206,7 +227,8 @@ export async function startFakeOAuthServer(options: FakeOAuthServerOptions): Pro
       return;
     }
     const code = `fake-code-${randomBytes(16).toString('base64url')}`;
-    const offline = options.flavor === 'google' ? query.access_type === 'offline' : query.token_access_type === 'offline';
+    // Vimeo documents no offline access: its codes never bring a refresh token.
+    const offline = options.flavor === 'google' ? query.access_type === 'offline' : options.flavor === 'vimeo' ? false : query.token_access_type === 'offline';
     const scope = query.scope ?? 'account_info.read files.content.write';
     codes.set(code, {
       clientId,
@@ -266,9 +288,14 @@ export async function startFakeOAuthServer(options: FakeOAuthServerOptions): Pro
       const answer: Record<string, unknown> = { access_token: accessToken, expires_in: ttlSeconds, token_type: flavor.tokenType, scope: grant.scope };
       if (refreshToken) answer.refresh_token = refreshToken;
       if (options.flavor === 'dropbox') Object.assign(answer, { account_id: grant.accountId, uid: String(accounts) });
+      if (options.flavor === 'vimeo') {
+        delete answer.expires_in;
+        answer.user = { uri: grant.accountId };
+      }
       return send(200, answer);
     }
-    if (grantType === 'refresh_token') {
+    // Vimeo documents no refresh_token grant: it answers like any unknown grant type.
+    if (grantType === 'refresh_token' && options.flavor !== 'vimeo') {
       const refreshToken = body.get('refresh_token') ?? '';
       const grant = refreshTokens.get(refreshToken);
       if (!grant || grant.revoked) return send(400, flavor.revoked);

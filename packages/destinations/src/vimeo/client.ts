@@ -1,0 +1,144 @@
+import type { Readable } from 'node:stream';
+import got from 'got';
+import { FleetError, type NetworkGuard } from '@upload-fleet/core';
+import type { CredentialProvider } from '../adapter.js';
+import type { VimeoDestination } from './definition.js';
+import { errorForAnswer, errorForFailure, isTokenRejection, type VimeoAnswer, type VimeoStep } from './errors.js';
+
+/**
+ * Every request of the Vimeo adapter goes through a VimeoClient: the network guard's
+ * lookup, the abort signal, timeouts, and the classification of failures without an answer.
+ *
+ * - `api` sends to the Vimeo API with `Authorization: bearer <token>` and the versioned
+ *   `Accept: application/vnd.vimeo.*+json;version=3.4` Vimeo asks every client to send
+ *   (https://developer.vimeo.com/api/guides/start#versioning). After a 401 it asks once for
+ *   a renewed token (auth_secret) and sends again; a second 401 asks to reconnect.
+ * - `tus` sends to the upload link: no token (the upload link is the credential for the
+ *   upload, as Vimeo's tus guide shows), the tus headers set by the caller.
+ *
+ * Why our own loop on got and not tus-js-client: tus-js-client (which does take Node
+ * streams with a chunkSize, and resumes from an `uploadUrl`) retries on its own schedule
+ * inside one call and reports errors as its own DetailedError; the fleet decides retries
+ * from the taxonomy, saves the offset as a checkpoint after every PATCH, and must resolve
+ * every host through the network guard. A tus upload to an existing upload link is three
+ * requests (HEAD, PATCH, and the answer's Upload-Offset), which got sends with all of that.
+ */
+
+const CONNECT_TIMEOUT_MS = 30_000;
+/** From the last byte of a request to the answer's headers. */
+const RESPONSE_TIMEOUT_MS = 2 * 60_000;
+/** No byte moving either way for this long: the connection is stuck. */
+const IDLE_SOCKET_MS = 2 * 60_000;
+
+/** The Accept header of API version 3.4, the version this adapter is written against. */
+export const VIMEO_ACCEPT = 'application/vnd.vimeo.*+json;version=3.4';
+
+export interface VimeoRequest {
+  step: VimeoStep;
+  method: 'GET' | 'POST' | 'PATCH' | 'HEAD';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer | Readable;
+  /** Bytes of a streamed body sent so far. */
+  onUploadProgress?: (transferred: number) => void;
+}
+
+export interface VimeoTokens {
+  /** False for an inline oauth_access_token: nothing can renew it. */
+  readonly renewable: boolean;
+  current(): Promise<string>;
+  renew(rejected: string): Promise<string>;
+  rejectedAfterRenewal(): FleetError;
+}
+
+/**
+ * The bearer token: `oauth_access_token` as is (a 401 cannot be helped: reconnect), or
+ * `auth_secret` through the fleet's CredentialProvider (asked once per attempt, and once
+ * more naming the token Vimeo rejected). auth_secret wins when both are given, as in the
+ * limit key.
+ */
+export function vimeoTokensFor(destination: VimeoDestination, credentials: CredentialProvider): VimeoTokens {
+  const authSecret = destination.auth_secret;
+  if (authSecret) {
+    let token: string | undefined;
+    return {
+      renewable: true,
+      current: async () => (token ??= await credentials.accessToken('vimeo', authSecret)),
+      renew: async (rejected) => (token = await credentials.accessToken('vimeo', authSecret, rejected)),
+      rejectedAfterRenewal: () =>
+        new FleetError('UF_RECONNECT_REQUIRED', 'Vimeo rejected the access token of this auth_secret even after the fleet renewed it: the account withdrew the app\'s access. Connect the Vimeo account again', {
+          destination: 'vimeo',
+          status: 401,
+        }),
+    };
+  }
+  const expired = () =>
+    new FleetError(
+      'UF_RECONNECT_REQUIRED',
+      'Vimeo rejected oauth_access_token (401): the token is invalid or was revoked. Generate a new one with the upload scope, or connect the account to the fleet and use auth_secret',
+      { destination: 'vimeo', status: 401 },
+    );
+  return {
+    renewable: false,
+    current: async () => {
+      if (!destination.oauth_access_token) throw new FleetError('UF_INVALID_REQUEST', 'A Vimeo destination needs oauth_access_token or auth_secret', { destination: 'vimeo' });
+      return destination.oauth_access_token;
+    },
+    renew: async () => {
+      throw expired();
+    },
+    rejectedAfterRenewal: expired,
+  };
+}
+
+export class VimeoClient {
+  constructor(
+    private readonly tokens: VimeoTokens,
+    private readonly network: NetworkGuard,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  /** A Vimeo API request with the token (renewed once after a 401) and the version header. */
+  async api(request: VimeoRequest): Promise<VimeoAnswer> {
+    const token = await this.tokens.current();
+    const answer = await this.once(request, { authorization: `bearer ${token}`, accept: VIMEO_ACCEPT });
+    if (!isTokenRejection(answer)) return answer;
+    // An inline oauth_access_token cannot be renewed: Vimeo's own words say what is wrong.
+    if (!this.tokens.renewable) throw errorForAnswer(answer, request.step);
+    const renewed = await this.tokens.renew(token);
+    const again = await this.once(request, { authorization: `bearer ${renewed}`, accept: VIMEO_ACCEPT });
+    if (isTokenRejection(again)) throw this.tokens.rejectedAfterRenewal();
+    return again;
+  }
+
+  /** A tus request to the upload link: no token. */
+  tus(request: VimeoRequest): Promise<VimeoAnswer> {
+    return this.once(request, { 'tus-resumable': '1.0.0' });
+  }
+
+  private async once(request: VimeoRequest, baseHeaders: Record<string, string>): Promise<VimeoAnswer> {
+    try {
+      const call = got(request.url, {
+        method: request.method,
+        headers: { ...baseHeaders, ...request.headers },
+        body: request.body,
+        responseType: 'text',
+        dnsLookup: this.network.lookup,
+        signal: this.signal,
+        followRedirect: false,
+        throwHttpErrors: false,
+        // The chunk loop and BullMQ retry knowing the offset; got retrying inside would hide that.
+        retry: { limit: 0 },
+        timeout: { lookup: CONNECT_TIMEOUT_MS, connect: CONNECT_TIMEOUT_MS, secureConnect: CONNECT_TIMEOUT_MS, response: RESPONSE_TIMEOUT_MS, socket: IDLE_SOCKET_MS },
+      });
+      if (request.onUploadProgress) {
+        const onProgress = request.onUploadProgress;
+        call.on('uploadProgress', (progress: { transferred: number }) => onProgress(progress.transferred));
+      }
+      const response = await call;
+      return { status: response.statusCode, headers: response.headers, body: response.body };
+    } catch (error) {
+      throw errorForFailure(error, request.step, this.signal);
+    }
+  }
+}
