@@ -101,7 +101,7 @@ function sftpFailure(error: unknown, context: SftpErrorContext, where: string): 
     return new FleetError('UF_TIMEOUT', `${capitalize(where)} did not answer in time while trying to ${stepText(context)} (${message})`, options);
   }
   if (/^Cannot parse privateKey|does not contain a \(valid\) private key|passphrase/i.test(message)) {
-    return new FleetError('UF_CREDENTIALS_INVALID', `The private_key cannot be read (${message}): give a PEM or OpenSSH private key, with its passphrase if it is encrypted`, options);
+    return new FleetError('UF_CREDENTIALS_INVALID', `The private_key for ${where} cannot be read (${message}): give a PEM or OpenSSH private key, with its passphrase if it is encrypted`, options);
   }
   if (level === 'handshake' || /^Handshake failed/.test(message)) {
     return new FleetError('UF_DESTINATION_REJECTED', `The SSH handshake with ${where} failed (${message}): the server and the fleet share no algorithm`, options);
@@ -113,7 +113,7 @@ function sftpFailure(error: unknown, context: SftpErrorContext, where: string): 
     // OpenSSH's MaxSessions, or an account's session cap: retried later.
     return new FleetError('UF_DESTINATION_UNAVAILABLE', `${capitalize(where)} refused to open a session (${message}); it may allow no more sessions now`, options);
   }
-  if (/Connection lost before handshake|No response from server|Not connected|Keepalive timeout|connection (closed|ended|reset)/i.test(message)) {
+  if (/Connection lost before handshake|No response from server|Not connected|connection (closed|ended|reset)/i.test(message)) {
     return new FleetError('UF_NETWORK', `The connection to ${where} was lost while trying to ${stepText(context)}`, options);
   }
   return undefined;
