@@ -6,8 +6,10 @@
  * destinations' behaviour suite use: s3rver with the multipart calls it lacks, azurite as
  * a child process, ftp-srv on a temporary folder, the HTTP receiver, and the YouTube,
  * Graph and Dropbox fakes. S3 and Azure are reached through the testkit's TCP proxy, so
- * that `throttle` can slow them down too.
+ * that `throttle` can slow them down too. SFTP is Debian's sshd (startSshd), which needs
+ * root: without it the demo leaves SFTP out and says why.
  */
+import { join } from 'node:path';
 import {
   AZURITE_ACCOUNT,
   AZURITE_KEY,
@@ -19,6 +21,8 @@ import {
   startFtpServer,
   startHttpReceiver,
   startS3Server,
+  sshdUnavailable,
+  startSshd,
   startTcpProxy,
   startYouTubeFake,
   YOUTUBE_FAKE_TOKEN,
@@ -61,6 +65,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
     // s3rver and azurite cannot be slowed down themselves: the adapters reach them through
     // the testkit's TCP proxy, which can.
     const [s3Proxy, azureProxy] = await Promise.all([startTcpProxy(s3.port).then(started), startTcpProxy(azurite.port).then(started)]);
+    const sftp = sshdUnavailable ? undefined : started(await startSshd());
     const title = 'Welcome to upload-fleet';
     return {
       destinations: [
@@ -71,6 +76,9 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         { type: 'dropbox', filename: `renders/${fileName}`, oauth_token: dropbox.token },
         { type: 'http', url: `${http.url}/upload`, filename: fileName, method: 'POST', headers: { Authorization: 'Bearer demo-http-token' } },
         { type: 'ftp', host: ftp.host, filename: `/renders/${fileName}`, user: FTP_USER, password: FTP_PASSWORD },
+        ...(sftp
+          ? [{ type: 'sftp', host: sftp.host, filename: join(sftp.root, 'renders', fileName), user: sftp.user, private_key: sftp.privateKey, host_key: sftp.hostKeyFingerprint }]
+          : []),
       ],
       env: {
         AZURE_BLOB_ENDPOINT: `http://127.0.0.1:${azureProxy.port}/{account}`,
@@ -88,6 +96,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         dropbox: `${dropbox.contentBaseUrl} (Dropbox fake)`,
         http: `${http.url} (HTTP receiver)`,
         ftp: `ftp://${ftp.host} (ftp-srv, folder ${ftp.root})`,
+        sftp: sftp ? `sftp://${sftp.host} (OpenSSH sshd, folder ${sftp.root})` : `left out: ${sshdUnavailable}`,
       },
       throttle(bytesPerSecond) {
         s3Proxy.setThrottle(bytesPerSecond);
@@ -97,6 +106,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         dropbox.throttle(bytesPerSecond);
         http.setThrottle(bytesPerSecond);
         ftp.throttle(bytesPerSecond);
+        sftp?.meter.setRate(bytesPerSecond);
       },
       close: () => closeAll(closers),
     };
