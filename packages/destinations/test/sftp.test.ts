@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FleetError, type ScopedLogger, type UploadResult } from '@upload-fleet/core';
-import { sshdUnavailable, startSshd, storedFile, type Sshd } from '@upload-fleet/testkit';
+import { sshdUnavailable, startSsh2SftpServer, startSshd, storedFile, type Ssh2SftpServer, type Sshd } from '@upload-fleet/testkit';
 import type { CheckpointStore } from '../src/adapter.js';
 import { sftpDestinationSchema, type SftpDestination } from '../src/sftp/definition.js';
 import { createSftpAdapter, WRITE_CHUNK_BYTES, type SftpCheckpoint } from '../src/sftp/index.js';
@@ -197,5 +197,60 @@ describe.skipIf(sshdUnavailable !== undefined)('the SFTP destination against Ope
     await upload(destination('replace.mp4'), small);
     await upload(destination('replace.mp4'), other);
     expect(await storedFile(join(server.root, 'replace.mp4'))).toEqual({ size: other.size, sha256: other.sha256 });
+  });
+});
+
+/**
+ * Against ssh2's own Server in this process (the testkit's startSsh2SftpServer, over a real
+ * folder): a server without posix-rename@openssh.com, whose RENAME refuses an existing
+ * target as OpenSSH's does, and one that takes passwords only as keyboard-interactive.
+ */
+describe('the SFTP destination against a server without posix-rename (ssh2\'s Server)', () => {
+  let dir: string;
+  let first: SourceFile;
+  let second: SourceFile;
+  const servers: Ssh2SftpServer[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'upload-fleet-sftp-ssh2-'));
+    first = await writeRandomFile(dir, 'first.mp4', 200 * 1024 + 1);
+    second = await writeRandomFile(dir, 'second.mp4', 300 * 1024 + 3);
+  });
+  afterAll(async () => {
+    for (const server of servers) await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const serverWith = async (options: { keyboardInteractiveOnly?: boolean } = {}) => {
+    const server = await startSsh2SftpServer({ user: 'alice', password: 'alice pw', ...options });
+    servers.push(server);
+    return server;
+  };
+  const destinationOn = (server: Ssh2SftpServer, fields: Record<string, unknown> = {}) =>
+    sftpDestinationSchema.parse({ type: 'sftp', host: server.host, filename: '/renders/video.mp4', user: 'alice', password: 'alice pw', ...fields });
+
+  it('renames a new file in place, and replaces an existing one by removing it first', async () => {
+    const server = await serverWith();
+    await upload(destinationOn(server), first);
+    expect(server.requests).toContain('RENAME');
+    expect(server.requests).not.toContain('REMOVE');
+    expect(await storedFile(join(server.root, 'renders/video.mp4'))).toEqual({ size: first.size, sha256: first.sha256 });
+
+    server.requests.length = 0;
+    await upload(destinationOn(server), second);
+    // The protocol's RENAME was refused (the target exists), then REMOVE and RENAME again.
+    expect(server.requests.filter((name) => ['RENAME', 'REMOVE'].includes(name))).toEqual(['RENAME', 'REMOVE', 'RENAME']);
+    expect(await storedFile(join(server.root, 'renders/video.mp4'))).toEqual({ size: second.size, sha256: second.sha256 });
+    expect(readdirSync(join(server.root, 'renders'))).toEqual(['video.mp4']);
+  });
+
+  it('answers a keyboard-interactive password prompt (servers with PAM only), and fails a wrong password there too', async () => {
+    const server = await serverWith({ keyboardInteractiveOnly: true });
+    await upload(destinationOn(server), first);
+    expect(server.methods).toContain('keyboard-interactive');
+    expect(await storedFile(join(server.root, 'renders/video.mp4'))).toEqual({ size: first.size, sha256: first.sha256 });
+
+    const error = await failure(upload(destinationOn(server, { password: 'wrong pw' }), first));
+    expect({ code: error.code, category: error.category }).toEqual({ code: 'UF_CREDENTIALS_INVALID', category: 'permanent' });
   });
 });

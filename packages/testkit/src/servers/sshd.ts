@@ -7,6 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Meter } from './ftp-server.js';
 import { freePort } from './ports.js';
 
+/** The in-process ssh2 server, for what OpenSSH cannot show (no posix-rename, keyboard-interactive only). */
+export * from './ssh2-sftp-server.js';
+
 /**
  * Debian's OpenSSH server (`/usr/sbin/sshd -D -e -f <own config>`), started by a test on a
  * free port of 127.0.0.1 with its own host key, its own authorized_keys and
