@@ -48,12 +48,12 @@ describe('authentication', () => {
     }
   });
 
-  it('lets a configured login in: the queues API lists the seven upload queues and the webhook queue', async () => {
+  it('lets a configured login in: the queues API lists an upload queue per destination type and the webhook queue', async () => {
     const res = await get('/api/queues');
     expect(res.statusCode).toBe(200);
     const { queues } = res.json<QueuesAnswer>();
     expect(queues.map((q) => q.name).sort()).toEqual(ALL_QUEUES);
-    expect(ALL_QUEUES).toHaveLength(8);
+    expect(ALL_QUEUES).toHaveLength(9);
     expect(queues.find((q) => q.name === 'upload-s3')?.counts.failed).toBe(1);
   });
 

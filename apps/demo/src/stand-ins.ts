@@ -1,5 +1,5 @@
 /**
- * Local stand-ins for the seven destinations, each on 127.0.0.1 with a free port, and the
+ * Local stand-ins for the destinations, each on 127.0.0.1 with a free port, and the
  * destination object for each that the stand-in accepts (its credentials included).
  *
  * Every stand-in is a starter of packages/testkit, the same ones the tests and the
