@@ -244,6 +244,24 @@ describe('the SFTP destination against a server without posix-rename (ssh2\'s Se
     expect(readdirSync(join(server.root, 'renders'))).toEqual(['video.mp4']);
   });
 
+  it('keeps at most SFTP_REQUESTS_IN_FLIGHT writes unacknowledged (memory bounded whatever the file size)', async () => {
+    const server = await serverWith();
+    const large = await writeRandomFile(dir, 'large.mp4', 4 * MiB);
+    server.holdWriteAcks(true);
+    const context = testUploadContext(destinationOn(server, { filename: '/bounded.mp4' }), { source: fileSource(large) });
+    const uploading = createSftpAdapter({ timeoutMs: 20_000, requestsInFlight: 8 }).upload(context);
+    const writes = () => server.requests.filter((name) => name === 'WRITE').length;
+    await until('8 writes to arrive', () => writes() >= 8);
+    // Nothing more comes while none is acknowledged: give the client time to send more if it would.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(writes()).toBe(8);
+    server.holdWriteAcks(false);
+    await uploading;
+    // One request per chunk: ssh2 split none of them.
+    expect(writes()).toBe(Math.ceil(large.size / WRITE_CHUNK_BYTES));
+    expect(await storedFile(join(server.root, 'bounded.mp4'))).toEqual({ size: large.size, sha256: large.sha256 });
+  });
+
   it('answers a keyboard-interactive password prompt (servers with PAM only), and fails a wrong password there too', async () => {
     const server = await serverWith({ keyboardInteractiveOnly: true });
     await upload(destinationOn(server), first);

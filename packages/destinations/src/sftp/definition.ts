@@ -79,7 +79,7 @@ export const sftpDefinition = defineDestination({
         .min(1)
         .max(256)
         .default(64)
-        .describe('Write requests of 32 KiB sent before waiting for acknowledgements (OpenSSH sftp uses 64); bounds memory per upload'),
+        .describe('Write requests of 31 KiB sent before waiting for acknowledgements (OpenSSH sftp uses 64); bounds memory per upload'),
     })
     .transform((env): SftpSettings => ({ timeoutMs: env.SFTP_TIMEOUT_MS, requestsInFlight: env.SFTP_REQUESTS_IN_FLIGHT })),
   loadAdapter: async (settings) => (await import('./index.js')).createSftpAdapter(settings),

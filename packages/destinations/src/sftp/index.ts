@@ -37,8 +37,13 @@ export interface SftpAdapterOptions {
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-/** Bytes per write request: every server must accept 32 KiB (draft-ietf-secsh-filexfer-02 section 6.4 leaves larger to the server). */
-export const WRITE_CHUNK_BYTES = 32 * KiB;
+/**
+ * Bytes per write request. Servers must accept 32 KiB of data per write; ssh2 itself splits
+ * a write above 31952 bytes into two requests, one after the other, for any server that
+ * does not announce its limits (limits@openssh.com, which OpenSSH does): 31 KiB stays one
+ * request everywhere, so the pipeline stays full.
+ */
+export const WRITE_CHUNK_BYTES = 31 * KiB;
 const CHECKPOINT_EVERY_BYTES = 4 * MiB;
 
 export function createSftpAdapter(settings: SftpSettings, options: SftpAdapterOptions = {}): DestinationAdapter<'sftp'> {
@@ -297,22 +302,31 @@ class SftpUpload {
     };
     const settle = () => new Promise<void>((resolve) => (wake = resolve));
 
+    /** Where the next write goes. */
     let position = offset;
+    const send = async (chunk: Buffer) => {
+      while (inFlight >= this.settings.requestsInFlight && failure === undefined) await settle();
+      if (failure !== undefined) throw this.connectionError ?? failure;
+      const entry: PendingWrite = { end: position + chunk.length, done: false };
+      pending.push(entry);
+      inFlight += 1;
+      sftp.write(handle, chunk, 0, chunk.length, position, (error) => acknowledged(entry, error));
+      position += chunk.length;
+    };
+    let read = offset;
+    // Bytes of the last source chunk that did not fill a write: every write but the last is full.
+    let carry: Buffer = Buffer.alloc(0);
     try {
       for await (const data of this.stream as AsyncIterable<Buffer>) {
-        if (position + data.length > source.size) throw sourceChanged(source.size - offset, `more than ${source.size - offset}`);
-        for (let start = 0; start < data.length; start += WRITE_CHUNK_BYTES) {
-          while (inFlight >= this.settings.requestsInFlight && failure === undefined) await settle();
-          if (failure !== undefined) throw this.connectionError ?? failure;
-          const chunk = data.subarray(start, start + WRITE_CHUNK_BYTES);
-          const entry: PendingWrite = { end: position + chunk.length, done: false };
-          pending.push(entry);
-          inFlight += 1;
-          sftp.write(handle, chunk, 0, chunk.length, position, (error) => acknowledged(entry, error));
-          position += chunk.length;
-        }
+        read += data.length;
+        if (read > source.size) throw sourceChanged(source.size - offset, `more than ${source.size - offset}`);
+        const buffer = carry.length > 0 ? Buffer.concat([carry, data]) : data;
+        let start = 0;
+        for (; buffer.length - start >= WRITE_CHUNK_BYTES; start += WRITE_CHUNK_BYTES) await send(buffer.subarray(start, start + WRITE_CHUNK_BYTES));
+        carry = buffer.subarray(start);
       }
-      if (position !== source.size) throw sourceChanged(source.size - offset, String(position - offset));
+      if (read !== source.size) throw sourceChanged(source.size - offset, String(read - offset));
+      if (carry.length > 0) await send(carry);
       while (inFlight > 0) await settle();
       if (failure !== undefined) throw this.connectionError ?? failure;
     } finally {

@@ -27,6 +27,8 @@ export interface Ssh2SftpServer {
   methods: string[];
   /** The SFTP requests received, by name (OPEN, WRITE, RENAME, REMOVE, ...). */
   requests: string[];
+  /** While on, writes are done but not acknowledged (a slow disk): shows how many a client sends unanswered. */
+  holdWriteAcks(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -36,6 +38,7 @@ export async function startSsh2SftpServer(options: Ssh2SftpServerOptions): Promi
   const methods: string[] = [];
   const requests: string[] = [];
   const clients = new Set<Connection>();
+  const acks = { held: false, waiting: [] as (() => void)[] };
   const server = new Server({ hostKeys: [hostKey] }, (client) => {
     clients.add(client);
     client.on('close', () => clients.delete(client));
@@ -52,7 +55,7 @@ export async function startSsh2SftpServer(options: Ssh2SftpServerOptions): Promi
     });
     client.on('ready', () => {
       client.on('session', (accept) => {
-        accept().on('sftp', (acceptSftp) => serveSftp(acceptSftp(), root, requests));
+        accept().on('sftp', (acceptSftp) => serveSftp(acceptSftp(), root, requests, acks));
       });
     });
   });
@@ -62,7 +65,13 @@ export async function startSsh2SftpServer(options: Ssh2SftpServerOptions): Promi
     root,
     methods,
     requests,
+    holdWriteAcks(on) {
+      acks.held = on;
+      if (!on) for (const ack of acks.waiting.splice(0)) ack();
+    },
     async close() {
+      acks.held = false;
+      acks.waiting.splice(0);
       for (const client of clients) client.end();
       await new Promise<void>((done) => server.close(() => done()));
       rmSync(root, { recursive: true, force: true });
@@ -70,7 +79,7 @@ export async function startSsh2SftpServer(options: Ssh2SftpServerOptions): Promi
   };
 }
 
-function serveSftp(sftp: SFTPWrapper, root: string, requests: string[]): void {
+function serveSftp(sftp: SFTPWrapper, root: string, requests: string[], acks: { held: boolean; waiting: (() => void)[] }): void {
   const handles = new Map<number, number>();
   let nextHandle = 1;
   const handleOf = (buffer: Buffer) => handles.get(buffer.readUInt32BE(0));
@@ -105,7 +114,9 @@ function serveSftp(sftp: SFTPWrapper, root: string, requests: string[]): void {
   sftp.on('WRITE', (reqid, handle, offset, data) =>
     serve('WRITE', reqid, () => {
       writeSync(handleOf(handle)!, data, 0, data.length, offset);
-      sftp.status(reqid, STATUS.OK);
+      const ack = () => sftp.status(reqid, STATUS.OK);
+      if (acks.held) acks.waiting.push(ack);
+      else ack();
     }),
   );
   sftp.on('CLOSE', (reqid, handle) =>
