@@ -1,7 +1,7 @@
 import type { LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
-import { Client, type ConnectConfig, type SFTPWrapper, type Stats } from 'ssh2';
+import ssh2, { type ConnectConfig, type SFTPWrapper, type Stats } from 'ssh2';
 import { FleetError, type UploadResult } from '@upload-fleet/core';
 import type { DestinationAdapter, UploadContext } from '../adapter.js';
 import type { SftpDestination, SftpSettings } from './definition.js';
@@ -34,6 +34,10 @@ export interface SftpAdapterOptions {
   /** Called with each connection's ssh2 config before it connects (tests: algorithms, debug). */
   configure?: (config: ConnectConfig) => ConnectConfig;
 }
+
+// ssh2 is CommonJS; Node detects only some of its exports by name: the default export is the whole module.
+const { Client } = ssh2;
+type Client = InstanceType<typeof Client>;
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -2,8 +2,11 @@ import { closeSync, existsSync, fchmodSync, fstatSync, mkdirSync, openSync, rena
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
-import { Server, utils, type Connection, type SFTPWrapper } from 'ssh2';
+import ssh2, { type Connection, type SFTPWrapper } from 'ssh2';
 
+// ssh2 is CommonJS, and Node's named-export detection finds only its first few exports
+// (not Server or utils): the default export is the whole module.
+const { Server, utils } = ssh2;
 const STATUS = utils.sftp.STATUS_CODE;
 
 /**
