@@ -7,7 +7,10 @@
  * a child process, ftp-srv on a temporary folder, the HTTP receiver, and the YouTube,
  * Graph, Dropbox, Mux and Vimeo fakes (Vimeo's in front of a real tus server). S3 and Azure
  * are reached through the testkit's TCP proxy, so that `throttle` can slow them down too.
+ * SFTP is Debian's sshd (startSshd), which needs root: without it the demo leaves SFTP out
+ * and says why.
  */
+import { join } from 'node:path';
 import {
   AZURITE_ACCOUNT,
   AZURITE_KEY,
@@ -22,6 +25,8 @@ import {
   startFtpServer,
   startHttpReceiver,
   startS3Server,
+  sshdUnavailable,
+  startSshd,
   startTcpProxy,
   startVimeoFake,
   startYouTubeFake,
@@ -68,6 +73,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
     // s3rver and azurite cannot be slowed down themselves: the adapters reach them through
     // the testkit's TCP proxy, which can.
     const [s3Proxy, azureProxy] = await Promise.all([startTcpProxy(s3.port).then(started), startTcpProxy(azurite.port).then(started)]);
+    const sftp = sshdUnavailable ? undefined : started(await startSshd());
     const title = 'Welcome to upload-fleet';
     return {
       destinations: [
@@ -80,6 +86,9 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         { type: 'ftp', host: ftp.host, filename: `/renders/${fileName}`, user: FTP_USER, password: FTP_PASSWORD },
         { type: 'mux', token_id: MUX_FAKE_TOKEN_ID, token_secret: MUX_FAKE_TOKEN_SECRET, passthrough: `renders/${fileName}`, test: true },
         { type: 'vimeo', name: title, description: 'Delivered by pnpm demo.', privacy: { view: 'unlisted' }, oauth_access_token: VIMEO_FAKE_TOKEN },
+        ...(sftp
+          ? [{ type: 'sftp', host: sftp.host, filename: join(sftp.root, 'renders', fileName), user: sftp.user, private_key: sftp.privateKey, host_key: sftp.hostKeyFingerprint }]
+          : []),
       ],
       env: {
         AZURE_BLOB_ENDPOINT: `http://127.0.0.1:${azureProxy.port}/{account}`,
@@ -102,6 +111,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         ftp: `ftp://${ftp.host} (ftp-srv, folder ${ftp.root})`,
         mux: `${mux.apiBaseUrl} (Mux fake)`,
         vimeo: `${vimeo.apiBaseUrl} (Vimeo fake, uploads to @tus/server at ${vimeo.tusUrl})`,
+        sftp: sftp ? `sftp://${sftp.host} (OpenSSH sshd, folder ${sftp.root})` : `left out: ${sshdUnavailable}`,
       },
       throttle(bytesPerSecond) {
         s3Proxy.setThrottle(bytesPerSecond);
@@ -113,6 +123,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         ftp.throttle(bytesPerSecond);
         mux.throttle(bytesPerSecond);
         vimeo.throttle(bytesPerSecond);
+        sftp?.meter.setRate(bytesPerSecond);
       },
       close: () => closeAll(closers),
     };

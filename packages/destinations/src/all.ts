@@ -13,3 +13,4 @@ export { muxDefinition as mux } from './mux/definition.js';
 export { s3Definition as s3 } from './s3/definition.js';
 export { vimeoDefinition as vimeo } from './vimeo/definition.js';
 export { youtubeDefinition as youtube } from './youtube/definition.js';
+export { sftpDefinition as sftp } from './sftp/definition.js';

@@ -132,7 +132,7 @@ const SPEC_EXAMPLES = {
 
 /** The spec's seven types, and those added beyond it (issues 10 and 11), which no spec example covers. */
 const SPEC_TYPES: readonly string[] = ['azureblob', 'dropbox', 'facebook', 'ftp', 'http', 's3', 'youtube'];
-const BEYOND_THE_SPEC: readonly string[] = ['mux', 'vimeo'];
+const BEYOND_THE_SPEC: readonly string[] = ['mux', 'sftp', 'vimeo'];
 
 /** What each example parses to: the example plus the spec's defaults, nothing else. */
 const SPEC_EXAMPLES_PARSED: Record<keyof typeof SPEC_EXAMPLES, Record<string, unknown>> = {
@@ -302,6 +302,18 @@ const SPEC_PARAMETERS: Record<DestinationType, Param[]> = {
     p('oauth_access_token', 'string', false),
     p('auth_secret', 'string', false),
   ],
+  // Beyond the spec (issue 10): docs/destinations/sftp.md.
+  sftp: [
+    p('type', 'string', true),
+    p('host', 'string', true),
+    p('filename', 'string', true),
+    p('user', 'string', true),
+    p('password', 'string', false),
+    p('private_key', 'string', false),
+    p('passphrase', 'string', false),
+    p('host_key', 'string', false),
+    p('file_mode', 'string', false),
+  ],
 };
 
 /**
@@ -318,6 +330,7 @@ const MINIMAL: Record<DestinationType, Record<string, unknown>> = {
   ftp: { type: 'ftp', host: 'ftp.example.com', filename: '/videos/welcome.mp4' },
   mux: { type: 'mux', token_id: 'mux-token-id', token_secret: 'mux-token-secret' },
   vimeo: { type: 'vimeo', oauth_access_token: 'vimeo-token' },
+  sftp: { type: 'sftp', host: 'sftp.example.com', filename: '/videos/welcome.mp4', user: 'deliveries', password: 'example-password' },
 };
 
 /** Each minimal destination, parsed: exactly the spec's defaults are filled in. */
@@ -331,6 +344,7 @@ const MINIMAL_PARSED: Record<DestinationType, Record<string, unknown>> = {
   ftp: { ...MINIMAL.ftp, passive: false, epsv: false, secure: false },
   mux: { ...MINIMAL.mux, playback_policy: 'public', test: false },
   vimeo: { ...MINIMAL.vimeo },
+  sftp: { ...MINIMAL.sftp },
 };
 
 const WRONG_KIND: Record<Kind, unknown> = { string: 123, boolean: 'true', array: 'personalized,welcome', object: 'x=1' };
@@ -836,6 +850,7 @@ describe('secret fields', () => {
     ftp: ['password'],
     mux: ['token_id', 'token_secret'],
     vimeo: ['password', 'oauth_access_token', 'auth_secret'],
+    sftp: ['password', 'private_key', 'passphrase'],
   };
 
   it.each(DESTINATION_TYPES)('%s declares exactly its credentials as secret', (type) => {

@@ -15,3 +15,4 @@ export * from './servers/vsftpd.js';
 export * from './pty.js';
 export * from './fakes/mux.js';
 export * from './fakes/vimeo.js';
+export * from './servers/sshd.js';
