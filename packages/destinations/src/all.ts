@@ -11,3 +11,4 @@ export { ftpDefinition as ftp } from './ftp/definition.js';
 export { httpDefinition as http } from './http/definition.js';
 export { s3Definition as s3 } from './s3/definition.js';
 export { youtubeDefinition as youtube } from './youtube/definition.js';
+export { webdavDefinition as webdav } from './webdav/definition.js';

@@ -155,6 +155,10 @@ const SPEC_EXAMPLES_PARSED: Record<keyof typeof SPEC_EXAMPLES, Record<string, un
   ftp: { ...SPEC_EXAMPLES.ftp.upload.destination, passive: false, epsv: false, secure: false },
 };
 
+/** The spec's seven types, and the types added beyond it (issue 10), which have no spec example. */
+const SPEC_TYPES = ['azureblob', 'dropbox', 'facebook', 'ftp', 'http', 's3', 'youtube'];
+const BEYOND_THE_SPEC: string[] = ['webdav'];
+
 describe('the spec\'s JSON examples', () => {
   it.each(Object.entries(SPEC_EXAMPLES))('%s validates as a request, verbatim', (_name, example) => {
     const value = ok(validateDeliveryRequest({ source: { path: 'renders/welcome.mp4' }, ...example }));
@@ -175,7 +179,7 @@ describe('the spec\'s JSON examples', () => {
 
   it('covers every destination type', () => {
     const types = new Set(Object.values(SPEC_EXAMPLES).map((example) => example.upload.destination.type));
-    expect([...types].sort()).toEqual([...DESTINATION_TYPES].sort());
+    expect([...types].sort()).toEqual(SPEC_TYPES);
   });
 });
 
@@ -271,6 +275,16 @@ const SPEC_PARAMETERS: Record<DestinationType, Param[]> = {
     // Beyond the spec: FTPS (true = explicit TLS, "implicit" = TLS from the first byte).
     p('secure', 'boolean', false, false),
   ],
+  // Beyond the spec (issue 10): WebDAV.
+  webdav: [
+    p('type', 'string', true),
+    p('url', 'string', true),
+    p('filename', 'string', true),
+    p('user', 'string', false),
+    p('password', 'string', false),
+    p('headers', 'object', false, {}),
+    p('overwrite', 'boolean', false, true),
+  ],
 };
 
 /**
@@ -285,6 +299,7 @@ const MINIMAL: Record<DestinationType, Record<string, unknown>> = {
   dropbox: { type: 'dropbox', filename: 'Videos/welcome.mp4', oauth_token: 'sl.token' },
   http: { type: 'http', url: 'https://your-server.com/api/videos', filename: 'welcome.mp4' },
   ftp: { type: 'ftp', host: 'ftp.example.com', filename: '/videos/welcome.mp4' },
+  webdav: { type: 'webdav', url: 'https://dav.example.com/files/', filename: 'videos/welcome.mp4' },
 };
 
 /** Each minimal destination, parsed: exactly the spec's defaults are filled in. */
@@ -296,6 +311,7 @@ const MINIMAL_PARSED: Record<DestinationType, Record<string, unknown>> = {
   dropbox: { ...MINIMAL.dropbox },
   http: { ...MINIMAL.http, method: 'POST', fileid: 'file', fields: {}, headers: {} },
   ftp: { ...MINIMAL.ftp, passive: false, epsv: false, secure: false },
+  webdav: { ...MINIMAL.webdav, headers: {}, overwrite: true },
 };
 
 const WRONG_KIND: Record<Kind, unknown> = { string: 123, boolean: 'true', array: 'personalized,welcome', object: 'x=1' };
@@ -305,8 +321,8 @@ const DEFAULTED_PARAMS = ALL_PARAMS.filter((param) => 'default' in param);
 const REQUIRED_PARAMS = ALL_PARAMS.filter((param) => param.required);
 
 describe('the registry', () => {
-  it('holds exactly the seven types of the spec', () => {
-    expect([...DESTINATION_TYPES].sort()).toEqual(['azureblob', 'dropbox', 'facebook', 'ftp', 'http', 's3', 'youtube']);
+  it('holds exactly the seven types of the spec, and the ones beyond it', () => {
+    expect([...DESTINATION_TYPES].sort()).toEqual([...SPEC_TYPES, ...BEYOND_THE_SPEC].sort());
   });
 
   it('uses the same schemas in the registry and in the discriminated union', () => {
@@ -799,6 +815,7 @@ describe('secret fields', () => {
     dropbox: ['oauth_token', 'auth_secret'],
     http: ['password', 'headers'],
     ftp: ['password'],
+    webdav: ['password', 'headers'],
   };
 
   it.each(DESTINATION_TYPES)('%s declares exactly its credentials as secret', (type) => {
