@@ -17,6 +17,10 @@ import { freePort } from './ports.js';
  *   /basic/readonly/   the same user, but only GET, HEAD, OPTIONS and PROPFIND (others: 403)
  *   /digest/           Digest auth (user DIGEST_USER, realm DIGEST_REALM)
  *   /full/             Basic auth, on a 256 KiB tmpfs (only with `fullDisk`): 507 when full
+ *   /basic/range-ignored/  drops a request's Content-Range before mod_dav sees it, as a
+ *                      server without partial PUT that ignores the header would
+ *   /basic/range-refused/  answers a PUT with Content-Range 400, as RFC 9110 section 14.5
+ *                      tells a server without partial PUT to (sabre/dav, so Nextcloud, does)
  *
  * Apache refuses to serve as root without `User`/`Group`: its children run as `www-data`
  * (created by Debian's apache2 package), which owns the DAV tree and the lock database.
@@ -37,6 +41,8 @@ const MODULES = [
   ['auth_digest_module', 'mod_auth_digest.so'],
   ['dav_module', 'mod_dav.so'],
   ['dav_fs_module', 'mod_dav_fs.so'],
+  ['headers_module', 'mod_headers.so'],
+  ['rewrite_module', 'mod_rewrite.so'],
 ] as const;
 
 export const BASIC_USER = 'alice';
@@ -96,7 +102,7 @@ export async function startApacheWebdav(options: ApacheWebdavOptions = {}): Prom
   // mkdtemp makes 0700 folders: www-data must reach the DAV tree inside.
   chmodSync(dir, 0o755);
   const root = join(dir, 'dav');
-  const folders = [root, join(root, 'basic'), join(root, 'basic', 'readonly'), join(root, 'digest'), join(root, 'full'), join(dir, 'lock')];
+  const folders = [root, join(root, 'basic'), join(root, 'basic', 'readonly'), join(root, 'basic', 'range-ignored'), join(root, 'basic', 'range-refused'), join(root, 'digest'), join(root, 'full'), join(dir, 'lock')];
   for (const folder of folders) {
     mkdirSync(folder, { recursive: true });
     chownSync(folder, user.uid, user.gid);
@@ -201,6 +207,13 @@ function apacheConfig(dir: string, root: string, port: number): string {
     '    Require method GET HEAD OPTIONS PROPFIND',
     '  </RequireAll>',
     '</Directory>',
+    `<Directory "${join(root, 'basic', 'range-ignored')}">`,
+    '  RequestHeader unset Content-Range',
+    '</Directory>',
+    'RewriteEngine On',
+    'RewriteCond %{REQUEST_METHOD} =PUT',
+    'RewriteCond %{HTTP:Content-Range} .',
+    'RewriteRule ^/basic/range-refused/ - [R=400,L]',
     `<Directory "${join(root, 'full')}">`,
     '  AuthType Basic',
     '  AuthName "upload-fleet basic"',
