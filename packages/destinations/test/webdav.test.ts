@@ -214,6 +214,11 @@ describe('webdav adapter against Apache mod_dav', () => {
     expect(await server.stored('/basic/range-refused/plain.mp4')).toEqual({ size: small.size, sha256: small.sha256 });
   });
 
+  it('goes on without PROPFIND where the server has none (405, as nginx\'s dav module answers)', async () => {
+    await upload(basic('clip.mp4', { url: `${server.url}/basic/no-propfind/` }), small);
+    expect(await server.stored('/basic/no-propfind/clip.mp4')).toEqual({ size: small.size, sha256: small.sha256 });
+  });
+
   it('refuses a private address the guard does not allow before sending anything', async () => {
     const before = server.proxy.bytesUp;
     const error = await failure(upload(basic('guarded.mp4'), small, { network: createNetworkGuard({ allowedPrivateHosts: [] }) }));

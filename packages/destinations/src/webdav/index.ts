@@ -100,11 +100,18 @@ class WebdavUpload {
     }
   }
 
-  /** PROPFIND Depth 0 on `url`: it exists and speaks WebDAV, and the server's login challenge (if any) is answered here. */
+  /** PROPFIND Depth 0 on `url`: it exists, and the server's login challenge (if any) is answered here. */
   private async openCollection(): Promise<void> {
     const { collection } = this.paths;
     const answer = await this.client.send('PROPFIND', collection, { depth: '0', 'content-type': 'application/xml; charset=utf-8' }, this.step, PROPFIND_BODY);
-    if (answer.status !== 207 && answer.status !== 200) throw this.refused(answer);
+    if (answer.status === 207 || answer.status === 200) return;
+    // nginx's dav module has PUT, MKCOL and MOVE but no PROPFIND: the collection is then
+    // proven by the requests that follow (a 409 names a missing one).
+    if (answer.status === 405 || answer.status === 501) {
+      this.context.log.info({ host: this.host, status: answer.status }, 'the WebDAV server does not answer PROPFIND; going on without it');
+      return;
+    }
+    throw this.refused(answer);
   }
 
   /** With overwrite false, an existing file fails the upload before any byte is sent (MOVE's `Overwrite: F` covers a race). */

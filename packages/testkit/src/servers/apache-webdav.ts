@@ -21,6 +21,7 @@ import { freePort } from './ports.js';
  *                      server without partial PUT that ignores the header would
  *   /basic/range-refused/  answers a PUT with Content-Range 400, as RFC 9110 section 14.5
  *                      tells a server without partial PUT to (sabre/dav, so Nextcloud, does)
+ *   /basic/no-propfind/  answers PROPFIND 405, as nginx's dav module does
  *
  * Apache refuses to serve as root without `User`/`Group`: its children run as `www-data`
  * (created by Debian's apache2 package), which owns the DAV tree and the lock database.
@@ -43,6 +44,7 @@ const MODULES = [
   ['dav_fs_module', 'mod_dav_fs.so'],
   ['headers_module', 'mod_headers.so'],
   ['rewrite_module', 'mod_rewrite.so'],
+  ['allowmethods_module', 'mod_allowmethods.so'],
 ] as const;
 
 export const BASIC_USER = 'alice';
@@ -102,7 +104,7 @@ export async function startApacheWebdav(options: ApacheWebdavOptions = {}): Prom
   // mkdtemp makes 0700 folders: www-data must reach the DAV tree inside.
   chmodSync(dir, 0o755);
   const root = join(dir, 'dav');
-  const folders = [root, join(root, 'basic'), join(root, 'basic', 'readonly'), join(root, 'basic', 'range-ignored'), join(root, 'basic', 'range-refused'), join(root, 'digest'), join(root, 'full'), join(dir, 'lock')];
+  const folders = [root, join(root, 'basic'), join(root, 'basic', 'readonly'), join(root, 'basic', 'range-ignored'), join(root, 'basic', 'range-refused'), join(root, 'basic', 'no-propfind'), join(root, 'digest'), join(root, 'full'), join(dir, 'lock')];
   for (const folder of folders) {
     mkdirSync(folder, { recursive: true });
     chownSync(folder, user.uid, user.gid);
@@ -209,6 +211,9 @@ function apacheConfig(dir: string, root: string, port: number): string {
     '</Directory>',
     `<Directory "${join(root, 'basic', 'range-ignored')}">`,
     '  RequestHeader unset Content-Range',
+    '</Directory>',
+    `<Directory "${join(root, 'basic', 'no-propfind')}">`,
+    '  AllowMethods GET HEAD PUT MKCOL MOVE DELETE OPTIONS',
     '</Directory>',
     'RewriteEngine On',
     'RewriteCond %{REQUEST_METHOD} =PUT',
