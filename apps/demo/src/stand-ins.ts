@@ -6,10 +6,16 @@
  * destinations' behaviour suite use: s3rver with the multipart calls it lacks, azurite as
  * a child process, ftp-srv on a temporary folder, the HTTP receiver, and the YouTube,
  * Graph and Dropbox fakes. S3 and Azure are reached through the testkit's TCP proxy, so
- * that `throttle` can slow them down too.
+ * that `throttle` can slow them down too. WebDAV is Debian's Apache with mod_dav, where it
+ * can run (installed by scripts/bootstrap, started as root); elsewhere it is left out, and
+ * the terminal says why.
  */
 import {
+  apacheWebdavUnavailable,
   AZURITE_ACCOUNT,
+  BASIC_PASSWORD,
+  BASIC_USER,
+  startApacheWebdav,
   AZURITE_KEY,
   S3RVER_KEY,
   S3RVER_SECRET,
@@ -57,6 +63,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
       startFakeGraph().then(started),
       startDropboxFake().then(started),
     ]);
+    const webdav = apacheWebdavUnavailable ? undefined : await startApacheWebdav().then(started);
     await azurite.service.getContainerClient(CONTAINER).create();
     // s3rver and azurite cannot be slowed down themselves: the adapters reach them through
     // the testkit's TCP proxy, which can.
@@ -71,6 +78,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         { type: 'dropbox', filename: `renders/${fileName}`, oauth_token: dropbox.token },
         { type: 'http', url: `${http.url}/upload`, filename: fileName, method: 'POST', headers: { Authorization: 'Bearer demo-http-token' } },
         { type: 'ftp', host: ftp.host, filename: `/renders/${fileName}`, user: FTP_USER, password: FTP_PASSWORD },
+        ...(webdav ? [{ type: 'webdav', url: `${webdav.url}/basic/`, filename: `renders/${fileName}`, user: BASIC_USER, password: BASIC_PASSWORD }] : []),
       ],
       env: {
         AZURE_BLOB_ENDPOINT: `http://127.0.0.1:${azureProxy.port}/{account}`,
@@ -88,6 +96,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         dropbox: `${dropbox.contentBaseUrl} (Dropbox fake)`,
         http: `${http.url} (HTTP receiver)`,
         ftp: `ftp://${ftp.host} (ftp-srv, folder ${ftp.root})`,
+        webdav: webdav ? `${webdav.url}/basic/ (Apache mod_dav, folder ${webdav.root}/basic)` : `left out: ${apacheWebdavUnavailable}`,
       },
       throttle(bytesPerSecond) {
         s3Proxy.setThrottle(bytesPerSecond);
@@ -97,6 +106,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         dropbox.throttle(bytesPerSecond);
         http.setThrottle(bytesPerSecond);
         ftp.throttle(bytesPerSecond);
+        webdav?.proxy.setThrottle(bytesPerSecond);
       },
       close: () => closeAll(closers),
     };
