@@ -17,6 +17,7 @@ describe('webdav destination schema', () => {
     [{ filename: 'videos/../a.mp4' }, 'filename', '".."'],
     [{ filename: 'videos/' }, 'filename', 'must name a file'],
     [{ filename: '' }, 'filename', 'must not be empty'],
+    [{ filename: 'a\nb.mp4' }, 'filename', 'control characters'],
     [{ password: 'pw' }, 'user', 'password needs user'],
     [{ overwrite: 'no' }, 'overwrite', 'true (replace an existing file) or false'],
     [{ headers: { 'X-A': 'a\r\nX-B: b' } }, 'headers.X-A', 'line breaks'],

@@ -15,7 +15,7 @@ export const webdavDestinationSchema = z
     filename: requiredString('filename')
       .refine((value) => !value.split('/').some((segment) => segment === '.' || segment === '..'), 'filename must not contain "." or ".." segments: it is a path below the collection url')
       .refine((value) => !value.endsWith('/'), 'filename must name a file, not end with "/"')
-      .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'filename must not contain control characters'),
+      .refine((value) => ![...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), 'filename must not contain control characters'),
     user: z.string().min(1, 'user must not be empty').optional(),
     password: secret(z.string().optional()),
     // Headers often carry tokens (Authorization): the whole object is treated as secret.
