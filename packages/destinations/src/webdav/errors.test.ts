@@ -9,7 +9,7 @@ describe('webdav answers in the taxonomy', () => {
     [401, upload, 'UF_CREDENTIALS_INVALID', 'permanent'],
     [403, upload, 'UF_PERMISSION_DENIED', 'permanent'],
     [404, { kind: 'open', path: '/dav/' } as WebdavStep, 'UF_DESTINATION_NOT_FOUND', 'permanent'],
-    [405, { kind: 'open', path: '/dav/' } as WebdavStep, 'UF_DESTINATION_REJECTED', 'permanent'],
+    [405, { kind: 'move', path: 'renders/a.mp4', overwrite: true } as WebdavStep, 'UF_DESTINATION_REJECTED', 'permanent'],
     [409, upload, 'UF_DESTINATION_NOT_FOUND', 'permanent'],
     [412, { kind: 'move', path: 'renders/a.mp4', overwrite: false } as WebdavStep, 'UF_DESTINATION_REJECTED', 'permanent'],
     [413, upload, 'UF_FILE_TOO_LARGE', 'permanent'],

@@ -59,10 +59,7 @@ export function errorForAnswer(status: number, headers: IncomingHttpHeaders, ste
     case 404:
       return fail('UF_DESTINATION_NOT_FOUND', step.kind === 'open' ? 'the collection url does not exist; create it first, or correct url' : 'the collection does not exist');
     case 405:
-      return fail(
-        'UF_DESTINATION_REJECTED',
-        step.kind === 'open' ? 'the url does not accept WebDAV requests; check that url is a WebDAV collection' : 'the server does not allow this method there (a file where a collection is needed?)',
-      );
+      return fail('UF_DESTINATION_REJECTED', 'the server does not allow this method there; check that url is a WebDAV collection');
     case 409:
       // RFC 4918 section 9.7.1 (PUT) and 9.3.1 (MKCOL): the parent collection is missing.
       return fail('UF_DESTINATION_NOT_FOUND', 'a parent collection is missing (or a file has the name a collection needs)');

@@ -252,7 +252,9 @@ class WebdavUpload {
   }
 
   private refused(answer: Answer): FleetError {
-    return errorForAnswer(answer.status, answer.headers, this.step, this.host, answer.authenticated);
+    // Credentials given but never sent (the server offered no scheme this client speaks)
+    // are still the ones to check: the message then says they were not accepted.
+    return errorForAnswer(answer.status, answer.headers, this.step, this.host, answer.authenticated || this.destination.user !== undefined);
   }
 
   /**
