@@ -4,11 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { repoRoot, sshdUnavailable, startInPty, until } from '@upload-fleet/testkit';
+import { apacheWebdavUnavailable, repoRoot, sshdUnavailable, startInPty, until } from '@upload-fleet/testkit';
 
 const main = fileURLToPath(new URL('./main.ts', import.meta.url));
-// SFTP's sshd needs root; the demo leaves it out (and says so) where it cannot start.
-const TYPES = ['s3', 'azureblob', 'youtube', 'facebook', 'dropbox', 'http', 'ftp', 'mux', 'vimeo', ...(sshdUnavailable ? [] : ['sftp'])];
+// SFTP's sshd and WebDAV's Apache need root; the demo leaves them out (and says so) where they cannot start.
+const TYPES = [
+  's3', 'azureblob', 'youtube', 'facebook', 'dropbox', 'http', 'ftp', 'mux', 'vimeo',
+  ...(sshdUnavailable ? [] : ['sftp']),
+  ...(apacheWebdavUnavailable ? [] : ['webdav']),
+];
 
 /** Runs `pnpm demo --exit` as its own process (node with tsx as a loader) and answers its exit code and output. */
 function runDemo(): Promise<{ code: number | null; stdout: string; stderr: string }> {

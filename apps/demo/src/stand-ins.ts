@@ -9,10 +9,16 @@
  * are reached through the testkit's TCP proxy, so that `throttle` can slow them down too.
  * SFTP is Debian's sshd (startSshd), which needs root: without it the demo leaves SFTP out
  * and says why.
+ * WebDAV is Debian's Apache with mod_dav, where it can run (installed by scripts/bootstrap,
+ * started as root); elsewhere it is left out, and the terminal says why.
  */
 import { join } from 'node:path';
 import {
+  apacheWebdavUnavailable,
   AZURITE_ACCOUNT,
+  BASIC_PASSWORD,
+  BASIC_USER,
+  startApacheWebdav,
   AZURITE_KEY,
   S3RVER_KEY,
   S3RVER_SECRET,
@@ -69,6 +75,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
       startMuxFake().then(started),
       startVimeoFake().then(started),
     ]);
+    const webdav = apacheWebdavUnavailable ? undefined : await startApacheWebdav().then(started);
     await azurite.service.getContainerClient(CONTAINER).create();
     // s3rver and azurite cannot be slowed down themselves: the adapters reach them through
     // the testkit's TCP proxy, which can.
@@ -89,6 +96,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         ...(sftp
           ? [{ type: 'sftp', host: sftp.host, filename: join(sftp.root, 'renders', fileName), user: sftp.user, private_key: sftp.privateKey, host_key: sftp.hostKeyFingerprint }]
           : []),
+        ...(webdav ? [{ type: 'webdav', url: `${webdav.url}/basic/`, filename: `renders/${fileName}`, user: BASIC_USER, password: BASIC_PASSWORD }] : []),
       ],
       env: {
         AZURE_BLOB_ENDPOINT: `http://127.0.0.1:${azureProxy.port}/{account}`,
@@ -112,6 +120,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         mux: `${mux.apiBaseUrl} (Mux fake)`,
         vimeo: `${vimeo.apiBaseUrl} (Vimeo fake, uploads to @tus/server at ${vimeo.tusUrl})`,
         sftp: sftp ? `sftp://${sftp.host} (OpenSSH sshd, folder ${sftp.root})` : `left out: ${sshdUnavailable}`,
+        webdav: webdav ? `${webdav.url}/basic/ (Apache mod_dav, folder ${webdav.root}/basic)` : `left out: ${apacheWebdavUnavailable}`,
       },
       throttle(bytesPerSecond) {
         s3Proxy.setThrottle(bytesPerSecond);
@@ -124,6 +133,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         mux.throttle(bytesPerSecond);
         vimeo.throttle(bytesPerSecond);
         sftp?.meter.setRate(bytesPerSecond);
+        webdav?.proxy.setThrottle(bytesPerSecond);
       },
       close: () => closeAll(closers),
     };

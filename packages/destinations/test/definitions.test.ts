@@ -132,7 +132,7 @@ const SPEC_EXAMPLES = {
 
 /** The spec's seven types, and those added beyond it (issues 10 and 11), which no spec example covers. */
 const SPEC_TYPES: readonly string[] = ['azureblob', 'dropbox', 'facebook', 'ftp', 'http', 's3', 'youtube'];
-const BEYOND_THE_SPEC: readonly string[] = ['mux', 'sftp', 'vimeo'];
+const BEYOND_THE_SPEC: readonly string[] = ['mux', 'sftp', 'vimeo', 'webdav'];
 
 /** What each example parses to: the example plus the spec's defaults, nothing else. */
 const SPEC_EXAMPLES_PARSED: Record<keyof typeof SPEC_EXAMPLES, Record<string, unknown>> = {
@@ -314,6 +314,16 @@ const SPEC_PARAMETERS: Record<DestinationType, Param[]> = {
     p('host_key', 'string', false),
     p('file_mode', 'string', false),
   ],
+  // Beyond the spec (issue 10): WebDAV.
+  webdav: [
+    p('type', 'string', true),
+    p('url', 'string', true),
+    p('filename', 'string', true),
+    p('user', 'string', false),
+    p('password', 'string', false),
+    p('headers', 'object', false, {}),
+    p('overwrite', 'boolean', false, true),
+  ],
 };
 
 /**
@@ -331,6 +341,7 @@ const MINIMAL: Record<DestinationType, Record<string, unknown>> = {
   mux: { type: 'mux', token_id: 'mux-token-id', token_secret: 'mux-token-secret' },
   vimeo: { type: 'vimeo', oauth_access_token: 'vimeo-token' },
   sftp: { type: 'sftp', host: 'sftp.example.com', filename: '/videos/welcome.mp4', user: 'deliveries', password: 'example-password' },
+  webdav: { type: 'webdav', url: 'https://dav.example.com/files/', filename: 'videos/welcome.mp4' },
 };
 
 /** Each minimal destination, parsed: exactly the spec's defaults are filled in. */
@@ -345,6 +356,7 @@ const MINIMAL_PARSED: Record<DestinationType, Record<string, unknown>> = {
   mux: { ...MINIMAL.mux, playback_policy: 'public', test: false },
   vimeo: { ...MINIMAL.vimeo },
   sftp: { ...MINIMAL.sftp },
+  webdav: { ...MINIMAL.webdav, headers: {}, overwrite: true },
 };
 
 const WRONG_KIND: Record<Kind, unknown> = { string: 123, boolean: 'true', array: 'personalized,welcome', object: 'x=1' };
@@ -851,6 +863,7 @@ describe('secret fields', () => {
     mux: ['token_id', 'token_secret'],
     vimeo: ['password', 'oauth_access_token', 'auth_secret'],
     sftp: ['password', 'private_key', 'passphrase'],
+    webdav: ['password', 'headers'],
   };
 
   it.each(DESTINATION_TYPES)('%s declares exactly its credentials as secret', (type) => {

@@ -16,3 +16,4 @@ export * from './pty.js';
 export * from './fakes/mux.js';
 export * from './fakes/vimeo.js';
 export * from './servers/sshd.js';
+export * from './servers/apache-webdav.js';
