@@ -12,3 +12,4 @@ export * from './servers/s3rver.js';
 export * from './servers/azurite.js';
 export * from './servers/ftp-server.js';
 export * from './servers/vsftpd.js';
+export * from './fakes/gcs.js';
