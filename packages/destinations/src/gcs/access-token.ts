@@ -48,7 +48,8 @@ export interface ServiceAccountTokens {
 }
 
 export function serviceAccountTokens(key: ServiceAccountKey, network: NetworkGuard, signal: AbortSignal, now: () => number = Date.now): ServiceAccountTokens {
-  const id = createHash('sha256').update(key.client_email).update('\0').update(key.private_key).digest('hex');
+  // The token endpoint is part of the identity: a token from one endpoint is never sent on behalf of another.
+  const id = createHash('sha256').update(key.client_email).update('\0').update(key.token_uri).update('\0').update(key.private_key).digest('hex');
   const fetchOnce = (): Promise<CachedToken> => {
     let request = pending.get(id);
     if (!request) {

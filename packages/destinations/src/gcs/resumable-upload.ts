@@ -86,6 +86,11 @@ export async function uploadObject(context: UploadContext<GcsDestination>, clien
     await verify(context, object, crc32c, md5);
     await context.checkpoint.save<GcsCheckpoint>({ version: 1, session_uri: sessionUri, size: source.size, offset: source.size, digest: digest.state(), object });
     return { object, crc32c, md5 };
+  } catch (error) {
+    // The bytes GCS holds (or was sent) are not the file's: resuming this session cannot
+    // produce the file, so the retry starts a new one.
+    if (error instanceof FleetError && error.code === 'UF_SOURCE_CHANGED') await context.checkpoint.clear();
+    throw error;
   } finally {
     reader.close();
   }
@@ -97,8 +102,7 @@ async function verify(context: UploadContext<GcsDestination>, object: GcsObject,
   if (object.crc32c !== crc32c) problems.push(`CRC32C ${object.crc32c ?? '(none)'} where the file's is ${crc32c}`);
   if (md5 !== undefined && object.md5Hash !== undefined && object.md5Hash !== md5) problems.push(`MD5 ${object.md5Hash} where the file's is ${md5}`);
   if (problems.length === 0) return;
-  // The session is finished; a retry must start a new one, not resume this.
-  await context.checkpoint.clear();
+  // The session is finished; the retry starts a new one (the checkpoint is dropped on the way out).
   throw checksumMismatch(`Cloud Storage created gs://${object.bucket}/${object.name} (generation ${object.generation}) with ${problems.join(' and ')}: it holds other bytes than were sent`);
 }
 
