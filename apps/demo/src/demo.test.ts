@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const main = fileURLToPath(new URL('./main.ts', import.meta.url));
-const TYPES = ['s3', 'azureblob', 'youtube', 'facebook', 'dropbox', 'http', 'ftp'];
+const TYPES = ['s3', 'azureblob', 'youtube', 'facebook', 'dropbox', 'http', 'ftp', 'gcs'];
 
 /** Runs `pnpm demo --exit` as its own process (node with tsx as a loader) and answers its exit code and output. */
 function runDemo(): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -26,7 +26,7 @@ function runDemo(): Promise<{ code: number | null; stdout: string; stderr: strin
 }
 
 describe('pnpm demo --exit', () => {
-  it('delivers one file to all seven destinations and prints each result', async () => {
+  it('delivers one file to every destination and prints each result', async () => {
     const { code, stdout, stderr } = await runDemo();
     const results = new Map([...stdout.matchAll(/^result (\w+) (\w+) (.*)$/gm)].map((m) => [m[1]!, { state: m[2]!, where: m[3]! }]));
     expect({ code, results: Object.fromEntries(results), stderr }).toMatchObject({ code: 0 });
@@ -34,7 +34,7 @@ describe('pnpm demo --exit', () => {
     expect(results.get('s3')!.where).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/demo\/renders\/welcome\.mp4$/);
     expect(results.get('youtube')!.where).toMatch(/^https:\/\/www\.youtube\.com\/watch\?v=/);
     expect(results.get('dropbox')!.where).toBe('dropbox:/renders/welcome.mp4');
-    expect(stdout).toContain('demo finished: 7 of 7 uploads completed');
+    expect(stdout).toContain(`demo finished: ${TYPES.length} of ${TYPES.length} uploads completed`);
     // Live progress: every upload was seen active, and the dashboard is announced with its login.
     for (const type of TYPES) expect(stdout).toMatch(new RegExp(`\\[\\d ${type}\\]\\s+active`));
     expect(stdout).toMatch(/^Dashboard: http:\/\/localhost:\d+\/ {2}\(login: admin \/ \S+\)$/m);

@@ -1,8 +1,8 @@
 /**
  * `pnpm demo`: the whole fleet on this machine with a local stand-in for every destination
- * type, and one delivery fanned out to all seven of them, with live progress.
+ * type, and one delivery fanned out to all of them, with live progress.
  *
- * It starts s3rver, azurite, ftp-srv, an HTTP receiver and the YouTube, Facebook and
+ * It starts s3rver, azurite, ftp-srv, an HTTP receiver and the YouTube, Facebook, Cloud Storage and
  * Dropbox fakes (each on 127.0.0.1, free ports), an embedded redis-server, every worker
  * pool, the API and the dashboard; writes a demo video under a temporary SOURCE_ROOT;
  * submits one delivery through the API; prints a line per upload state change; then the
@@ -53,7 +53,7 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => void stop(0).then((code) => process.exit(code)));
 
   try {
-    say('Starting the stand-ins of the seven destinations ...');
+    say('Starting the stand-ins of the destinations ...');
     const standIns = await startStandIns(FILE_NAME);
     cleanups.push(() => standIns.close());
     for (const [type, where] of Object.entries(standIns.endpoints)) say(`  ${type.padEnd(9)} ${where}`);

@@ -1,11 +1,11 @@
 /**
- * Local stand-ins for the seven destinations, each on 127.0.0.1 with a free port, and the
+ * Local stand-ins for every destination, each on 127.0.0.1 with a free port, and the
  * destination object for each that the stand-in accepts (its credentials included).
  *
  * Every stand-in is a starter of packages/testkit, the same ones the tests and the
  * destinations' behaviour suite use: s3rver with the multipart calls it lacks, azurite as
  * a child process, ftp-srv on a temporary folder, the HTTP receiver, and the YouTube,
- * Graph and Dropbox fakes. S3 and Azure are reached through the testkit's TCP proxy, so
+ * Graph, Dropbox and Cloud Storage fakes. S3 and Azure are reached through the testkit's TCP proxy, so
  * that `throttle` can slow them down too.
  */
 import {
@@ -17,6 +17,7 @@ import {
   startDropboxFake,
   startFakeGraph,
   startFtpServer,
+  startGcsFake,
   startHttpReceiver,
   startS3Server,
   startTcpProxy,
@@ -58,6 +59,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
       startDropboxFake().then(started),
     ]);
     await azurite.service.getContainerClient(CONTAINER).create();
+    const gcs = await startGcsFake({ buckets: [BUCKET] }).then(started);
     // s3rver and azurite cannot be slowed down themselves: the adapters reach them through
     // the testkit's TCP proxy, which can.
     const [s3Proxy, azureProxy] = await Promise.all([startTcpProxy(s3.port).then(started), startTcpProxy(azurite.port).then(started)]);
@@ -71,6 +73,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         { type: 'dropbox', filename: `renders/${fileName}`, oauth_token: dropbox.token },
         { type: 'http', url: `${http.url}/upload`, filename: fileName, method: 'POST', headers: { Authorization: 'Bearer demo-http-token' } },
         { type: 'ftp', host: ftp.host, filename: `/renders/${fileName}`, user: FTP_USER, password: FTP_PASSWORD },
+        { type: 'gcs', bucket: BUCKET, filename: `renders/${fileName}`, credentials: gcs.serviceAccountKey() },
       ],
       env: {
         AZURE_BLOB_ENDPOINT: `http://127.0.0.1:${azureProxy.port}/{account}`,
@@ -78,6 +81,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         YOUTUBE_UPLOAD_BASE_URL: youtube.uploadBaseUrl,
         DROPBOX_API_BASE_URL: dropbox.apiBaseUrl,
         DROPBOX_CONTENT_BASE_URL: dropbox.contentBaseUrl,
+        GCS_API_BASE_URL: gcs.url,
         ALLOWED_PRIVATE_HOSTS: '127.0.0.1,localhost',
       },
       endpoints: {
@@ -88,6 +92,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         dropbox: `${dropbox.contentBaseUrl} (Dropbox fake)`,
         http: `${http.url} (HTTP receiver)`,
         ftp: `ftp://${ftp.host} (ftp-srv, folder ${ftp.root})`,
+        gcs: `${gcs.url} (Cloud Storage fake, bucket "${BUCKET}")`,
       },
       throttle(bytesPerSecond) {
         s3Proxy.setThrottle(bytesPerSecond);
@@ -97,6 +102,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         dropbox.throttle(bytesPerSecond);
         http.setThrottle(bytesPerSecond);
         ftp.throttle(bytesPerSecond);
+        gcs.throttle(bytesPerSecond);
       },
       close: () => closeAll(closers),
     };
