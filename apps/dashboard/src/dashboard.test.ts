@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@upload-fleet/core';
+import { DESTINATION_TYPES } from '@upload-fleet/destinations/definitions';
 import { dumpPrefix } from '@upload-fleet/testkit';
 import { BASIC_CHALLENGE, BasicAuthMatcher, basicCredentialsOf } from './auth.js';
 import { buildDashboard, startDashboard } from './dashboard.js';
@@ -48,12 +49,12 @@ describe('authentication', () => {
     }
   });
 
-  it('lets a configured login in: the queues API lists the seven upload queues and the webhook queue', async () => {
+  it('lets a configured login in: the queues API lists every upload queue and the webhook queue', async () => {
     const res = await get('/api/queues');
     expect(res.statusCode).toBe(200);
     const { queues } = res.json<QueuesAnswer>();
     expect(queues.map((q) => q.name).sort()).toEqual(ALL_QUEUES);
-    expect(ALL_QUEUES).toHaveLength(8);
+    expect(ALL_QUEUES).toHaveLength(DESTINATION_TYPES.length + 1);
     expect(queues.find((q) => q.name === 'upload-s3')?.counts.failed).toBe(1);
   });
 
