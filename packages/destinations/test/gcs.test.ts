@@ -350,6 +350,15 @@ describe('the schema', () => {
     expect(problems({ credentials: '{ not json' })).toEqual([{ path: 'credentials', message: expect.stringMatching(/credentials is not JSON/) }]);
   });
 
+  it('keeps only the key\'s grant fields, from an object or its JSON text, so its public strings are not scrubbed from results', () => {
+    const full = { ...key, universe_domain: 'googleapis.com', auth_provider_x509_cert_url: 'https://www.googleapis.com/oauth2/v1/certs' };
+    const expected = { type: 'service_account', client_email: key.client_email, private_key: key.private_key, private_key_id: key.private_key_id, token_uri: key.token_uri };
+    expect(destination({ credentials: full }).credentials).toEqual(expected);
+    expect(destination({ credentials: JSON.stringify(full) }).credentials).toEqual(expected);
+    // Parsing the stored form again (the worker does) gives the same.
+    expect(destination({ credentials: expected }).credentials).toEqual(expected);
+  });
+
   it('refuses bucket names and object names GCS refuses, and unknown ACLs and storage classes', () => {
     expect(problems({ bucket: 'My_Bucket' }).map((p) => p.path)).toEqual(['bucket']);
     expect(problems({ bucket: 'goog-videos' }).map((p) => p.path)).toEqual(['bucket']);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { baseResultSchema, defineDestination, NO_LIMITS } from '../definition.js';
 import { evenWithOtherProblems, requiredString, secret } from '@upload-fleet/core';
-import { readServiceAccountKey } from './service-account-key.js';
+import { readServiceAccountKey, serviceAccountKeyFields } from './service-account-key.js';
 
 /** objects.insert `predefinedAcl` (https://cloud.google.com/storage/docs/json_api/v1/objects/insert). */
 export const GCS_PREDEFINED_ACLS = ['authenticatedRead', 'bucketOwnerFullControl', 'bucketOwnerRead', 'private', 'projectPrivate', 'publicRead'] as const;
@@ -41,11 +41,19 @@ export const gcsDestinationSchema = z
     filename: requiredString('filename'),
     /**
      * The service account's JSON key (the file the console downloads), as an object or as
-     * its JSON text. Validated here when it is either; the adapter reads it again.
+     * its JSON text. Validated here when it is either, and reduced to the fields the grant
+     * uses (see serviceAccountKeyFields); the adapter reads it again.
      */
-    credentials: secret(z.union([z.string().min(1, 'credentials must not be empty'), z.record(z.string(), z.unknown())], {
-      error: 'credentials must be a service account key: the JSON key file\'s object, or its text',
-    })),
+    credentials: secret(
+      z
+        .union([z.string().min(1, 'credentials must not be empty'), z.record(z.string(), z.unknown())], {
+          error: 'credentials must be a service account key: the JSON key file\'s object, or its text',
+        })
+        .transform((value) => {
+          const key = readServiceAccountKey(value);
+          return key.ok ? serviceAccountKeyFields(key.key) : value;
+        }),
+    ),
     content_type: z.string().min(1).optional(),
     cache_control: z.string().min(1).optional(),
     metadata: z.record(z.string(), z.string(), { error: 'metadata must be an object of string values' }).optional(),

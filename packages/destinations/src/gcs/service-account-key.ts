@@ -57,3 +57,20 @@ export function readServiceAccountKey(credentials: unknown): KeyReading {
     },
   };
 }
+
+/**
+ * The key as the job keeps it: only the fields the grant uses. A key file also holds public
+ * strings (project_id, client_id, Google's URLs, "googleapis.com"); the runtime scrubs every
+ * string of a job's secrets from its messages and results, so keeping those would turn a
+ * bucket named like its project, or a storage.googleapis.com URL, into "[redacted]". And a
+ * key sent as JSON text is scrubbed part by part only once it is an object.
+ */
+export function serviceAccountKeyFields(key: ServiceAccountKey): Record<string, string> {
+  return {
+    type: 'service_account',
+    client_email: key.client_email,
+    private_key: key.private_key,
+    ...(key.private_key_id ? { private_key_id: key.private_key_id } : {}),
+    token_uri: key.token_uri,
+  };
+}
