@@ -170,6 +170,24 @@ describe('the service account token', () => {
     expect(fake.tokensIssued - before).toBe(2);
   });
 
+  it('uploads of one key wait for one token request; one that is aborted stops waiting without failing the others', async () => {
+    clearTokenCache();
+    fake.setTokenDelayMs(400);
+    try {
+      const before = fake.tokensIssued;
+      const aborted = new AbortController();
+      const first = upload(destination({ filename: 'renders/shared-token-1.mp4' }), small, { signal: aborted.signal });
+      const second = upload(destination({ filename: 'renders/shared-token-2.mp4' }), small);
+      setTimeout(() => aborted.abort('shutdown'), 50);
+      expect((await errorOf(first)).code).toBe('UF_ABORTED');
+      await second;
+      expect(fake.object(BUCKET, 'renders/shared-token-2.mp4')?.sha256).toBe(small.sha256);
+      expect(fake.tokensIssued - before).toBe(1);
+    } finally {
+      fake.setTokenDelayMs(0);
+    }
+  });
+
   it('after a 401 gets a new token once and goes on', async () => {
     await upload(destination({ filename: 'renders/before-expiry.mp4' }), small);
     fake.expireTokens();

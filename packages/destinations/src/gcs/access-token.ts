@@ -50,13 +50,15 @@ export interface ServiceAccountTokens {
 export function serviceAccountTokens(key: ServiceAccountKey, network: NetworkGuard, signal: AbortSignal, now: () => number = Date.now): ServiceAccountTokens {
   // The token endpoint is part of the identity: a token from one endpoint is never sent on behalf of another.
   const id = createHash('sha256').update(key.client_email).update('\0').update(key.token_uri).update('\0').update(key.private_key).digest('hex');
+  // The request is shared by every upload of the key that waits for it, so it runs without
+  // any one upload's signal (its timeout bounds it); each upload stops waiting on its own abort.
   const fetchOnce = (): Promise<CachedToken> => {
     let request = pending.get(id);
     if (!request) {
-      request = requestToken(key, network, signal, now).finally(() => pending.delete(id));
+      request = requestToken(key, network, now).finally(() => pending.delete(id));
       pending.set(id, request);
     }
-    return request;
+    return untilAborted(request, signal);
   };
   return {
     async current() {
@@ -100,7 +102,7 @@ export function signedAssertion(key: ServiceAccountKey, nowMs: number): string {
   return `${unsigned}.${signature}`;
 }
 
-async function requestToken(key: ServiceAccountKey, network: NetworkGuard, signal: AbortSignal, now: () => number): Promise<CachedToken> {
+async function requestToken(key: ServiceAccountKey, network: NetworkGuard, now: () => number): Promise<CachedToken> {
   const url = new URL(key.token_uri);
   await network.assertAllowed(url);
   const form = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: signedAssertion(key, now()) });
@@ -112,14 +114,13 @@ async function requestToken(key: ServiceAccountKey, network: NetworkGuard, signa
       body: form.toString(),
       responseType: 'text',
       dnsLookup: network.lookup,
-      signal,
       followRedirect: false,
       throwHttpErrors: false,
       retry: { limit: 0 },
       timeout: { request: TOKEN_TIMEOUT_MS },
     });
   } catch (error) {
-    throw errorForFailure(error, 'token', signal);
+    throw errorForFailure(error, 'token', NOT_ABORTED);
   }
   const body = parseJson(response.body);
   if (response.statusCode === 200 && typeof body?.access_token === 'string') {
@@ -147,6 +148,22 @@ function tokenError(status: number, body: Record<string, unknown> | undefined, r
     `Google refused the service account key in credentials${said}. The key may have been deleted or disabled, or its service account removed: create a new key and send its JSON`,
     options,
   );
+}
+
+const NOT_ABORTED = new AbortController().signal;
+
+/** The request's outcome, or UF_ABORTED as soon as this upload's signal fires. */
+function untilAborted<T>(request: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortedWhileWaiting());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortedWhileWaiting());
+    signal.addEventListener('abort', onAbort, { once: true });
+    request.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function abortedWhileWaiting(): FleetError {
+  return new FleetError('UF_ABORTED', 'The upload to Cloud Storage was aborted while it waited for an access token', { destination: 'gcs' });
 }
 
 function parseJson(text: string): Record<string, unknown> | undefined {

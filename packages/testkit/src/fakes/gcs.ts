@@ -131,6 +131,8 @@ export interface GcsFake {
   deleteKey(key: FakeServiceAccountKey): void;
   /** Every access token issued so far expires now. */
   expireTokens(): void;
+  /** Delays every token answer by this long, so concurrent grants overlap. */
+  setTokenDelayMs(ms: number): void;
   addBucket(name: string): void;
   /** The account may no longer write to the bucket (403 forbidden). */
   denyWrites(bucket: string, email: string): void;
@@ -180,6 +182,7 @@ export async function startGcsFake(options: GcsFakeOptions = {}): Promise<GcsFak
   const requests: FakeGcsRequest[] = [];
   let faults: ActiveFault[] = [];
   let tokensIssued = 0;
+  let tokenDelayMs = 0;
   let generationCounter = 0;
   let base = '';
 
@@ -242,6 +245,7 @@ export async function startGcsFake(options: GcsFakeOptions = {}): Promise<GcsFak
 
   async function issueToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const form = new URLSearchParams(await readText(req));
+    if (tokenDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, tokenDelayMs));
     const refuse = (description: string, error = 'invalid_grant') => sendJson(res, 400, { error, error_description: description });
     if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') return refuse('Invalid grant_type: ' + (form.get('grant_type') ?? ''), 'unsupported_grant_type');
     const parts = (form.get('assertion') ?? '').split('.');
@@ -449,6 +453,7 @@ export async function startGcsFake(options: GcsFakeOptions = {}): Promise<GcsFak
     expireTokens() {
       for (const grant of tokens.values()) grant.expiresAt = 0;
     },
+    setTokenDelayMs: (ms) => void (tokenDelayMs = ms),
     addBucket: (name) => void buckets.add(name),
     denyWrites: (bucket, email) => void denied.add(`${bucket}\0${email}`),
     object: newest,
