@@ -3,7 +3,7 @@
  * type, and one delivery fanned out to all of them, with live progress.
  *
  * It starts s3rver, azurite, ftp-srv, an HTTP receiver and the YouTube, Facebook,
- * Dropbox, Mux and Vimeo fakes, and as root Debian's sshd for SFTP and Apache mod_dav for WebDAV
+ * Dropbox, Cloud Storage, Mux and Vimeo fakes, and as root Debian's sshd for SFTP and Apache mod_dav for WebDAV
  * (each on 127.0.0.1, free ports), an embedded redis-server, every worker
  * pool, the API and the dashboard; writes a demo video under a temporary SOURCE_ROOT;
  * submits one delivery through the API; prints a line per upload state change; then the

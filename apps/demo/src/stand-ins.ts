@@ -5,7 +5,7 @@
  * Every stand-in is a starter of packages/testkit, the same ones the tests and the
  * destinations' behaviour suite use: s3rver with the multipart calls it lacks, azurite as
  * a child process, ftp-srv on a temporary folder, the HTTP receiver, and the YouTube,
- * Graph, Dropbox, Mux and Vimeo fakes (Vimeo's in front of a real tus server). S3 and Azure
+ * Graph, Dropbox, Cloud Storage, Mux and Vimeo fakes (Vimeo's in front of a real tus server). S3 and Azure
  * are reached through the testkit's TCP proxy, so that `throttle` can slow them down too.
  * SFTP is Debian's sshd (startSshd), which needs root: without it the demo leaves SFTP out
  * and says why.
@@ -29,6 +29,7 @@ import {
   MUX_FAKE_TOKEN_SECRET,
   startFakeGraph,
   startFtpServer,
+  startGcsFake,
   startHttpReceiver,
   startS3Server,
   sshdUnavailable,
@@ -77,6 +78,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
     ]);
     const webdav = apacheWebdavUnavailable ? undefined : await startApacheWebdav().then(started);
     await azurite.service.getContainerClient(CONTAINER).create();
+    const gcs = await startGcsFake({ buckets: [BUCKET] }).then(started);
     // s3rver and azurite cannot be slowed down themselves: the adapters reach them through
     // the testkit's TCP proxy, which can.
     const [s3Proxy, azureProxy] = await Promise.all([startTcpProxy(s3.port).then(started), startTcpProxy(azurite.port).then(started)]);
@@ -97,6 +99,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
           ? [{ type: 'sftp', host: sftp.host, filename: join(sftp.root, 'renders', fileName), user: sftp.user, private_key: sftp.privateKey, host_key: sftp.hostKeyFingerprint }]
           : []),
         ...(webdav ? [{ type: 'webdav', url: `${webdav.url}/basic/`, filename: `renders/${fileName}`, user: BASIC_USER, password: BASIC_PASSWORD }] : []),
+        { type: 'gcs', bucket: BUCKET, filename: `renders/${fileName}`, credentials: gcs.serviceAccountKey() },
       ],
       env: {
         AZURE_BLOB_ENDPOINT: `http://127.0.0.1:${azureProxy.port}/{account}`,
@@ -107,6 +110,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         MUX_API_BASE_URL: mux.apiBaseUrl,
         VIMEO_API_BASE_URL: vimeo.apiBaseUrl,
         VIMEO_CHUNK_BYTES: String(1024 * 1024),
+        GCS_API_BASE_URL: gcs.url,
         ALLOWED_PRIVATE_HOSTS: '127.0.0.1,localhost',
       },
       endpoints: {
@@ -121,6 +125,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         vimeo: `${vimeo.apiBaseUrl} (Vimeo fake, uploads to @tus/server at ${vimeo.tusUrl})`,
         sftp: sftp ? `sftp://${sftp.host} (OpenSSH sshd, folder ${sftp.root})` : `left out: ${sshdUnavailable}`,
         webdav: webdav ? `${webdav.url}/basic/ (Apache mod_dav, folder ${webdav.root}/basic)` : `left out: ${apacheWebdavUnavailable}`,
+        gcs: `${gcs.url} (Cloud Storage fake, bucket "${BUCKET}")`,
       },
       throttle(bytesPerSecond) {
         s3Proxy.setThrottle(bytesPerSecond);
@@ -134,6 +139,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         vimeo.throttle(bytesPerSecond);
         sftp?.meter.setRate(bytesPerSecond);
         webdav?.proxy.setThrottle(bytesPerSecond);
+        gcs.throttle(bytesPerSecond);
       },
       close: () => closeAll(closers),
     };

@@ -8,6 +8,7 @@ export { azureBlobDefinition as azureblob } from './azureblob/definition.js';
 export { dropboxDefinition as dropbox } from './dropbox/definition.js';
 export { facebookDefinition as facebook } from './facebook/definition.js';
 export { ftpDefinition as ftp } from './ftp/definition.js';
+export { gcsDefinition as gcs } from './gcs/definition.js';
 export { httpDefinition as http } from './http/definition.js';
 export { muxDefinition as mux } from './mux/definition.js';
 export { s3Definition as s3 } from './s3/definition.js';

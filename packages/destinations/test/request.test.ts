@@ -138,7 +138,7 @@ describe('problems by path', () => {
           { extension: 'mp4', destination: { type: 's3', filename: 'renders/welcome.mp4' } },
           { extension: '.mp4', destination: { type: 'youtube', title: 'Hi <there>', description: 'x', category: '21', auth_secret: 's' } },
           { destination: { type: 'http', url: 'https://your-server.com/api/videos', filename: 'welcome.mp4', method: 'GET' } },
-          { destination: { type: 'gcs', bucket: 'b' } },
+          { destination: { type: 'azure', bucket: 'b' } },
         ],
         callback_url: 'not a url',
         idempotency_key: '',

@@ -17,3 +17,4 @@ export * from './fakes/mux.js';
 export * from './fakes/vimeo.js';
 export * from './servers/sshd.js';
 export * from './servers/apache-webdav.js';
+export * from './fakes/gcs.js';

@@ -1,9 +1,12 @@
-import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GOOGLE_CHUNK_UNIT, ResumableReceiver, googleError, readText, sendJson, type ResumableBytes } from './google-resumable.js';
+
+export { googleError };
 
 /**
  * A local stand-in for the YouTube Data API v3, for the parts the fleet uses: the
@@ -25,14 +28,16 @@ import { join } from 'node:path';
  *
  * Like the real service it keeps bytes in 256 KiB units: an interrupted chunk keeps its
  * whole units and drops the rest, so the client must ask for the offset before resuming.
- * Video bytes go to a file in a temp dir and are hashed as they arrive.
+ * Video bytes go to a file in a temp dir and are hashed as they arrive. The chunk rules
+ * and answers are Google's upload front end, shared with the Cloud Storage fake
+ * (google-resumable.ts).
  *
  * Protocol reference: https://developers.google.com/youtube/v3/guides/using_resumable_upload_protocol
  * Error format and reasons: https://developers.google.com/youtube/v3/docs/errors
  */
 
 /** Google persists resumable uploads in units of 256 KiB; chunks must be multiples of it. */
-export const YOUTUBE_CHUNK_UNIT = 256 * 1024;
+export const YOUTUBE_CHUNK_UNIT = GOOGLE_CHUNK_UNIT;
 
 /** The token a fake accepts unless told otherwise. */
 export const YOUTUBE_FAKE_TOKEN = 'ya29.fake-youtube-access-token';
@@ -179,17 +184,11 @@ interface VideoResourceInput {
   status?: { privacyStatus?: unknown };
 }
 
-interface SessionState extends FakeUploadSession {
-  fd: number | undefined;
-  hash: Hash;
-  /** The chunk request being received, if any. */
-  active: IncomingMessage | undefined;
-}
+type SessionState = FakeUploadSession & ResumableBytes;
 
 type ActiveFault = YouTubeFault & { left: number };
 
 const PRIVACY_STATUSES = new Set(['public', 'private', 'unlisted']);
-const MAX_JSON_BODY = 1024 * 1024;
 
 export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promise<YouTubeFake> {
   const tokens = new Set(options.tokens ?? [YOUTUBE_FAKE_TOKEN]);
@@ -203,10 +202,7 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
   const requests: FakeRequest[] = [];
   const playlistItems: { id: string; playlistId: string; videoId: string }[] = [];
   let faults: ActiveFault[] = [];
-  let bytesReceived = 0;
-  let bytesPerSecond = 0;
-  // The throttle is one schedule for all requests: a body byte may be read at `readyAt` at the earliest.
-  let readyAt = 0;
+  const receiver = new ResumableReceiver(dir);
   let base = '';
 
   const isValid = async (token: string) => (options.validateToken ? options.validateToken(token) : tokens.has(token));
@@ -235,7 +231,7 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
     res.on('finish', () => (record.status = res.statusCode));
 
     // Chunk bodies count toward bytesReceived even when they are refused.
-    const drain = (answer: () => void) => drainThen(req, answer, step === 'chunk' ? (n) => (bytesReceived += n) : undefined);
+    const drain = (answer: () => void) => receiver.drain(req, answer, step === 'chunk');
     void (async () => {
       if (step === 'unknown') return drain(() => sendJson(res, 404, googleError(404, 'notFound', 'Not Found', 'global')));
       const fault = takeFault(step);
@@ -289,20 +285,14 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
     }
     const id = randomBytes(18).toString('base64url');
     const session: SessionState = {
-      id,
+      ...receiver.newUpload(id, declared === undefined ? undefined : Number(declared)),
       uri: `${base}/upload/youtube/v3/videos?uploadType=resumable&part=${encodeURIComponent(parts.join(','))}&upload_id=${id}`,
       resource,
       notifySubscribers: url.searchParams.get('notifySubscribers') !== 'false',
-      declaredSize: declared === undefined ? undefined : Number(declared),
       declaredContentType: headerValue(req.headers['x-upload-content-type']),
-      stored: 0,
-      chunks: [],
       videoId: undefined,
       expiredWith: undefined,
       channelId,
-      fd: undefined,
-      hash: createHash('sha256'),
-      active: undefined,
     };
     sessions.push(session);
     res.writeHead(200, { location: session.uri, 'x-guploader-uploadid': id, 'content-length': '0' }).end();
@@ -318,100 +308,15 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
       return drain(() => sendJson(res, status, googleError(status, 'notFound', 'The upload session does not exist or has expired.', 'global')));
     }
     if (session.videoId !== undefined) return drain(() => sendJson(res, 200, videoOf(session)!.resource));
-    // A new request on the session supersedes a chunk still arriving from a client that
-    // gave up on it (its bytes may sit in buffers for a while): that chunk ends here with
-    // the units it has, so the answer to this request is final.
-    if (session.active && session.active !== req) session.active.socket.destroy();
-    session.active = undefined;
-
-    const range = parseContentRange(req.headers['content-range'], req.headers['content-length']);
-    const fail = (message: string) => drain(() => sendJson(res, 400, googleError(400, 'badContentRange', message, 'global')));
-    if (!range) return fail('Content-Range must be "bytes first-last/total" or "bytes */total".');
-    const total = session.declaredSize ?? range.total;
-    if (range.total !== total) return fail(`Content-Range total ${range.total} differs from X-Upload-Content-Length ${total}.`);
-    session.declaredSize = total;
-
-    if (range.query) {
-      if (Number(req.headers['content-length'] ?? 0) !== 0) return fail('A status query has an empty body.');
-      return drain(() => {
-        // "bytes */0" on an empty upload is also its last (and only) request.
-        if (session.stored === total) return finish(session, res);
-        answerIncomplete(res, session);
-      });
-    }
-
-    const length = range.last - range.first + 1;
-    if (range.first !== session.stored) return fail(`The chunk must start at byte ${session.stored}, where the session stands; it starts at ${range.first}.`);
-    if (range.last >= total) return fail(`The chunk ends at byte ${range.last}, beyond the total of ${total}.`);
-    if (Number(req.headers['content-length']) !== length) return fail(`Content-Length ${req.headers['content-length']} does not match Content-Range (${length} bytes).`);
-    const isLast = range.last === total - 1;
-    if (!isLast && length % YOUTUBE_CHUNK_UNIT !== 0) return fail(`Chunks other than the last must be a multiple of ${YOUTUBE_CHUNK_UNIT} bytes; this one has ${length}.`);
-
-    const log = { contentRange: String(req.headers['content-range']), contentType: req.headers['content-type'], bodyBytes: 0, kept: 0 };
-    session.chunks.push(log);
-    session.active = req;
-    req.once('close', () => {
-      if (session.active === req) session.active = undefined;
+    const bodyFault = fault && ('dropAfterBytes' in fault || 'keepBytes' in fault) ? fault : undefined;
+    receiver.receive(req, res, session, bodyFault, {
+      finish: () => finish(session, res),
+      refuse: (message) => sendJson(res, 400, googleError(400, 'badContentRange', message, 'global')),
     });
-    const limit = fault && 'keepBytes' in fault ? Math.min(length, fault.keepBytes) : length;
-    const dropAfter = fault && 'dropAfterBytes' in fault ? fault.dropAfterBytes : undefined;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-
-    // Stores `n` bytes from the front of `pending` (or discards them past the limit).
-    const keep = (n: number) => {
-      const bytes = Buffer.concat(pending, pendingBytes);
-      const storable = Math.max(0, Math.min(n, limit - log.kept));
-      if (storable > 0) store(session, bytes.subarray(0, storable));
-      log.kept += storable;
-      pending = [bytes.subarray(n)];
-      pendingBytes -= n;
-    };
-
-    req.on('data', (chunk: Buffer) => {
-      bytesReceived += chunk.length;
-      log.bodyBytes += chunk.length;
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      while (pendingBytes >= YOUTUBE_CHUNK_UNIT) keep(YOUTUBE_CHUNK_UNIT);
-      if (dropAfter !== undefined && log.bodyBytes >= dropAfter) {
-        req.socket.destroy();
-        return;
-      }
-      if (bytesPerSecond > 0) {
-        readyAt = Math.max(readyAt, Date.now()) + (chunk.length / bytesPerSecond) * 1000;
-        const wait = readyAt - Date.now();
-        if (wait > 0) {
-          req.pause();
-          setTimeout(() => req.resume(), wait).unref();
-        }
-      }
-    });
-    req.on('end', () => {
-      if (log.bodyBytes !== length) return; // cut short: the partial unit is dropped
-      keep(pendingBytes);
-      if (session.stored === total) return finish(session, res);
-      answerIncomplete(res, session);
-    });
-  }
-
-  function store(session: SessionState, bytes: Buffer): void {
-    session.fd ??= openSync(join(dir, `${session.id}.bin`), 'w');
-    writeSync(session.fd, bytes, 0, bytes.length, session.stored);
-    session.hash.update(bytes);
-    session.stored += bytes.length;
-  }
-
-  function answerIncomplete(res: ServerResponse, session: SessionState): void {
-    // No Range header at all when nothing is stored: clients must read that as 0 bytes.
-    const headers: Record<string, string> = { 'content-length': '0' };
-    if (session.stored > 0) headers.range = `bytes=0-${session.stored - 1}`;
-    res.writeHead(308, headers).end();
   }
 
   function finish(session: SessionState, res: ServerResponse): void {
-    if (session.fd !== undefined) closeSync(session.fd);
-    session.fd = undefined;
+    const { sha256 } = receiver.complete(session);
     const id = randomBytes(8).toString('base64url'); // 11 characters, like real video ids
     const snippet = session.resource.snippet ?? {};
     const tags = Array.isArray(snippet.tags) ? (snippet.tags as string[]) : undefined;
@@ -427,7 +332,7 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
       notifySubscribers: session.notifySubscribers,
       mimetype: session.declaredContentType,
       size: session.stored,
-      sha256: session.hash.digest('hex'),
+      sha256,
       resource: {
         kind: 'youtube#video',
         etag: randomBytes(12).toString('base64url'),
@@ -508,7 +413,7 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
       return videos.length;
     },
     get bytesReceived() {
-      return bytesReceived;
+      return receiver.bytesReceived;
     },
     requests,
     playlistItems,
@@ -523,8 +428,7 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
       faults.push({ ...fault, left: fault.times ?? 1 });
     },
     throttle(rate) {
-      bytesPerSecond = Math.max(0, rate);
-      readyAt = 0;
+      receiver.throttle(rate);
     },
     expireSessions(status = 404) {
       for (const s of sessions) if (s.videoId === undefined) s.expiredWith = status;
@@ -532,7 +436,7 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const s of sessions) if (s.fd !== undefined) closeSync(s.fd);
+      receiver.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -582,25 +486,6 @@ function tagsLength(tags: string[]): number {
   return tags.reduce((sum, tag) => sum + tag.length + (tag.includes(' ') ? 2 : 0), 0) + Math.max(0, tags.length - 1);
 }
 
-function parseContentRange(value: string | undefined, contentLength: string | undefined): { query: boolean; first: number; last: number; total: number } | undefined {
-  // No Content-Range: the whole file in one request.
-  if (value === undefined) {
-    const length = Number(contentLength ?? 0);
-    return length > 0 ? { query: false, first: 0, last: length - 1, total: length } : undefined;
-  }
-  const query = /^bytes \*\/(\d+)$/.exec(value);
-  if (query) return { query: true, first: 0, last: -1, total: Number(query[1]) };
-  const chunk = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(value);
-  if (!chunk) return undefined;
-  const [first, last, total] = [Number(chunk[1]), Number(chunk[2]), Number(chunk[3])];
-  return last < first ? undefined : { query: false, first, last, total };
-}
-
-/** Google's error body: `{ "error": { "code", "message", "errors": [{ "message", "domain", "reason" }], "status" } }`. */
-export function googleError(code: number, reason: string, message: string, domain: string, status?: string): { error: Record<string, unknown> } {
-  return { error: { code, message, errors: [{ message, domain, reason }], ...(status ? { status } : {}) } };
-}
-
 const NAMED_ERRORS: Record<YouTubeErrorName, { code: number; body: () => { error: Record<string, unknown> } }> = {
   quotaExceeded: {
     code: 403,
@@ -642,29 +527,6 @@ function answerFault(res: ServerResponse, fault: { error: YouTubeErrorName } | {
     return;
   }
   sendJson(res, fault.status, googleError(fault.status, fault.reason ?? 'backendError', fault.message ?? `Scripted ${fault.status}.`, 'global'), fault.headers);
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': String(Buffer.byteLength(text)), ...headers }).end(text);
-}
-
-/** Reads (and throws away) the rest of the body before answering, as the real servers do. */
-function drainThen(req: IncomingMessage, answer: () => void, onBytes?: (n: number) => void): void {
-  if (req.complete) return answer();
-  req.on('data', (chunk: Buffer) => onBytes?.(chunk.length));
-  req.once('end', answer);
-}
-
-async function readText(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    length += chunk.length;
-    if (length > MAX_JSON_BODY) throw new Error('request body too large');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function headerToken(req: IncomingMessage): string {
