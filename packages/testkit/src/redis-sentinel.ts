@@ -187,7 +187,7 @@ async function startProcess(binary: string, args: string[], port: number): Promi
     }, 10_000);
   } catch (error) {
     child.kill('SIGKILL');
-    throw new Error(`Could not start ${binary} ${args.join(' ')}: ${exited ?? (error as Error).message}\n${output}`);
+    throw new Error(`Could not start ${binary} ${args.join(' ')}: ${exited ?? (error as Error).message}\n${output}`, { cause: error });
   }
   return child;
 }
