@@ -36,7 +36,7 @@ describe('a destination that stalls', () => {
     await harness?.dispose();
   });
 
-  it('is given up on after UPLOAD_TIMEOUT_MS as a transient UF_TIMEOUT, and the retry delivers', async () => {
+  it('is given up on after UPLOAD_TIMEOUT_MS (a transient failure), and the retry delivers', async () => {
     const file = harness.writeSource('stalled.bin', 10_000);
     const { token } = await harness.fleet.producer.enqueue({ source: { path: file.name }, upload: { destination: { type: 'http', url, filename: 'stalled.bin', method: 'PUT' } } });
     const final = await harness.fleet.producer.waitFor(token, { timeoutMs: 30_000, pollIntervalMs: 100 });
