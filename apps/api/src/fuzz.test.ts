@@ -12,7 +12,7 @@ const RUNS = 10_000;
 const SEED = 13_011;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type Request = Record<string, Json> & { upload: { destination: Record<string, Json> } };
+type Request = Record<string, Json> & { upload: { destination: Record<string, Json>; [field: string]: Json } };
 
 const VALID: Record<'s3' | 'http' | 'ftp', Record<string, Json>> = {
   s3: { type: 's3', bucket: 'my-videos', filename: 'renders/a.mp4', aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE', aws_secret_access_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
