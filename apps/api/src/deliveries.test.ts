@@ -67,10 +67,11 @@ describe('POST /v1/deliveries', () => {
       index: 0,
       source: SOURCE,
       extension: 'mp4',
-      destination: { type: 's3', bucket: 'my-videos', filename: 'renders/welcome.mp4', aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE', acl: 'private' },
+      destination: { type: 's3', bucket: 'my-videos', filename: 'renders/welcome.mp4', acl: 'private' },
       secrets: { v: 1, kid: 'test' },
     });
     expect(s3Job?.data.destination).not.toHaveProperty('aws_secret_access_key');
+    expect(s3Job?.data.destination).not.toHaveProperty('aws_access_key_id');
 
     const httpJob = await h.producer.queue('http').getJob(`${body.token}-1`);
     expect(await httpJob?.getState()).toBe('waiting');
@@ -90,7 +91,7 @@ describe('POST /v1/deliveries', () => {
     const dump = await dumpPrefix(h.redisUrl, h.prefix);
     expect(dump.size).toBeGreaterThan(0);
     const everything = [...dump].map(([key, value]) => `${key}\n${value}`).join('\n');
-    for (const secret of [S3_SECRET, HTTP_AUTHORIZATION, 'http-dest-token-5b9d1e7f3a', FTP_PASSWORD]) {
+    for (const secret of ['AKIAIOSFODNN7EXAMPLE', S3_SECRET, HTTP_AUTHORIZATION, 'http-dest-token-5b9d1e7f3a', FTP_PASSWORD]) {
       expect(everything).not.toContain(secret);
       expect(everything).not.toContain(Buffer.from(secret).toString('base64'));
       expect(res.body).not.toContain(secret);

@@ -13,6 +13,8 @@ describe('redactText', () => {
     ['S3 presigned query', 'https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=ab12&X-Amz-Expires=60', 'https://b.s3.amazonaws.com/k?X-Amz-Credential=[REDACTED]&X-Amz-Signature=[REDACTED]&X-Amz-Expires=60'],
     ['Azure SAS', 'https://a.blob.core.windows.net/c/b?sv=2024&sig=abc%2Bdef&se=2030', 'https://a.blob.core.windows.net/c/b?sv=2024&sig=[REDACTED]&se=2030'],
     ['OAuth code and token in a query', '/cb?code=4/0Ab&state=s&access_token=tok', '/cb?code=[REDACTED]&state=s&access_token=[REDACTED]'],
+    ['a bare AWS-shaped access key id', 'InvalidAccessKeyId: AKIAIOSFODNN7EXAMPLE is not known', 'InvalidAccessKeyId: [REDACTED] is not known'],
+    ['an access key id by name', 'aws_access_key_id=AKIA1', 'aws_access_key_id=[REDACTED]'],
     ['a bare AWS-shaped secret key', 'key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY used', 'key [REDACTED] used'],
     ['a JWT', 'token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig_part-1', 'token [REDACTED]'],
     ['a PEM private key', 'k=-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY----- end', 'k=[REDACTED] end'],
@@ -41,7 +43,7 @@ describe('redactValue', () => {
       token: 'dlv_abc',
       index: 0,
       secrets: { v: 1, kid: 'k1', iv: 'aXY=', tag: 'dGFn', data: 'Y2lwaGVy' },
-      destination: { type: 'http', url: 'https://x.example.com/in', user: 'bob', password: 'pw', headers: { Authorization: 'Bearer t' }, aws_access_key_id: 'AKIA1' },
+      destination: { type: 'http', url: 'https://x.example.com/in', user: 'bob', password: 'pw', headers: { Authorization: 'Bearer t' }, aws_access_key_id: 'AKIA1', region: 'eu-west-1' },
       result: [{ status: 200, body: 'password=hunter2&ok=1', error: { code: 'UF_X', message: 'fine' } }],
       empty: { password: '', refresh_token: null },
     };
@@ -49,7 +51,7 @@ describe('redactValue', () => {
       token: 'dlv_abc',
       index: 0,
       secrets: REDACTED,
-      destination: { type: 'http', url: 'https://x.example.com/in', user: 'bob', password: REDACTED, headers: REDACTED, aws_access_key_id: 'AKIA1' },
+      destination: { type: 'http', url: 'https://x.example.com/in', user: 'bob', password: REDACTED, headers: REDACTED, aws_access_key_id: REDACTED, region: 'eu-west-1' },
       result: [{ status: 200, body: 'password=[REDACTED]&ok=1', error: { code: 'UF_X', message: 'fine' } }],
       empty: { password: '', refresh_token: null },
     });
@@ -62,10 +64,10 @@ describe('redactValue', () => {
   });
 
   it('knows secret field names, and leaves ordinary ones', () => {
-    for (const name of ['password', 'aws_secret_access_key', 'oauth_access_token', 'oauth_token', 'auth_secret', 'key', 'Authorization', 'x-api-key', 'client_secret', 'refresh_token', 'AccountKey', 'sig', 'session_uri', 'Cookie']) {
+    for (const name of ['password', 'aws_secret_access_key', 'oauth_access_token', 'oauth_token', 'auth_secret', 'key', 'Authorization', 'x-api-key', 'client_secret', 'refresh_token', 'AccountKey', 'sig', 'session_uri', 'Cookie', 'aws_access_key_id']) {
       expect(isSecretFieldName(name), name).toBe(true);
     }
-    for (const name of ['filename', 'bucket', 'aws_access_key_id', 'limit_key', 'repeatJobKey', 'keywords', 'url', 'code', 'signal', 'description']) {
+    for (const name of ['filename', 'bucket', 'limit_key', 'repeatJobKey', 'keywords', 'url', 'code', 'signal', 'description']) {
       expect(isSecretFieldName(name), name).toBe(false);
     }
   });

@@ -22,6 +22,9 @@ const SECRET_NAME_PARTS = [
   'signature',
   'api[-_]?key',
   'access[-_]?key(?![-_]?id)',
+  // The key id too: with its secret it names an account (issue 13, item 10). Only with
+  // separators, so that the error code InvalidAccessKeyId stays readable.
+  'access[-_]key[-_]id',
   'private[-_]?key',
   'account[-_]?key',
   'session[-_]?(?:id|uri|url)',
@@ -51,7 +54,8 @@ export function isSecretFieldName(name: string): boolean {
  * - query parameters named like secrets (`?X-Amz-Signature=...`, `&sig=...`, `?access_token=...`),
  *   and OAuth's `?code=`;
  * - `name: value` / `name=value` / `"name":"value"` where the name is secret-like;
- * - strings shaped like an AWS secret access key (40 characters of mixed-case base64).
+ * - strings shaped like an AWS access key id (`AKIA`/`ASIA` and 16 characters) or secret
+ *   access key (40 characters of mixed-case base64).
  */
 const NAME_IN_TEXT = `[\\w.-]*?(?:${SECRET_NAME_PARTS})[\\w.-]*|${EXACT_SECRET_NAMES.join('|')}`;
 
@@ -66,6 +70,7 @@ const TEXT_RULES: [RegExp, string | ((...groups: string[]) => string)][] = [
     new RegExp(`(^|[^\\w.-])(${NAME_IN_TEXT})(\\\\?["']?\\s*[:=]\\s*\\\\?["']?)(?!\\[REDACTED\\]|dlv_|(?:Bearer|Basic|Digest|SharedKey|AWS4-HMAC-SHA256)\\s+\\[REDACTED\\])([^\\s"'\\\\,;&}\\]]+)`, 'gi'),
     (_match, before, name, separator) => `${before}${name}${separator}${REDACTED}`,
   ],
+  [/\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g, REDACTED],
   [/(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]{0,39}[A-Z])(?=[A-Za-z0-9/+]{0,39}[a-z])(?=[A-Za-z0-9/+]{0,39}[0-9])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g, REDACTED],
 ];
 

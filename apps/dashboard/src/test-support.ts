@@ -30,6 +30,7 @@ export const PLANTED = {
   userinfo: 'pa55-userinfo-secret',
   queryToken: 'qsSECRET0123token',
   azureKey: 'azure-account-key-0123456789==',
+  s3KeyId: 'AKIAPLANTEDKEYID0001',
 };
 
 export interface PlantedJobs {
@@ -69,7 +70,7 @@ export async function startDashboardHarness(name: string): Promise<DashboardHarn
     source: { url: 'https://media.example.com/renders/welcome.mp4' },
     upload: {
       extension: 'mp4',
-      destination: { type: 's3', bucket: 'my-videos', filename: 'welcome.mp4', aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE', aws_secret_access_key: PLANTED.s3SecretKey },
+      destination: { type: 's3', bucket: 'my-videos', filename: 'welcome.mp4', aws_access_key_id: PLANTED.s3KeyId, aws_secret_access_key: PLANTED.s3SecretKey },
     },
   });
   const http = await producer.enqueue({
@@ -84,6 +85,7 @@ export async function startDashboardHarness(name: string): Promise<DashboardHarn
   await runOnce('s3', async (job) => {
     await job.log(`PUT https://my-videos.s3.amazonaws.com/welcome.mp4 with Authorization: Bearer ${PLANTED.bearer}`);
     await job.log(`retrying with password: ${PLANTED.password} and aws_secret_access_key=${PLANTED.s3SecretKey}`);
+    await job.log(`InvalidAccessKeyId: the key ${PLANTED.s3KeyId} is not known`);
     await job.updateProgress({ bytes_sent: 5, bytes_total: 10 });
     throw new UnrecoverableError(
       `SignatureDoesNotMatch for key ${PLANTED.s3SecretKey}; password: ${PLANTED.password}; Authorization: Bearer ${PLANTED.bearer}; ` +

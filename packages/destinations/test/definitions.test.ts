@@ -864,7 +864,7 @@ describe('urls and hosts', () => {
 
 describe('secret fields', () => {
   const EXPECTED_SECRETS: TableOf<string[]> = {
-    s3: ['aws_secret_access_key'],
+    s3: ['aws_access_key_id', 'aws_secret_access_key'],
     azureblob: ['key'],
     youtube: ['oauth_access_token', 'auth_secret'],
     facebook: ['oauth_access_token'],

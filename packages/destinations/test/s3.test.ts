@@ -198,11 +198,19 @@ describe('single PUT or multipart', () => {
   });
 
   it('keeps at most partsInFlight parts in flight, and sends them in parallel', async () => {
+    const twentyParts = await writeRandomFile(dir, 'twenty-parts.mp4', 100 * MiB);
     server.resetPeaks();
-    await run(destination({ filename: 'choice/two-at-once.mp4' }), sixParts, { partsInFlight: 2 });
+    await run(destination({ filename: 'choice/two-at-once.mp4' }), twentyParts, { partsInFlight: 2 });
     expect(server.peak('UploadPart')).toBe(2);
     server.resetPeaks();
-    await run(destination({ filename: 'choice/one-at-once.mp4' }), sixParts, { partsInFlight: 1 });
+    await run(destination({ filename: 'choice/one-at-once.mp4' }), twentyParts, { partsInFlight: 1 });
+    expect(server.peak('UploadPart')).toBe(1);
+  });
+
+  it('holds in flight at most a tenth of the file, which is what a crash makes it send again', async () => {
+    // 4 configured: 25 MiB (5 parts) go one at a time, 100 MiB (20 parts) two at a time.
+    server.resetPeaks();
+    await run(destination({ filename: 'choice/small-file.mp4' }), sixParts, { partsInFlight: 4 });
     expect(server.peak('UploadPart')).toBe(1);
   });
 });

@@ -1,5 +1,6 @@
 export * from './redis.js';
 export * from './redis-cluster.js';
+export * from './redis-sentinel.js';
 export * from './http-receiver.js';
 export * from './tcp-proxy.js';
 export * from './fakes/youtube.js';

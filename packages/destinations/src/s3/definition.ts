@@ -26,7 +26,8 @@ export const s3DestinationSchema = z
     type: z.literal('s3'),
     bucket: requiredString('bucket'),
     filename: requiredString('filename'),
-    aws_access_key_id: z.string().min(1).optional(),
+    // Secret too: the key id and its secret identify an account together (issue 13, item 10).
+    aws_access_key_id: secret(z.string().min(1).optional()),
     aws_secret_access_key: secret(z.string().min(1).optional()),
     aws_use_policy: z.boolean().default(false),
     s3host: z.string().min(1).optional(),

@@ -177,7 +177,7 @@ async function sendMissingParts(job: MultipartJob, state: UploadState): Promise<
   let saving: Promise<void> = Promise.resolve();
   try {
     await sendPartsInFlight({
-      inFlight: partsInFlightFor(job.partsInFlight, state.partSize),
+      inFlight: partsInFlightFor(job.partsInFlight, state.partSize, job.size),
       signal: job.context.signal,
       read: (signal) => missingParts(job, state, signal),
       send: async ({ partNumber, body }, signal) => {

@@ -61,6 +61,20 @@ describe('partsInFlightFor', () => {
     [4, 200 * MiB, 2],
     [4, 525 * MiB, 1],
   ])('%d configured with %d-byte parts -> %d at once (memory stays under 512 MiB)', (configured, partSize, expected) => {
-    expect(partsInFlightFor(configured, partSize)).toBe(expected);
+    expect(partsInFlightFor(configured, partSize, 5 * TiB)).toBe(expected);
+  });
+
+  it.each([
+    [64 * MiB, 1],
+    [100 * MiB, 2],
+    [150 * MiB, 3],
+    [200 * MiB, 4],
+    [GiB, 4],
+    [MiB, 1],
+    [0, 1],
+  ])('a %d-byte file in 5 MiB parts -> %d at once (a crash resends at most a tenth of it)', (size, expected) => {
+    const inFlight = partsInFlightFor(4, 5 * MiB, size);
+    expect(inFlight).toBe(expected);
+    if (size >= 64 * MiB) expect(inFlight * 5 * MiB).toBeLessThanOrEqual(size * 0.1);
   });
 });

@@ -44,9 +44,20 @@ export function partRange(partNumber: number, size: number, partSize: number): {
 }
 
 /**
- * Parts sent at once: the configured number, fewer when that many would hold more than
- * MAX_BUFFERED_BYTES in memory, and never fewer than one.
+ * The most a crash may cost, as a share of the file: the parts in flight when a worker dies
+ * are lost (S3 keeps only whole parts), so they are sent again by the next attempt.
  */
-export function partsInFlightFor(configured: number, partSize: number): number {
-  return Math.max(1, Math.min(configured, Math.floor(MAX_BUFFERED_BYTES / partSize)));
+export const MAX_RESEND_SHARE = 0.1;
+
+/**
+ * Parts sent at once: the configured number, fewer when that many would hold more than
+ * MAX_BUFFERED_BYTES in memory or more than MAX_RESEND_SHARE of the file (parts are at
+ * least 5 MiB, so a 64 MiB file sends one at a time and 4 in flight start at 200 MiB), and
+ * never fewer than one. Parallel parts pay off on long files, where a resend would cost the
+ * most; a small file is over in a few parts anyway (issue 13, item 3).
+ */
+export function partsInFlightFor(configured: number, partSize: number, size: number): number {
+  const byMemory = Math.floor(MAX_BUFFERED_BYTES / partSize);
+  const byResend = Math.floor((size * MAX_RESEND_SHARE) / partSize);
+  return Math.max(1, Math.min(configured, byMemory, byResend));
 }

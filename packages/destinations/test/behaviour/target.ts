@@ -23,6 +23,11 @@ export interface BehaviourTarget {
    * makes a second copy (a second YouTube video), so the resume tests can prove "one, never two".
    */
   copies?(name: string): Promise<number>;
+  /**
+   * The most file bytes over the wire, as a multiple of the file's size, that the kill test
+   * (64 MiB, killed at 40%) may see; unset: the suite's bound for any resumable target (1.5).
+   */
+  readonly maxResendRatio?: number;
   /** File bytes the server has received since the target started (for resume checks). */
   bytesReceived(): number;
   /** Slows uploads to this many bytes per second (0: full speed), so a test can stop one mid-way. */

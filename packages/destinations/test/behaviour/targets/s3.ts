@@ -25,6 +25,8 @@ export async function createTarget(): Promise<BehaviourTarget> {
   return {
     type: 's3',
     resumable: true,
+    // Parts in flight are capped at a tenth of the file (part-size.ts), and S3 keeps every whole part.
+    maxResendRatio: 1.1,
     adapter: adapter as BehaviourTarget['adapter'],
     destination: (name) => destination(name),
     stored: (name) => server.stored(BUCKET, name),
