@@ -168,7 +168,7 @@ describe('Bull Board draws what the fleet stores', () => {
   });
 
   it('stack traces without server paths: file names and line numbers only', async () => {
-    const stored = (await h.producer.queue('s3').getJob(h.planted.failedS3.id!))!.stacktrace.join('\n');
+    const stored = (await h.producer.queue('s3').getJob(h.planted.failedS3.id!))!.stacktrace!.join('\n');
     expect(stored).toContain(process.cwd());
     const { job } = (await get(`/api/queues/upload-s3/${h.planted.failedS3.id}`)).json<JobAnswer>();
     const shown = job.stacktrace.join('\n');

@@ -65,13 +65,12 @@ export class RedactingQueueAdapter extends BullMQAdapter {
     return (await super.getJobSchedulers()).map((scheduler) => redactValue(scheduler) as typeof scheduler);
   }
 
-  /** When each job runs, for those waiting in the delayed set (one round trip for the page). */
+  /** When each job runs, for those waiting in the delayed set (undefined for the others). */
   private async runTimesOf(jobs: Job[]): Promise<(number | undefined)[]> {
     if (jobs.length === 0) return [];
     const client = await this.bullQueue.getBackend().client;
     const delayedKey = this.bullQueue.keys.delayed!;
-    const answers = (await client.pipeline(jobs.map((job) => ['zscore', delayedKey, String(job.id)])).exec()) ?? [];
-    return answers.map(([error, score]) => (error ? undefined : runAtOfDelayedScore(score as string | null)));
+    return Promise.all(jobs.map(async (job) => runAtOfDelayedScore(await client.zscore(delayedKey, String(job.id)).catch(() => null))));
   }
 
   /**
