@@ -137,7 +137,7 @@ describe('the delivery console in Chromium', () => {
     expect(await localhost.innerText()).toContain('UF_RATE_LIMITED');
     const windows = await loopback.innerText();
     expect(windows).toMatch(/3 \/ 50 per 1 h · 47 left · next slot \d{4}-/);
-    expect(windows).toMatch(/3 \/ 400 per 24 h · 397 left/);
+    expect(windows).toMatch(/3 \/ 400 per 1 d · 397 left/);
   });
 
   it('shows per-pool throughput and failure rate over the last hour', async () => {

