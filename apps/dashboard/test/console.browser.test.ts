@@ -4,9 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM_PATH } from './chromium.js';
 import { LOGIN, SECRETS, startConsoleScenario, type ConsoleScenario } from './console-scenario.js';
-
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 let scenario: ConsoleScenario;
 let browser: Browser;
@@ -17,7 +16,7 @@ const seen: { url: string; body: string }[] = [];
 beforeAll(async () => {
   scenario = await startConsoleScenario();
   // --no-sandbox: the tests run as root, where chromium's sandbox refuses to start.
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ['--no-sandbox'] });
   context = await browser.newContext({ httpCredentials: { username: LOGIN.name, password: LOGIN.password }, viewport: { width: 1280, height: 900 } });
   context.on('response', (response) => {
     void response
