@@ -177,5 +177,5 @@ export function poolsPage(ctx: PageContext, pools: PoolThroughput[]): string {
 }
 
 export function notFoundPage(ctx: PageContext, token: string): string {
-  return layout(ctx, 'deliveries', 'Not found', `<h1>No delivery ${escapeHtml(token)}</h1><p>It may have expired (deliveries are kept for DELIVERY_TTL) or the token is wrong. <a href="${escapeHtml(ctx.consolePath)}">All deliveries</a></p>`);
+  return layout(ctx, 'deliveries', 'Not found', `<h1>No delivery ${escapeHtml(token)}</h1><p>It may have expired (delivery records are kept 30 days by default) or the token is wrong. <a href="${escapeHtml(ctx.consolePath)}">All deliveries</a></p>`);
 }
