@@ -26,7 +26,7 @@ try {
   const shoot = async (path: string, name: string) => {
     await page.goto(`${scenario.dashboard.url}console${path}`);
     await page.screenshot({ path: join(out, `console-${name}.png`), fullPage: true });
-    console.log(`docs/images/console-${name}.png`);
+    process.stdout.write(`docs/images/console-${name}.png\n`);
   };
   await shoot('', 'deliveries');
   await shoot(`/deliveries/${scenario.tokens.active}`, 'delivery-active');
