@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import { ERROR_CATALOG, WEBHOOK_QUEUE, type DeliveryState, type DeliveryStatus, type ErrorCode } from '@upload-fleet/core';
 import { DEFINITIONS, type DestinationType } from '@upload-fleet/destinations/definitions';
-import { DeliveryIndex, DeliveryQueues, DeliveryStore, StatusProjection } from '@upload-fleet/producer';
+import { DEFAULT_RETENTION, DeliveryControl, DeliveryIndex, DeliveryQueues, DeliveryStore, OutcomeRecorder, StatusProjection, type CancelResult, type RetryResult } from '@upload-fleet/producer';
 import { FleetLimiter, type AccountLimitState, type LimitRules } from '@upload-fleet/runtime/limits';
 import { redactValue } from '../redaction.js';
 
@@ -85,6 +85,7 @@ export class ConsoleData {
   private readonly queues: DeliveryQueues;
   private readonly status: StatusProjection;
   private readonly limiter: FleetLimiter;
+  private readonly control: DeliveryControl;
 
   constructor(
     connection: Redis | Cluster,
@@ -100,6 +101,18 @@ export class ConsoleData {
     this.status = new StatusProjection(this.store, this.queues, 5);
     // The lease TTL is used only when acquiring; the console only reads.
     this.limiter = new FleetLimiter({ connection, prefix, rules: limitRules, leaseTtlMs: 0 });
+    // Cancel and retry as the API does them (only offered with DASHBOARD_READ_ONLY=false).
+    this.control = new DeliveryControl(this.store, this.queues, new OutcomeRecorder(this.store, this.queues, { retention: DEFAULT_RETENTION }), this.status);
+  }
+
+  /** Cancels the uploads of a delivery that have not started (DELETE /v1/deliveries/<token>). */
+  cancel(token: string): Promise<CancelResult> {
+    return this.control.cancel(token);
+  }
+
+  /** Re-queues the failed uploads of a delivery with fresh attempts (POST /v1/deliveries/<token>/retry). */
+  retry(token: string): Promise<RetryResult> {
+    return this.control.retry(token);
   }
 
   async close(): Promise<void> {

@@ -49,7 +49,10 @@ const LIVE_SCRIPT = `
 function tick(){fetch(location.href,{headers:{'x-console-fragment':'live'},credentials:'same-origin'}).then(function(r){return r.ok?r.text():null}).then(function(html){
 if(html===null)return;var box=document.createElement('div');box.innerHTML=html;var next=box.querySelector('#live');if(!next)return;
 live.replaceWith(next);live=next;document.documentElement.dataset.refreshed=String(Date.now());if(next.dataset.final!=='true')setTimeout(tick,2000);}).catch(function(){setTimeout(tick,5000)});}
-setTimeout(tick,2000);})();`;
+setTimeout(tick,2000);})();
+document.addEventListener('click',function(e){var b=e.target.closest&&e.target.closest('button[data-action]');if(!b)return;var box=b.closest('.actions');
+fetch(box.dataset.api+'/'+b.dataset.action,{method:'POST',headers:{'x-console-action':'1'},credentials:'same-origin'}).then(function(r){return r.json()}).then(function(a){
+box.querySelector('.outcome').textContent=JSON.stringify(a);setTimeout(function(){location.reload()},800);});});`;
 
 export function layout(ctx: PageContext, current: 'deliveries' | 'limits' | 'pools', title: string, body: string): string {
   const nav = (page: typeof current, href: string, label: string) => `<a href="${escapeHtml(href)}"${page === current ? ' class="on"' : ''}>${label}</a>`;
@@ -108,9 +111,22 @@ export function deliveryPage(ctx: PageContext, detail: DeliveryDetail): string {
   const body = `<p><a href="${escapeHtml(ctx.consolePath)}">← Deliveries</a></p><h1 class="mono">${escapeHtml(status.token)}</h1>
 <div id="live" data-final="${detail.finished}"><div class="card"><dl class="kv"><dt>State</dt><dd>${stateBadge(status.state)}</dd><dt>Created</dt><dd>${time(status.created_at)}</dd><dt>Owner</dt><dd class="mono">${escapeHtml(detail.owner)}</dd>
 ${status.metadata ? `<dt>Metadata</dt><dd class="mono">${escapeHtml(JSON.stringify(status.metadata))}</dd>` : ''}${status.upload ? `<dt>Result URL</dt><dd><a class="mono" href="${escapeHtml(status.upload)}">${escapeHtml(status.upload)}</a></dd>` : ''}</dl></div>
-<h2>Uploads</h2>${uploads}<h2>Webhook</h2><div class="card">${detail.callback_url ? `<p class="mono">${escapeHtml(detail.callback_url)}</p>` : ''}${webhook}</div>
+${actions(ctx, detail)}<h2>Uploads</h2>${uploads}<h2>Webhook</h2><div class="card">${detail.callback_url ? `<p class="mono">${escapeHtml(detail.callback_url)}</p>` : ''}${webhook}</div>
 <p class="muted">${detail.finished ? 'Final: this page no longer refreshes.' : 'Refreshes every 2 seconds.'}</p></div>`;
   return layout(ctx, 'deliveries', status.token, body);
+}
+
+/** Cancel and retry, shown only when the dashboard is not read-only and there is something to do. */
+function actions(ctx: PageContext, detail: DeliveryDetail): string {
+  if (ctx.readOnly) return '';
+  const states = detail.status.uploads.map((u) => u.state);
+  const buttons = [
+    states.some((s) => s === 'queued' || s === 'deferred') ? '<button type="button" data-action="cancel">Cancel the uploads not started</button>' : '',
+    states.includes('failed') ? '<button type="button" data-action="retry">Retry the failed uploads</button>' : '',
+  ].join(' ');
+  if (!buttons.trim()) return '';
+  const api = `${ctx.consolePath}/api/deliveries/${encodeURIComponent(detail.status.token)}`;
+  return `<div class="card actions" data-api="${escapeHtml(api)}">${buttons} <span class="outcome muted"></span></div>`;
 }
 
 function uploadCard(u: UploadStatus, extra: DeliveryDetail['uploads'][number] | undefined): string {

@@ -4,12 +4,15 @@ import type { DeliveryState } from '@upload-fleet/core';
 import type { ConsoleData, DeliveryFilter } from './console-data.js';
 import { deliveriesPage, deliveryPage, limitsPage, notFoundPage, poolsPage, type PageContext } from './console-pages.js';
 
+export const ACTION_HEADER = 'x-console-action';
+
 const STATES: DeliveryState[] = ['pending', 'in_progress', 'completed', 'failed', 'partially_failed', 'cancelled'];
 
 /**
  * The delivery console's routes, under `<base>/console`: four pages and the JSON they are
- * made of (`<base>/console/api/...`). Behind the dashboard's login (its onRequest hook), GET
- * only: the console changes nothing. Every answer is redacted by ConsoleData.
+ * made of (`<base>/console/api/...`), behind the dashboard's login (its onRequest hook).
+ * Read-only by default; with DASHBOARD_READ_ONLY=false two actions more, the API's own:
+ * cancel what has not started, retry what failed. Every answer is redacted by ConsoleData.
  */
 export function registerConsoleRoutes(app: FastifyInstance, data: ConsoleData, ctx: PageContext): void {
   const path = ctx.consolePath;
@@ -41,6 +44,17 @@ export function registerConsoleRoutes(app: FastifyInstance, data: ConsoleData, c
     const detail = await data.delivery(token);
     return detail ? json(reply, detail) : json(reply, { error: `No delivery ${token}: it may have expired, or the token is wrong.` }, 404);
   });
+  // Actions are POSTs sent by the page's script with ACTION_HEADER: a form on another site
+  // cannot set a custom header, so a browser holding the Basic login cannot be made to act (CSRF).
+  for (const action of ['cancel', 'retry'] as const) {
+    app.post(`${path}/api/deliveries/:token/${action}`, async (request, reply) => {
+      if (ctx.readOnly) return json(reply, { error: 'The console is read-only (DASHBOARD_READ_ONLY is not "false"); cancel or retry with the API.' }, 403);
+      if (request.headers[ACTION_HEADER] !== '1') return json(reply, { error: `Console actions are sent by its page, with the ${ACTION_HEADER} header.` }, 403);
+      const { token } = request.params as { token: string };
+      if (!(await data.delivery(token))) return json(reply, { error: `No delivery ${token}: it may have expired, or the token is wrong.` }, 404);
+      return json(reply, action === 'cancel' ? await data.cancel(token) : await data.retry(token));
+    });
+  }
   app.get(`${path}/api/limits`, async (_request, reply) => json(reply, { accounts: await data.limits() }));
   app.get(`${path}/api/pools`, async (_request, reply) => json(reply, { pools: await data.pools() }));
 }
