@@ -88,6 +88,11 @@ describe('the delivery console in Chromium', () => {
     expect(percent).toBeGreaterThan(0);
     expect(percent).toBeLessThan(100);
     expect(await upload.innerText()).toMatch(/Attempts\s+1 of 3/);
+    // Bull Board, in the same browser: a progress bar for the job, which stores bytes, not a number.
+    const board = await context.newPage();
+    await board.goto(`${scenario.dashboard.url}queue/upload-http/${scenario.tokens.active}-0`);
+    await board.locator('[class*="progress"][role="progressbar"], [class*="progress"] svg').first().waitFor({ timeout: 15_000 });
+    seen.push({ url: board.url(), body: await board.content() });
     const navigations: string[] = [];
     page.on('framenavigated', (frame) => navigations.push(frame.url()));
     scenario.releaseActive();
@@ -106,6 +111,13 @@ describe('the delivery console in Chromium', () => {
     expect(text).toContain('UF_RATE_LIMITED');
     const runAt = Date.parse((await page.locator('.upload[data-index="0"] dd time').first().getAttribute('datetime'))!);
     expect(runAt).toBeGreaterThan(Date.now() + 30 * 60_000);
+
+    // Bull Board states the run time instead of "Delay changed; the new run time is currently unknown".
+    const board = await context.newPage();
+    await board.goto(`${scenario.dashboard.url}queue/upload-http?status=delayed`);
+    await board.getByText(/will run at/i).first().waitFor({ timeout: 15_000 });
+    expect(await board.getByText(/Delay changed/i).count()).toBe(0);
+    seen.push({ url: board.url(), body: await board.content() });
   });
 
   it('shows a failed upload with its code, message, what to do and the endpoint\'s answer', async () => {
