@@ -126,6 +126,7 @@ describe('the delivery console in Chromium', () => {
     expect(error).toMatch(/UF_[A-Z_]+/);
     expect(error).toMatch(/What to do: \S+/);
     expect(error).toContain('filename must end in .mov');
+    expect(await page.locator('.upload[data-index="0"]').innerText()).toMatch(/Attempts\s+1 of 3/);
     expect(await page.locator('.upload[data-index="0"]').getAttribute('data-state')).toBe('failed');
   });
 

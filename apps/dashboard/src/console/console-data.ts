@@ -157,6 +157,9 @@ export class ConsoleData {
     const status = await this.status.get(token);
     const uploads = await Promise.all(
       status.uploads.map(async (upload) => {
+        // An ended upload's status has no job to ask its attempts of; its job, while retained, knows.
+        const job = upload.state === 'completed' || upload.state === 'failed' ? await this.queues.upload(upload.type as DestinationType).getJob(upload.job_id) : undefined;
+        if (job?.opts.attempts) upload.max_attempts = job.opts.attempts;
         const log = await this.queues
           .upload(upload.type as DestinationType)
           .getJobLogs(upload.job_id)
