@@ -54,6 +54,8 @@ const upload = (type: 'http' | 'ftp', filename: string) => ({
       : { type, host: 'ftp.example.com', filename: `/in/${filename}`, user: 'u', password: 'round-trip-password' },
 });
 
+const INDEXED_AND_MARKED = ['hset', 'zadd', 'zremrangebyscore', 'expire', 'zadd', 'zremrangebyscore', 'expire'];
+
 describe('POST /v1/deliveries: Redis round trips', () => {
   const url = testRedisUrl();
   const prefix = uniquePrefix('api-round-trips');
@@ -96,14 +98,15 @@ describe('POST /v1/deliveries: Redis round trips', () => {
       ['multi', 'hset', 'expire', 'exec'],
       // One BullMQ addStandardJob script per upload, sent together.
       ['evalsha', 'evalsha', 'evalsha'],
-      // DeliveryStore.markEnqueued: a replay may answer this token from now on.
-      ['hset'],
+      // DeliveryStore.markEnqueued (a replay may answer this token from now on) and, sent
+      // with it, DeliveryIndex.add: the fleet's and the owner's list, trimmed to the TTL.
+      INDEXED_AND_MARKED,
     ]);
   });
 
   it('takes one round trip more with an idempotency_key: the claim (SET NX) comes first', async () => {
     const trips = await post({ source: { path: 'b.mp4' }, uploads: [upload('http', 'c.mp4')], idempotency_key: `render-${randomBytes(4).toString('hex')}` });
-    expect(trips).toEqual([['set'], ['multi', 'hset', 'expire', 'exec'], ['evalsha'], ['hset']]);
+    expect(trips).toEqual([['set'], ['multi', 'hset', 'expire', 'exec'], ['evalsha'], INDEXED_AND_MARKED]);
   });
 
   it('answers a replay of an idempotency_key from the record and the jobs, adding nothing', async () => {

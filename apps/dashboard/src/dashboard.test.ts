@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '@upload-fleet/core';
+import { DelayedError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createLogger, uploadQueueName } from '@upload-fleet/core';
 import { DESTINATION_TYPES } from '@upload-fleet/destinations/definitions';
 import { dumpPrefix } from '@upload-fleet/testkit';
 import { BASIC_CHALLENGE, BasicAuthMatcher, basicCredentialsOf } from './auth.js';
@@ -133,7 +135,7 @@ describe('no credential is ever shown', () => {
     expect(job.data.secrets).toBe('[REDACTED]');
     expect(job.data.destination).toMatchObject({ type: 's3', bucket: 'my-videos' });
     expect(job.data.destination).not.toHaveProperty('aws_access_key_id');
-    expect(job.progress).toEqual({ bytes_sent: 5, bytes_total: 10 });
+    expect(job.progress).toEqual({ progress: 50, bytes_sent: 5, bytes_total: 10 });
     expect(job.failedReason).toContain('SignatureDoesNotMatch');
     expect(job.failedReason).toContain('password: [REDACTED]');
     expect(job.failedReason).toContain('Bearer [REDACTED]');
@@ -155,6 +157,56 @@ describe('no credential is ever shown', () => {
     const ftp = await get(`/api/queues/upload-ftp/${h.planted.legacyFtp.id}`);
     const destination = ftp.json<{ job: { data: { destination: Record<string, unknown> } } }>().job.data.destination;
     expect(destination).toEqual({ type: 'ftp', host: 'ftp.example.com', user: 'bob', password: '[REDACTED]', key: '[REDACTED]' });
+  });
+});
+
+describe('Bull Board draws what the fleet stores', () => {
+  type JobAnswer = { job: { progress: unknown; delay: number; timestamp: number; opts: { delay?: number }; stacktrace: string[]; failedReason: string } };
+
+  it('a progress bar: the percentage beside the bytes, as Bull Board needs a numeric progress', async () => {
+    const { job } = (await get(`/api/queues/upload-s3/${h.planted.failedS3.id}`)).json<JobAnswer>();
+    expect(job.progress).toEqual({ progress: 50, bytes_sent: 5, bytes_total: 10 });
+    // The status API still reads the stored object.
+    expect(await h.producer.queue('s3').getJob(h.planted.failedS3.id!).then((j) => j?.progress)).toEqual({ bytes_sent: 5, bytes_total: 10 });
+  });
+
+  it('stack traces without server paths: file names and line numbers only', async () => {
+    const stored = (await h.producer.queue('s3').getJob(h.planted.failedS3.id!))!.stacktrace!.join('\n');
+    expect(stored).toContain(process.cwd());
+    const { job } = (await get(`/api/queues/upload-s3/${h.planted.failedS3.id}`)).json<JobAnswer>();
+    const shown = job.stacktrace.join('\n');
+    expect(shown).not.toContain(process.cwd());
+    expect(shown).not.toMatch(/\(\/|file:\/\//);
+    expect(shown).toMatch(/test-support\.ts:\d+:\d+/);
+  });
+
+  it('a deferred job (moveToDelayed, as the runtime defers) shows its real run time, not "delay changed"', async () => {
+    const { token } = await h.producer.enqueue({
+      source: { url: 'https://media.example.com/renders/welcome.mp4' },
+      upload: { destination: { type: 'dropbox', filename: 'welcome.mp4', oauth_token: 'sl.planted-dropbox-token-123' } },
+    });
+    const runAt = Date.now() + 3_600_000;
+    const connection = new Redis(h.redisUrl, { maxRetriesPerRequest: null });
+    const deferred = new Promise<void>((resolve) => {
+      const worker = new Worker(
+        uploadQueueName('dropbox'),
+        async (job, jobToken) => {
+          // Created a while before it runs, as a queued job is.
+          await job.moveToDelayed(runAt, jobToken);
+          setImmediate(() => void worker.close().then(() => resolve()));
+          throw new DelayedError();
+        },
+        { connection, prefix: h.prefix },
+      );
+    });
+    await deferred;
+    connection.disconnect();
+    const { job } = (await get(`/api/queues/upload-dropbox/${token}-0`)).json<JobAnswer>();
+    expect(job.opts.delay).toBe(job.delay);
+    expect(Math.abs(job.timestamp + job.delay - runAt)).toBeLessThan(2);
+    const listed = (await get('/api/queues?activeQueue=upload-dropbox&status=delayed&page=1&jobsPerPage=10')).json<QueuesAnswer>();
+    const inList = listed.queues.find((q) => q.name === 'upload-dropbox')!.jobs.find((j) => j.id === `${token}-0`) as unknown as JobAnswer['job'];
+    expect(inList.opts.delay).toBe(inList.delay);
   });
 });
 

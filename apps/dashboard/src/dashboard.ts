@@ -7,7 +7,10 @@ import { redisConnectionFromConfig, type RedisConnection, type RedisConnectionCo
 import { DEFAULT_PREFIX, WEBHOOK_QUEUE, createLogger, uploadQueueName, type Logger, type UploadJobData } from '@upload-fleet/core';
 import { DEFINITIONS } from '@upload-fleet/destinations/definitions';
 import { DeliveryStore } from '@upload-fleet/producer';
+import { DEFAULT_LIMIT_RULES, type LimitRules } from '@upload-fleet/runtime/limits';
 import { actionPolicy } from './action-policy.js';
+import { ConsoleData } from './console/console-data.js';
+import { registerConsoleRoutes } from './console/console-routes.js';
 import { BASIC_CHALLENGE, BasicAuthMatcher } from './auth.js';
 import { DEFAULT_DASHBOARD_HOST, DEFAULT_DASHBOARD_PORT, type DashboardAuth } from './config.js';
 import { RedactingQueueAdapter, retryWithFreshAttempts } from './redacting-queue-adapter.js';
@@ -26,6 +29,8 @@ export interface BuildDashboardOptions {
   basePath?: string;
   /** Errors and refused logins; default: createLogger(). */
   logger?: Logger;
+  /** The fleet's limit rules (RATE_LIMITS over the defaults), for the console's "remaining"; default: the defaults. */
+  limitRules?: LimitRules;
 }
 
 /**
@@ -94,10 +99,11 @@ export function buildDashboard(options: BuildDashboardOptions): FastifyInstance 
   });
 
   // The last line of defence: every JSON answer of Bull Board's API (job lists, a job,
-  // logs, flows, schedulers, error bodies) is redacted once more on its way out.
-  const apiPrefix = `${basePath === '/' ? '' : basePath}/api/`;
+  // logs, flows, schedulers, error bodies) and of the console's is redacted once more on its way out.
+  const mount = basePath === '/' ? '' : basePath;
+  const apiPrefixes = [`${mount}/api/`, `${mount}/console/api/`];
   app.addHook('onSend', async (request, reply, payload) => {
-    if (!request.url.startsWith(apiPrefix)) return payload;
+    if (!apiPrefixes.some((p) => request.url.startsWith(p))) return payload;
     reply.header('cache-control', 'no-store');
     if (typeof payload !== 'string' || !String(reply.getHeader('content-type') ?? '').includes('json')) return payload;
     try {
@@ -108,9 +114,12 @@ export function buildDashboard(options: BuildDashboardOptions): FastifyInstance 
   });
 
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
-  app.register(board.registerPlugin(), { prefix: basePath === '/' ? '' : basePath });
+  app.register(board.registerPlugin(), { prefix: mount });
+  // The delivery console beside Bull Board, behind the same login (console/).
+  const consoleData = new ConsoleData(options.connection, prefix, options.limitRules ?? DEFAULT_LIMIT_RULES, queues);
+  registerConsoleRoutes(app, consoleData, { consolePath: `${mount}/console`, boardPath: `${mount}/`, readOnly });
   app.addHook('onClose', async () => {
-    await Promise.all(queues.map((queue) => queue.close()));
+    await Promise.all([...queues.map((queue) => queue.close()), consoleData.close()]);
   });
   return app;
 }

@@ -1,5 +1,6 @@
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import type { Job, Queue } from 'bullmq';
+import { presentProgress, presentRunAt, runAtOfDelayedScore, stripServerPaths } from './job-presentation.js';
 import { redactText, redactValue } from './redaction.js';
 
 export interface RedactingQueueAdapterOptions {
@@ -28,6 +29,7 @@ export const retryWithFreshAttempts = (job: Job) => job.retry('failed', { resetA
  */
 export class RedactingQueueAdapter extends BullMQAdapter {
   private readonly retryJob: (job: Job) => Promise<void>;
+  private readonly bullQueue: Queue;
 
   constructor(queue: Queue, options: RedactingQueueAdapterOptions) {
     super(queue, {
@@ -38,15 +40,20 @@ export class RedactingQueueAdapter extends BullMQAdapter {
       description: options.description,
     } as ConstructorParameters<typeof BullMQAdapter>[1]);
     this.retryJob = options.retry ?? retryWithFreshAttempts;
+    this.bullQueue = queue;
   }
 
   override async getJob(id: string): Promise<Job | undefined> {
     const job = await super.getJob(id);
-    return job ? this.view(job) : job;
+    if (!job) return job;
+    const [runAt] = await this.runTimesOf([job]);
+    return this.view(job, runAt);
   }
 
   override async getJobs(...args: Parameters<BullMQAdapter['getJobs']>): Promise<Job[]> {
-    return (await super.getJobs(...args)).map((job) => this.view(job));
+    const jobs = await super.getJobs(...args);
+    const runTimes = await this.runTimesOf(jobs);
+    return jobs.map((job, i) => this.view(job, runTimes[i]));
   }
 
   override async getJobLogs(id: string): Promise<string[]> {
@@ -58,20 +65,56 @@ export class RedactingQueueAdapter extends BullMQAdapter {
     return (await super.getJobSchedulers()).map((scheduler) => redactValue(scheduler) as typeof scheduler);
   }
 
+  /** When each job runs, for those waiting in the delayed set (undefined for the others). */
+  private async runTimesOf(jobs: Job[]): Promise<(number | undefined)[]> {
+    if (jobs.length === 0) return [];
+    const client = await this.bullQueue.getBackend().client;
+    const delayedKey = this.bullQueue.keys.delayed!;
+    return Promise.all(jobs.map(async (job) => runAtOfDelayedScore(await client.zscore(delayedKey, String(job.id)).catch(() => null))));
+  }
+
   /**
-   * A read view of a job: what Bull Board reads is redacted; its actions go to the real
-   * job (bound to it, so BullMQ's internals never see the proxy), retry as configured.
+   * A read view of a job: what Bull Board reads is redacted, server paths stripped from
+   * failures, progress given as a percentage and a deferred job's run time stated; its
+   * actions go to the real job (bound to it, so BullMQ's internals never see the proxy),
+   * retry as configured.
    */
-  private view(job: Job): Job {
+  private view(job: Job, runAtMs: number | undefined): Job {
     const retry = () => this.retryJob(job);
     return new Proxy(job, {
       get(target, property) {
-        if (property === 'toJSON') return () => redactValue(target.toJSON());
+        if (property === 'toJSON') return () => presentJson(target.toJSON() as unknown as JobJson, runAtMs);
         if (property === 'retry') return retry;
         const value: unknown = Reflect.get(target, property, target);
-        if (JOB_FIELDS_SHOWN.has(property)) return redactValue(value);
+        if (JOB_FIELDS_SHOWN.has(property)) return presentField(property, value);
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
     });
   }
+}
+
+interface JobJson {
+  timestamp?: number;
+  delay?: number;
+  opts?: Record<string, unknown>;
+  progress?: unknown;
+  failedReason?: string;
+  stacktrace?: string[] | null;
+}
+
+function presentJson(json: JobJson, runAtMs: number | undefined): unknown {
+  const shown = presentRunAt(json, runAtMs);
+  return redactValue({
+    ...shown,
+    progress: presentProgress(shown.progress),
+    ...(typeof shown.failedReason === 'string' ? { failedReason: stripServerPaths(shown.failedReason) } : {}),
+    ...(Array.isArray(shown.stacktrace) ? { stacktrace: shown.stacktrace.map((line) => (typeof line === 'string' ? stripServerPaths(line) : line)) } : {}),
+  });
+}
+
+function presentField(property: PropertyKey, value: unknown): unknown {
+  if (property === 'progress') return redactValue(presentProgress(value));
+  if (property === 'failedReason' && typeof value === 'string') return redactText(stripServerPaths(value));
+  if (property === 'stacktrace' && Array.isArray(value)) return value.map((line) => (typeof line === 'string' ? redactText(stripServerPaths(line)) : line));
+  return redactValue(value);
 }

@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   await api.listen({ port: apiConfig.port, host: apiConfig.host }).catch((error: unknown) => {
     throw listenError(apiPort, error);
   });
-  const dashboard = await startDashboard({ ...dashboardConfig, logger }).catch((error: unknown) => {
+  const dashboard = await startDashboard({ ...dashboardConfig, limitRules: workerConfig.limitRules, logger }).catch((error: unknown) => {
     throw (error as NodeJS.ErrnoException).code ? listenError(dashboardPort, error) : error;
   });
   running.push({ name: 'dashboard', stop: () => dashboard.close() });

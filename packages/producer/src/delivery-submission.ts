@@ -4,6 +4,7 @@ import type { JobsOptions } from 'bullmq';
 import { uploadQueueName, type LiteralAddressCheck, type SecretBox } from '@upload-fleet/core';
 import { uploadsOf, validateDeliveryRequest, type DeliveryRequest, type DestinationType } from '@upload-fleet/destinations/definitions';
 import type { OwnerOptions } from './delivery-access.js';
+import type { DeliveryIndex } from './delivery-index.js';
 import type { DeliveryQueues } from './delivery-queues.js';
 import type { DeliveryMeta, DeliveryRecord, DeliveryStore } from './delivery-store.js';
 import { IdempotencyConflictError, ValidationFailedError } from './errors.js';
@@ -27,6 +28,8 @@ export interface DeliverySubmitterOptions {
   retention: RetentionOptions;
   /** Refuses at submit time URLs whose host is a blocked IP literal; unset: left to the worker. */
   network?: LiteralAddressCheck;
+  /** The list of deliveries the console reads, newest first. */
+  index: DeliveryIndex;
 }
 
 /** How long a second request with the same idempotency_key waits for the first to finish enqueueing. */
@@ -74,7 +77,8 @@ export class DeliverySubmitter {
 
     const meta = metaFor(token, owner, fingerprint, request);
     // A take-over keeps the record the first request wrote (its created_at).
-    if (created || !(await this.store.read(token))) await this.store.create(meta);
+    const earlier = created ? undefined : await this.store.read(token);
+    if (!earlier) await this.store.create(meta);
     const uploads = uploadsOf(request);
     const added = await Promise.allSettled(
       uploads.map((upload, index) => {
@@ -88,7 +92,8 @@ export class DeliverySubmitter {
       await this.rollBack(token, meta, keyHash).catch(() => undefined);
       throw failure.reason;
     }
-    await this.store.markEnqueued(token);
+    // Listed for the console once every job is in, in the same round trip as the mark.
+    await Promise.all([this.store.markEnqueued(token), this.options.index.add(token, owner, Date.parse(earlier?.meta.created_at ?? meta.created_at))]);
     return { token, created, uploads: meta.uploads.map(({ index, type, job_id }) => ({ index, type, job_id })) };
   }
 

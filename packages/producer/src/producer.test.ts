@@ -124,4 +124,34 @@ describe('Producer', () => {
     await expect(producer.get(token, { owner: 'someone-else' })).rejects.toMatchObject({ code: 'UF_DELIVERY_FORBIDDEN' });
     await expect(producer.get('dlv_unknown')).rejects.toMatchObject({ code: 'UF_DELIVERY_NOT_FOUND' });
   });
+
+  it('lists deliveries newest first in the index, per owner and for the fleet, by creation time, bounded by the record TTL', async () => {
+    const first = await producer.enqueue(request(), { owner: 'index-owner' });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = await producer.enqueue(request(), { owner: 'index-owner' });
+    const other = await producer.enqueue(request(), { owner: 'index-other' });
+    expect(await producer.index.list({ owner: 'index-owner' })).toEqual([second.token, first.token]);
+    expect(await producer.index.list({ owner: 'index-other' })).toEqual([other.token]);
+    const all = await producer.index.list({ limit: 1000 });
+    expect(all.indexOf(other.token)).toBeLessThan(all.indexOf(second.token));
+    expect(all.indexOf(second.token)).toBeLessThan(all.indexOf(first.token));
+    const createdSecond = Date.parse((await producer.get(second.token)).created_at);
+    expect(await producer.index.list({ owner: 'index-owner', fromMs: createdSecond })).toEqual([second.token]);
+    expect(await producer.index.list({ owner: 'index-owner', toMs: createdSecond - 1 })).toEqual([first.token]);
+    const ttl = await redis.ttl(producer.index.ownerKey('index-owner'));
+    expect(ttl).toBeGreaterThan(0);
+
+    // An entry older than the TTL is dropped by the next write.
+    const shortLived = new Producer({ connection: redis, prefix, secretBox: box, deliveryTtlSeconds: 60 });
+    await redis.zadd(shortLived.index.ownerKey('index-ttl'), Date.now() - 61_000, 'dlv_expired');
+    const fresh = await shortLived.enqueue(request(), { owner: 'index-ttl' });
+    expect(await shortLived.index.list({ owner: 'index-ttl' })).toEqual([fresh.token]);
+    await shortLived.close();
+  });
+
+  it('leaves a delivery that could not be enqueued out of the index', async () => {
+    const before = await producer.index.count();
+    await expect(producer.enqueue({ source: { path: 'x.mp4' }, upload: { destination: { type: 's3' } } })).rejects.toBeInstanceOf(ValidationFailedError);
+    expect(await producer.index.count()).toBe(before);
+  });
 });

@@ -5,6 +5,7 @@ import type { DestinationType } from '@upload-fleet/destinations/definitions';
 import type { OwnerOptions } from './delivery-access.js';
 import { DeliveryControl, type CancelResult, type RetryResult } from './delivery-control.js';
 import { DeliveryQueues, type WebhookJobData } from './delivery-queues.js';
+import { DeliveryIndex } from './delivery-index.js';
 import { DeliveryStore } from './delivery-store.js';
 import { DeliverySubmitter, type EnqueueOptions, type EnqueueResult } from './delivery-submission.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
@@ -44,6 +45,7 @@ export interface ProducerOptions {
  *   submitting    delivery-submission.ts  enqueue and idempotency
  *   control       delivery-control.ts     cancel and retry
  *   status        status-projection.ts    what the API reads (get, waitFor)
+ *   index         delivery-index.ts       the deliveries newest first, per owner (the console's list)
  *   outcomes      outcome-recorder.ts     what the workers write (final records, deferrals, webhooks)
  *
  * over the delivery record (delivery-store.ts) and the queues (delivery-queues.ts).
@@ -52,6 +54,8 @@ export class Producer {
   readonly prefix: string;
   /** The delivery records (one Redis hash per delivery). */
   readonly deliveries: DeliveryStore;
+  /** The deliveries, newest first (the console's list). */
+  readonly index: DeliveryIndex;
   /** The read side: statuses as the API answers them. */
   readonly status: StatusProjection;
   /** The write side of the workers: how uploads ended or why they wait. */
@@ -64,7 +68,9 @@ export class Producer {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     const maxAttempts = options.maxAttempts ?? 5;
     const retention = options.retention ?? DEFAULT_RETENTION;
-    this.deliveries = new DeliveryStore(options.connection, this.prefix, options.deliveryTtlSeconds ?? DEFAULT_DELIVERY_TTL_SECONDS);
+    const ttlSeconds = options.deliveryTtlSeconds ?? DEFAULT_DELIVERY_TTL_SECONDS;
+    this.deliveries = new DeliveryStore(options.connection, this.prefix, ttlSeconds);
+    this.index = new DeliveryIndex(options.connection, this.prefix, ttlSeconds);
     this.queues = new DeliveryQueues(options.connection, this.prefix, options.onError);
     this.status = new StatusProjection(this.deliveries, this.queues, maxAttempts);
     this.outcomes = new OutcomeRecorder(this.deliveries, this.queues, {
@@ -73,7 +79,7 @@ export class Producer {
       ...(options.webhookBackoffMs !== undefined ? { webhookBackoffMs: options.webhookBackoffMs } : {}),
     });
     const network = options.allowedPrivateHosts ? createNetworkGuard({ allowedPrivateHosts: options.allowedPrivateHosts }) : undefined;
-    this.submitter = new DeliverySubmitter(this.deliveries, this.queues, { secretBox: options.secretBox, maxAttempts, retention, ...(network ? { network } : {}) });
+    this.submitter = new DeliverySubmitter(this.deliveries, this.queues, { secretBox: options.secretBox, maxAttempts, retention, index: this.index, ...(network ? { network } : {}) });
     this.control = new DeliveryControl(this.deliveries, this.queues, this.outcomes, this.status);
   }
 

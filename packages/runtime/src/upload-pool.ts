@@ -1,4 +1,4 @@
-import { Worker } from 'bullmq';
+import { MetricsTime, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { uploadQueueName, type Logger, type UploadJobData, type UploadResult } from '@upload-fleet/core';
 import type { DestinationAdapter } from '@upload-fleet/destinations';
@@ -31,6 +31,9 @@ export function createUploadPool(options: UploadPoolOptions): UploadPool {
     stalledInterval: options.stalledIntervalMs,
     maxStalledCount: options.maxStalledCount,
     autorun: false,
+    // Completed and failed counts per minute for the last hour: the console's throughput
+    // and failure rate per pool (queue.getMetrics; https://docs.bullmq.io/guide/metrics).
+    metrics: { maxDataPoints: MetricsTime.ONE_HOUR },
     settings: {
       // The processor computed the delay already (it knows Retry-After); anything else
       // that reaches here (rare: errors BullMQ itself raised) gets the standard curve.

@@ -184,8 +184,10 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         // The platform said "slow down": pause this account for the whole fleet, so other
         // workers do not spend requests learning the same thing.
         const waitMs = error.retryAfterMs ?? options.defaultRateLimitDelayMs;
-        if (error.pauseScope === 'destination') await options.limiter.pauseDestination(adapter.type, waitMs);
-        else if (limitKey) await options.limiter.pause(adapter.type, limitKey, waitMs);
+        // The console shows why the key is paused: the code and the scrubbed message.
+        const pauseReason = `${error.code}: ${userMessage}`.slice(0, 300);
+        if (error.pauseScope === 'destination') await options.limiter.pauseDestination(adapter.type, waitMs, pauseReason);
+        else if (limitKey) await options.limiter.pause(adapter.type, limitKey, waitMs, pauseReason);
         const runAt = Date.now() + withJitter(waitMs);
         await outcomes.recordDeferral(data.token, data.index, {
           reason: 'rate_limited',

@@ -120,4 +120,45 @@ describe('FleetLimiter', () => {
     await sleep(450);
     expect((await limiter.acquire('facebook', 'page-1', 'p')).allowed).toBe(true);
   });
+
+  it('snapshot: used, remaining and reset per window, leases held, pauses with their reason; writes nothing', async () => {
+    const own = new FleetLimiter({
+      connection: redis,
+      prefix: `${prefix}:snapshot`,
+      leaseTtlMs: 60_000,
+      rules: parseLimitRules(JSON.stringify({ youtube: { windows: ['50/1h', '400/24h'] }, dropbox: { concurrency: 1, windows: [] } }), {}),
+    });
+    for (let i = 0; i < 3; i++) expect((await own.acquire('youtube', 'UC-channel:1', `job-${i}:1`)).allowed).toBe(true);
+    const lease = await own.acquire('dropbox', 'dbid:abc', 'job-d:1', 'job-d');
+    expect(lease.allowed).toBe(true);
+    await own.pause('youtube', 'UC-channel:1', 60_000, 'UF_RATE_LIMITED: quotaExceeded');
+    await own.pauseDestination('facebook', 30_000, 'UF_RATE_LIMITED: app-wide limit');
+    const before = await dumpKeys(`${prefix}:snapshot`);
+
+    const snapshot = await own.snapshot();
+    expect(await dumpKeys(`${prefix}:snapshot`)).toEqual(before);
+    const youtube = snapshot.find((s) => s.type === 'youtube')!;
+    expect(youtube.key).toBe('UC-channel:1');
+    expect(youtube.windows.map((w) => [w.window_ms, w.limit, w.used, w.remaining])).toEqual([
+      [3_600_000, 50, 3, 47],
+      [86_400_000, 400, 3, 397],
+    ]);
+    const hourReset = Date.parse(youtube.windows[0]!.resets_at!);
+    expect(hourReset).toBeGreaterThan(Date.now() + 3_500_000);
+    expect(youtube.paused?.reason).toBe('UF_RATE_LIMITED: quotaExceeded');
+    expect(Date.parse(youtube.paused!.until)).toBeGreaterThan(Date.now() + 50_000);
+    const dropbox = snapshot.find((s) => s.type === 'dropbox')!;
+    expect(dropbox).toMatchObject({ key: 'dbid:abc', concurrency: 1, leases: [{ holder: 'job-d' }] });
+    const facebook = snapshot.find((s) => s.type === 'facebook')!;
+    expect(facebook.key).toBeUndefined();
+    expect(facebook.paused?.reason).toBe('UF_RATE_LIMITED: app-wide limit');
+
+    if (lease.allowed) await lease.permit.release();
+    expect((await own.snapshot()).find((s) => s.type === 'dropbox')?.leases ?? []).toEqual([]);
+  });
+
+  async function dumpKeys(keyPrefix: string): Promise<string[]> {
+    const keys = (await redis.keys(`${keyPrefix}:*`)).sort();
+    return Promise.all(keys.map(async (k) => `${k}=${JSON.stringify(await redis.dump(k))}`));
+  }
 });

@@ -66,12 +66,16 @@ end
 return {1, 0, 'ok'}
 `;
 
+/** KEYS[1] the pause (its value: until when, ms), KEYS[2] why (shown by the console), both lapsing together. */
 const PAUSE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local untilMs = now + tonumber(ARGV[1])
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if untilMs > current then redis.call('SET', KEYS[1], untilMs, 'PXAT', untilMs) end
+if untilMs > current then
+  redis.call('SET', KEYS[1], untilMs, 'PXAT', untilMs)
+  if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'PXAT', untilMs) else redis.call('DEL', KEYS[2]) end
+end
 return untilMs
 `;
 
@@ -131,14 +135,80 @@ export class FleetLimiter {
     return { allowed: false, waitMs: Math.max(1, Number(waitMs)), reason: reason as 'window' | 'concurrency' | 'paused' };
   }
 
-  /** The platform said "slow down": no upload of this key starts for `forMs`, fleet-wide. */
-  async pause(type: DestinationType, key: string, forMs: number): Promise<void> {
-    await this.options.connection.eval(PAUSE, 1, this.keysOf(type, key, undefined).pause, String(Math.max(1, Math.round(forMs))));
+  /**
+   * The platform said "slow down": no upload of this key starts for `forMs`, fleet-wide.
+   * `reason` (an error code and message, without secrets) is what the console shows.
+   */
+  async pause(type: DestinationType, key: string, forMs: number, reason = ''): Promise<void> {
+    const keys = this.keysOf(type, key, undefined);
+    await this.options.connection.eval(PAUSE, 2, keys.pause, `${keys.pause}${PAUSE_REASON_SUFFIX}`, String(Math.max(1, Math.round(forMs))), reason);
   }
 
   /** No upload of this destination type starts for `forMs`, whatever its account (a project-wide quota). */
-  async pauseDestination(type: DestinationType, forMs: number): Promise<void> {
-    await this.options.connection.eval(PAUSE, 1, this.typePauseKey(type), String(Math.max(1, Math.round(forMs))));
+  async pauseDestination(type: DestinationType, forMs: number, reason = ''): Promise<void> {
+    const pause = this.typePauseKey(type);
+    await this.options.connection.eval(PAUSE, 2, pause, `${pause}${PAUSE_REASON_SUFFIX}`, String(Math.max(1, Math.round(forMs))), reason);
+  }
+
+  /**
+   * What the limits hold now, for every account with a trace in Redis (a start in a window,
+   * a lease or a pause): per window used, remaining and when the oldest start leaves it;
+   * the leases held; the pause with its reason. Read-only: SCAN and reads, nothing written
+   * (the windows are not trimmed, starts that left a window are just not counted).
+   */
+  async snapshot(): Promise<AccountLimitState[]> {
+    const { connection, prefix } = this.options;
+    const accounts = new Map<string, { type: DestinationType; key: string | undefined; windowsMs: Set<number> }>();
+    for (const name of await scanKeys(connection, `${prefix}:limit:*`)) {
+      const parsed = parseLimitKeyName(prefix, name);
+      if (!parsed) continue;
+      const id = `${parsed.type}\u0000${parsed.key ?? ''}`;
+      const account = accounts.get(id) ?? { type: parsed.type, key: parsed.key, windowsMs: new Set<number>() };
+      if (parsed.windowMs !== undefined) account.windowsMs.add(parsed.windowMs);
+      accounts.set(id, account);
+    }
+    const [seconds, micros] = await connection.time();
+    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const states = await Promise.all([...accounts.values()].map((account) => this.stateOf(account.type, account.key, account.windowsMs, now)));
+    return states.sort((a, b) => a.type.localeCompare(b.type) || (a.key ?? '').localeCompare(b.key ?? ''));
+  }
+
+  private async stateOf(type: DestinationType, key: string | undefined, seenWindowsMs: Set<number>, now: number): Promise<AccountLimitState> {
+    const { connection } = this.options;
+    const rules = key === undefined ? undefined : this.rulesFor(type, key);
+    const keys = key === undefined ? { windows: [], leases: undefined, pause: this.typePauseKey(type) } : this.keysOf(type, key, rules);
+    const windowsMs = [...new Set([...(rules?.windows ?? []).map((w) => w.windowMs), ...seenWindowsMs])].sort((a, b) => a - b);
+    const base = `${this.options.prefix}:limit:{${type}:${(key ?? '').replace(/[{}]/g, '_')}}`;
+    const windows = await Promise.all(
+      windowsMs.map(async (windowMs) => {
+        const windowKey = `${base}:window:${windowMs}`;
+        const from = `(${now - windowMs}`;
+        const [used, oldest] = await Promise.all([connection.zcount(windowKey, from, '+inf'), connection.zrangebyscore(windowKey, from, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)]);
+        const limit = rules?.windows.find((w) => w.windowMs === windowMs)?.limit;
+        return {
+          window_ms: windowMs,
+          ...(limit !== undefined ? { limit, remaining: Math.max(0, limit - used) } : {}),
+          used,
+          ...(oldest[1] !== undefined ? { resets_at: new Date(Number(oldest[1]) + windowMs).toISOString() } : {}),
+        };
+      }),
+    );
+    const [leases, pausedUntil, pauseReason] = await Promise.all([
+      keys.leases ? connection.zrangebyscore(keys.leases, `(${now}`, '+inf', 'WITHSCORES') : Promise.resolve([] as string[]),
+      connection.get(keys.pause),
+      connection.get(`${keys.pause}${PAUSE_REASON_SUFFIX}`),
+    ]);
+    const held: AccountLimitState['leases'] = [];
+    for (let i = 0; i + 1 < leases.length; i += 2) held.push({ holder: leases[i]!, expires_at: new Date(Number(leases[i + 1])).toISOString() });
+    const paused = pausedUntil !== null && Number(pausedUntil) > now ? { until: new Date(Number(pausedUntil)).toISOString(), ...(pauseReason ? { reason: pauseReason } : {}) } : undefined;
+    return {
+      type,
+      ...(key !== undefined ? { key } : {}),
+      windows,
+      ...(rules?.concurrency !== undefined ? { concurrency: rules.concurrency } : {}),
+      leases: held,
+      ...(paused ? { paused } : {}),
+    };
   }
 
   private typePauseKey(type: DestinationType): string {
@@ -170,6 +240,51 @@ export class FleetLimiter {
       pause: `${base}:pause`,
     };
   }
+}
+
+/** One account's limits as the console shows them (FleetLimiter.snapshot). */
+export interface AccountLimitState {
+  type: DestinationType;
+  /** The account (limit key); absent for a pause of the whole destination type. */
+  key?: string;
+  windows: { window_ms: number; limit?: number; used: number; remaining?: number; resets_at?: string }[];
+  concurrency?: number;
+  leases: { holder: string; expires_at: string }[];
+  paused?: { until: string; reason?: string };
+}
+
+const PAUSE_REASON_SUFFIX = '-reason';
+
+/** `<prefix>:limit:{<type>:<key>}:window:<ms>|leases|pause` and `<prefix>:limit:{<type>}:pause`, back to their parts. */
+function parseLimitKeyName(prefix: string, name: string): { type: DestinationType; key: string | undefined; windowMs: number | undefined } | undefined {
+  if (!name.startsWith(`${prefix}:limit:{`)) return undefined;
+  const rest = name.slice(prefix.length + 8);
+  const close = rest.lastIndexOf('}:');
+  if (close < 0) return undefined;
+  const tag = rest.slice(0, close);
+  const part = rest.slice(close + 2);
+  const colon = tag.indexOf(':');
+  const type = (colon < 0 ? tag : tag.slice(0, colon)) as DestinationType;
+  const key = colon < 0 ? undefined : tag.slice(colon + 1);
+  const window = /^window:(\d+)$/.exec(part);
+  if (window) return { type, key, windowMs: Number(window[1]) };
+  if (part === 'leases' || part === 'pause') return { type, key, windowMs: undefined };
+  return undefined;
+}
+
+/** Every key matching `pattern`, on each master of a Cluster or on the one server. */
+async function scanKeys(connection: Redis | Cluster, pattern: string): Promise<string[]> {
+  const nodes = 'nodes' in connection && typeof connection.nodes === 'function' ? (connection as Cluster).nodes('master') : [connection as Redis];
+  const found = new Set<string>();
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      for (const key of keys) found.add(key);
+    } while (cursor !== '0');
+  }
+  return [...found];
 }
 
 interface LimitKeys {
