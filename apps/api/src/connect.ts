@@ -95,7 +95,7 @@ export function registerConnectRoutes(app: FastifyInstance, options: ConnectOpti
   /** The provider of a platform path parameter, or an ApiError for an unknown one. */
   const providerOf = (platform: string): OAuthProvider => {
     const provider = providerOfPlatform(platform);
-    if (!provider) throw new ApiError(404, 'UF_NOT_FOUND', `There is no connect flow for "${platform.slice(0, 40)}": the platforms are ${CONNECT_PLATFORMS.map((p) => p.platform).join(' and ')}.`);
+    if (!provider) throw new ApiError(404, 'UF_NOT_FOUND', `There is no connect flow for "${platform.slice(0, 40)}": the platforms are ${new Intl.ListFormat('en', { type: 'conjunction' }).format(CONNECT_PLATFORMS.map((p) => p.platform))}.`);
     return provider;
   };
   const notConfigured = (provider: OAuthProvider) => {

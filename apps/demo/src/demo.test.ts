@@ -48,7 +48,7 @@ describe('pnpm demo --exit', () => {
     expect(results.get('gcs')!.where).toMatch(/\/renders\/welcome\.mp4$/);
     expect(stdout).toContain(`demo finished: ${TYPES.length} of ${TYPES.length} uploads completed`);
     // Live progress: every upload was seen active, and the dashboard is announced with its login.
-    for (const type of TYPES) expect(stdout).toMatch(new RegExp(`\\[\\d ${type}\\]\\s+active`));
+    for (const type of TYPES) expect(stdout).toMatch(new RegExp(`\\[\\d+ ${type}\\]\\s+active`));
     expect(stdout).toMatch(/^Dashboard: http:\/\/localhost:\d+\/ {2}\(login: admin \/ \S+\)$/m);
   }, 60_000);
 });
@@ -77,7 +77,7 @@ describe('pnpm demo in a terminal', () => {
     delete env.REDIS_URL;
     const demo = startInPty(script.split('&&').at(-1)!.trim().split(/\s+/), { cwd: repoRoot, env });
     try {
-      await until('an upload to be active', () => /\[\d \w+\]\s+active/.test(demo.output()) || demo.child.exitCode !== null);
+      await until('an upload to be active', () => /\[\d+ \w+\]\s+active/.test(demo.output()) || demo.child.exitCode !== null);
       expect(redisServersUnder(tmp)).toHaveLength(1);
       demo.interrupt();
       expect(await demo.exited, demo.output()).toBe(0);

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApi, loadApiConfig } from '@upload-fleet/api';
-import { createLogger, type DeliveryStatus } from '@upload-fleet/core';
+import { MAX_UPLOADS_PER_DELIVERY, createLogger, type DeliveryStatus } from '@upload-fleet/core';
 import { loadDashboardConfig, startDashboard } from '@upload-fleet/dashboard';
 import { startEmbeddedRedis } from '@upload-fleet/redis';
 import { loadWorkerConfig, startWorkerFleet } from '@upload-fleet/runtime';
@@ -108,24 +108,33 @@ async function main(): Promise<number> {
     cleanups.push(() => dashboard.close());
     say(`Fleet running: API ${apiUrl} (key: ${apiKey}), pools: ${workerConfig.pools.map((p) => p.type).join(', ')}`);
 
-    // Through the API, as a render pipeline would submit it.
-    const response = await fetch(`${apiUrl}/v1/deliveries`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ source: { path: FILE_NAME }, uploads: standIns.destinations.map((destination) => ({ extension: 'mp4', destination })), idempotency_key: 'pnpm-demo' }),
-    });
-    const accepted = (await response.json()) as { token?: string; error?: { message: string } };
-    if (!response.ok || !accepted.token) throw new Error(`the API refused the delivery (${response.status}): ${accepted.error?.message ?? JSON.stringify(accepted)}`);
-    say(`Submitted delivery ${accepted.token}: ${FILE_NAME} (${FILE_SIZE} bytes) to ${standIns.destinations.length} destinations`);
+    // Through the API, as a render pipeline would submit it: one delivery per
+    // MAX_UPLOADS_PER_DELIVERY destinations (the API's limit for one delivery).
+    const batches: (typeof standIns.destinations)[] = [];
+    for (let i = 0; i < standIns.destinations.length; i += MAX_UPLOADS_PER_DELIVERY) batches.push(standIns.destinations.slice(i, i + MAX_UPLOADS_PER_DELIVERY));
+    const tokens: string[] = [];
+    for (const [batch, destinations] of batches.entries()) {
+      const response = await fetch(`${apiUrl}/v1/deliveries`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ source: { path: FILE_NAME }, uploads: destinations.map((destination) => ({ extension: 'mp4', destination })), idempotency_key: `pnpm-demo-${batch}` }),
+      });
+      const accepted = (await response.json()) as { token?: string; error?: { message: string } };
+      if (!response.ok || !accepted.token) throw new Error(`the API refused the delivery (${response.status}): ${accepted.error?.message ?? JSON.stringify(accepted)}`);
+      tokens.push(accepted.token);
+      say(`Submitted delivery ${accepted.token}: ${FILE_NAME} (${FILE_SIZE} bytes) to ${destinations.length} destinations`);
+    }
 
     const printer = new ProgressPrinter(say);
     const deadline = Date.now() + DELIVERY_TIMEOUT_MS;
     let status: DeliveryStatus;
     for (;;) {
-      status = await fleet.producer.get(accepted.token);
+      // The uploads of every delivery, numbered in one sequence for the printer.
+      const statuses = await Promise.all(tokens.map((token) => fleet.producer.get(token)));
+      status = { ...statuses[0]!, uploads: statuses.flatMap((s, batch) => s.uploads.map((u) => ({ ...u, index: u.index + batch * MAX_UPLOADS_PER_DELIVERY }))) };
       printer.update(status);
       if (status.uploads.every((u) => ['completed', 'failed', 'cancelled'].includes(u.state))) break;
-      if (Date.now() > deadline) throw new Error(`the delivery did not end within ${DELIVERY_TIMEOUT_MS / 1000} s`);
+      if (Date.now() > deadline) throw new Error(`the deliveries did not end within ${DELIVERY_TIMEOUT_MS / 1000} s`);
       await sleep(POLL_INTERVAL_MS);
     }
 
@@ -133,7 +142,7 @@ async function main(): Promise<number> {
     printer.summary(status);
     say('');
     say(`Dashboard: ${dashboard.url}  (login: admin / ${dashboardPassword})`);
-    say(`Status:    curl -s ${apiUrl}/v1/deliveries/${accepted.token} -H 'Authorization: Bearer ${apiKey}'`);
+    for (const token of tokens) say(`Status:    curl -s ${apiUrl}/v1/deliveries/${token} -H 'Authorization: Bearer ${apiKey}'`);
     say(`Metrics:   ${apiUrl}/metrics`);
     const completed = status.uploads.filter((u) => u.state === 'completed').length;
     const code = completed === status.uploads.length ? 0 : 1;
