@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   const config = testConfig(uniquePrefix('ssrf'), sourceRoot, {
     redisUrl: redis.url,
     allowedPrivateHosts: [`127.0.0.1:${redirectorPort}`],
-    pools: [{ type: 'http', concurrency: 8 }, { type: 's3', concurrency: 8 }, { type: 'ftp', concurrency: 8 }],
+    pools: [{ type: 'http', concurrency: 8 }, { type: 's3', concurrency: 8 }, { type: 'ftp', concurrency: 8 }, { type: 'facebook', concurrency: 8 }],
     maxAttempts: 1,
   });
   const fleet = await startWorkerFleet(config, createLogger({ level: 'silent' }));
@@ -77,6 +77,10 @@ async function main(): Promise<void> {
       { field: 'http url', host, request: { source: local, upload: { destination: { type: 'http', url: `http://${host}/in`, filename: 'v.mp4', method: 'PUT' } } } },
       { field: 's3 s3host', host, request: { source: local, upload: { destination: { type: 's3', bucket: 'b', filename: 'v.mp4', aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE', aws_secret_access_key: 'x', s3host: host } } } },
       { field: 'ftp host', host, request: { source: local, upload: { destination: { type: 'ftp', host, filename: 'v.mp4', user: 'u', password: 'p' } } } },
+      { field: 'facebook endpoint', host, request: { source: local, upload: { destination: { type: 'facebook', title: 't', description: 'd', oauth_access_token: 'EAAB-token', endpoint: `http://${host}` } } } },
+      // The upload goes to the allowed redirector (it may fail: the delivery ends either way);
+      // the webhook to the private address is what must be stopped.
+      { field: 'callback_url', host, request: { source: local, callback_url: `http://${host}/hook`, upload: { destination: { type: 'http', url: `http://127.0.0.1:${redirectorPort}/in`, filename: 'v.mp4' } } } },
     );
   }
   for (const target of ['http://10.0.0.1/latest', 'http://169.254.169.254/latest/meta-data/', 'http://127.0.0.1/', 'http://[::1]/']) {
@@ -104,6 +108,17 @@ async function main(): Promise<void> {
       continue;
     }
     const final = await fleet.producer.waitFor(token, { timeoutMs: 60_000, pollIntervalMs: 100 });
+    if (c.field === 'callback_url') {
+      // The webhook's own outcome: sent once the delivery ended, refused by the guard.
+      let webhook = final.webhook;
+      for (const deadline = Date.now() + 30_000; (!webhook || webhook.state === 'pending') && Date.now() < deadline; ) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        webhook = (await fleet.producer.get(token)).webhook;
+      }
+      const blocked = webhook?.state === 'failed' && /UF_BLOCKED_ADDRESS/.test(webhook.last_error ?? '');
+      outcomes.push({ field: c.field, host: c.host, refusedAtSubmit, state: blocked ? 'failed' : `webhook ${webhook?.state}`, code: blocked ? 'UF_BLOCKED_ADDRESS' : webhook?.last_error });
+      continue;
+    }
     outcomes.push({ field: c.field, host: c.host, refusedAtSubmit, state: final.uploads[0]!.state, code: final.uploads[0]!.error?.code });
   }
   await unchecked.close();

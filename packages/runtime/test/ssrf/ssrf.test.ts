@@ -13,7 +13,8 @@ interface Report {
 /**
  * The SSRF list (issue 13): in a network namespace of the test's own (`unshare -n`, root), where
  * 10.0.0.1 and 169.254.169.254 are loopback addresses with listeners that count connections
- * and nothing can leave the machine, uploads whose source URL, HTTP URL, S3 host or FTP host
+ * and nothing can leave the machine, uploads whose source URL, HTTP URL, S3 host, FTP host,
+ * Facebook endpoint or callback_url
  * spell a private address 24 ways, and sources that redirect there, must reach no listener.
  * The fleet runs inside the namespace (in-namespace.ts), with a redis-server of its own.
  */
@@ -37,7 +38,7 @@ describe('private addresses in every URL and host field, in a network namespace 
 
     expect(report.reachable).toBe(true);
     expect(Object.values(report.connections).reduce((a, b) => a + b, 0), JSON.stringify(report.connections)).toBe(0);
-    expect(report.outcomes.length).toBe(24 * 4 + 4);
+    expect(report.outcomes.length).toBe(24 * 6 + 4);
     const unexpected = report.outcomes.filter((o) => !(o.state === 'failed' && o.code === 'UF_BLOCKED_ADDRESS') && !(o.state === 'invalid' && o.code === 'UF_INVALID_REQUEST'));
     expect(unexpected).toEqual([]);
     const refused = report.outcomes.filter((o) => o.refusedAtSubmit).length;
