@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asAlice, deliveryCount, startHarness, type Harness } from './test-harness.js';
+import { isDestinationType } from '@upload-fleet/destinations/definitions';
 
 /**
  * 10,000 property-based bad requests (issue 13, "a fault suite that stays"): a valid request
@@ -62,7 +63,7 @@ const mutation = (type: keyof typeof VALID): fc.Arbitrary<Mutation> => {
       path: `upload.destination.${name}`,
       apply: (r: Request) => at(r, name, value),
     })),
-    fc.stringMatching(/^[a-z0-9]{1,10}$/).filter((t) => !['s3', 'http', 'ftp', 'azureblob', 'youtube', 'facebook', 'dropbox'].includes(t)).map((t) => ({
+    fc.stringMatching(/^[a-z0-9]{1,10}$/).filter((t) => !isDestinationType(t)).map((t) => ({
       name: `unknown type ${t}`,
       path: 'upload.destination.type',
       apply: (r: Request) => at(r, 'type', t),
