@@ -98,39 +98,20 @@ class SftpUpload {
   }
 
   async run(): Promise<UploadResult> {
-    const { signal, source, log } = this.context;
+    const { signal } = this.context;
     if (signal.aborted) throw this.aborted();
     // Destroying the connection fails every request in flight at once.
     const onAbort = () => this.client?.destroy();
     signal.addEventListener('abort', onAbort, { once: true });
+    // Destroying the connection fails ssh2's requests in flight, but a step may be waiting on
+    // something else (the source stream, a handshake): the abort also ends the wait itself, so
+    // a shutdown never waits for the upload. The abandoned step fails on the destroyed client.
+    const abortedWait = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+    abortedWait.catch(() => undefined);
     try {
-      await this.connect();
-      await this.ensureFolder();
-
-      const offset = await this.resumeOffset();
-      this.state = { tempPath: this.paths.temp, size: source.size, offset };
-      this.lastSaved = offset;
-      this.acked = offset;
-      await this.context.checkpoint.save(this.state);
-      log.info(
-        { host: this.server.display, path: this.paths.final, bytes: source.size, resume_from: offset, host_key: this.hostKey },
-        offset > 0 ? 'resuming the SFTP upload' : 'uploading to the SFTP server',
-      );
-
-      // A complete temporary file left by an attempt that stopped before the rename only needs the rename.
-      if (offset === 0 || offset < source.size) await this.transfer(offset);
-      await this.applyFileMode();
-      await this.verifySize();
-      await this.replaceFinal();
-
-      this.context.reportProgress(source.size);
-      log.info({ host: this.server.display, path: this.paths.final }, 'uploaded to the SFTP server');
-      return {
-        url: resultUrl(this.server, this.paths.final),
-        bytes: source.size,
-        host_key: this.hostKey ?? '',
-        host_key_verified: this.destination.host_key !== undefined,
-      };
+      const work = this.upload();
+      work.catch(() => undefined);
+      return await Promise.race([work, abortedWait]);
     } catch (error) {
       throw await this.failure(error);
     } finally {
@@ -139,6 +120,38 @@ class SftpUpload {
       this.client?.end();
       this.client?.destroy();
     }
+  }
+
+  /** The upload's steps, from the connection to the rename. */
+  private async upload(): Promise<UploadResult> {
+    const { source, log } = this.context;
+    await this.connect();
+    await this.ensureFolder();
+
+    const offset = await this.resumeOffset();
+    this.state = { tempPath: this.paths.temp, size: source.size, offset };
+    this.lastSaved = offset;
+    this.acked = offset;
+    await this.context.checkpoint.save(this.state);
+    log.info(
+      { host: this.server.display, path: this.paths.final, bytes: source.size, resume_from: offset, host_key: this.hostKey },
+      offset > 0 ? 'resuming the SFTP upload' : 'uploading to the SFTP server',
+    );
+
+    // A complete temporary file left by an attempt that stopped before the rename only needs the rename.
+    if (offset === 0 || offset < source.size) await this.transfer(offset);
+    await this.applyFileMode();
+    await this.verifySize();
+    await this.replaceFinal();
+
+    this.context.reportProgress(source.size);
+    log.info({ host: this.server.display, path: this.paths.final }, 'uploaded to the SFTP server');
+    return {
+      url: resultUrl(this.server, this.paths.final),
+      bytes: source.size,
+      host_key: this.hostKey ?? '',
+      host_key_verified: this.destination.host_key !== undefined,
+    };
   }
 
   /**
