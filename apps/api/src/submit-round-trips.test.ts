@@ -113,7 +113,7 @@ describe('POST /v1/deliveries: Redis round trips', () => {
     const body = { source: { path: 'c.mp4' }, uploads: [upload('http', 'd.mp4'), upload('ftp', 'd.mp4')], idempotency_key: `render-${randomBytes(4).toString('hex')}` };
     await post(body);
     const trips = await post(body);
-    expect(trips).toEqual([
+    expect(trips.slice(0, 6)).toEqual([
       // The claim fails, then reads who holds the key.
       ['set'],
       ['get'],
@@ -121,12 +121,13 @@ describe('POST /v1/deliveries: Redis round trips', () => {
       ['hgetall'],
       ['hget'],
       ['hget'],
-      // The API reports the uploads as they are now (Producer.get): the record, then each
-      // upload's job and its state, the uploads in parallel.
+      // The API reports the uploads as they are now (Producer.get): the record first.
       ['hgetall'],
-      ['hgetall', 'hgetall'],
-      ['evalsha', 'evalsha'],
     ]);
+    // Then each upload's job and its state, the uploads in parallel: one or two round trips,
+    // depending on whether one upload's state read goes out before the other's job answer is in.
+    expect(trips.length).toBeLessThanOrEqual(8);
+    expect(trips.slice(6).flat().sort()).toEqual(['evalsha', 'evalsha', 'hgetall', 'hgetall']);
     expect(trips.flat()).not.toContain('multi');
   });
 });
