@@ -13,6 +13,8 @@ const TYPES = [
   ...(sshdUnavailable ? [] : ['sftp']),
   ...(apacheWebdavUnavailable ? [] : ['webdav']),
 ];
+/** The S3-compatible providers the demo delivers to besides Amazon's S3, as the result lines name them. */
+const S3_PROVIDERS = ['s3:minio', 's3:r2'];
 
 /** Runs `pnpm demo --exit` as its own process (node with tsx as a loader) and answers its exit code and output. */
 function runDemo(): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -37,16 +39,19 @@ function runDemo(): Promise<{ code: number | null; stdout: string; stderr: strin
 describe('pnpm demo --exit', () => {
   it('delivers one file to every destination and prints each result', async () => {
     const { code, stdout, stderr } = await runDemo();
-    const results = new Map([...stdout.matchAll(/^result (\w+) (\w+) (.*)$/gm)].map((m) => [m[1]!, { state: m[2]!, where: m[3]! }]));
+    const results = new Map([...stdout.matchAll(/^result ([\w:]+) (\w+) (.*)$/gm)].map((m) => [m[1]!, { state: m[2]!, where: m[3]! }]));
     expect({ code, results: Object.fromEntries(results), stderr }).toMatchObject({ code: 0 });
-    for (const type of TYPES) expect(results.get(type), `${type} in:\n${stdout}`).toMatchObject({ state: 'completed' });
+    for (const type of [...TYPES, ...S3_PROVIDERS]) expect(results.get(type), `${type} in:\n${stdout}`).toMatchObject({ state: 'completed' });
     expect(results.get('s3')!.where).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/demo\/renders\/welcome\.mp4$/);
+    expect(results.get('s3:minio')!.where).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/demo\/minio\/welcome\.mp4$/);
+    expect(results.get('s3:r2')!.where).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/demo\/r2\/welcome\.mp4$/);
     expect(results.get('youtube')!.where).toMatch(/^https:\/\/www\.youtube\.com\/watch\?v=/);
     expect(results.get('dropbox')!.where).toBe('dropbox:/renders/welcome.mp4');
     expect(results.get('mux')!.where).toMatch(/^https:\/\/stream\.mux\.com\/\w+\.m3u8$/);
     expect(results.get('vimeo')!.where).toMatch(/^https:\/\/vimeo\.com\/\d+$/);
     expect(results.get('gcs')!.where).toMatch(/\/renders\/welcome\.mp4$/);
-    expect(stdout).toContain(`demo finished: ${TYPES.length} of ${TYPES.length} uploads completed`);
+    const uploads = TYPES.length + S3_PROVIDERS.length;
+    expect(stdout).toContain(`demo finished: ${uploads} of ${uploads} uploads completed`);
     // Live progress: every upload was seen active, and the dashboard is announced with its login.
     for (const type of TYPES) expect(stdout).toMatch(new RegExp(`\\[\\d+ ${type}\\]\\s+active`));
     expect(stdout).toMatch(/^Dashboard: http:\/\/localhost:\d+\/ {2}\(login: admin \/ \S+\)$/m);

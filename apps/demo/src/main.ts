@@ -2,7 +2,7 @@
  * `pnpm demo`: the whole fleet on this machine with a local stand-in for every destination
  * type, and one delivery fanned out to all of them, with live progress.
  *
- * It starts s3rver, azurite, ftp-srv, an HTTP receiver and the YouTube, Facebook,
+ * It starts s3rver (delivered to as Amazon S3, as MinIO and as Cloudflare R2), azurite, ftp-srv, an HTTP receiver and the YouTube, Facebook,
  * Dropbox, Cloud Storage, Mux and Vimeo fakes, and as root Debian's sshd for SFTP and Apache mod_dav for WebDAV
  * (each on 127.0.0.1, free ports), an embedded redis-server, every worker
  * pool, the API and the dashboard; writes a demo video under a temporary SOURCE_ROOT;

@@ -5,8 +5,8 @@ import type { DeliveryStatus, UploadStatus } from '@upload-fleet/core';
  * its state changes, and one per quarter of the file while it is active. The final lines
  * have a fixed shape that apps/demo/src/demo.test.ts parses:
  *
- *   result <type> completed <url>
- *   result <type> failed <code> <message>
+ *   result <type>[:<provider>] completed <url>
+ *   result <type>[:<provider>] failed <code> <message>
  *   demo finished: <n> of <m> uploads completed
  */
 export class ProgressPrinter {
@@ -26,8 +26,8 @@ export class ProgressPrinter {
 
   summary(status: DeliveryStatus): void {
     for (const upload of status.uploads) {
-      if (upload.state === 'completed') this.print(`result ${upload.type} completed ${whereStored(upload)}`);
-      else this.print(`result ${upload.type} ${upload.state} ${upload.error?.code ?? ''} ${upload.error?.message ?? ''}`.trimEnd());
+      if (upload.state === 'completed') this.print(`result ${resultLabel(upload)} completed ${whereStored(upload)}`);
+      else this.print(`result ${resultLabel(upload)} ${upload.state} ${upload.error?.code ?? ''} ${upload.error?.message ?? ''}`.trimEnd());
     }
     const completed = status.uploads.filter((u) => u.state === 'completed').length;
     this.print(`demo finished: ${completed} of ${status.uploads.length} uploads completed`);
@@ -36,6 +36,12 @@ export class ProgressPrinter {
 
 function label(upload: UploadStatus): string {
   return `[${upload.index} ${upload.type}]`.padEnd(14);
+}
+
+/** The type, and for an S3-compatible provider the provider too (`s3:r2`): one delivery has several S3 uploads. */
+function resultLabel(upload: UploadStatus): string {
+  const provider = (upload.result as { provider?: unknown } | undefined)?.provider;
+  return typeof provider === 'string' ? `${upload.type}:${provider}` : upload.type;
 }
 
 function quarterOf(upload: UploadStatus): number {

@@ -55,6 +55,7 @@ export interface StandIns {
 
 const BUCKET = 'demo';
 const CONTAINER = 'demo';
+const R2_ACCOUNT_ID = '0123456789abcdef0123456789abcdef';
 const FTP_USER = 'demo';
 const FTP_PASSWORD = 'demo-ftp-password';
 
@@ -87,6 +88,11 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
     return {
       destinations: [
         { type: 's3', bucket: BUCKET, filename: `renders/${fileName}`, aws_access_key_id: S3RVER_KEY, aws_secret_access_key: S3RVER_SECRET, s3host: `127.0.0.1:${s3Proxy.port}` },
+        // S3-compatible providers on the same server: MinIO at its host, R2 through the
+        // operator's endpoint template (S3_R2_ENDPOINT below), both path-style. B2, Wasabi
+        // and Spaces address buckets by virtual host, names no local resolver answers.
+        { type: 's3', provider: 'minio', s3host: `127.0.0.1:${s3Proxy.port}`, bucket: BUCKET, filename: `minio/${fileName}`, aws_access_key_id: S3RVER_KEY, aws_secret_access_key: S3RVER_SECRET },
+        { type: 's3', provider: 'r2', account_id: R2_ACCOUNT_ID, bucket: BUCKET, filename: `r2/${fileName}`, aws_access_key_id: S3RVER_KEY, aws_secret_access_key: S3RVER_SECRET },
         { type: 'azureblob', account: AZURITE_ACCOUNT, key: AZURITE_KEY, container: CONTAINER, filename: `renders/${fileName}` },
         { type: 'youtube', title, description: 'Delivered by pnpm demo.', category: '22', status: 'unlisted', oauth_access_token: YOUTUBE_FAKE_TOKEN },
         { type: 'facebook', title, description: 'Delivered by pnpm demo.', oauth_access_token: graph.token, endpoint: graph.url },
@@ -102,6 +108,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         { type: 'gcs', bucket: BUCKET, filename: `renders/${fileName}`, credentials: gcs.serviceAccountKey() },
       ],
       env: {
+        S3_R2_ENDPOINT: `http://127.0.0.1:${s3Proxy.port}`,
         AZURE_BLOB_ENDPOINT: `http://127.0.0.1:${azureProxy.port}/{account}`,
         YOUTUBE_API_BASE_URL: youtube.apiBaseUrl,
         YOUTUBE_UPLOAD_BASE_URL: youtube.uploadBaseUrl,
@@ -114,7 +121,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         ALLOWED_PRIVATE_HOSTS: '127.0.0.1,localhost',
       },
       endpoints: {
-        s3: `${s3.endpoint} (s3rver, bucket "${BUCKET}")`,
+        s3: `${s3.endpoint} (s3rver, bucket "${BUCKET}"; also as MinIO and as Cloudflare R2)`,
         azureblob: `http://127.0.0.1:${azurite.port}/${AZURITE_ACCOUNT} (azurite, container "${CONTAINER}")`,
         youtube: `${youtube.uploadBaseUrl} (YouTube fake)`,
         facebook: `${graph.url} (Graph fake)`,
