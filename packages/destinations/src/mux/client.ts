@@ -1,5 +1,5 @@
-import got from 'got';
 import type { NetworkGuard } from '@upload-fleet/core';
+import { sendPlatformRequest } from '../platform-request.js';
 import type { MuxDestination, MuxSettings } from './definition.js';
 import { errorForFailure, type MuxAnswer, type MuxStep } from './errors.js';
 
@@ -11,14 +11,9 @@ import { errorForFailure, type MuxAnswer, type MuxStep } from './errors.js';
  *
  * Why got and not `@mux/mux-node`: the SDK creates uploads but leaves the PUT to the caller
  * (UpChunk in browsers), and its HTTP layer takes no lookup function for the network
- * guard. The API calls are three small JSON requests, so one HTTP stack serves them all.
+ * guard. The API calls are three small JSON requests, so one HTTP stack (platform-request.ts)
+ * serves them all.
  */
-
-const CONNECT_TIMEOUT_MS = 30_000;
-/** From the last byte of a request to the answer's headers. */
-const RESPONSE_TIMEOUT_MS = 2 * 60_000;
-/** No byte moving either way for this long: the connection is stuck. */
-const IDLE_SOCKET_MS = 2 * 60_000;
 
 export class MuxClient {
   private readonly authorization: string;
@@ -50,25 +45,7 @@ export class MuxClient {
     return this.send(step, 'PUT', uploadUrl, headers, body);
   }
 
-  private async send(step: MuxStep, method: 'GET' | 'POST' | 'PUT', url: string, headers: Record<string, string>, body: Buffer | string | undefined): Promise<MuxAnswer> {
-    try {
-      const response = await got(url, {
-        method,
-        headers,
-        body,
-        responseType: 'text',
-        dnsLookup: this.network.lookup,
-        signal: this.signal,
-        // 308 is the resumable protocol's "go on", not a redirect.
-        followRedirect: false,
-        throwHttpErrors: false,
-        // The chunk loop and BullMQ retry knowing the session; got retrying inside would hide that.
-        retry: { limit: 0 },
-        timeout: { lookup: CONNECT_TIMEOUT_MS, connect: CONNECT_TIMEOUT_MS, secureConnect: CONNECT_TIMEOUT_MS, response: RESPONSE_TIMEOUT_MS, socket: IDLE_SOCKET_MS },
-      });
-      return { status: response.statusCode, headers: response.headers, body: response.body };
-    } catch (error) {
-      throw errorForFailure(error, step, this.signal);
-    }
+  private send(step: MuxStep, method: 'GET' | 'POST' | 'PUT', url: string, headers: Record<string, string>, body: Buffer | string | undefined): Promise<MuxAnswer> {
+    return sendPlatformRequest({ method, url, headers, body }, { network: this.network, signal: this.signal, errorForFailure: (error) => errorForFailure(error, step, this.signal) });
   }
 }

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import got from 'got';
 import { FleetError, type NetworkGuard } from '@upload-fleet/core';
 import type { CredentialProvider } from '../adapter.js';
+import { sendPlatformRequest, sendWithBearer, type BearerTokens } from '../platform-request.js';
 import type { VimeoDestination } from './definition.js';
 import { errorForAnswer, errorForFailure, isTokenRejection, type VimeoAnswer, type VimeoStep } from './errors.js';
 
@@ -21,14 +21,9 @@ import { errorForAnswer, errorForFailure, isTokenRejection, type VimeoAnswer, ty
  * inside one call and reports errors as its own DetailedError; the fleet decides retries
  * from the taxonomy, saves the offset as a checkpoint after every PATCH, and must resolve
  * every host through the network guard. A tus upload to an existing upload link is three
- * requests (HEAD, PATCH, and the answer's Upload-Offset), which got sends with all of that.
+ * requests (HEAD, PATCH, and the answer's Upload-Offset), which platform-request.ts sends
+ * with all of that.
  */
-
-const CONNECT_TIMEOUT_MS = 30_000;
-/** From the last byte of a request to the answer's headers. */
-const RESPONSE_TIMEOUT_MS = 2 * 60_000;
-/** No byte moving either way for this long: the connection is stuck. */
-const IDLE_SOCKET_MS = 2 * 60_000;
 
 /** The Accept header of API version 3.4, the version this adapter is written against. */
 export const VIMEO_ACCEPT = 'application/vnd.vimeo.*+json;version=3.4';
@@ -43,11 +38,9 @@ export interface VimeoRequest {
   onUploadProgress?: (transferred: number) => void;
 }
 
-export interface VimeoTokens {
+export interface VimeoTokens extends BearerTokens {
   /** False for an inline oauth_access_token: nothing can renew it. */
   readonly renewable: boolean;
-  current(): Promise<string>;
-  renew(rejected: string): Promise<string>;
   rejectedAfterRenewal(): FleetError;
 }
 
@@ -99,16 +92,16 @@ export class VimeoClient {
   ) {}
 
   /** A Vimeo API request with the token (renewed once after a 401) and the version header. */
-  async api(request: VimeoRequest): Promise<VimeoAnswer> {
-    const token = await this.tokens.current();
-    const answer = await this.once(request, { authorization: `bearer ${token}`, accept: VIMEO_ACCEPT });
-    if (!isTokenRejection(answer)) return answer;
-    // An inline oauth_access_token cannot be renewed: Vimeo's own words say what is wrong.
-    if (!this.tokens.renewable) throw errorForAnswer(answer, request.step);
-    const renewed = await this.tokens.renew(token);
-    const again = await this.once(request, { authorization: `bearer ${renewed}`, accept: VIMEO_ACCEPT });
-    if (isTokenRejection(again)) throw this.tokens.rejectedAfterRenewal();
-    return again;
+  api(request: VimeoRequest): Promise<VimeoAnswer> {
+    return sendWithBearer(
+      this.tokens,
+      (token) => this.once(request, { authorization: `bearer ${token}`, accept: VIMEO_ACCEPT }),
+      (answer) => {
+        // An inline oauth_access_token cannot be renewed: Vimeo's own words say what is wrong.
+        if (isTokenRejection(answer) && !this.tokens.renewable) throw errorForAnswer(answer, request.step);
+        return isTokenRejection(answer);
+      },
+    );
   }
 
   /** A tus request to the upload link: no token. */
@@ -116,29 +109,10 @@ export class VimeoClient {
     return this.once(request, { 'tus-resumable': '1.0.0' });
   }
 
-  private async once(request: VimeoRequest, baseHeaders: Record<string, string>): Promise<VimeoAnswer> {
-    try {
-      const call = got(request.url, {
-        method: request.method,
-        headers: { ...baseHeaders, ...request.headers },
-        body: request.body,
-        responseType: 'text',
-        dnsLookup: this.network.lookup,
-        signal: this.signal,
-        followRedirect: false,
-        throwHttpErrors: false,
-        // The chunk loop and BullMQ retry knowing the offset; got retrying inside would hide that.
-        retry: { limit: 0 },
-        timeout: { lookup: CONNECT_TIMEOUT_MS, connect: CONNECT_TIMEOUT_MS, secureConnect: CONNECT_TIMEOUT_MS, response: RESPONSE_TIMEOUT_MS, socket: IDLE_SOCKET_MS },
-      });
-      if (request.onUploadProgress) {
-        const onProgress = request.onUploadProgress;
-        call.on('uploadProgress', (progress: { transferred: number }) => onProgress(progress.transferred));
-      }
-      const response = await call;
-      return { status: response.statusCode, headers: response.headers, body: response.body };
-    } catch (error) {
-      throw errorForFailure(error, request.step, this.signal);
-    }
+  private once(request: VimeoRequest, baseHeaders: Record<string, string>): Promise<VimeoAnswer> {
+    return sendPlatformRequest(
+      { method: request.method, url: request.url, headers: { ...baseHeaders, ...request.headers }, body: request.body, onUploadProgress: request.onUploadProgress },
+      { network: this.network, signal: this.signal, errorForFailure: (error) => errorForFailure(error, request.step, this.signal) },
+    );
   }
 }
