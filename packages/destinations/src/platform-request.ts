@@ -98,3 +98,33 @@ export async function sendWithBearer(
   if (isTokenRejection(again) && tokens.rejectedAfterRenewal) throw tokens.rejectedAfterRenewal();
   return again;
 }
+
+/** What a platform's errors.ts tells a BearerClient. */
+export interface BearerPlatform<Step extends string> {
+  errorForFailure(error: unknown, step: Step, signal: AbortSignal): FleetError;
+  /** The platform refused the token (a 401, in its words). */
+  isTokenRejection(answer: PlatformAnswer): boolean;
+}
+
+/**
+ * A platform API reached with `Authorization: Bearer <token>`: every request through
+ * `sendPlatformRequest`, renewed once after a refusal (`sendWithBearer`). `step` names the
+ * request in messages.
+ */
+export class BearerClient<Step extends string> {
+  constructor(
+    private readonly tokens: BearerTokens,
+    private readonly network: NetworkGuard,
+    private readonly signal: AbortSignal,
+    private readonly platform: BearerPlatform<Step>,
+  ) {}
+
+  send(request: PlatformRequest & { step: Step }): Promise<PlatformAnswer> {
+    const context: RequestContext = { network: this.network, signal: this.signal, errorForFailure: (error) => this.platform.errorForFailure(error, request.step, this.signal) };
+    return sendWithBearer(
+      this.tokens,
+      (token) => sendPlatformRequest({ ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } }, context),
+      this.platform.isTokenRejection,
+    );
+  }
+}

@@ -1,6 +1,5 @@
 import type { NetworkGuard } from '@upload-fleet/core';
-import type { SessionAnswer } from '../google/resumable-session.js';
-import { sendPlatformRequest, sendWithBearer } from '../platform-request.js';
+import { BearerClient } from '../platform-request.js';
 import type { ServiceAccountTokens } from './access-token.js';
 import { errorForFailure, type GcsStep } from './errors.js';
 
@@ -25,23 +24,9 @@ export interface GcsRequest {
   body: Buffer | string;
 }
 
-export class GcsClient {
-  constructor(
-    private readonly tokens: ServiceAccountTokens,
-    private readonly network: NetworkGuard,
-    private readonly signal: AbortSignal,
-  ) {}
-
-  /** Sends with the current token; after a 401, once more with a newly issued one. */
-  send(request: GcsRequest): Promise<SessionAnswer> {
-    return sendWithBearer(
-      this.tokens,
-      (token) =>
-        sendPlatformRequest(
-          { method: request.method, url: request.url, headers: { ...request.headers, authorization: `Bearer ${token}` }, body: request.body },
-          { network: this.network, signal: this.signal, errorForFailure: (error) => errorForFailure(error, request.step, this.signal) },
-        ),
-      (answer) => answer.status === 401,
-    );
+/** Cloud Storage with the service account's token; after a 401, once more with a newly issued one. */
+export class GcsClient extends BearerClient<GcsStep> {
+  constructor(tokens: ServiceAccountTokens, network: NetworkGuard, signal: AbortSignal) {
+    super(tokens, network, signal, { errorForFailure, isTokenRejection: (answer) => answer.status === 401 });
   }
 }

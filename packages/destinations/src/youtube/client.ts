@@ -1,7 +1,7 @@
 import type { NetworkGuard } from '@upload-fleet/core';
-import { sendPlatformRequest, sendWithBearer } from '../platform-request.js';
+import { BearerClient } from '../platform-request.js';
 import type { AccessTokens } from './auth.js';
-import { errorForFailure, isTokenRejection, type YouTubeAnswer, type YouTubeStep } from './errors.js';
+import { errorForFailure, isTokenRejection, type YouTubeStep } from './errors.js';
 
 /**
  * Every request to YouTube goes through `send`: the bearer token (renewed once after a
@@ -25,23 +25,9 @@ export interface YouTubeRequest {
   body?: Buffer | string;
 }
 
-export class YouTubeClient {
-  constructor(
-    private readonly tokens: AccessTokens,
-    private readonly network: NetworkGuard,
-    private readonly signal: AbortSignal,
-  ) {}
-
-  /** Sends with the current token; after a 401, once more with a renewed one (auth_secret only). */
-  send(request: YouTubeRequest): Promise<YouTubeAnswer> {
-    return sendWithBearer(
-      this.tokens,
-      (token) =>
-        sendPlatformRequest(
-          { method: request.method, url: request.url, headers: { ...request.headers, authorization: `Bearer ${token}` }, body: request.body },
-          { network: this.network, signal: this.signal, errorForFailure: (error) => errorForFailure(error, request.step, this.signal) },
-        ),
-      isTokenRejection,
-    );
+/** YouTube with the destination's token; after a 401, once more with a renewed one (auth_secret only). */
+export class YouTubeClient extends BearerClient<YouTubeStep> {
+  constructor(tokens: AccessTokens, network: NetworkGuard, signal: AbortSignal) {
+    super(tokens, network, signal, { errorForFailure, isTokenRejection });
   }
 }

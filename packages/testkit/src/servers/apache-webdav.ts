@@ -1,12 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, chmodSync, chownSync, constants, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTcpProxy, type TcpProxy } from '../tcp-proxy.js';
 import { freePort } from './ports.js';
+import { firstExecutable, stopProcessGroup, systemUser, untilReady } from './system-daemon.js';
 
 /**
  * Debian's Apache httpd with mod_dav and mod_dav_fs: a real WebDAV server, started as a
@@ -54,14 +55,7 @@ export const DIGEST_USER = 'bob';
 export const DIGEST_PASSWORD = 'digest:secret';
 export const DIGEST_REALM = 'upload-fleet webdav';
 
-const apachePath = APACHE_PATHS.find((path) => {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-});
+const apachePath = firstExecutable(APACHE_PATHS);
 const serverUser = systemUser(SERVER_USER);
 
 /** Why Apache cannot start here, or undefined when it can. */
@@ -139,9 +133,10 @@ export async function startApacheWebdav(options: ApacheWebdavOptions = {}): Prom
     }
   };
   try {
-    await waitForAnswer(port, command, () => `${output}${errorLog()}`);
+    // Any HTTP answer means Apache serves; its status is the configuration's business.
+    await untilReady('apache2', command, () => `${output}${errorLog()}`, async () => ((await plainRequest(port, 'OPTIONS', '/', {}).catch(() => undefined)) === undefined ? undefined : true), 15_000);
   } catch (error) {
-    stop(command);
+    stopProcessGroup(command);
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
@@ -162,7 +157,7 @@ export async function startApacheWebdav(options: ApacheWebdavOptions = {}): Prom
     errorLog,
     async close() {
       await proxy.close();
-      stop(command);
+      stopProcessGroup(command);
       await Promise.race([exited, sleep(5000)]);
       rmSync(dir, { recursive: true, force: true });
     },
@@ -236,27 +231,6 @@ function apacheConfig(dir: string, root: string, port: number): string {
   ].join('\n');
 }
 
-/** Ends Apache and its children (its own process group). */
-function stop(child: ChildProcess): void {
-  if (child.exitCode !== null || child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, 'SIGTERM');
-  } catch {
-    child.kill('SIGTERM');
-  }
-}
-
-async function waitForAnswer(port: number, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`apache2 exited at start (${child.exitCode}): ${output()}`);
-    const status = await plainRequest(port, 'OPTIONS', '/', {}).catch(() => undefined);
-    if (status !== undefined) return;
-    if (Date.now() > deadline) throw new Error(`apache2 did not start: ${output()}`);
-    await sleep(50);
-  }
-}
-
 function plainRequest(port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, method, path, headers: body === undefined ? headers : { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
@@ -275,14 +249,3 @@ async function storedFile(path: string): Promise<{ size: number; sha256: string 
   return { size: statSync(path).size, sha256: hash.digest('hex') };
 }
 
-function systemUser(name: string): { uid: number; gid: number } | undefined {
-  try {
-    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const [user, , uid, gid] = line.split(':');
-      if (user === name && uid !== undefined && gid !== undefined) return { uid: Number(uid), gid: Number(gid) };
-    }
-  } catch {
-    // no /etc/passwd: not a system Apache runs on
-  }
-  return undefined;
-}

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Meter } from './ftp-server.js';
 import { freePort } from './ports.js';
+import { stopProcessGroup, untilReady, greetingOf } from './system-daemon.js';
 
 /** The in-process ssh2 server, for what OpenSSH cannot show (no posix-rename, keyboard-interactive only). */
 export * from './ssh2-sftp-server.js';
@@ -167,7 +168,10 @@ export async function startSshd(): Promise<Sshd> {
   let output = '';
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitForBanner(port, child, () => output);
+  await untilReady('sshd', child, () => output, async () => {
+    const banner = await greetingOf(port, '127.0.0.1');
+    return banner === undefined ? undefined : banner.startsWith('SSH-2.0-') || banner;
+  });
 
   const meter = new Meter();
   const forwarder = await forward(port, meter);
@@ -191,40 +195,11 @@ export async function startSshd(): Promise<Sshd> {
     async close() {
       meter.setRate(0);
       await forwarder.close();
-      stop(child);
+      stopProcessGroup(child);
       await Promise.race([exited, sleep(5000)]);
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Ends sshd and its per-connection processes (its own process group). */
-function stop(child: ChildProcess): void {
-  if (child.exitCode !== null || child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, 'SIGTERM');
-  } catch {
-    child.kill('SIGTERM');
-  }
-}
-
-async function waitForBanner(port: number, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`sshd exited at start (${child.exitCode}): ${output()}`);
-    const banner = await new Promise<string | undefined>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('data', (data) => {
-        socket.destroy();
-        resolve(data.toString());
-      });
-      socket.once('error', () => resolve(undefined));
-    });
-    if (banner?.startsWith('SSH-2.0-')) return;
-    if (banner) throw new Error(`sshd answered "${banner.trim()}" at start: ${output()}`);
-    if (Date.now() > deadline) throw new Error(`sshd did not start: ${output()}`);
-    await sleep(50);
-  }
 }
 
 interface Forwarder {

@@ -1,11 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, chownSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Meter } from './ftp-server.js';
 import { freePort } from './ports.js';
+import { firstExecutable, greetingOf, stopProcessGroup, systemUser, untilReady } from './system-daemon.js';
 
 /**
  * Debian's vsftpd, started as a child process with a config file of its own: anonymous
@@ -27,14 +28,7 @@ const PASV_PORTS = 12;
 /** vsftpd's cap on sessions per client address; every session comes from a forwarder on 127.0.0.1. */
 const MAX_PER_IP = 6;
 
-const vsftpdPath = VSFTPD_PATHS.find((path) => {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-});
+const vsftpdPath = firstExecutable(VSFTPD_PATHS);
 const ftpUser = systemUser(ANONYMOUS_SYSTEM_USER);
 
 /** Why vsftpd cannot start here, or undefined when it can: tests skip with this message instead of failing. */
@@ -129,7 +123,10 @@ export async function startVsftpd(): Promise<Vsftpd> {
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitForGreeting(controlPort, child, () => output);
+  await untilReady('vsftpd', child, () => output, async () => {
+    const greeting = await greetingOf(controlPort, SERVER_ADDRESS);
+    return greeting === undefined ? undefined : greeting.startsWith('220') || greeting;
+  });
 
   return {
     host: `127.0.0.1:${control.port}`,
@@ -140,41 +137,12 @@ export async function startVsftpd(): Promise<Vsftpd> {
     meter,
     async close() {
       meter.setRate(0);
-      stop(child);
+      stopProcessGroup(child);
       await Promise.race([exited, sleep(5000)]);
       await Promise.all(forwarders.map((f) => f.close()));
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Ends vsftpd and its per-session processes (its own process group). */
-function stop(child: ChildProcess): void {
-  if (child.exitCode !== null || child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, 'SIGTERM');
-  } catch {
-    child.kill('SIGTERM');
-  }
-}
-
-async function waitForGreeting(port: number, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`vsftpd exited at start (${child.exitCode}): ${output()}`);
-    const greeting = await new Promise<string | undefined>((resolve) => {
-      const socket = connect(port, SERVER_ADDRESS);
-      socket.once('data', (data) => {
-        socket.destroy();
-        resolve(data.toString());
-      });
-      socket.once('error', () => resolve(undefined));
-    });
-    if (greeting?.startsWith('220')) return;
-    if (greeting) throw new Error(`vsftpd answered "${greeting.trim()}" at start: ${output()}`);
-    if (Date.now() > deadline) throw new Error(`vsftpd did not start: ${output()}`);
-    await sleep(50);
-  }
 }
 
 interface Forwarder {
@@ -247,14 +215,3 @@ function canListen(port: number, host: string): Promise<boolean> {
   });
 }
 
-function systemUser(name: string): { uid: number; gid: number } | undefined {
-  try {
-    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const [user, , uid, gid] = line.split(':');
-      if (user === name && uid !== undefined && gid !== undefined) return { uid: Number(uid), gid: Number(gid) };
-    }
-  } catch {
-    // no /etc/passwd: not a system this target runs on
-  }
-  return undefined;
-}
