@@ -163,7 +163,8 @@ export class ConnectFlow {
         400,
       );
     }
-    if (!answer.refreshToken) {
+    const longLived = traitsOf(provider).accessTokens === 'long-lived';
+    if (!answer.refreshToken && !longLived) {
       throw new ConnectError(
         'no_refresh_token',
         `${label} answered without a refresh token, so the fleet could not upload once the access token expires; nothing was stored. Remove this app's access in the account's security settings, then ${restart.charAt(0).toLowerCase()}${restart.slice(1)}`,
@@ -173,10 +174,11 @@ export class ConnectFlow {
     const created = await this.options.store.create({
       provider,
       owner: started.owner,
-      refreshToken: answer.refreshToken,
+      ...(answer.refreshToken ? { refreshToken: answer.refreshToken } : {}),
       ...(answer.accountId ? { accountId: answer.accountId } : {}),
       ...(answer.scope ? { scope: answer.scope } : {}),
-      accessToken: { token: answer.accessToken, expiresInSeconds: answer.expiresInSeconds },
+      // Without a refresh token a long-lived token is all there is: it must not lapse from the cache.
+      accessToken: { token: answer.accessToken, expiresInSeconds: !answer.refreshToken && longLived ? 'never' : answer.expiresInSeconds },
     });
     return {
       credentialId: created.id,

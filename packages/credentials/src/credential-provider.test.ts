@@ -190,6 +190,29 @@ describe('access tokens of auth_secret credentials', () => {
     expect(google.tokenRequests.length - requestsBefore).toBe(1);
   });
 
+  it('serves a long-lived access token (Vimeo: no refresh token) for as long as the platform takes it, and marks it reconnect_required once rejected', async () => {
+    const clock = { now: Date.now() };
+    const vimeo: OAuthClientSettings = { clientId: 'vimeo-client', clientSecret: 'vimeo-client-secret', authUrl: 'http://127.0.0.1:9/authorize', tokenUrl: 'http://127.0.0.1:9/token', scopes: [] };
+    const workers = [worker({ oauth: { ...oauth(), vimeo }, now: () => clock.now }), worker({ oauth: { ...oauth(), vimeo }, now: () => clock.now })];
+    const store = new CredentialStore({ connection: redis, prefix, secretBox, now: () => clock.now });
+    const { authSecret, id } = await store.create({ provider: 'vimeo', owner: 'alice', accessToken: { token: 'vimeo-long-lived-token', expiresInSeconds: 'never' } });
+    expect(await redis.hget(store.key(id), 'refresh')).toBeNull();
+
+    // A year later it is still the token: nothing expires it, and nothing asks a token endpoint (127.0.0.1:9 answers nobody).
+    clock.now += 365 * 24 * 3600 * 1000;
+    expect(await workers[0]!.accessToken('vimeo', authSecret)).toBe('vimeo-long-lived-token');
+
+    // Vimeo answered 401: nothing can renew it, for either worker, and the credential asks to be connected again.
+    const errors = await Promise.all(workers.map((w) => rejection(w.accessToken('vimeo', authSecret, 'vimeo-long-lived-token'))));
+    for (const error of errors) {
+      expect(error.code).toBe('UF_RECONNECT_REQUIRED');
+      expect(error.message).toContain('POST /v1/connect/vimeo');
+      expect(error.message).not.toContain('vimeo-long-lived-token');
+    }
+    expect(await store.info(id)).toMatchObject({ status: 'reconnect_required', reconnectReason: expect.stringMatching(/Vimeo rejected the access token/) });
+    expect((await rejection(workers[0]!.accessToken('vimeo', authSecret))).code).toBe('UF_RECONNECT_REQUIRED');
+  });
+
   it('Dropbox\'s invalid_grant is handled the same way', async () => {
     const { authSecret, refreshToken } = await connected(dropbox, 'dropbox');
     dropbox.revokeRefreshToken(refreshToken);

@@ -51,6 +51,9 @@ const MAX_POLL_MS = 250;
  *   differs from it, i.e. someone refreshed meanwhile.
  * - `invalid_grant` marks the credential `reconnect_required`: that job and every later one
  *   fail at once with UF_RECONNECT_REQUIRED, without calling the token endpoint again.
+ * - A long-lived access token (a provider with `accessTokens: 'long-lived'`, no refresh
+ *   token) is served as long as the platform takes it; rejected, it marks the credential
+ *   `reconnect_required` the same way.
  */
 export function createCredentialProvider(options: CredentialProviderOptions): CredentialProvider & { readonly store: CredentialStore } {
   const now = options.now ?? Date.now;
@@ -115,6 +118,12 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
       throw error;
     }
     if (!refreshToken) {
+      // A long-lived access token (no refresh token) that the platform rejected: nothing can
+      // renew it. Every later upload fails at once until the account is connected again.
+      if (traits.accessTokens === 'long-lived' && (await store.markReconnectRequired(id, `${traits.label} rejected the access token, which does not expire but was revoked`))) {
+        log?.warn({ credential_id: id, provider }, 'credential needs reconnecting: the platform rejected its long-lived access token');
+        throw reconnectRequired(provider, id);
+      }
       await store.releaseRefreshLock(id, lockToken);
       throw unknownSecret(provider);
     }

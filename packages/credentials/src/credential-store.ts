@@ -15,7 +15,8 @@ import { OAUTH_PROVIDERS } from './oauth-settings.js';
  *   owner               name of the API key that connected it
  *   status              active | reconnect_required
  *   secret_hash         hex SHA-256 of the secret part of the auth_secret (never the secret)
- *   refresh             JSON EncryptedEnvelope of the refresh token
+ *   refresh             JSON EncryptedEnvelope of the refresh token (absent for a
+ *                       long-lived access token, which is then the credential)
  *   access              JSON EncryptedEnvelope of the cached access token (CachedAccessToken)
  *   account_id, scope   what the provider said about the account and the grant
  *   created_at, refreshed_at, status_changed_at, reconnect_reason
@@ -47,11 +48,15 @@ export interface NewCredential {
   provider: OAuthProvider;
   /** Name of the API key that connected it. */
   owner: string;
-  refreshToken: string;
+  /** Absent for a provider whose access tokens do not expire (`accessTokens: 'long-lived'`): then `accessToken` is the credential. */
+  refreshToken?: string;
   accountId?: string;
   scope?: string;
-  /** The access token of the code exchange, cached so the first upload needs no refresh. */
-  accessToken?: { token: string; expiresInSeconds: number | undefined };
+  /**
+   * The access token of the code exchange, cached so the first upload needs no refresh;
+   * `expiresInSeconds: 'never'` for a long-lived token, served until the platform rejects it.
+   */
+  accessToken?: { token: string; expiresInSeconds: number | 'never' | undefined };
 }
 
 /** An access token as cached (encrypted) in the credential's hash. Times are epoch ms. */
@@ -114,6 +119,8 @@ export interface CredentialStoreOptions {
 }
 
 export const DEFAULT_REFRESH_MARGIN_MS = 60_000;
+/** The expiry of a long-lived token: a number, so that a cache entry stays plain JSON. */
+const NEVER = Number.MAX_SAFE_INTEGER;
 /** When the token endpoint does not say (`expires_in` is optional in RFC 6749), assume this. */
 const DEFAULT_TOKEN_LIFETIME_SECONDS = 300;
 
@@ -202,9 +209,10 @@ export class CredentialStore {
       owner: credential.owner,
       status: 'active',
       secret_hash: hashSecret(secret),
-      refresh: this.seal(credential.refreshToken),
       created_at: createdAt,
     };
+    if (credential.refreshToken !== undefined) fields.refresh = this.seal(credential.refreshToken);
+    else if (!credential.accessToken) throw new Error('a credential needs a refresh token or an access token');
     if (credential.accountId) fields.account_id = credential.accountId;
     if (credential.scope) fields.scope = credential.scope;
     if (credential.accessToken) {
@@ -290,8 +298,9 @@ export class CredentialStore {
     await this.redis.eval(RELEASE_SCRIPT, 1, this.key(id), lockToken, failure ? JSON.stringify(failure) : '');
   }
 
-  /** A cache entry for a token the provider said lives `expiresInSeconds`. */
-  cachedToken(token: string, expiresInSeconds: number | undefined): CachedAccessToken {
+  /** A cache entry for a token the provider said lives `expiresInSeconds` (`never`: until revoked). */
+  cachedToken(token: string, expiresInSeconds: number | 'never' | undefined): CachedAccessToken {
+    if (expiresInSeconds === 'never') return { token, expiresAt: NEVER, refreshAt: NEVER };
     const now = this.now();
     const lifetimeMs = (expiresInSeconds && expiresInSeconds > 0 ? expiresInSeconds : DEFAULT_TOKEN_LIFETIME_SECONDS) * 1000;
     const margin = Math.min(this.marginMs, lifetimeMs / 2);

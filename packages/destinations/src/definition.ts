@@ -98,6 +98,13 @@ export interface OAuthProviderDefinition {
   readonly clientAuth: 'body' | 'basic';
   /** What the consent URL needs so that the token answer carries a refresh token. */
   readonly offlineParams: Readonly<Record<string, string>>;
+  /**
+   * `expiring` (the default): access tokens expire and the consent yields a refresh token,
+   * which the fleet holds and refreshes with. `long-lived`: the provider's user tokens do
+   * not expire until revoked and it issues no refresh token (Vimeo); the fleet holds the
+   * access token itself, and a 401 for it marks the credential `reconnect_required`.
+   */
+  readonly accessTokens?: 'expiring' | 'long-lived';
 }
 
 /** The connect flow of a type: `POST /v1/connect/<type>`. */

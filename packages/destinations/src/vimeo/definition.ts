@@ -54,7 +54,8 @@ export type VimeoDestination = z.output<typeof vimeoDestinationSchema>;
  * Vimeo's OAuth 2 authorization code grant (https://developer.vimeo.com/api/authentication):
  * consent at /oauth/authorize, the code exchanged at /oauth/access_token with the client id
  * and secret in HTTP Basic. Vimeo documents no offline parameter: its user tokens do not
- * expire (docs/destinations/vimeo.md, "auth_secret").
+ * expire until revoked, so the fleet holds the access token itself (docs/destinations/vimeo.md,
+ * "auth_secret").
  */
 export const vimeoOAuthProvider: OAuthProviderDefinition = {
   id: 'vimeo',
@@ -64,6 +65,8 @@ export const vimeoOAuthProvider: OAuthProviderDefinition = {
   tokenUrl: 'https://api.vimeo.com/oauth/access_token',
   clientAuth: 'basic',
   offlineParams: {},
+  // "Vimeo access tokens don't expire" (the token answer has no refresh_token and no expires_in).
+  accessTokens: 'long-lived',
 };
 
 /** Processing states the result reports: Vimeo's transcode.status, or in_progress when polling stopped first. */
