@@ -5,6 +5,7 @@ import { Client, FTPError } from 'basic-ftp';
 import { FleetError, type UploadResult } from '@upload-fleet/core';
 import type { FtpDestination } from './definition.js';
 import type { DestinationAdapter, UploadContext } from '../adapter.js';
+import { TempFileCheckpoint, type TempFileState } from '../temp-file-checkpoint.js';
 import type { FtpSettings } from './definition.js';
 import { errorForFtp, type FtpErrorContext, type FtpStep } from './errors.js';
 import { ExactLength } from './exact-length.js';
@@ -30,20 +31,12 @@ export interface FtpAdapterOptions {
   tls?: Pick<ConnectionOptions, 'ca'>;
 }
 
-/** The checkpoint: which temporary file this upload writes, for how large a source. */
-export interface FtpCheckpoint {
-  tempPath: string;
-  size: number;
-  /** Bytes sent when saved; informative: a resume starts from what SIZE reports. */
-  offset: number;
-}
+/** The checkpoint: which temporary file this upload writes, for how large a source; its offset is informative, a resume starts from what SIZE reports. */
+export type FtpCheckpoint = TempFileState;
 
 /** The destination, whose `secure` field (FTPS, beyond the spec) the core schema declares. */
 export type FtpDestinationWithTls = FtpDestination & { secure?: FtpSecureMode };
 
-const MiB = 1024 * 1024;
-/** A checkpoint is saved after about this many bytes (and when the upload stops). */
-const CHECKPOINT_EVERY_BYTES = 4 * MiB;
 /**
  * Before resuming, the temporary file's size must hold still this long: the server may
  * still be writing what the previous, interrupted connection had sent, and appending
@@ -68,12 +61,10 @@ class FtpUpload {
   /** What is being done now: a failure is classified by it. */
   private step: FtpErrorContext;
   private stream: Readable | undefined;
-  /** Set once the temporary file is ours: saved again when the upload stops. */
-  private state: FtpCheckpoint | undefined;
-  private lastSaved = 0;
+  /** Taken once the temporary file is ours: saved again when the upload stops. */
+  private readonly checkpoint: TempFileCheckpoint;
   /** Bytes of the source the server has been sent, as far as this attempt knows. */
   private sent = 0;
-  private saving: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly context: UploadContext<FtpDestination>,
@@ -93,6 +84,7 @@ class FtpUpload {
     });
     this.step = this.stepAt('connect');
     this.client = new Client(config.timeoutMs);
+    this.checkpoint = new TempFileCheckpoint(context.checkpoint, context.log, 'FTP');
   }
 
   async run(): Promise<UploadResult> {
@@ -117,10 +109,8 @@ class FtpUpload {
       await this.ensureFolder();
 
       const offset = await this.resumeOffset();
-      this.state = { tempPath: this.paths.temp, size: source.size, offset };
-      this.lastSaved = offset;
       this.sent = offset;
-      await this.context.checkpoint.save(this.state);
+      await this.checkpoint.take(this.paths.temp, source.size, offset);
       log.info(
         { host: this.server.display, path: this.paths.final, bytes: source.size, resume_from: offset, mode: transferModeName(this.destination), tls: this.secure },
         offset > 0 ? 'resuming the FTP upload' : 'uploading to the FTP server',
@@ -213,25 +203,11 @@ class FtpUpload {
     this.progressed(source.size);
   }
 
-  /** Progress, and a checkpoint every CHECKPOINT_EVERY_BYTES. */
+  /** Progress, and a checkpoint every few MiB. */
   private progressed(bytes: number): void {
     this.sent = bytes;
     this.context.reportProgress(bytes);
-    if (this.state && bytes - this.lastSaved >= CHECKPOINT_EVERY_BYTES) {
-      this.lastSaved = bytes;
-      this.saveCheckpoint(bytes);
-    }
-  }
-
-  /** Saves in order, one after the other; a failed save is logged, not fatal (the next one may work). */
-  private saveCheckpoint(offset: number): Promise<void> {
-    if (!this.state) return this.saving;
-    const state = { ...this.state, offset };
-    this.state = state;
-    this.saving = this.saving
-      .then(() => this.context.checkpoint.save(state))
-      .catch((error: unknown) => this.context.log.warn({ err: error }, 'could not save the FTP upload checkpoint'));
-    return this.saving;
+    this.checkpoint.progressed(bytes);
   }
 
   /**
@@ -245,8 +221,7 @@ class FtpUpload {
     const stored = await this.remoteSize(this.paths.temp);
     if (stored === undefined || stored === size) return;
     await this.client.remove(this.paths.temp, true);
-    this.state = undefined;
-    await this.context.checkpoint.clear();
+    await this.checkpoint.drop();
     throw new FleetError(
       'UF_DESTINATION_UNAVAILABLE',
       `The FTP server ${this.server.display} holds ${stored} bytes instead of ${size} for ${this.paths.final} after the upload; it starts again from the beginning`,
@@ -280,22 +255,21 @@ class FtpUpload {
 
   /** The error to throw: UF_ABORTED when the signal stopped it, else the classified failure. The checkpoint is kept for what may resume. */
   private async failure(error: unknown): Promise<FleetError> {
-    const { signal, log, checkpoint } = this.context;
+    const { signal, log } = this.context;
     if (signal.aborted) {
-      if (this.state) await this.saveCheckpoint(this.sent);
+      if (this.checkpoint.held) await this.checkpoint.save(this.sent);
       return this.aborted(error);
     }
     const failure = errorForFtp(error, this.step);
     if (failure.code === 'UF_SOURCE_CHANGED') {
       // What is on the server belongs to another version of the file.
-      this.state = undefined;
-      await checkpoint.clear().catch(() => undefined);
-    } else if (failure.retryable && this.state) {
-      await this.saveCheckpoint(this.sent);
-    } else if (!failure.retryable && this.state && !this.client.closed) {
+      await this.checkpoint.drop().catch(() => undefined);
+    } else if (failure.retryable && this.checkpoint.held) {
+      await this.checkpoint.save(this.sent);
+    } else if (!failure.retryable && this.checkpoint.held && !this.client.closed) {
       // Nothing will continue this upload: leave no temporary file behind.
       await this.client.remove(this.paths.temp, true).catch(() => undefined);
-      await checkpoint.clear().catch(() => undefined);
+      await this.checkpoint.drop().catch(() => undefined);
     }
     log.warn({ host: this.server.display, path: this.paths.final, code: failure.code }, 'the FTP upload failed');
     return failure;

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import ssh2, { type ConnectConfig, type SFTPWrapper, type Stats } from 'ssh2';
 import { FleetError, type UploadResult } from '@upload-fleet/core';
 import type { DestinationAdapter, UploadContext } from '../adapter.js';
+import { TempFileCheckpoint, type TempFileState } from '../temp-file-checkpoint.js';
 import type { SftpDestination, SftpSettings } from './definition.js';
 import { matchesHostKey, parseSftpHost, resultUrl, sha256Fingerprint, type SftpServerAddress } from './address.js';
 import { errorForSftp, isSftpStatusError, SFTP_STATUS, type SftpErrorContext, type SftpStep } from './errors.js';
@@ -22,13 +23,8 @@ import { folderChain, sftpPaths, type SftpPaths } from './paths.js';
  * writes out of order. See docs/destinations/sftp.md.
  */
 
-/** The checkpoint: the temporary file this upload writes, for a source of this size. */
-export interface SftpCheckpoint {
-  tempPath: string;
-  size: number;
-  /** Bytes acknowledged from the start without a gap when saved. */
-  offset: number;
-}
+/** The checkpoint: the temporary file this upload writes, for a source of this size, and the bytes acknowledged from the start without a gap. */
+export type SftpCheckpoint = TempFileState;
 
 export interface SftpAdapterOptions {
   /** Called with each connection's ssh2 config before it connects (tests: algorithms, debug). */
@@ -40,7 +36,6 @@ const { Client } = ssh2;
 type Client = InstanceType<typeof Client>;
 
 const KiB = 1024;
-const MiB = 1024 * KiB;
 /**
  * Bytes per write request. Servers must accept 32 KiB of data per write; ssh2 itself splits
  * a write above 31952 bytes into two requests, one after the other, for any server that
@@ -48,7 +43,6 @@ const MiB = 1024 * KiB;
  * request everywhere, so the pipeline stays full.
  */
 export const WRITE_CHUNK_BYTES = 31 * KiB;
-const CHECKPOINT_EVERY_BYTES = 4 * MiB;
 
 export function createSftpAdapter(settings: SftpSettings, options: SftpAdapterOptions = {}): DestinationAdapter<'sftp'> {
   return {
@@ -73,11 +67,10 @@ class SftpUpload {
   private stream: Readable | undefined;
   /** The server's host key, once seen. */
   private hostKey: string | undefined;
-  private state: SftpCheckpoint | undefined;
-  private lastSaved = 0;
+  /** Taken once the temporary file is ours: saved again when the upload stops. */
+  private readonly checkpoint: TempFileCheckpoint;
   /** Bytes of the source acknowledged by the server without a gap. */
   private acked = 0;
-  private saving: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly context: UploadContext<SftpDestination>,
@@ -95,6 +88,7 @@ class SftpUpload {
     });
     this.secrets = [this.destination.password, this.destination.passphrase, this.destination.private_key].filter((s): s is string => typeof s === 'string');
     this.step = this.stepAt('connect to');
+    this.checkpoint = new TempFileCheckpoint(context.checkpoint, context.log, 'SFTP');
   }
 
   async run(): Promise<UploadResult> {
@@ -129,10 +123,8 @@ class SftpUpload {
     await this.ensureFolder();
 
     const offset = await this.resumeOffset();
-    this.state = { tempPath: this.paths.temp, size: source.size, offset };
-    this.lastSaved = offset;
     this.acked = offset;
-    await this.context.checkpoint.save(this.state);
+    await this.checkpoint.take(this.paths.temp, source.size, offset);
     log.info(
       { host: this.server.display, path: this.paths.final, bytes: source.size, resume_from: offset, host_key: this.hostKey },
       offset > 0 ? 'resuming the SFTP upload' : 'uploading to the SFTP server',
@@ -361,24 +353,10 @@ class SftpUpload {
     await this.call<void>((done) => this.sftp!.chmod(this.paths.temp, Number.parseInt(mode, 8), done));
   }
 
-  /** Progress, and a checkpoint every CHECKPOINT_EVERY_BYTES. */
+  /** Progress, and a checkpoint every few MiB. */
   private progressed(bytes: number): void {
     this.context.reportProgress(bytes);
-    if (this.state && bytes - this.lastSaved >= CHECKPOINT_EVERY_BYTES) {
-      this.lastSaved = bytes;
-      void this.saveCheckpoint(bytes);
-    }
-  }
-
-  /** Saves in order; a failed save is logged, not fatal (the next one may work). */
-  private saveCheckpoint(offset: number): Promise<void> {
-    if (!this.state) return this.saving;
-    const state = { ...this.state, offset };
-    this.state = state;
-    this.saving = this.saving
-      .then(() => this.context.checkpoint.save(state))
-      .catch((error: unknown) => this.context.log.warn({ err: error }, 'could not save the SFTP upload checkpoint'));
-    return this.saving;
+    this.checkpoint.progressed(bytes);
   }
 
   /** The temporary file must hold exactly the source's size before it takes the final name; else it is removed and the upload starts over. */
@@ -388,8 +366,7 @@ class SftpUpload {
     const stored = (await this.stat(this.paths.temp))?.size;
     if (stored === size) return;
     await this.remove(this.paths.temp);
-    this.state = undefined;
-    await this.context.checkpoint.clear();
+    await this.checkpoint.drop();
     throw new FleetError(
       'UF_DESTINATION_UNAVAILABLE',
       `The SFTP server ${this.server.display} holds ${stored ?? 'no'} bytes instead of ${size} for ${this.paths.final} after the upload; it starts again from the beginning`,
@@ -453,23 +430,22 @@ class SftpUpload {
 
   /** UF_ABORTED when the signal stopped it, else the classified failure; the checkpoint is kept for what may resume. */
   private async failure(error: unknown): Promise<FleetError> {
-    const { signal, log, checkpoint } = this.context;
+    const { signal, log } = this.context;
     if (signal.aborted) {
-      if (this.state) await this.saveCheckpoint(this.acked);
+      if (this.checkpoint.held) await this.checkpoint.save(this.acked);
       return this.aborted(error);
     }
     // A request that failed because the connection went away: the connection's error says why.
     const cause = /No response from server|Not connected/i.test(error instanceof Error ? error.message : '') ? (this.connectionError ?? error) : error;
     const classified = errorForSftp(cause, this.step);
     if (classified.code === 'UF_SOURCE_CHANGED') {
-      this.state = undefined;
-      await checkpoint.clear().catch(() => undefined);
-    } else if (classified.retryable && this.state) {
-      await this.saveCheckpoint(this.acked);
-    } else if (!classified.retryable && this.state && this.sftp) {
+      await this.checkpoint.drop().catch(() => undefined);
+    } else if (classified.retryable && this.checkpoint.held) {
+      await this.checkpoint.save(this.acked);
+    } else if (!classified.retryable && this.checkpoint.held && this.sftp) {
       // Nothing will continue this upload: leave no temporary file behind.
       await this.remove(this.paths.temp).catch(() => undefined);
-      await checkpoint.clear().catch(() => undefined);
+      await this.checkpoint.drop().catch(() => undefined);
     }
     log.warn({ host: this.server.display, path: this.paths.final, code: classified.code, host_key: this.hostKey }, 'the SFTP upload failed');
     return classified;
