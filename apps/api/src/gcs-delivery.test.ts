@@ -8,11 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretBox, type DeliveryStatus } from '@upload-fleet/core';
-import { startGcsFake, startWorker, started, until, type FakeServiceAccountKey, type GcsFake, type WorkerProcess } from '@upload-fleet/testkit';
-import { asAlice, postDelivery, startHarness, type Harness } from './test-harness.js';
-
-const ENCRYPTION_KEY = `k1:${Buffer.alloc(32, 9).toString('base64')}`;
+import type { DeliveryStatus } from '@upload-fleet/core';
+import { startGcsFake, started, until, type FakeServiceAccountKey, type GcsFake, type WorkerProcess } from '@upload-fleet/testkit';
+import { asAlice, postDelivery, startHarness, startHarnessWorker, type Harness } from './test-harness.js';
 
 let h: Harness;
 let fake: GcsFake;
@@ -24,17 +22,10 @@ const file = randomBytes(3 * 1024 * 1024 + 77);
 beforeAll(async () => {
   fake = await startGcsFake({ buckets: ['fleet-videos'] });
   key = fake.serviceAccountKey();
-  h = await startHarness('gcs-delivery', {}, { secretBox: SecretBox.fromConfig(ENCRYPTION_KEY) });
+  h = await startHarness('gcs-delivery');
   dir = mkdtempSync(join(tmpdir(), 'upload-fleet-gcs-api-'));
   writeFileSync(join(dir, 'welcome.mp4'), file);
-  worker = startWorker({
-    REDIS_URL: h.redisUrl,
-    REDIS_PREFIX: h.prefix,
-    ENCRYPTION_KEYS: ENCRYPTION_KEY,
-    WEBHOOK_SECRET: 'gcs-delivery-webhook-secret',
-    WORKER_POOLS: 'gcs',
-    SOURCE_ROOT: dir,
-    ALLOWED_PRIVATE_HOSTS: '127.0.0.1',
+  worker = startHarnessWorker(h, 'gcs', dir, {
     GCS_API_BASE_URL: fake.url,
   });
   await started(worker);

@@ -9,12 +9,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretBox, type DeliveryStatus } from '@upload-fleet/core';
-import { MUX_FAKE_TOKEN_ID, MUX_FAKE_TOKEN_SECRET, startMuxFake, startWorker, until, type MuxFake, type WorkerProcess } from '@upload-fleet/testkit';
+import type { DeliveryStatus } from '@upload-fleet/core';
+import { MUX_FAKE_TOKEN_ID, MUX_FAKE_TOKEN_SECRET, startMuxFake, until, type MuxFake, type WorkerProcess } from '@upload-fleet/testkit';
 import type { DeliveryAccepted } from './server.js';
-import { asAlice, postDelivery, startHarness, type Harness } from './test-harness.js';
-
-const ENCRYPTION_KEYS = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
+import { asAlice, postDelivery, startHarness, startHarnessWorker, type Harness } from './test-harness.js';
 
 let h: Harness;
 let fake: MuxFake;
@@ -22,7 +20,7 @@ let worker: WorkerProcess | undefined;
 let dir: string;
 
 beforeAll(async () => {
-  h = await startHarness('api-mux', {}, { secretBox: SecretBox.fromConfig(ENCRYPTION_KEYS) });
+  h = await startHarness('api-mux');
   fake = await startMuxFake({ assetCreatedAfterMs: 20, assetReadyAfterMs: 60_000 });
   dir = mkdtempSync(join(tmpdir(), 'upload-fleet-api-mux-'));
 });
@@ -57,13 +55,7 @@ describe('a Mux delivery through the API', () => {
     expect(res.body).not.toContain(MUX_FAKE_TOKEN_SECRET);
     const { token } = res.json<DeliveryAccepted>();
 
-    worker = startWorker({
-      REDIS_URL: h.redisUrl,
-      REDIS_PREFIX: h.prefix,
-      ENCRYPTION_KEYS,
-      WEBHOOK_SECRET: 'api-mux-webhook-secret',
-      WORKER_POOLS: 'mux',
-      SOURCE_ROOT: dir,
+    worker = startHarnessWorker(h, 'mux', dir, {
       ALLOWED_PRIVATE_HOSTS: '127.0.0.1,localhost',
       MUX_API_BASE_URL: fake.apiBaseUrl,
       MUX_POLL_INTERVAL_MS: '25',

@@ -14,11 +14,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretBox } from '@upload-fleet/core';
-import { S3RVER_KEY, startS3Server, startWorker, until, type LocalS3Server, type WorkerProcess } from '@upload-fleet/testkit';
-import { asAlice, keysOf, startHarness, type Harness } from './test-harness.js';
+import { S3RVER_KEY, startS3Server, until, type LocalS3Server, type WorkerProcess } from '@upload-fleet/testkit';
+import { asAlice, keysOf, startHarness, startHarnessWorker, type Harness } from './test-harness.js';
 
-const KEY = `k1:${Buffer.alloc(32, 9).toString('base64')}`;
 const BUCKET = 'renders';
 const ACCOUNT_ID = '0123456789abcdef0123456789abcdef';
 // s3rver checks no signature, so a secret of the test's own is accepted; it must never come back out.
@@ -36,15 +34,8 @@ describe('S3-compatible providers through the API', () => {
   beforeAll(async () => {
     writeFileSync(join(sourceRoot, 'welcome.mp4'), bytes);
     s3 = await startS3Server({ buckets: [BUCKET] });
-    h = await startHarness('api-s3-providers', {}, { secretBox: SecretBox.fromConfig(KEY) });
-    worker = startWorker({
-      REDIS_URL: h.redisUrl,
-      REDIS_PREFIX: h.prefix,
-      ENCRYPTION_KEYS: KEY,
-      WEBHOOK_SECRET: 'api-s3-providers-webhook-secret',
-      WORKER_POOLS: 's3',
-      SOURCE_ROOT: sourceRoot,
-      ALLOWED_PRIVATE_HOSTS: '127.0.0.1',
+    h = await startHarness('api-s3-providers');
+    worker = startHarnessWorker(h, 's3', sourceRoot, {
       // R2's endpoint, moved to the local server: the template keeps its placeholder.
       S3_R2_ENDPOINT: `http://127.0.0.1:${s3.port}`,
     });

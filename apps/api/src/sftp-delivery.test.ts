@@ -8,11 +8,8 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretBox } from '@upload-fleet/core';
-import { sshdUnavailable, startSshd, startWorker, storedFile, until, type Sshd, type WorkerProcess } from '@upload-fleet/testkit';
-import { asAlice, postDelivery, startHarness, type Harness } from './test-harness.js';
-
-const ENCRYPTION_KEYS = `k1:${Buffer.alloc(32, 9).toString('base64')}`;
+import { sshdUnavailable, startSshd, storedFile, until, type Sshd, type WorkerProcess } from '@upload-fleet/testkit';
+import { asAlice, postDelivery, startHarness, startHarnessWorker, type Harness } from './test-harness.js';
 
 describe.skipIf(sshdUnavailable !== undefined)('an SFTP delivery through the API', () => {
   let h: Harness;
@@ -21,18 +18,10 @@ describe.skipIf(sshdUnavailable !== undefined)('an SFTP delivery through the API
   let dir: string;
 
   beforeAll(async () => {
-    h = await startHarness('api-sftp', {}, { secretBox: SecretBox.fromConfig(ENCRYPTION_KEYS) });
+    h = await startHarness('api-sftp');
     server = await startSshd();
     dir = mkdtempSync(join(tmpdir(), 'upload-fleet-api-sftp-'));
-    worker = startWorker({
-      REDIS_URL: h.redisUrl,
-      REDIS_PREFIX: h.prefix,
-      ENCRYPTION_KEYS,
-      WEBHOOK_SECRET: 'api-sftp-webhook-secret',
-      WORKER_POOLS: 'sftp',
-      SOURCE_ROOT: dir,
-      ALLOWED_PRIVATE_HOSTS: '127.0.0.1',
-    });
+    worker = startHarnessWorker(h, 'sftp', dir);
   }, 60_000);
   afterAll(async () => {
     worker?.child.kill('SIGKILL');

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { SecretBox, createLogger } from '@upload-fleet/core';
 import type { DestinationType } from '@upload-fleet/destinations/definitions';
 import { Producer, type ProducerOptions } from '@upload-fleet/producer';
-import { deletePrefix, dumpPrefix, testRedisUrl, uniquePrefix } from '@upload-fleet/testkit';
+import { deletePrefix, dumpPrefix, startWorker, testRedisUrl, uniquePrefix, type WorkerProcess } from '@upload-fleet/testkit';
 import type { ApiKey } from './config.js';
 import { buildApi, type BuildApiOptions } from './server.js';
 
@@ -23,6 +23,8 @@ export interface Harness {
   producer: Producer;
   redisUrl: string;
   prefix: string;
+  /** ENCRYPTION_KEYS of the producer's SecretBox, for a worker process that must read its jobs. */
+  encryptionKeys: string;
   /** A second connection for inspecting Redis directly. */
   redis: Redis;
   close(): Promise<void>;
@@ -33,7 +35,8 @@ export async function startHarness(name: string, options: Partial<BuildApiOption
   const prefix = uniquePrefix(name);
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const redis = new Redis(redisUrl);
-  const producer = new Producer({ connection, prefix, secretBox: new SecretBox([{ id: 'test', key: randomBytes(32) }]), ...producerOptions });
+  const encryptionKeys = `test:${randomBytes(32).toString('base64')}`;
+  const producer = new Producer({ connection, prefix, secretBox: SecretBox.fromConfig(encryptionKeys), ...producerOptions });
   const app = buildApi({ producer, apiKeys: [ALICE, BOB], logger: createLogger({ level: 'silent' }), ...options });
   await app.ready();
   return {
@@ -41,6 +44,7 @@ export async function startHarness(name: string, options: Partial<BuildApiOption
     producer,
     redisUrl,
     prefix,
+    encryptionKeys,
     redis,
     async close() {
       await app.close();
@@ -55,6 +59,24 @@ export async function startHarness(name: string, options: Partial<BuildApiOption
 /** Every key under the harness's prefix, sorted: equal before and after means nothing was written. */
 export async function keysOf(h: Harness): Promise<string[]> {
   return [...(await dumpPrefix(h.redisUrl, h.prefix)).keys()].sort();
+}
+
+/**
+ * A real worker process (apps/worker) on the harness's Redis, prefix and encryption keys, so
+ * it takes the jobs the API submits: the pools named, files under `sourceRoot`, loopback
+ * destinations allowed, and the destination settings of `env`.
+ */
+export function startHarnessWorker(h: Harness, pools: string, sourceRoot: string, env: Record<string, string> = {}): WorkerProcess {
+  return startWorker({
+    REDIS_URL: h.redisUrl,
+    REDIS_PREFIX: h.prefix,
+    ENCRYPTION_KEYS: h.encryptionKeys,
+    WEBHOOK_SECRET: `${h.prefix}-webhook-secret`,
+    WORKER_POOLS: pools,
+    SOURCE_ROOT: sourceRoot,
+    ALLOWED_PRIVATE_HOSTS: '127.0.0.1',
+    ...env,
+  });
 }
 
 /** How many delivery records exist under the prefix. */

@@ -18,13 +18,12 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox, createLogger } from '@upload-fleet/core';
 import { CredentialStore } from '@upload-fleet/credentials';
-import { dumpPrefix, startFakeOAuthServer, startVimeoFake, startWorker, until, type FakeOAuthServer, type VimeoFake, type WorkerProcess } from '@upload-fleet/testkit';
+import { dumpPrefix, startFakeOAuthServer, startVimeoFake, until, type FakeOAuthServer, type VimeoFake, type WorkerProcess } from '@upload-fleet/testkit';
 import { buildApi } from './server.js';
-import { ALICE, BOB, asAlice, startHarness, type Harness } from './test-harness.js';
+import { ALICE, BOB, asAlice, startHarness, startHarnessWorker, type Harness } from './test-harness.js';
 
 const PUBLIC_BASE_URL = 'https://uploads.example.test/fleet';
 const SCOPES = ['public', 'private', 'upload', 'edit', 'video_files'];
-const KEY = `k1:${Buffer.alloc(32, 13).toString('base64')}`;
 
 describe('the vimeo connect flow, and uploads with its auth_secret', () => {
   const sourceRoot = mkdtempSync(join(tmpdir(), 'upload-fleet-vimeo-connect-'));
@@ -36,8 +35,8 @@ describe('the vimeo connect flow, and uploads with its auth_secret', () => {
   let worker: WorkerProcess;
 
   beforeAll(async () => {
-    const secretBox = SecretBox.fromConfig(KEY);
-    h = await startHarness('api-vimeo-connect', {}, { secretBox });
+    h = await startHarness('api-vimeo-connect');
+    const secretBox = SecretBox.fromConfig(h.encryptionKeys);
     // A long token lifetime: Vimeo's tokens do not expire; revoking one is `expireAccessTokens`.
     oauthServer = await startFakeOAuthServer({ flavor: 'vimeo', accessTokenTtlSeconds: 86_400 });
     vimeo = await startVimeoFake({ validateToken: (token) => oauthServer.isValidAccessToken(token) });
@@ -48,14 +47,7 @@ describe('the vimeo connect flow, and uploads with its auth_secret', () => {
     store = new CredentialStore({ connection: h.redis, prefix: h.prefix, secretBox });
     app = buildApi({ producer: h.producer, apiKeys: [ALICE, BOB], logger: createLogger({ level: 'silent' }), connect: { store, oauth } });
     await app.ready();
-    worker = startWorker({
-      REDIS_URL: h.redisUrl,
-      REDIS_PREFIX: h.prefix,
-      ENCRYPTION_KEYS: KEY,
-      WEBHOOK_SECRET: 'vimeo-connect-test-webhook-secret',
-      WORKER_POOLS: 'vimeo',
-      SOURCE_ROOT: sourceRoot,
-      ALLOWED_PRIVATE_HOSTS: '127.0.0.1',
+    worker = startHarnessWorker(h, 'vimeo', sourceRoot, {
       VIMEO_API_BASE_URL: vimeo.apiBaseUrl,
       VIMEO_CHUNK_BYTES: String(1024 * 1024),
       VIMEO_TRANSCODE_WAIT_MS: '0',

@@ -9,11 +9,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretBox } from '@upload-fleet/core';
-import { startVimeoFake, startWorker, until, VIMEO_FAKE_TOKEN, VIMEO_FAKE_USER_ID, type VimeoFake, type WorkerProcess } from '@upload-fleet/testkit';
-import { asAlice, startHarness, type Harness } from './test-harness.js';
+import { startVimeoFake, until, VIMEO_FAKE_TOKEN, VIMEO_FAKE_USER_ID, type VimeoFake, type WorkerProcess } from '@upload-fleet/testkit';
+import { asAlice, startHarness, startHarnessWorker, type Harness } from './test-harness.js';
 
-const KEY = `k1:${Buffer.alloc(32, 11).toString('base64')}`;
 const PASSWORD = 'viewers-password-7d1e';
 
 describe('a Vimeo delivery through the HTTP API and a worker process', () => {
@@ -24,15 +22,8 @@ describe('a Vimeo delivery through the HTTP API and a worker process', () => {
 
   beforeAll(async () => {
     fake = await startVimeoFake();
-    h = await startHarness('vimeo-api', {}, { secretBox: SecretBox.fromConfig(KEY) });
-    worker = startWorker({
-      REDIS_URL: h.redisUrl,
-      REDIS_PREFIX: h.prefix,
-      ENCRYPTION_KEYS: KEY,
-      WEBHOOK_SECRET: 'vimeo-api-test-webhook-secret',
-      WORKER_POOLS: 'vimeo',
-      SOURCE_ROOT: sourceRoot,
-      ALLOWED_PRIVATE_HOSTS: '127.0.0.1',
+    h = await startHarness('vimeo-api');
+    worker = startHarnessWorker(h, 'vimeo', sourceRoot, {
       VIMEO_API_BASE_URL: fake.apiBaseUrl,
       VIMEO_CHUNK_BYTES: String(1024 * 1024),
       VIMEO_TRANSCODE_WAIT_MS: '2000',

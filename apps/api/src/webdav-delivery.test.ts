@@ -8,11 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretBox } from '@upload-fleet/core';
-import { BASIC_PASSWORD, BASIC_USER, DIGEST_PASSWORD, DIGEST_USER, startApacheWebdav, startWorker, until, type ApacheWebdav, type WorkerProcess } from '@upload-fleet/testkit';
-import { asAlice, startHarness, type Harness } from './test-harness.js';
-
-const KEY = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
+import { BASIC_PASSWORD, BASIC_USER, DIGEST_PASSWORD, DIGEST_USER, startApacheWebdav, until, type ApacheWebdav, type WorkerProcess } from '@upload-fleet/testkit';
+import { asAlice, startHarness, startHarnessWorker, type Harness } from './test-harness.js';
 
 describe('a WebDAV delivery through the API', () => {
   let server: ApacheWebdav;
@@ -25,16 +22,8 @@ describe('a WebDAV delivery through the API', () => {
   beforeAll(async () => {
     writeFileSync(join(sourceRoot, 'welcome.mp4'), bytes);
     server = await startApacheWebdav();
-    h = await startHarness('api-webdav', {}, { secretBox: SecretBox.fromConfig(KEY) });
-    worker = startWorker({
-      REDIS_URL: h.redisUrl,
-      REDIS_PREFIX: h.prefix,
-      ENCRYPTION_KEYS: KEY,
-      WEBHOOK_SECRET: 'api-webdav-webhook-secret',
-      WORKER_POOLS: 'webdav',
-      SOURCE_ROOT: sourceRoot,
-      ALLOWED_PRIVATE_HOSTS: '127.0.0.1',
-    });
+    h = await startHarness('api-webdav');
+    worker = startHarnessWorker(h, 'webdav', sourceRoot);
   }, 60_000);
   afterAll(async () => {
     worker?.child.kill('SIGKILL');
