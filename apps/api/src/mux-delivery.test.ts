@@ -9,10 +9,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeliveryStatus } from '@upload-fleet/core';
-import { MUX_FAKE_TOKEN_ID, MUX_FAKE_TOKEN_SECRET, startMuxFake, until, type MuxFake, type WorkerProcess } from '@upload-fleet/testkit';
+import { MUX_FAKE_TOKEN_ID, MUX_FAKE_TOKEN_SECRET, startMuxFake, type MuxFake, type WorkerProcess } from '@upload-fleet/testkit';
 import type { DeliveryAccepted } from './server.js';
-import { asAlice, postDelivery, startHarness, startHarnessWorker, type Harness } from './test-harness.js';
+import { deliveryEnd, postDelivery, startHarness, startHarnessWorker, type Harness } from './test-harness.js';
 
 let h: Harness;
 let fake: MuxFake;
@@ -60,11 +59,7 @@ describe('a Mux delivery through the API', () => {
       MUX_API_BASE_URL: fake.apiBaseUrl,
       MUX_POLL_INTERVAL_MS: '25',
     });
-    const status = await until('the delivery to complete', async () => {
-      const answer = await h.app.inject({ method: 'GET', url: `/v1/deliveries/${token}`, headers: asAlice });
-      const body = answer.json<DeliveryStatus>();
-      return body.state === 'completed' || body.state === 'failed' ? { body, text: answer.body } : undefined;
-    }, 60_000);
+    const status = await deliveryEnd(h, token, 60_000);
 
     expect(status.body.state, status.text).toBe('completed');
     expect(status.text).not.toContain(MUX_FAKE_TOKEN_SECRET);

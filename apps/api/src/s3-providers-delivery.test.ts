@@ -14,8 +14,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3RVER_KEY, startS3Server, until, type LocalS3Server, type WorkerProcess } from '@upload-fleet/testkit';
-import { asAlice, keysOf, startHarness, startHarnessWorker, type Harness } from './test-harness.js';
+import { S3RVER_KEY, startS3Server, type LocalS3Server, type WorkerProcess } from '@upload-fleet/testkit';
+import { asAlice, deliveryEnd, keysOf, startHarness, startHarnessWorker, type Harness } from './test-harness.js';
 
 const BUCKET = 'renders';
 const ACCOUNT_ID = '0123456789abcdef0123456789abcdef';
@@ -65,17 +65,9 @@ describe('S3-compatible providers through the API', () => {
     const { token } = submitted.json<{ token: string }>();
 
     type Result = { url: string; bytes: number; provider: string; acl_applied: string | null; url_public?: boolean; notes?: string[] };
-    const status = await until(
-      'both uploads to finish',
-      async () => {
-        const res = await h.app.inject({ method: 'GET', url: `/v1/deliveries/${token}`, headers: asAlice });
-        const body = res.json<{ state: string; uploads: { state: string; result?: Result }[] }>();
-        return ['completed', 'failed'].includes(body.state) ? { text: res.body, body } : undefined;
-      },
-      90_000,
-    );
+    const status = await deliveryEnd(h, token);
     expect(status.body.state, `${status.text}\n${worker.output().slice(-2000)}`).toBe('completed');
-    const [minio, r2] = status.body.uploads.map((u) => u.result!);
+    const [minio, r2] = status.body.uploads.map((u) => u.result as unknown as Result);
     expect(minio).toMatchObject({ url: `http://127.0.0.1:${s3.port}/${BUCKET}/minio/welcome.mp4`, bytes: bytes.length, provider: 'minio', acl_applied: null });
     expect(r2).toMatchObject({ url: `http://127.0.0.1:${s3.port}/${BUCKET}/r2/welcome.mp4`, bytes: bytes.length, provider: 'r2', acl_applied: null, url_public: false });
     expect(r2!.notes!.join('\n')).toMatch(/not public: .*custom domain or the r2\.dev subdomain/);

@@ -5,10 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
-import { SecretBox, createLogger } from '@upload-fleet/core';
+import { SecretBox, createLogger, type DeliveryStatus } from '@upload-fleet/core';
 import type { DestinationType } from '@upload-fleet/destinations/definitions';
 import { Producer, type ProducerOptions } from '@upload-fleet/producer';
-import { deletePrefix, dumpPrefix, startWorker, testRedisUrl, uniquePrefix, type WorkerProcess } from '@upload-fleet/testkit';
+import { deletePrefix, dumpPrefix, startWorker, testRedisUrl, uniquePrefix, until, type WorkerProcess } from '@upload-fleet/testkit';
 import type { ApiKey } from './config.js';
 import { buildApi, type BuildApiOptions } from './server.js';
 
@@ -77,6 +77,19 @@ export function startHarnessWorker(h: Harness, pools: string, sourceRoot: string
     ALLOWED_PRIVATE_HOSTS: '127.0.0.1',
     ...env,
   });
+}
+
+/** Polls the status API (as alice) until the delivery completed or failed: its status, and the answer's text (to look for secrets in). */
+export function deliveryEnd(h: Harness, token: string, timeoutMs = 90_000): Promise<{ body: DeliveryStatus; text: string }> {
+  return until(
+    `delivery ${token} to end`,
+    async () => {
+      const answer = await h.app.inject({ method: 'GET', url: `/v1/deliveries/${token}`, headers: asAlice });
+      const body = answer.json<DeliveryStatus>();
+      return body.state === 'completed' || body.state === 'failed' ? { body, text: answer.body } : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** How many delivery records exist under the prefix. */

@@ -18,9 +18,9 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox, createLogger } from '@upload-fleet/core';
 import { CredentialStore } from '@upload-fleet/credentials';
-import { dumpPrefix, startFakeOAuthServer, startVimeoFake, until, type FakeOAuthServer, type VimeoFake, type WorkerProcess } from '@upload-fleet/testkit';
+import { dumpPrefix, startFakeOAuthServer, startVimeoFake, type FakeOAuthServer, type VimeoFake, type WorkerProcess } from '@upload-fleet/testkit';
 import { buildApi } from './server.js';
-import { ALICE, BOB, asAlice, startHarness, startHarnessWorker, type Harness } from './test-harness.js';
+import { ALICE, BOB, asAlice, deliveryEnd, startHarness, startHarnessWorker, type Harness } from './test-harness.js';
 
 const PUBLIC_BASE_URL = 'https://uploads.example.test/fleet';
 const SCOPES = ['public', 'private', 'upload', 'edit', 'video_files'];
@@ -78,15 +78,7 @@ describe('the vimeo connect flow, and uploads with its auth_secret', () => {
     });
     expect(submitted.statusCode, submitted.body).toBe(202);
     const { token } = submitted.json<{ token: string }>();
-    return until(
-      `delivery ${name} to end`,
-      async () => {
-        const res = await h.app.inject({ method: 'GET', url: `/v1/deliveries/${token}`, headers: asAlice });
-        const body = res.json<{ state: string; uploads: { state: string; attempts: number; result?: { url: string; bytes: number }; error?: { code: string; message: string } }[] }>();
-        return ['completed', 'failed'].includes(body.state) ? { text: res.body, body } : undefined;
-      },
-      60_000,
-    );
+    return deliveryEnd(h, token, 60_000);
   }
 
   it('connects, uploads with the auth_secret, and asks to reconnect once the token was revoked', async () => {

@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASIC_PASSWORD, BASIC_USER, DIGEST_PASSWORD, DIGEST_USER, startApacheWebdav, until, type ApacheWebdav, type WorkerProcess } from '@upload-fleet/testkit';
-import { asAlice, startHarness, startHarnessWorker, type Harness } from './test-harness.js';
+import { BASIC_PASSWORD, BASIC_USER, DIGEST_PASSWORD, DIGEST_USER, startApacheWebdav, type ApacheWebdav, type WorkerProcess } from '@upload-fleet/testkit';
+import { asAlice, deliveryEnd, startHarness, startHarnessWorker, type Harness } from './test-harness.js';
 
 describe('a WebDAV delivery through the API', () => {
   let server: ApacheWebdav;
@@ -49,15 +49,7 @@ describe('a WebDAV delivery through the API', () => {
     expect(submitted.statusCode, submitted.body).toBe(202);
     const { token } = submitted.json<{ token: string }>();
 
-    const status = await until(
-      'both uploads to finish',
-      async () => {
-        const res = await h.app.inject({ method: 'GET', url: `/v1/deliveries/${token}`, headers: asAlice });
-        const body = res.json<{ state: string; uploads: { state: string; result?: { url: string; bytes: number } }[] }>();
-        return ['completed', 'failed'].includes(body.state) ? { text: res.body, body } : undefined;
-      },
-      90_000,
-    );
+    const status = await deliveryEnd(h, token);
     expect(status.body.state, `${status.text}\n${worker.output().slice(-2000)}`).toBe('completed');
     expect(status.body.uploads.map((u) => u.result)).toEqual([
       { url: `${server.url}/basic/api/welcome.mp4`, bytes: bytes.length },
