@@ -105,8 +105,9 @@ export const youtubeDestinationSchema = z
     if (!d.oauth_access_token && !d.auth_secret) {
       ctx.addIssue({ code: 'custom', path: ['oauth_access_token'], message: 'give oauth_access_token, or auth_secret from the fleet\'s YouTube connect flow' });
     }
+    // This runs beside the fields' own problems (evenWithOtherProblems): a field may hold a value of another type here.
     // status.publishAt "can be set only if the privacy status of the video is private".
-    if (d.publish_at !== undefined && d.status !== 'private') {
+    if (typeof d.publish_at === 'string' && d.status !== 'private') {
       ctx.addIssue({
         code: 'custom',
         path: ['publish_at'],
@@ -117,7 +118,8 @@ export const youtubeDestinationSchema = z
       ctx.addIssue({ code: 'custom', path: ['playlist_title'], message: 'give playlistid or playlist_title, not both' });
     }
     const seen = new Set<string>();
-    d.captions?.forEach((caption, index) => {
+    (Array.isArray(d.captions) ? d.captions : []).forEach((caption, index) => {
+      if (typeof caption?.language !== 'string' || typeof caption.name !== 'string') return;
       const key = `${caption.language.toLowerCase()}\u0000${caption.name}`;
       if (seen.has(key)) {
         ctx.addIssue({ code: 'custom', path: ['captions', index], message: `captions has two tracks in ${caption.language} named "${caption.name}": YouTube keeps one track per language and name (captionExists)` });
