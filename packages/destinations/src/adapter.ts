@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { NetworkGuard, ScopedLogger, UploadResult } from '@upload-fleet/core';
+import type { NetworkGuard, ScopedLogger, Source, UploadResult } from '@upload-fleet/core';
 import type { DestinationOf, DestinationType } from '@upload-fleet/destinations/definitions';
 
 /**
@@ -89,6 +89,14 @@ export interface UploadContext<D> {
    */
   readonly uploadId?: string;
   readonly network: NetworkGuard;
+  /**
+   * Opens another file the destination names beside the video (YouTube's thumbnail and
+   * caption files): a `{ path }` under SOURCE_ROOT or an http(s) `{ url }`, with the same
+   * checks as the main source (the root and its symlinks; the network guard on the URL,
+   * every redirect and every connection). The runtime always sets it; contexts built by
+   * hand (benchmarks) may leave it out, and adapters then refuse such fields clearly.
+   */
+  readonly openFile?: (file: Source) => Promise<UploadSource>;
   /** For destinations that accept `auth_secret` (YouTube, Dropbox). */
   readonly credentials: CredentialProvider;
 }

@@ -38,6 +38,13 @@ export interface DestinationDefinition<
   readonly result: z.ZodObject;
   readonly limits: LimitDefinition<z.output<Schema>>;
   /**
+   * Checks that hold at the moment a request is submitted, not when a worker reads the job
+   * later: YouTube's `publish_at` must lie in the future when it is submitted, but a job
+   * that waited (rate limits, retries) must not fail the worker's own parse for it. Each
+   * problem's `path` is relative to the destination object. Optional.
+   */
+  readonly submitProblems?: (destination: z.output<Schema>, now: Date) => { path: string; message: string }[];
+  /**
    * The operator's settings for this type (endpoints, parts in flight, timeouts), read from
    * the environment with the fleet's setting builders (`@upload-fleet/core`: one meaning of
    * empty, malformed and out-of-range values in every process), and what the adapter gets.

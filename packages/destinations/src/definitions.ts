@@ -8,6 +8,7 @@ import {
   validate,
   type SettingGroup,
   type SubmitChecks,
+  type ValidationProblem,
   type ValidationResult,
   type ValuesOf,
 } from '@upload-fleet/core';
@@ -74,9 +75,21 @@ export function validateDeliveryRequest(input: unknown, checks: SubmitChecks = {
   const unsafe = unsafeInputProblems(input);
   if (unsafe.length > 0) return { ok: false, problems: unsafe };
   const result = validate(deliveryRequestSchema, input);
-  if (!result.ok || !checks.network) return result;
+  if (!result.ok) return result;
+  const untimely = submitTimeProblems(result.value, new Date());
+  if (untimely.length > 0) return { ok: false, problems: untimely };
+  if (!checks.network) return result;
   const refused = blockedAddressProblems(result.value, checks.network);
   return refused.length > 0 ? { ok: false, problems: refused } : result;
+}
+
+/** Each destination's `submitProblems` (checks of the moment of submission), at their field paths in the request. */
+function submitTimeProblems(request: DeliveryRequest, now: Date): ValidationProblem[] {
+  const uploads = request.uploads ? request.uploads.map((upload, index) => ({ upload, at: `uploads.${index}` })) : request.upload ? [{ upload: request.upload, at: 'upload' }] : [];
+  return uploads.flatMap(({ upload, at }) => {
+    const definition = definitionOf(upload.destination.type) as DestinationDefinition<string, z.ZodObject>;
+    return (definition.submitProblems?.(upload.destination, now) ?? []).map((problem) => ({ path: `${at}.destination.${problem.path}`, message: problem.message }));
+  });
 }
 
 /** The uploads of a request as a list, whether it used `upload` or `uploads`. */

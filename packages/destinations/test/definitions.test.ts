@@ -251,6 +251,14 @@ const SPEC_PARAMETERS: TableOf<Param[]> = {
     p('playlistid', 'string', false),
     p('notifySubscribers', 'boolean', false, true),
     p('mimetype', 'string', false, 'video/mp4'),
+    // Beyond the spec: publishing options (docs/destinations/youtube.md; youtube-publishing.test.ts).
+    p('thumbnail', 'object', false),
+    p('publish_at', 'string', false),
+    p('made_for_kids', 'boolean', false),
+    p('default_language', 'string', false),
+    p('default_audio_language', 'string', false),
+    p('captions', 'array', false),
+    p('playlist_title', 'string', false),
   ],
   facebook: [
     p('type', 'string', true),

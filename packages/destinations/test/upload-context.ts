@@ -27,6 +27,8 @@ export interface TestContextOptions {
   network?: NetworkGuard;
   /** Default: a provider that fails the upload, naming the test that gave it none. */
   credentials?: CredentialProvider;
+  /** Opens the other files a destination names (YouTube's thumbnail and captions); default: none. */
+  openFile?: UploadContext<Destination>['openFile'];
 }
 
 export function testUploadContext<D extends Destination>(destination: D, options: TestContextOptions): UploadContext<D> {
@@ -43,6 +45,7 @@ export function testUploadContext<D extends Destination>(destination: D, options
     attempt: options.attempt ?? 1,
     lastAttempt: options.lastAttempt ?? false,
     network: options.network ?? loopbackGuard,
+    ...(options.openFile ? { openFile: options.openFile } : {}),
     credentials: options.credentials ?? noCredentials(destination.type),
   };
 }

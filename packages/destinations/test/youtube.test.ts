@@ -30,7 +30,9 @@ let medium: SourceFile; // three chunks: 8 MiB, 8 MiB and a little
 
 beforeAll(async () => {
   fake = await startYouTubeFake({ playlists: ['PLwelcome'] });
-  adapter = createYouTubeAdapter({ apiBaseUrl: fake.apiBaseUrl, uploadBaseUrl: fake.uploadBaseUrl });
+  // No wait for YouTube's verdict here: these tests count the requests of the upload itself
+  // (youtube-publishing.test.ts covers the verdict).
+  adapter = createYouTubeAdapter({ apiBaseUrl: fake.apiBaseUrl, uploadBaseUrl: fake.uploadBaseUrl, processingWaitMs: 0, processingPollMs: 1 });
   dir = mkdtempSync(join(tmpdir(), 'upload-fleet-youtube-'));
   small = await writeRandomFile(dir, 'small.mp4', 300 * KiB + 7);
   medium = await writeRandomFile(dir, 'medium.mp4', 2 * CHUNK_BYTES + 123_457);
@@ -163,6 +165,9 @@ describe('what reaches the platform', () => {
       video_id: video.id,
       channel_id: expect.any(String),
       playlist: { id: 'PLwelcome', added: true },
+      // The insert's answer: uploaded, not processed yet (no wait for the verdict here).
+      processing: 'processing',
+      privacy_status: 'private',
     });
     // Every request carried the token, and nothing else did.
     expect(new Set(requestsSince(firstRequest).map((r) => r.token))).toEqual(new Set([YOUTUBE_FAKE_TOKEN]));
@@ -413,7 +418,7 @@ describe('the channel behind a token (accountOf, for per-channel limits)', () =>
 
   beforeAll(async () => {
     channels = await startYouTubeFake({ validateToken: (token) => token in channelOfToken, channelOf: (token) => channelOfToken[token] });
-    channelAdapter = createYouTubeAdapter({ apiBaseUrl: channels.apiBaseUrl, uploadBaseUrl: channels.uploadBaseUrl });
+    channelAdapter = createYouTubeAdapter({ apiBaseUrl: channels.apiBaseUrl, uploadBaseUrl: channels.uploadBaseUrl, processingWaitMs: 0, processingPollMs: 1 });
   });
   afterAll(() => channels?.close());
 

@@ -147,6 +147,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         lastAttempt: attempt >= maxAttempts,
         uploadId: uploadIdOf(data.token, data.index),
         network: options.network,
+        openFile: (file) => openSource(file, { sourceRoot: options.sourceRoot, network: options.network }),
         credentials: options.credentials,
       });
       // What the destination answered is stored (job return value, delivery record) and shown

@@ -17,7 +17,7 @@ import { msUntilPacificMidnight } from './pacific-midnight.js';
  */
 
 /** The adapter's requests, so a message can say which one failed. */
-export type YouTubeStep = 'start' | 'chunk' | 'status' | 'playlist' | 'channel';
+export type YouTubeStep = 'start' | 'chunk' | 'status' | 'playlist' | 'playlists' | 'thumbnail' | 'caption' | 'verdict' | 'channel';
 
 /** An HTTP answer, whatever its status. */
 export interface YouTubeAnswer {
@@ -52,6 +52,10 @@ const STEP_TEXT: Record<YouTubeStep, string> = {
   chunk: 'a part of the video',
   status: 'the upload status query',
   playlist: 'to add the video to the playlist',
+  playlists: 'to find or create the playlist',
+  thumbnail: 'to set the thumbnail',
+  caption: 'to add the caption track',
+  verdict: 'to say how the video is processing',
   channel: 'to name the channel of the access token',
 };
 
@@ -103,13 +107,26 @@ export function errorForAnswer(answer: YouTubeAnswer, step: YouTubeStep, now = n
   }
   if (status === 403) {
     if (has('insufficientPermissions')) {
-      return new FleetError('UF_PERMISSION_DENIED', `${refused}: the access token was granted without the YouTube upload scope${said}. Authorize again with the youtube.upload scope`, options);
+      // captions.insert takes only youtube.force-ssl (or youtubepartner); uploads take youtube.upload.
+      const scope = step === 'caption' ? 'youtube.force-ssl' : step === 'playlists' ? 'youtube' : 'youtube.upload';
+      return new FleetError('UF_PERMISSION_DENIED', `${refused}: the access token was granted without the ${scope} scope${said}. Authorize again with the ${scope} scope (the fleet's connect flow asks for it)`, options);
+    }
+    if (step === 'thumbnail' && has('forbidden')) {
+      // thumbnails.set answers 403 forbidden when the channel may not use custom thumbnails.
+      return new FleetError(
+        'UF_PERMISSION_DENIED',
+        `${refused}: the channel may not set custom thumbnails${said}. Verify the channel (https://www.youtube.com/verify), then set the thumbnail in YouTube Studio or submit again`,
+        options,
+      );
     }
     return new FleetError('UF_PERMISSION_DENIED', `${refused}: the account may not do this${said}`, options);
   }
   if (status === 404) {
     if (has('playlistNotFound')) return new FleetError('UF_DESTINATION_NOT_FOUND', `${refused}: the playlist does not exist or is not visible to this account${said}. Use the playlist id (PL...), not its name`, options);
     return new FleetError('UF_DESTINATION_NOT_FOUND', `${refused}: not found${said}`, options);
+  }
+  if (status === 409 && has('captionExists')) {
+    return new FleetError('UF_DESTINATION_REJECTED', `${refused}: the video already has a caption track in that language with that name${said}`, options);
   }
   if (status === 400) {
     // invalidTitle, invalidDescription, invalidTags, invalidCategoryId, invalidVideoMetadata...:
@@ -153,7 +170,17 @@ export function isInterruption(error: FleetError): boolean {
 }
 
 function stepName(step: YouTubeStep): string {
-  return { start: 'session start', chunk: 'chunk upload', status: 'status query', playlist: 'playlistItems.insert', channel: 'channels.list' }[step];
+  return {
+    start: 'session start',
+    chunk: 'chunk upload',
+    status: 'status query',
+    playlist: 'playlistItems.insert',
+    playlists: 'playlists.list or playlists.insert',
+    thumbnail: 'thumbnails.set',
+    caption: 'captions.insert',
+    verdict: 'videos.list',
+    channel: 'channels.list',
+  }[step];
 }
 
 /**

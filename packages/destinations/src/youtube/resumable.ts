@@ -6,6 +6,9 @@ import { ChunkReader } from './chunk-reader.js';
 import type { YouTubeClient } from './client.js';
 import { RESUMABLE_CHUNK_BYTES, headerOf, uploadWithRestart, type OpenSession, type ResumablePlatform, type SessionRun } from '../google/resumable-session.js';
 import { errorForAnswer, isInterruption, type YouTubeAnswer } from './errors.js';
+import type { CaptionOutcome } from './captions.js';
+import type { PlaylistOutcome } from './playlist.js';
+import type { ThumbnailOutcome } from './thumbnail.js';
 
 /**
  * The resumable upload protocol of videos.insert
@@ -31,34 +34,66 @@ import { errorForAnswer, isInterruption, type YouTubeAnswer } from './errors.js'
 /** Chunk size: multiples of 256 KiB, 8 MiB like Google's client libraries (google/resumable-session.ts). */
 export const CHUNK_BYTES = RESUMABLE_CHUNK_BYTES;
 
-/** What the checkpoint holds. `video_id` is set once YouTube has created the video. */
+/**
+ * What the checkpoint holds. `video_id` is set once YouTube has created the video; from
+ * then on `after_upload` records each follow-up step that has reached its outcome, so a
+ * retry neither uploads the video again nor repeats a step that is done.
+ */
 export interface YouTubeCheckpoint {
   version: 1;
   session_uri: string;
   size: number;
   offset: number;
   video_id?: string;
+  /** The session was started after publish_at had passed: the video was published at once. */
+  publish_at_missed?: boolean;
+  after_upload?: FollowUpState;
+}
+
+/** The follow-up steps' outcomes so far (follow-ups.ts). */
+export interface FollowUpState {
+  thumbnail?: ThumbnailOutcome;
+  /** By the index of the destination's `captions`. */
+  captions?: (CaptionOutcome | null)[];
+  /** Saved as soon as the playlist is known (a created one included), before the video is added. */
+  playlist?: PlaylistOutcome;
 }
 
 /** The part of YouTube's video resource the adapter uses. */
 export interface VideoResource {
   id: string;
   snippet?: { channelId?: string; title?: string };
-  status?: { uploadStatus?: string; privacyStatus?: string };
+  status?: VideoStatus;
+  processingDetails?: { processingStatus?: string; processingFailureReason?: string };
+}
+
+export interface VideoStatus {
+  uploadStatus?: string;
+  privacyStatus?: string;
+  rejectionReason?: string;
+  failureReason?: string;
+  publishAt?: string;
+}
+
+/** The video, and the checkpoint as it stands once the video exists. */
+export interface UploadedVideo {
+  video: VideoResource;
+  checkpoint: YouTubeCheckpoint & { video_id: string };
 }
 
 /** Uploads the file and returns the video, resuming the checkpoint's session when there is one. */
-export async function uploadVideo(context: UploadContext<YouTubeDestination>, client: YouTubeClient, config: YouTubeSettings): Promise<VideoResource> {
+export async function uploadVideo(context: UploadContext<YouTubeDestination>, client: YouTubeClient, config: YouTubeSettings): Promise<UploadedVideo> {
   const { source, log } = context;
   const saved = usableCheckpoint(await context.checkpoint.load<YouTubeCheckpoint>(), source.size, log);
   if (saved?.video_id) {
     log.info({ video_id: saved.video_id }, 'the video was uploaded in an earlier attempt');
-    return { id: saved.video_id };
+    return { video: { id: saved.video_id }, checkpoint: { ...saved, video_id: saved.video_id } };
   }
 
   // A saved session's offset is not trusted: the chunk in flight when the attempt ended may
   // have been stored in part. `undefined` makes the first request a status query.
-  const session: OpenSession = saved ? { uri: saved.session_uri, offset: undefined } : await startSession(context, client, config);
+  let current: YouTubeCheckpoint = saved ?? (await startSession(context, client, config));
+  const session: OpenSession = { uri: current.session_uri, offset: saved ? undefined : 0 };
   if (saved) log.info({ offset: saved.offset }, 'resuming the upload session of an earlier attempt');
   const reader = new ChunkReader(source, source.size);
   const run: SessionRun<VideoResource> = {
@@ -69,19 +104,19 @@ export async function uploadVideo(context: UploadContext<YouTubeDestination>, cl
     signal: context.signal,
     log,
     async stored(uri, offset) {
-      await context.checkpoint.save<YouTubeCheckpoint>({ version: 1, session_uri: uri, size: source.size, offset });
+      current = { ...current, session_uri: uri, offset };
+      await context.checkpoint.save<YouTubeCheckpoint>(current);
       context.reportProgress(offset);
     },
   };
   try {
-    let sessionUri = session.uri;
     const video = await uploadWithRestart(run, session, async () => {
-      const started = await startSession(context, client, config);
-      sessionUri = started.uri;
-      return started;
+      current = await startSession(context, client, config);
+      return { uri: current.session_uri, offset: 0 };
     });
-    await context.checkpoint.save<YouTubeCheckpoint>({ version: 1, session_uri: sessionUri, size: source.size, offset: source.size, video_id: video.id });
-    return video;
+    const done = { ...current, offset: source.size, video_id: video.id };
+    await context.checkpoint.save<YouTubeCheckpoint>(done);
+    return { video, checkpoint: done };
   } finally {
     reader.close();
   }
@@ -100,9 +135,11 @@ function youtubeSessions(client: YouTubeClient): ResumablePlatform<VideoResource
   };
 }
 
-/** Step 1: announces the video (its resource, size and type) and gets the session URI. */
-async function startSession(context: UploadContext<YouTubeDestination>, client: YouTubeClient, config: YouTubeSettings): Promise<{ uri: string; offset: number }> {
+/** Step 1: announces the video (its resource, size and type) and gets the session URI; the new checkpoint. */
+async function startSession(context: UploadContext<YouTubeDestination>, client: YouTubeClient, config: YouTubeSettings): Promise<YouTubeCheckpoint> {
   const { destination, source, network, log } = context;
+  const { resource, publishAtMissed } = videoResourceOf(destination, new Date());
+  if (publishAtMissed) log.warn({ publish_at: destination.publish_at }, 'publish_at passed while the upload waited; the video is published at once');
   const url = new URL(`${config.uploadBaseUrl.replace(/\/+$/, '')}/videos`);
   url.searchParams.set('uploadType', 'resumable');
   url.searchParams.set('part', 'snippet,status');
@@ -120,7 +157,7 @@ async function startSession(context: UploadContext<YouTubeDestination>, client: 
       'x-upload-content-length': String(source.size),
       'x-upload-content-type': context.contentType,
     },
-    body: JSON.stringify(videoResourceOf(destination)),
+    body: JSON.stringify(resource),
   });
   if (answer.status !== 200 && answer.status !== 201) throw errorForAnswer(answer, 'start');
   const location = headerOf(answer.headers.location);
@@ -129,22 +166,43 @@ async function startSession(context: UploadContext<YouTubeDestination>, client: 
   }
   const uri = new URL(location, url);
   await network.assertAllowed(uri);
-  await context.checkpoint.save<YouTubeCheckpoint>({ version: 1, session_uri: uri.toString(), size: source.size, offset: 0 });
+  const checkpoint: YouTubeCheckpoint = { version: 1, session_uri: uri.toString(), size: source.size, offset: 0, ...(publishAtMissed ? { publish_at_missed: true } : {}) };
+  await context.checkpoint.save<YouTubeCheckpoint>(checkpoint);
   log.info({ host: uri.host, bytes: source.size }, 'YouTube upload session started');
   context.reportProgress(0);
-  return { uri: uri.toString(), offset: 0 };
+  return checkpoint;
 }
 
-/** The video resource of the spec's parameters (videos.insert, parts snippet and status). */
-export function videoResourceOf(destination: YouTubeDestination): Record<string, unknown> {
+/**
+ * The video resource of videos.insert (parts snippet and status): the spec's parameters,
+ * and the publishing options beyond it (https://developers.google.com/youtube/v3/docs/videos#resource).
+ *
+ * publish_at was in the future when the request was submitted; a job that waited past it
+ * (rate limits, retries) cannot schedule it any more, as YouTube takes a publishAt only in
+ * the future. The video then goes out as what it was meant to become at that time: public
+ * at once, without publishAt (`publishAtMissed`, reported as a warning).
+ */
+export function videoResourceOf(destination: YouTubeDestination, now: Date): { resource: Record<string, unknown>; publishAtMissed: boolean } {
+  const publishAtMissed = destination.publish_at !== undefined && Date.parse(destination.publish_at) <= now.getTime();
+  const scheduled = destination.publish_at !== undefined && !publishAtMissed;
+  const audioLanguage = destination.default_audio_language ?? destination.default_language;
   return {
-    snippet: {
-      title: destination.title,
-      description: destination.description,
-      categoryId: destination.category,
-      ...(destination.tags ? { tags: destination.tags } : {}),
+    publishAtMissed,
+    resource: {
+      snippet: {
+        title: destination.title,
+        description: destination.description,
+        categoryId: destination.category,
+        ...(destination.tags ? { tags: destination.tags } : {}),
+        ...(destination.default_language ? { defaultLanguage: destination.default_language } : {}),
+        ...(audioLanguage ? { defaultAudioLanguage: audioLanguage } : {}),
+      },
+      status: {
+        privacyStatus: publishAtMissed ? 'public' : destination.status,
+        ...(scheduled ? { publishAt: new Date(destination.publish_at!).toISOString() } : {}),
+        ...(destination.made_for_kids !== undefined ? { selfDeclaredMadeForKids: destination.made_for_kids } : {}),
+      },
     },
-    status: { privacyStatus: destination.status },
   };
 }
 

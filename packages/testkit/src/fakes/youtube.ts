@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,8 +10,10 @@ export { googleError };
 
 /**
  * A local stand-in for the YouTube Data API v3, for the parts the fleet uses: the
- * resumable upload of videos.insert, playlistItems.insert, and videos.list (for tests).
- * It is a real node:http server on 127.0.0.1 and checks what the real platform checks:
+ * resumable upload of videos.insert, thumbnails.set, captions.insert, playlists.list and
+ * playlists.insert, playlistItems.insert, and videos.list with a scripted processing
+ * verdict. It is a real node:http server on 127.0.0.1 and checks what the real platform
+ * checks:
  *
  * - `Authorization: Bearer <token>` on every request (a list of valid tokens, or a
  *   validator function, so an OAuth fake can decide);
@@ -24,6 +26,20 @@ export { googleError };
  * - status queries (`Content-Range: bytes * /total`, empty body);
  * - 308 with `Range: bytes=0-N` (no Range at all when nothing is stored), 201 with the
  *   video resource when the last byte arrives, 200 with it for a finished session;
+ * - the publishing options: status.publishAt only with privacyStatus private and in the
+ *   future (invalidPublishAt), snippet.defaultLanguage and defaultAudioLanguage among
+ *   YouTube's languages (invalidVideoMetadata), selfDeclaredMadeForKids a boolean;
+ * - thumbnails.set: a video of the channel (videoNotFound), an image body (mediaBodyRequired),
+ *   JPEG or PNG bytes under an accepted Content-Type (invalidImage), at most 2 MB;
+ * - captions.insert: part=snippet, a multipart/related body of the caption resource and
+ *   the file (contentRequired), a video of the channel, one track per language and name
+ *   (captionExists, 409);
+ * - playlists.list (mine=true, pages of maxResults), playlists.insert (a title), and
+ *   playlistItems.insert into an existing playlist;
+ * - videos.list: `part` required, only the parts asked for; status and processingDetails
+ *   move from uploaded/processing to the scripted verdict (processed, rejected with a
+ *   rejectionReason, failed with a failureReason) after a number of reads; an unverified
+ *   API project's videos are private whatever was asked (youtube/api-samples#364);
  * - channels.list with `mine=true`: the channel of the token.
  *
  * Like the real service it keeps bytes in 256 KiB units: an interrupted chunk keeps its
@@ -34,6 +50,8 @@ export { googleError };
  *
  * Protocol reference: https://developers.google.com/youtube/v3/guides/using_resumable_upload_protocol
  * Error format and reasons: https://developers.google.com/youtube/v3/docs/errors
+ * Methods: https://developers.google.com/youtube/v3/docs/thumbnails/set, .../captions/insert,
+ * .../playlists/list, .../playlists/insert, .../playlistItems/insert, .../videos/list
  */
 
 /** Google persists resumable uploads in units of 256 KiB; chunks must be multiples of it. */
@@ -54,8 +72,10 @@ export interface YouTubeFakeOptions {
   tokens?: string[];
   /** Decides about every token instead of `tokens` (for an OAuth fake to plug in). */
   validateToken?: (token: string) => boolean | Promise<boolean>;
-  /** Playlist ids that exist; default ['PLfakePlaylist']. */
-  playlists?: string[];
+  /** Playlists that exist (an id, or an id and a title); default ['PLfakePlaylist']. */
+  playlists?: (string | { id: string; title: string })[];
+  /** Videos of this API project are locked private, as for unverified projects (default false). */
+  unverifiedProject?: boolean;
   /** Category ids an upload may use; default YOUTUBE_ASSIGNABLE_CATEGORIES. */
   categories?: string[];
   /** The channel the videos belong to. */
@@ -69,7 +89,7 @@ export interface YouTubeFakeOptions {
 }
 
 /** Which request a fault applies to. */
-export type YouTubeStep = 'start' | 'chunk' | 'status' | 'playlist' | 'list' | 'channels';
+export type YouTubeStep = 'start' | 'chunk' | 'status' | 'playlist' | 'playlists' | 'thumbnail' | 'caption' | 'list' | 'channels';
 
 /**
  * A scripted answer instead of the normal one, for the next `times` requests (default 1)
@@ -134,8 +154,49 @@ export interface FakeVideo {
   mimetype: string | undefined;
   size: number;
   sha256: string;
-  /** The video resource the API answers for it. */
+  defaultLanguage: string | undefined;
+  defaultAudioLanguage: string | undefined;
+  publishAt: string | undefined;
+  selfDeclaredMadeForKids: boolean | undefined;
+  /** The video resource the API answers for it (status and processingDetails follow the verdict). */
   resource: Record<string, unknown>;
+  /** videos.list reads of its status so far. */
+  statusReads: number;
+  /** What its processing comes to, and after how many reads. */
+  processing: FakeProcessing;
+}
+
+/**
+ * How processing of the videos created from now ends: after `reads` videos.list reads of
+ * their status (0: at the first), processed, rejected (duplicate, termsOfUse, ...) or failed
+ * (codec, conversion, ...). Default: processed at the first read.
+ */
+export interface FakeProcessing {
+  reads: number;
+  verdict: { outcome: 'processed' } | { outcome: 'rejected'; rejectionReason: string } | { outcome: 'failed'; failureReason: string; processingFailureReason?: string };
+}
+
+export interface FakePlaylist {
+  id: string;
+  title: string;
+  privacyStatus: string;
+  channelId: string;
+}
+
+export interface FakeThumbnail {
+  videoId: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+}
+
+export interface FakeCaption {
+  id: string;
+  videoId: string;
+  language: string;
+  name: string;
+  /** The file as received. */
+  text: string;
 }
 
 export interface FakeRequest {
@@ -164,11 +225,17 @@ export interface YouTubeFake {
   readonly bytesReceived: number;
   readonly requests: readonly FakeRequest[];
   readonly playlistItems: readonly { id: string; playlistId: string; videoId: string }[];
+  readonly playlists: readonly FakePlaylist[];
+  readonly thumbnails: readonly FakeThumbnail[];
+  readonly captions: readonly FakeCaption[];
   /** The newest video with this title. */
   videoByTitle(title: string): FakeVideo | undefined;
   acceptToken(token: string): void;
   revokeToken(token: string): void;
-  addPlaylist(id: string): void;
+  addPlaylist(id: string, title?: string): void;
+  /** How processing ends for the videos created from now. */
+  setProcessing(processing: FakeProcessing): void;
+  setUnverifiedProject(unverified: boolean): void;
   /** Replaces the scripted faults. */
   setFaults(faults: YouTubeFault[]): void;
   addFault(fault: YouTubeFault): void;
@@ -180,9 +247,16 @@ export interface YouTubeFake {
 }
 
 interface VideoResourceInput {
-  snippet?: { title?: unknown; description?: unknown; tags?: unknown; categoryId?: unknown };
-  status?: { privacyStatus?: unknown };
+  snippet?: { title?: unknown; description?: unknown; tags?: unknown; categoryId?: unknown; defaultLanguage?: unknown; defaultAudioLanguage?: unknown };
+  status?: { privacyStatus?: unknown; publishAt?: unknown; selfDeclaredMadeForKids?: unknown };
 }
+
+/** A part of YouTube's i18nLanguages list (https://developers.google.com/youtube/v3/docs/i18nLanguages/list). */
+export const YOUTUBE_FAKE_LANGUAGES = ['ar', 'de', 'de-AT', 'de-CH', 'en', 'en-GB', 'en-US', 'es', 'es-419', 'fr', 'fr-CA', 'hi', 'it', 'ja', 'ko', 'nl', 'no', 'pl', 'pt', 'pt-BR', 'ru', 'sv', 'tr', 'uk', 'zh-Hans', 'zh-Hant'];
+
+const THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024;
+const CAPTION_MAX_BYTES = 100 * 1024 * 1024;
+const THUMBNAIL_TYPES = new Set(['image/jpeg', 'image/png', 'application/octet-stream']);
 
 type SessionState = FakeUploadSession & ResumableBytes;
 
@@ -192,7 +266,14 @@ const PRIVACY_STATUSES = new Set(['public', 'private', 'unlisted']);
 
 export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promise<YouTubeFake> {
   const tokens = new Set(options.tokens ?? [YOUTUBE_FAKE_TOKEN]);
-  const playlists = new Set(options.playlists ?? ['PLfakePlaylist']);
+  const defaultChannelForPlaylists = options.channelId ?? 'UCfakeChannel0000000000';
+  const playlists: FakePlaylist[] = (options.playlists ?? ['PLfakePlaylist']).map((p) =>
+    typeof p === 'string' ? { id: p, title: p, privacyStatus: 'public', channelId: defaultChannelForPlaylists } : { ...p, privacyStatus: 'public', channelId: defaultChannelForPlaylists },
+  );
+  const thumbnails: FakeThumbnail[] = [];
+  const captions: FakeCaption[] = [];
+  let processing: FakeProcessing = { reads: 0, verdict: { outcome: 'processed' } };
+  let unverifiedProject = options.unverifiedProject ?? false;
   const categories = new Set(options.categories ?? YOUTUBE_ASSIGNABLE_CATEGORIES);
   const defaultChannel = options.channelId ?? 'UCfakeChannel0000000000';
   const channelOf = options.channelOf ?? (() => defaultChannel);
@@ -245,6 +326,12 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
           return receiveChunk(req, res, url, fault, drain);
         case 'playlist':
           return insertPlaylistItem(req, res);
+        case 'playlists':
+          return req.method === 'GET' ? drain(() => listPlaylists(res, url, token)) : insertPlaylist(req, res, url, token);
+        case 'thumbnail':
+          return setThumbnail(req, res, url, token);
+        case 'caption':
+          return insertCaption(req, res, url, token);
         case 'list':
           return drain(() => listVideos(res, url));
         case 'channels':
@@ -320,7 +407,14 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
     const id = randomBytes(8).toString('base64url'); // 11 characters, like real video ids
     const snippet = session.resource.snippet ?? {};
     const tags = Array.isArray(snippet.tags) ? (snippet.tags as string[]) : undefined;
-    const privacyStatus = String(session.resource.status?.privacyStatus ?? 'public');
+    const status = session.resource.status ?? {};
+    const asked = String(status.privacyStatus ?? 'public');
+    // Unverified API projects: "restricted to private viewing mode" whatever was asked.
+    const privacyStatus = unverifiedProject ? 'private' : asked;
+    const defaultLanguage = typeof snippet.defaultLanguage === 'string' ? snippet.defaultLanguage : undefined;
+    const defaultAudioLanguage = typeof snippet.defaultAudioLanguage === 'string' ? snippet.defaultAudioLanguage : undefined;
+    const publishAt = typeof status.publishAt === 'string' ? status.publishAt : undefined;
+    const madeForKids = typeof status.selfDeclaredMadeForKids === 'boolean' ? status.selfDeclaredMadeForKids : undefined;
     const video: FakeVideo = {
       id,
       sessionId: session.id,
@@ -333,6 +427,12 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
       mimetype: session.declaredContentType,
       size: session.stored,
       sha256,
+      defaultLanguage,
+      defaultAudioLanguage,
+      publishAt,
+      selfDeclaredMadeForKids: madeForKids,
+      statusReads: 0,
+      processing,
       resource: {
         kind: 'youtube#video',
         etag: randomBytes(12).toString('base64url'),
@@ -345,9 +445,20 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
           ...(tags ? { tags } : {}),
           categoryId: snippet.categoryId,
           liveBroadcastContent: 'none',
+          ...(defaultLanguage ? { defaultLanguage } : {}),
+          ...(defaultAudioLanguage ? { defaultAudioLanguage } : {}),
           localized: { title: snippet.title, description: snippet.description ?? '' },
         },
-        status: { uploadStatus: 'uploaded', privacyStatus, license: 'youtube', embeddable: true, publicStatsViewable: true },
+        status: {
+          uploadStatus: 'uploaded',
+          privacyStatus,
+          ...(publishAt ? { publishAt } : {}),
+          license: 'youtube',
+          embeddable: true,
+          publicStatsViewable: true,
+          ...(madeForKids !== undefined ? { selfDeclaredMadeForKids: madeForKids, madeForKids } : {}),
+        },
+        processingDetails: { processingStatus: 'processing' },
       },
     };
     session.videoId = id;
@@ -371,7 +482,7 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
     if (typeof playlistId !== 'string' || !playlistId) {
       return sendJson(res, 400, googleError(400, 'playlistIdRequired', 'The request does not specify a value for the required <code>playlistId</code> property.', 'youtube.playlistItem'));
     }
-    if (!playlists.has(playlistId)) {
+    if (!playlists.some((p) => p.id === playlistId)) {
       return sendJson(res, 404, googleError(404, 'playlistNotFound', 'The playlist identified with the request\'s <code>playlistId</code> parameter cannot be found.', 'youtube.playlistItem'));
     }
     if (body.snippet?.resourceId?.kind !== 'youtube#video' || typeof videoId !== 'string' || !videos.some((v) => v.id === videoId)) {
@@ -395,10 +506,135 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
   }
 
   function listVideos(res: ServerResponse, url: URL): void {
+    const parts = (url.searchParams.get('part') ?? '').split(',').filter(Boolean);
+    if (parts.length === 0) return sendJson(res, 400, googleError(400, 'missingRequiredParameter', 'No filter selected. Expected one of: snippet, status, processingDetails, ...', 'youtube.parameter'));
     const ids = (url.searchParams.get('id') ?? '').split(',').filter(Boolean);
-    const items = videos.filter((v) => ids.includes(v.id)).map((v) => v.resource);
+    const items = videos
+      .filter((v) => ids.includes(v.id))
+      .map((v) => {
+        if (parts.includes('status') || parts.includes('processingDetails')) advanceProcessing(v);
+        const { kind, etag, id, ...rest } = v.resource;
+        return { kind, etag, id, ...Object.fromEntries(Object.entries(rest).filter(([part]) => parts.includes(part))) };
+      });
     sendJson(res, 200, { kind: 'youtube#videoListResponse', items, pageInfo: { totalResults: items.length, resultsPerPage: items.length } });
   }
+
+  /** One more read of a video's status: at the scripted read, processing reaches its verdict. */
+  function advanceProcessing(video: FakeVideo): void {
+    video.statusReads += 1;
+    if (video.statusReads <= video.processing.reads) return;
+    const status = video.resource.status as Record<string, unknown>;
+    const verdict = video.processing.verdict;
+    if (verdict.outcome === 'processed') {
+      status.uploadStatus = 'processed';
+      video.resource.processingDetails = { processingStatus: 'succeeded' };
+    } else if (verdict.outcome === 'rejected') {
+      status.uploadStatus = 'rejected';
+      status.rejectionReason = verdict.rejectionReason;
+      video.resource.processingDetails = { processingStatus: 'terminated' };
+    } else {
+      status.uploadStatus = 'failed';
+      status.failureReason = verdict.failureReason;
+      video.resource.processingDetails = { processingStatus: 'failed', ...(verdict.processingFailureReason ? { processingFailureReason: verdict.processingFailureReason } : {}) };
+    }
+  }
+
+  // ---- playlists.list and playlists.insert ----------------------------------------------
+
+  function listPlaylists(res: ServerResponse, url: URL, token: string): void {
+    if (url.searchParams.get('mine') !== 'true') {
+      return sendJson(res, 400, googleError(400, 'missingRequiredParameter', 'This fake only implements playlists.list with mine=true.', 'youtube.parameter'));
+    }
+    if (!(url.searchParams.get('part') ?? '').split(',').includes('snippet')) {
+      return sendJson(res, 400, googleError(400, 'missingRequiredParameter', 'No filter selected. Expected one of: snippet, status, id, contentDetails.', 'youtube.parameter'));
+    }
+    const pageSize = Math.min(50, Math.max(0, Number(url.searchParams.get('maxResults') ?? '5')));
+    const start = Number(url.searchParams.get('pageToken') ?? '0');
+    const mine = playlists.filter((p) => p.channelId === channelOf(token));
+    const page = mine.slice(start, start + pageSize);
+    const next = start + pageSize < mine.length ? String(start + pageSize) : undefined;
+    sendJson(res, 200, {
+      kind: 'youtube#playlistListResponse',
+      ...(next ? { nextPageToken: next } : {}),
+      pageInfo: { totalResults: mine.length, resultsPerPage: pageSize },
+      items: page.map((p) => ({ kind: 'youtube#playlist', id: p.id, snippet: { title: p.title, channelId: p.channelId }, status: { privacyStatus: p.privacyStatus } })),
+    });
+  }
+
+  async function insertPlaylist(req: IncomingMessage, res: ServerResponse, url: URL, token: string): Promise<void> {
+    let body: { snippet?: { title?: unknown }; status?: { privacyStatus?: unknown } };
+    try {
+      body = JSON.parse(await readText(req)) as typeof body;
+    } catch {
+      return sendJson(res, 400, googleError(400, 'parseError', 'Parse Error', 'global'));
+    }
+    if (!(url.searchParams.get('part') ?? '').split(',').includes('snippet')) {
+      return sendJson(res, 400, googleError(400, 'missingRequiredParameter', 'No filter selected. Expected one of: snippet, status.', 'youtube.parameter'));
+    }
+    const title = body.snippet?.title;
+    if (typeof title !== 'string' || title.trim() === '') {
+      return sendJson(res, 400, googleError(400, 'playlistTitleRequired', 'The request must specify a playlist title.', 'youtube.playlist'));
+    }
+    const privacy = body.status?.privacyStatus ?? 'public';
+    if (typeof privacy !== 'string' || !PRIVACY_STATUSES.has(privacy)) {
+      return sendJson(res, 400, googleError(400, 'invalidPlaylistSnippet', 'The request provides an invalid playlist snippet.', 'youtube.playlist'));
+    }
+    const playlist: FakePlaylist = { id: `PL${randomBytes(16).toString('base64url')}`, title, privacyStatus: privacy, channelId: channelOf(token) ?? defaultChannel };
+    playlists.push(playlist);
+    sendJson(res, 200, { kind: 'youtube#playlist', id: playlist.id, snippet: { title, channelId: playlist.channelId }, status: { privacyStatus: privacy } });
+  }
+
+  // ---- thumbnails.set and captions.insert ------------------------------------------------
+
+  async function setThumbnail(req: IncomingMessage, res: ServerResponse, url: URL, token: string): Promise<void> {
+    const body = await readBody(req, THUMBNAIL_MAX_BYTES);
+    const video = videos.find((v) => v.id === url.searchParams.get('videoId'));
+    if (!video || channelOfVideo(video) !== channelOf(token)) {
+      return sendJson(res, 404, googleError(404, 'videoNotFound', 'The video that you are trying to insert a thumbnail image for cannot be found. Check the value of the request\'s <code>videoId</code> parameter.', 'youtube.thumbnail'));
+    }
+    if (body === 'too large') return sendJson(res, 413, googleError(413, 'uploadTooLarge', 'Media larger than 2097152 bytes.', 'global'));
+    if (body.length === 0) return sendJson(res, 400, googleError(400, 'mediaBodyRequired', 'The request does not include the image content.', 'youtube.thumbnail'));
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const isImage = (body[0] === 0xff && body[1] === 0xd8 && body[2] === 0xff) || body.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    if (!THUMBNAIL_TYPES.has(contentType) || !isImage) return sendJson(res, 400, googleError(400, 'invalidImage', 'The provided image content is invalid.', 'youtube.thumbnail'));
+    thumbnails.push({ videoId: video.id, contentType, size: body.length, sha256: createHash('sha256').update(body).digest('hex') });
+    const thumbnailUrl = `https://i.ytimg.com/vi/${video.id}/maxresdefault.jpg`;
+    sendJson(res, 200, { kind: 'youtube#thumbnailSetResponse', etag: randomBytes(12).toString('base64url'), items: [{ default: { url: thumbnailUrl, width: 120, height: 90 } }] });
+  }
+
+  async function insertCaption(req: IncomingMessage, res: ServerResponse, url: URL, token: string): Promise<void> {
+    const body = await readBody(req, CAPTION_MAX_BYTES + 64 * 1024);
+    if (!(url.searchParams.get('part') ?? '').split(',').includes('snippet')) {
+      return sendJson(res, 400, googleError(400, 'missingRequiredParameter', 'No filter selected. Expected one of: snippet, id.', 'youtube.parameter'));
+    }
+    if (body === 'too large') return sendJson(res, 413, googleError(413, 'uploadTooLarge', 'Media larger than 104857600 bytes.', 'global'));
+    const parts = multipartRelatedParts(req.headers['content-type'], body);
+    if (!parts || parts.length !== 2 || parts[1]!.body.length === 0) {
+      return sendJson(res, 400, googleError(400, 'contentRequired', 'The request does not contain the caption track contents.', 'youtube.caption'));
+    }
+    let resource: { snippet?: { videoId?: unknown; language?: unknown; name?: unknown } };
+    try {
+      resource = JSON.parse(parts[0]!.body.toString('utf8')) as typeof resource;
+    } catch {
+      return sendJson(res, 400, googleError(400, 'parseError', 'Parse Error', 'global'));
+    }
+    const { videoId, language, name } = resource.snippet ?? {};
+    const video = videos.find((v) => v.id === videoId);
+    if (!video || channelOfVideo(video) !== channelOf(token)) {
+      return sendJson(res, 404, googleError(404, 'videoNotFound', 'The video identified by the <code>videoId</code> parameter could not be found.', 'youtube.caption'));
+    }
+    if (typeof language !== 'string' || !YOUTUBE_FAKE_LANGUAGES.some((l) => l.toLowerCase() === language.toLowerCase()) || typeof name !== 'string') {
+      return sendJson(res, 400, googleError(400, 'invalidMetadata', 'The request contains invalid metadata values, which prevent the track from being created.', 'youtube.caption'));
+    }
+    if (captions.some((c) => c.videoId === video.id && c.language.toLowerCase() === language.toLowerCase() && c.name === name)) {
+      return sendJson(res, 409, googleError(409, 'captionExists', 'The specified video already has a caption track with the given <code>snippet.language</code> and <code>snippet.name</code>.', 'youtube.caption'));
+    }
+    const caption: FakeCaption = { id: randomBytes(20).toString('base64url'), videoId: video.id, language, name, text: parts[1]!.body.toString('utf8') };
+    captions.push(caption);
+    sendJson(res, 200, { kind: 'youtube#caption', id: caption.id, snippet: { videoId: video.id, language, name, trackKind: 'standard', isDraft: false, status: 'serving' } });
+  }
+
+  const channelOfVideo = (video: FakeVideo) => sessions.find((s) => s.id === video.sessionId)?.channelId;
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -417,10 +653,19 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
     },
     requests,
     playlistItems,
+    playlists,
+    thumbnails,
+    captions,
     videoByTitle: (title) => videos.filter((v) => v.title === title).at(-1),
     acceptToken: (token) => void tokens.add(token),
     revokeToken: (token) => void tokens.delete(token),
-    addPlaylist: (id) => void playlists.add(id),
+    addPlaylist: (id, title = id) => void playlists.push({ id, title, privacyStatus: 'public', channelId: defaultChannel }),
+    setProcessing(next) {
+      processing = next;
+    },
+    setUnverifiedProject(unverified) {
+      unverifiedProject = unverified;
+    },
     setFaults(list) {
       faults = list.map((f) => ({ ...f, left: f.times ?? 1 }));
     },
@@ -449,6 +694,9 @@ function stepOf(method: string, url: URL, contentRange: string | undefined): You
   if (method === 'POST' && path === '/upload/youtube/v3/videos') return 'start';
   if (method === 'PUT' && path === '/upload/youtube/v3/videos' && url.searchParams.has('upload_id')) return /^bytes \*\//.test(contentRange ?? '') ? 'status' : 'chunk';
   if (method === 'POST' && path === '/youtube/v3/playlistItems') return 'playlist';
+  if ((method === 'GET' || method === 'POST') && path === '/youtube/v3/playlists') return 'playlists';
+  if (method === 'POST' && path === '/upload/youtube/v3/thumbnails/set') return 'thumbnail';
+  if (method === 'POST' && path === '/upload/youtube/v3/captions') return 'caption';
   if (method === 'GET' && path === '/youtube/v3/videos') return 'list';
   if (method === 'GET' && path === '/youtube/v3/channels') return 'channels';
   return 'unknown';
@@ -479,7 +727,49 @@ function videoResourceProblem(resource: VideoResourceInput, categories: Set<stri
   if (privacy !== undefined && (typeof privacy !== 'string' || !PRIVACY_STATUSES.has(privacy))) {
     return { reason: 'invalidVideoMetadata', message: 'The request metadata is invalid: status.privacyStatus must be public, private or unlisted.' };
   }
+  // "It can be set only if the privacy status of the video is private", and lies in the future.
+  const publishAt = resource.status?.publishAt;
+  if (publishAt !== undefined && (typeof publishAt !== 'string' || Number.isNaN(Date.parse(publishAt)) || Date.parse(publishAt) <= Date.now() || privacy !== 'private')) {
+    return { reason: 'invalidPublishAt', message: 'The request metadata specifies an invalid scheduled publishing time.' };
+  }
+  for (const language of [snippet?.defaultLanguage, snippet?.defaultAudioLanguage]) {
+    if (language !== undefined && (typeof language !== 'string' || !YOUTUBE_FAKE_LANGUAGES.includes(language))) {
+      return { reason: 'invalidVideoMetadata', message: 'The request metadata is invalid.' };
+    }
+  }
+  const kids = resource.status?.selfDeclaredMadeForKids;
+  if (kids !== undefined && typeof kids !== 'boolean') return { reason: 'invalidVideoMetadata', message: 'The request metadata is invalid.' };
   return undefined;
+}
+
+/** A request body of at most `max` bytes, or 'too large' (the rest is read and dropped). */
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer | 'too large'> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    length += chunk.length;
+    if (length <= max) chunks.push(chunk);
+  }
+  return length > max ? 'too large' : Buffer.concat(chunks);
+}
+
+/** The parts of a multipart/related body (Google's multipart upload), or undefined when it is not one. */
+function multipartRelatedParts(contentType: string | undefined, body: Buffer): { headers: string; body: Buffer }[] | undefined {
+  const match = /^multipart\/related;\s*boundary="?([^";]+)"?/i.exec(contentType ?? '');
+  if (!match) return undefined;
+  const delimiter = Buffer.from(`--${match[1]}`);
+  const parts: { headers: string; body: Buffer }[] = [];
+  let at = body.indexOf(delimiter);
+  if (at < 0) return undefined;
+  for (;;) {
+    const afterDelimiter = at + delimiter.length;
+    if (body.subarray(afterDelimiter, afterDelimiter + 2).toString() === '--') return parts;
+    const headerEnd = body.indexOf('\r\n\r\n', afterDelimiter);
+    const next = body.indexOf(Buffer.concat([Buffer.from('\r\n'), delimiter]), afterDelimiter);
+    if (headerEnd < 0 || next < 0 || headerEnd > next) return undefined;
+    parts.push({ headers: body.subarray(afterDelimiter, headerEnd).toString('utf8'), body: body.subarray(headerEnd + 4, next) });
+    at = next + 2;
+  }
 }
 
 function tagsLength(tags: string[]): number {

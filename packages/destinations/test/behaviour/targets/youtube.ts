@@ -12,7 +12,8 @@ import type { BehaviourTarget, ErrorCase } from '../target.js';
  */
 export async function createTarget(): Promise<BehaviourTarget> {
   const fake = await startYouTubeFake();
-  const config = { apiBaseUrl: fake.apiBaseUrl, uploadBaseUrl: fake.uploadBaseUrl };
+  // The fake processes a video at the first read of its status, so the verdict costs one request.
+  const config = { apiBaseUrl: fake.apiBaseUrl, uploadBaseUrl: fake.uploadBaseUrl, processingWaitMs: 10_000, processingPollMs: 10 };
   const destination = (name: string, fields: Record<string, unknown> = {}): Destination =>
     youtubeDestinationSchema.parse({
       type: 'youtube',
