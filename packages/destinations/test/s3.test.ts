@@ -465,6 +465,7 @@ describe('the result', () => {
       etag: expect.stringMatching(/^[0-9a-f]{32}$/),
       bucket: BUCKET,
       key,
+      checksum: { algorithm: 'MD5', scope: 'object', value: result.etag, verified: true },
     });
     const served = await fetch(result.url!);
     expect(served.status).toBe(200);
