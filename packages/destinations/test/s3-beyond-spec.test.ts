@@ -247,10 +247,14 @@ describe('integrity (MD5: Content-MD5 per body, and S3\'s ETag checked against i
 
   it('sends a part that arrived altered once more, and completes with the right bytes', async () => {
     let corrupted = 0;
-    front.corrupt = (request) => request.url.includes('partNumber=2') && request.url.includes('sum/resent.mp4') && corrupted++ === 0;
+    front.corrupt = (request) => {
+      if (corrupted > 0 || !request.url.includes('partNumber=2') || !request.url.includes('sum/resent.mp4')) return false;
+      corrupted += 1;
+      return true;
+    };
     const requests = watch();
     const result = await run(destination({ filename: 'sum/resent.mp4' }), twoParts);
-    expect(corrupted).toBeGreaterThan(0);
+    expect(corrupted).toBe(1);
     expect(requests('UploadPart').map((r) => r.partNumber).sort()).toEqual([1, 2, 2]);
     expect(result.checksum).toMatchObject({ verified: true, parts: 2 });
     expect(await server.stored(BUCKET, 'sum/resent.mp4')).toEqual({ size: twoParts.size, sha256: twoParts.sha256 });
