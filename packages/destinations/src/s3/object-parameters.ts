@@ -49,6 +49,7 @@ interface ObjectParameterFields {
   session_token?: unknown;
   aws_access_key_id?: unknown;
   url_prefix?: unknown;
+  sign_urls_for?: unknown;
 }
 
 /** What the beyond-the-spec parameters ask that cannot work, by field. Runs with other problems present, so reads defensively. */
@@ -63,6 +64,15 @@ export function objectParameterProblems(d: ObjectParameterFields): { path: strin
   }
   if (d.session_token !== undefined && d.aws_access_key_id === undefined) {
     add('session_token', 'session_token belongs to temporary credentials: give it with their aws_access_key_id and aws_secret_access_key');
+  }
+  if (d.sign_urls_for !== undefined && d.aws_access_key_id !== undefined) {
+    // A SigV4 presigned URL names its key id (X-Amz-Credential), and with session_token the
+    // token too; the fleet keeps both secret and removes them from every result, which
+    // would leave a URL that does not work. The fleet's own credentials are no job secret.
+    add(
+      'sign_urls_for',
+      'sign_urls_for needs aws_use_policy: a presigned URL carries the access key id (and session token) that signs it, which the fleet keeps secret and removes from results, so a URL signed with aws_access_key_id would arrive broken; set aws_use_policy: true instead of keys, or leave sign_urls_for out',
+    );
   }
   if (typeof d.tags === 'object' && d.tags !== null) {
     const entries = Object.entries(d.tags as Record<string, unknown>);
