@@ -30,7 +30,6 @@ export function metadataProblems(metadata: Record<string, string> | undefined): 
     if (!METADATA_NAME.test(name)) problems.push(`metadata name "${name.slice(0, 40)}" is not valid: Azure takes letters, digits and underscores, not starting with a digit`);
     if (seen.has(name.toLowerCase())) problems.push(`metadata names are case-insensitive in Azure: "${name.slice(0, 40)}" is given twice`);
     seen.add(name.toLowerCase());
-    // eslint-disable-next-line no-control-regex
     if (!/^[\x20-\x7e]*$/.test(value)) problems.push(`metadata "${name.slice(0, 40)}" must be plain ASCII text: encode other characters (e.g. percent-encoding)`);
   }
   return problems;
