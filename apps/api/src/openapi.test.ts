@@ -62,6 +62,27 @@ describe('the OpenAPI document, generated from the routes', () => {
     expect(status({ token: 'dlv_x', state: 'completed', created_at: 'yesterday', uploads: [{ index: 0 }] })).toBe(false);
   });
 
+  it('shows the S3 and Azure Blob parameters beyond the spec, and acl\'s spec default', () => {
+    /** The destination schema of a type inside the request schema, wherever the generator put it. */
+    const destinationOf = (type: string): { properties: Record<string, { default?: unknown; enum?: unknown[] }> } | undefined => {
+      const seen: unknown[] = [doc];
+      while (seen.length > 0) {
+        const node = seen.pop();
+        if (!node || typeof node !== 'object') continue;
+        const props = (node as { properties?: Record<string, { const?: unknown; enum?: unknown[] }> }).properties;
+        const literal = props?.type?.const ?? (props?.type?.enum?.length === 1 ? props.type.enum[0] : undefined);
+        if (literal === type && props?.filename) return node as never;
+        seen.push(...Object.values(node as object));
+      }
+      return undefined;
+    };
+    const s3 = destinationOf('s3');
+    for (const field of ['storage_class', 'sse', 'sse_kms_key_id', 'tags', 'session_token', 'sign_urls_for', 'url_prefix']) expect(s3?.properties, field).toHaveProperty(field);
+    expect(s3?.properties.acl).toMatchObject({ default: 'public-read', enum: expect.arrayContaining(['bucket-default', 'public-read']) });
+    const azure = destinationOf('azureblob');
+    for (const field of ['cachecontrol', 'contentdisposition', 'metadata', 'access_tier', 'sas_url_for']) expect(azure?.properties, field).toHaveProperty(field);
+  });
+
   it('refuses to build an API with a route that declares no answers', async () => {
     const { buildApi } = await import('./server.js');
     const app = buildApi({ producer: h.producer, apiKeys: [ALICE] });

@@ -21,7 +21,7 @@ import type { CheckpointStore, UploadSource } from '../src/index.js';
 import { createAzureBlobAdapter } from '../src/azureblob/index.js';
 import { blockId } from '../src/azureblob/block-ids.js';
 import type { AzureBlobCheckpoint } from '../src/azureblob/checkpoint.js';
-import { startTcpProxy } from '@upload-fleet/testkit';
+import { startHttpFront, startTcpProxy } from '@upload-fleet/testkit';
 import { fileSource, memoryCheckpoints, until, writeRandomFile, type SourceFile } from './behaviour/harness.js';
 import { testUploadContext } from './upload-context.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type Azurite } from './behaviour/targets/azureblob.js';
@@ -191,7 +191,14 @@ describe('azureblob adapter against azurite', () => {
     const result = await upload({ filename: name }, small);
     expect(result.url).toBe(`${serviceUrl(counter.port)}/${CONTAINER}/renders/Gr%C3%BC%C3%9Fe%20aus%20K%C3%B6ln%20%26%20co%20(1)%20%E2%9C%93%20%232%3F.mp4`);
     const properties = await blob(CONTAINER, name).getProperties();
-    expect(result).toEqual({ url: result.url, bytes: small.size, etag: properties.etag, container: CONTAINER, blob: name });
+    expect(result).toEqual({
+      url: result.url,
+      bytes: small.size,
+      etag: properties.etag,
+      container: CONTAINER,
+      blob: name,
+      checksum: { algorithm: 'MD5', scope: 'blob', value: md5Hex(readFileSync(small.path)), verified: true },
+    });
     // The URL, used as is, reaches the same blob.
     const viaUrl = new BlockBlobClient(result.url as string, credential, { retryOptions: { maxTries: 1 } });
     expect(sha256(await viaUrl.downloadToBuffer())).toBe(small.sha256);
@@ -257,7 +264,127 @@ describe('azureblob adapter against azurite', () => {
   });
 });
 
+describe('azureblob parameters beyond the spec, against azurite', () => {
+  const headersOf = async (name: string) => {
+    const properties = await blob(CONTAINER, name).getProperties();
+    return {
+      cacheControl: properties.cacheControl,
+      contentDisposition: properties.contentDisposition,
+      contentType: properties.contentType,
+      metadata: properties.metadata,
+      accessTier: properties.accessTier,
+      contentMD5: properties.contentMD5 ? Buffer.from(properties.contentMD5).toString('hex') : undefined,
+    };
+  };
+
+  it.each([
+    ['one Put Blob', () => small, 'Cool'],
+    ['blocks and Put Block List', () => sixBlocks, 'Cold'],
+    ['one Put Blob, archived', () => small, 'Archive'],
+  ] as const)('stores cachecontrol, contentdisposition, metadata, the access tier and the blob MD5 (%s)', async (how, file, tier) => {
+    const name = `props/${how.replace(/\W+/g, '-')}.mp4`;
+    const result = await upload(
+      {
+        filename: name,
+        contenttype: 'video/mp4',
+        cachecontrol: 'public, max-age=86400',
+        contentdisposition: 'attachment; filename="welcome.mp4"',
+        metadata: { render_id: 'r-42', Customer: 'c7' },
+        access_tier: tier,
+      },
+      file(),
+    );
+    const digest = md5Hex(readFileSync(file().path));
+    expect(await headersOf(name)).toEqual({
+      cacheControl: 'public, max-age=86400',
+      contentDisposition: 'attachment; filename="welcome.mp4"',
+      contentType: 'video/mp4',
+      metadata: { render_id: 'r-42', customer: 'c7' },
+      accessTier: tier,
+      contentMD5: digest,
+    });
+    expect(result).toMatchObject({ access_tier: tier, checksum: { algorithm: 'MD5', scope: 'blob', value: digest, verified: true } });
+  });
+
+  it('after a resume, sets no blob MD5 (it would need the staged blocks read again) and says so', async () => {
+    const name = 'props/resumed.mp4';
+    const id = (index: number) => blockId(UPLOAD_ID, index);
+    const data = readFileSync(sixBlocks.path);
+    await blob(CONTAINER, name).getBlockBlobClient().stageBlock(id(0), data.subarray(0, 4 * MiB), 4 * MiB);
+    const checkpoint = memoryCheckpoints();
+    await checkpoint.save({ version: 1, blob: `${serviceUrl(counter.port)}/${CONTAINER}/${name}`, size: sixBlocks.size, blockSize: 4 * MiB, uploadId: UPLOAD_ID, staged: [[0, 0]] } satisfies AzureBlobCheckpoint);
+    const result = await upload({ filename: name }, sixBlocks, { checkpoint });
+    expect(result.checksum).toEqual({ algorithm: 'MD5', scope: 'blocks', verified: true });
+    expect((await headersOf(name)).contentMD5).toBeUndefined();
+    expect(await azurite.stored(CONTAINER, name)).toEqual({ size: sixBlocks.size, sha256: sixBlocks.sha256 });
+  });
+
+  it('with sas_url_for, returns a read-only SAS URL that fetches the blob from a private container', async () => {
+    await azurite.service.getContainerClient('private-renders').createIfNotExists();
+    const before = Date.now();
+    const result = await upload({ filename: 'clip one.mp4', container: 'private-renders', sas_url_for: 900 }, small);
+    const sasUrl = new URL(String(result.sas_url));
+    expect(`${sasUrl.origin}${sasUrl.pathname}`).toBe(result.url);
+    expect(sasUrl.searchParams.get('sp')).toBe('r');
+    expect(sasUrl.searchParams.get('sr')).toBe('b');
+    expect(Date.parse(sasUrl.searchParams.get('se')!)).toBeGreaterThanOrEqual(Math.floor((before + 900_000) / 1000) * 1000);
+    expect(Date.parse(String(result.sas_url_expires_at))).toBeLessThanOrEqual(Date.now() + 900_000);
+    expect(String(result.sas_url)).not.toContain(AZURITE_KEY);
+    // Without the SAS the private container refuses anonymous reads; with it, the blob comes back.
+    expect((await fetch(String(result.url))).status).toBeGreaterThanOrEqual(400);
+    const served = await fetch(sasUrl);
+    expect(served.status).toBe(200);
+    expect(sha256(Buffer.from(await served.arrayBuffer()))).toBe(small.sha256);
+    // Read-only: the same SAS may not write.
+    expect((await fetch(sasUrl, { method: 'PUT', headers: { 'x-ms-blob-type': 'BlockBlob' }, body: 'x' })).status).toBe(403);
+  });
+
+  it.each([
+    [{ access_tier: 'Premium' }, 'access_tier', 'Hot, Cool, Cold, Archive'],
+    [{ metadata: { 'render-id': 'x' } }, 'metadata', 'letters, digits and underscores'],
+    [{ metadata: { a: '1', A: '2' } }, 'metadata', 'case-insensitive'],
+    [{ metadata: { note: 'fertig ✓' } }, 'metadata', 'plain ASCII'],
+    [{ sas_url_for: 0 }, 'sas_url_for', 'at least 1 second'],
+    [{ sas_url_for: 8 * 24 * 3600 }, 'sas_url_for', '7 days'],
+  ])('refuses %j at submit time, naming %s', (fields, path, words) => {
+    const parsed = azureBlobDestinationSchema.safeParse({ type: 'azureblob', account: AZURITE_ACCOUNT, key: AZURITE_KEY, filename: 'x.mp4', ...fields });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error!.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }))).toContainEqual({ path, message: expect.stringContaining(words) });
+  });
+
+  it.each([
+    ['one Put Blob', () => small, (url: string) => !url.includes('comp=')],
+    ['a staged block', () => sixBlocks, (url: string) => url.includes('comp=block&') && url.includes('blockid=')],
+  ] as const)('fails an upload whose bytes arrive altered, saying so: the service checks each Content-MD5 (%s)', async (how, file, matches) => {
+    const front = await startHttpFront(azurite.port);
+    try {
+      let altered = 0;
+      front.corrupt = (request) => {
+        if (altered > 0 || request.method !== 'PUT' || !matches(request.url)) return false;
+        altered += 1;
+        return true;
+      };
+      const name = `altered/${how.replace(/\W+/g, '-')}.mp4`;
+      const error = await upload({ filename: name }, file(), { endpoint: `http://127.0.0.1:${front.port}/{account}` }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(altered).toBe(1);
+      expect(error).toBeInstanceOf(FleetError);
+      expect({ code: (error as FleetError).code, category: (error as FleetError).category }).toEqual({ code: 'UF_NETWORK', category: 'transient' });
+      expect((error as FleetError).message).toMatch(/bytes do not match the Content-MD5 sent \(400 Md5Mismatch: checksum mismatch\)/);
+      expect(await azurite.stored(CONTAINER, name)).toBeUndefined();
+    } finally {
+      await front.close();
+    }
+  });
+});
+
 // ---- helpers -------------------------------------------------------------------------
+
+function md5Hex(data: Buffer): string {
+  return createHash('md5').update(data).digest('hex');
+}
 
 function serviceUrl(port: number): string {
   return `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;

@@ -135,17 +135,17 @@ const BEYOND_THE_SPEC: readonly string[] = ['gcs', 'mux', 'sftp', 'vimeo', 'webd
 
 /** What each example parses to: the example plus the spec's defaults, nothing else. */
 const SPEC_EXAMPLES_PARSED: Record<keyof typeof SPEC_EXAMPLES, Record<string, unknown>> = {
+  // No acl: the spec's default public-read is the adapter's to apply, so it can tell an acl
+  // left out from one given (s3/object-parameters.ts: buckets with ACLs disabled).
   's3 with access keys': {
     ...SPEC_EXAMPLES['s3 with access keys'].upload.destination,
     aws_use_policy: false,
-    acl: 'public-read',
     contenttype: 'application/octet-stream',
     secure: false,
     reduced_redundancy: false,
   },
   's3 with a bucket policy': {
     ...SPEC_EXAMPLES['s3 with a bucket policy'].upload.destination,
-    acl: 'public-read',
     contenttype: 'application/octet-stream',
     secure: false,
     reduced_redundancy: false,
@@ -186,7 +186,7 @@ describe('the spec\'s JSON examples', () => {
 // The spec's parameter tables as data: name, type, required, default.
 // ---------------------------------------------------------------------------------------
 
-type Kind = 'string' | 'boolean' | 'array' | 'object';
+type Kind = 'string' | 'boolean' | 'array' | 'object' | 'number';
 interface Param {
   name: string;
   kind: Kind;
@@ -219,7 +219,8 @@ const SPEC_PARAMETERS: TableOf<Param[]> = {
     p('aws_secret_access_key', 'string', false),
     p('aws_use_policy', 'boolean', false, false),
     p('s3host', 'string', false),
-    p('acl', 'string', false, 'public-read'),
+    // Default public-read, applied by the adapter (not the parse), shown in the documents; see s3.acl below.
+    p('acl', 'string', false),
     p('contenttype', 'string', false, 'application/octet-stream'),
     p('contentdisposition', 'string', false),
     p('cachecontrol', 'string', false),
@@ -230,6 +231,14 @@ const SPEC_PARAMETERS: TableOf<Param[]> = {
     p('provider', 'string', false),
     p('region', 'string', false),
     p('account_id', 'string', false),
+    // Beyond the spec: more object settings and result URLs (s3/object-parameters.ts).
+    p('storage_class', 'string', false),
+    p('sse', 'string', false),
+    p('sse_kms_key_id', 'string', false),
+    p('tags', 'object', false),
+    p('session_token', 'string', false),
+    p('sign_urls_for', 'number', false),
+    p('url_prefix', 'string', false),
   ],
   azureblob: [
     p('type', 'string', true),
@@ -238,6 +247,12 @@ const SPEC_PARAMETERS: TableOf<Param[]> = {
     p('filename', 'string', true),
     p('container', 'string', false),
     p('contenttype', 'string', false, 'application/octet-stream'),
+    // Beyond the spec: more blob properties and a SAS result URL (azureblob/blob-properties.ts).
+    p('cachecontrol', 'string', false),
+    p('contentdisposition', 'string', false),
+    p('metadata', 'object', false),
+    p('access_tier', 'string', false),
+    p('sas_url_for', 'number', false),
   ],
   youtube: [
     p('type', 'string', true),
@@ -365,7 +380,7 @@ const MINIMAL: TableOf<Record<string, unknown>> = {
 
 /** Each minimal destination, parsed: exactly the spec's defaults are filled in. */
 const MINIMAL_PARSED: TableOf<Record<string, unknown>> = {
-  s3: { ...MINIMAL.s3, aws_use_policy: false, acl: 'public-read', contenttype: 'application/octet-stream', secure: false, reduced_redundancy: false },
+  s3: { ...MINIMAL.s3, aws_use_policy: false, contenttype: 'application/octet-stream', secure: false, reduced_redundancy: false },
   azureblob: { ...MINIMAL.azureblob, contenttype: 'application/octet-stream' },
   youtube: { ...MINIMAL.youtube, status: 'public', notifySubscribers: true, mimetype: 'video/mp4' },
   facebook: { ...MINIMAL.facebook, endpoint: 'https://graph.facebook.com' },
@@ -378,7 +393,7 @@ const MINIMAL_PARSED: TableOf<Record<string, unknown>> = {
   webdav: { ...MINIMAL.webdav, headers: {}, overwrite: true },
 };
 
-const WRONG_KIND: Record<Kind, unknown> = { string: 123, boolean: 'true', array: 'personalized,welcome', object: 'x=1' };
+const WRONG_KIND: Record<Kind, unknown> = { string: 123, boolean: 'true', array: 'personalized,welcome', object: 'x=1', number: '3600' };
 
 const ALL_PARAMS = TABLED_TYPES().flatMap((type) => SPEC_PARAMETERS[type].map((param) => ({ type, ...param })));
 const DEFAULTED_PARAMS = ALL_PARAMS.filter((param) => 'default' in param);
@@ -410,6 +425,18 @@ describe.each(TABLED_TYPES())('%s parameters', (type) => {
 
   it('accepts its minimal destination and fills in exactly the spec defaults', () => {
     expect(ok(parse(MINIMAL[type]))).toStrictEqual(MINIMAL_PARSED[type]);
+  });
+});
+
+describe('s3.acl: the spec default public-read, applied by the adapter', () => {
+  it('leaves an acl left out absent, so the adapter can tell it from an explicit one', () => {
+    expect(ok(parse(MINIMAL.s3))).not.toHaveProperty('acl');
+    expect((ok(parse({ ...MINIMAL.s3, acl: 'public-read' })) as Record<string, unknown>).acl).toBe('public-read');
+  });
+
+  it('documents public-read as the default in the JSON Schema', () => {
+    const json = z.toJSONSchema(destinationSchemas.s3, { io: 'input', unrepresentable: 'any' }) as { properties: Record<string, { default?: unknown }> };
+    expect(json.properties.acl?.default).toBe('public-read');
   });
 });
 
@@ -872,7 +899,7 @@ describe('urls and hosts', () => {
 
 describe('secret fields', () => {
   const EXPECTED_SECRETS: TableOf<string[]> = {
-    s3: ['aws_access_key_id', 'aws_secret_access_key'],
+    s3: ['aws_access_key_id', 'aws_secret_access_key', 'session_token'],
     azureblob: ['key'],
     youtube: ['oauth_access_token', 'auth_secret'],
     facebook: ['oauth_access_token'],

@@ -23,7 +23,9 @@ const DROPBOX = { destination: { type: 'dropbox', filename: 'Videos/welcome.mp4'
 describe('a delivery request', () => {
   it('accepts one `upload`, as in the spec', () => {
     const value = ok(validateDeliveryRequest({ source: SOURCE, upload: S3 }));
-    expect(value.upload?.destination).toMatchObject({ type: 's3', acl: 'public-read' });
+    // The spec's defaults are filled in; acl's (public-read) is the adapter's to apply (s3/object-parameters.ts).
+    expect(value.upload?.destination).toMatchObject({ type: 's3', contenttype: 'application/octet-stream', reduced_redundancy: false });
+    expect(value.upload?.destination).not.toHaveProperty('acl');
     expect(value.uploads).toBeUndefined();
   });
 

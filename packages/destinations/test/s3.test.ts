@@ -5,7 +5,8 @@
  * guard on the SDK's connections, and the returned URL. The shared behaviour suite
  * (behaviour/behaviour.test.ts) covers what every adapter does.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -231,6 +232,25 @@ describe('resuming an interrupted multipart upload', () => {
     expect(await server.stored(BUCKET, key)).toEqual({ size: sixParts.size, sha256: sixParts.sha256 });
     expect(checkpoints.state).toBeUndefined();
     expect(server.uploadsInProgress(BUCKET).map((u) => u.uploadId)).not.toContain(saved.uploadId);
+  });
+
+  it('reports the multipart checksum after a resume from the part MD5s in the checkpoint, and the ACL applied at the start', async () => {
+    const key = 'resume/checksum.mp4';
+    const checkpoints = await interruptedUpload(destination({ filename: key }), sixParts, 2);
+    const saved = checkpoints.state as S3Checkpoint;
+    expect(saved.parts.every((p) => typeof p.MD5 === 'string')).toBe(true);
+    expect(saved.acl).toBe('public-read');
+    const result = await run(destination({ filename: key }), sixParts, { checkpoint: checkpoints });
+    const data = readFileSync(sixParts.path);
+    const partMd5s = Array.from({ length: 6 }, (_, i) => createHash('md5').update(data.subarray(i * 5 * MiB, (i + 1) * 5 * MiB)).digest());
+    expect(result.checksum).toEqual({ algorithm: 'MD5', scope: 'parts', value: `${createHash('md5').update(Buffer.concat(partMd5s)).digest('hex')}-6`, parts: 6, verified: true });
+    // A checkpoint without the MD5s (an older release's) still completes, and says what it could not check.
+    const again = await interruptedUpload(destination({ filename: `${key}.old` }), sixParts, 2);
+    const old = again.state as S3Checkpoint;
+    again.state = { ...old, parts: old.parts.map(({ PartNumber, ETag }) => ({ PartNumber, ETag })) };
+    const resumed = await run(destination({ filename: `${key}.old` }), sixParts, { checkpoint: again });
+    expect(resumed.checksum).toEqual({ algorithm: 'MD5', scope: 'parts', parts: 6, verified: false });
+    expect(await server.stored(BUCKET, `${key}.old`)).toEqual({ size: sixParts.size, sha256: sixParts.sha256 });
   });
 
   it('trusts ListParts over the checkpoint: a part missing from the checkpoint is not sent again', async () => {
@@ -465,6 +485,7 @@ describe('the result', () => {
       etag: expect.stringMatching(/^[0-9a-f]{32}$/),
       bucket: BUCKET,
       key,
+      checksum: { algorithm: 'MD5', scope: 'object', value: result.etag, verified: true },
     });
     const served = await fetch(result.url!);
     expect(served.status).toBe(200);

@@ -50,7 +50,7 @@ describe('Producer', () => {
     const s3Job = await producer.queue('s3').getJob(jobIdOf(result.token, 0));
     const httpJob = await producer.queue('http').getJob(jobIdOf(result.token, 1));
     expect(s3Job?.queueName).toBe(uploadQueueName('s3'));
-    expect(s3Job?.data.destination).toMatchObject({ type: 's3', bucket: 'my-videos', acl: 'public-read' });
+    expect(s3Job?.data.destination).toMatchObject({ type: 's3', bucket: 'my-videos', contenttype: 'application/octet-stream' });
     expect(s3Job?.data.destination).not.toHaveProperty('aws_secret_access_key');
     expect(s3Job?.data.destination).not.toHaveProperty('aws_access_key_id');
     expect(box.decrypt(s3Job!.data.secrets!)).toEqual({ aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE', aws_secret_access_key: S3_SECRET });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { baseResultSchema, defineDestination, destinationSettings, NO_LIMITS } from '../definition.js';
 import { integerSetting, requiredString, secret, settingGroup, urlSetting } from '@upload-fleet/core';
+import { AZURE_ACCESS_TIERS, metadataProblems, SAS_MAX_SECONDS } from './blob-properties.js';
 
 /**
  * Azure Blob Storage. When `container` is omitted the blob goes to the account's root
@@ -21,6 +22,19 @@ export const azureBlobDestinationSchema = z.strictObject({
     .optional()
     .describe('Container name; omitted means the root container "$root".'),
   contenttype: z.string().min(1).default('application/octet-stream'),
+  // Beyond the spec (blob-properties.ts): the blob's other properties, its tier, and a SAS result URL.
+  cachecontrol: z.string().min(1, 'cachecontrol must not be empty').optional(),
+  contentdisposition: z.string().min(1, 'contentdisposition must not be empty').optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
+  access_tier: z.enum(AZURE_ACCESS_TIERS, { error: `access_tier must be one of ${AZURE_ACCESS_TIERS.join(', ')}` }).optional(),
+  sas_url_for: z
+    .number({ error: 'sas_url_for must be a number of seconds' })
+    .int('sas_url_for must be whole seconds')
+    .min(1, 'sas_url_for must be at least 1 second')
+    .max(SAS_MAX_SECONDS, `sas_url_for must be at most ${SAS_MAX_SECONDS} seconds (7 days)`)
+    .optional(),
+}).superRefine((d, ctx) => {
+  for (const problem of metadataProblems(d.metadata)) ctx.addIssue({ code: 'custom', path: ['metadata'], message: problem });
 });
 export type AzureBlobDestination = z.output<typeof azureBlobDestinationSchema>;
 
@@ -34,6 +48,17 @@ export const azureBlobDefinition = defineDestination({
     etag: z.string().nullable(),
     container: z.string(),
     blob: z.string(),
+    /** The access tier asked for (access_tier). */
+    access_tier: z.enum(AZURE_ACCESS_TIERS).optional(),
+    /**
+     * Azure's own integrity check: every request carried a Content-MD5 the service verified
+     * (`verified`); `value` is the blob's MD5 (hex), stored as its Content-MD5, when this
+     * attempt read the whole file (not after a resume: scope "blocks").
+     */
+    checksum: z.object({ algorithm: z.literal('MD5'), scope: z.enum(['blob', 'blocks']), value: z.string().optional(), verified: z.boolean() }).optional(),
+    /** With sas_url_for: the blob's URL with a read-only SAS, and when it expires. */
+    sas_url: z.string().optional(),
+    sas_url_expires_at: z.string().optional(),
   }),
   limits: {
     key: (destination) => destination.account.toLowerCase(),

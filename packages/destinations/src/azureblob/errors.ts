@@ -123,7 +123,7 @@ function errorForAnswer(answer: AzureAnswer, target: AzureTarget, cause: unknown
   }
   if (status >= 500) return new FleetError('UF_DESTINATION_UNAVAILABLE', `${where} answered ${what}`, options);
   if (code === 'Md5Mismatch' || code === 'Crc64Mismatch') {
-    return new FleetError('UF_NETWORK', `A block reached ${where} corrupted (${what})`, options);
+    return new FleetError('UF_NETWORK', `A block reached ${where} altered: its bytes do not match the Content-MD5 sent (${what}: checksum mismatch)`, options);
   }
   if (code === 'InvalidBlockList') {
     // Our resume only commits blocks the service listed a moment before; they vanish when

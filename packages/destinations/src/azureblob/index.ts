@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { BlockBlobGetBlockListResponse } from '@azure/storage-blob';
+import { BlobSASPermissions, generateBlobSASQueryParameters, SASProtocol, StorageSharedKeyCredential, type BlobHTTPHeaders, type BlockBlobGetBlockListResponse } from '@azure/storage-blob';
 import type { UploadResult } from '@upload-fleet/core';
 import type { AzureBlobDestination } from './definition.js';
 import type { DestinationAdapter, UploadContext } from '../adapter.js';
@@ -27,6 +27,13 @@ import { openConnection, type BlobConnection } from './connection.js';
  * checkpoint records it, and a later attempt, in any process, asks the service which
  * blocks it holds and stages only the others (see putInBlocks). The file is streamed from
  * the source; at most blocksInFlight + 1 blocks are in memory.
+ *
+ * Integrity: every request carries the Content-MD5 of its body, which the service checks
+ * (400 Md5Mismatch for bytes altered on the way, errors.ts). The MD5 of the whole blob is
+ * stored as its Content-MD5 property (x-ms-blob-content-md5), which the service keeps and
+ * returns on downloads, and is reported in the result; it is hashed from the blocks as
+ * they are read, in order, so only an attempt that reads the whole file knows it (not a
+ * resume, which reads only the missing blocks: the file is never read twice).
  *
  * The endpoint comes from the operator's configuration (`{account}` in AZURE_BLOB_ENDPOINT),
  * never from the job: sovereign clouds and azurite use other hosts.
@@ -71,9 +78,9 @@ async function upload(context: UploadContext<AzureBlobDestination>, endpoint: st
       'uploading to Azure Blob Storage',
     );
     const run: Upload = { context, address, connection, blocksInFlight };
-    const result = source.size < blockSize ? await putWhole(run) : await putInBlocks(run, blockSize);
+    const result = { ...(source.size < blockSize ? await putWhole(run) : await putInBlocks(run, blockSize)), ...sasOf(address, destination) };
     context.reportProgress(source.size);
-    log.info({ container: address.container, blob: address.blob, etag: result.etag }, 'uploaded to Azure Blob Storage');
+    log.info({ container: address.container, blob: address.blob, bytes: result.bytes }, 'uploaded to Azure Blob Storage');
     return result;
   } catch (error) {
     const failure = connection.classify(error);
@@ -97,18 +104,20 @@ async function putWhole(run: Upload): Promise<UploadResult> {
   } finally {
     reader.close();
   }
+  const digest = md5(data);
   const response = await connection.call(context.signal, IDLE_TIMEOUT_MS, (signal, touch) =>
     connection.client.upload(bodyOf(data), data.length, {
       abortSignal: signal,
-      blobHTTPHeaders: { blobContentType: context.contentType },
-      transactionalContentMD5: md5(data),
+      blobHTTPHeaders: blobHeaders(context, digest),
+      ...blobOptions(context.destination),
+      transactionalContentMD5: digest,
       onProgress: ({ loadedBytes }) => {
         touch();
         context.reportProgress(Math.min(loadedBytes, data.length));
       },
     }),
   );
-  return resultOf(run, response.etag);
+  return resultOf(run, response.etag, Buffer.from(digest));
 }
 
 /**
@@ -142,7 +151,7 @@ async function putInBlocks(run: Upload, chosenBlockSize: number): Promise<Upload
       // An earlier attempt committed, then died before it could report it.
       log.info({ uploadId: checkpoint.uploadId }, 'the Azure blob was already committed by an earlier attempt');
       const properties = await connection.call(context.signal, IDLE_TIMEOUT_MS, (signal) => connection.client.getProperties({ abortSignal: signal }));
-      return resultOf(run, properties.etag);
+      return resultOf(run, properties.etag, properties.contentMD5 ? Buffer.from(properties.contentMD5) : undefined);
     }
     staged = onServer;
     const remembered = BlockSet.fromRuns(plan.count, saved.staged).size;
@@ -152,13 +161,61 @@ async function putInBlocks(run: Upload, chosenBlockSize: number): Promise<Upload
   const checkpoints = checkpointWriter(context, checkpoint);
   // Saved before the first block goes out: a crash after it must find the upload id again.
   await checkpoints.save(staged);
-  await stageMissing(run, plan, ids, staged, checkpoints);
+  // The whole blob's MD5, when this attempt reads every block (nothing staged before).
+  const whole = staged.size === 0 ? createHash('md5') : undefined;
+  await stageMissing(run, plan, ids, staged, checkpoints, whole);
+  const digest = whole?.digest();
 
   const response = await connection.call(context.signal, COMMIT_TIMEOUT_MS, (signal) =>
-    connection.client.commitBlockList(ids, { abortSignal: signal, blobHTTPHeaders: { blobContentType: context.contentType } }),
+    connection.client.commitBlockList(ids, { abortSignal: signal, blobHTTPHeaders: blobHeaders(context, digest), ...blobOptions(context.destination) }),
   );
-  return resultOf(run, response.etag);
+  return resultOf(run, response.etag, digest);
 }
+
+/** The blob's HTTP properties: the spec's content type, and beyond it cache control, disposition and the whole blob's MD5. */
+function blobHeaders(context: UploadContext<AzureBlobDestination>, digest: Uint8Array | undefined): BlobHTTPHeaders {
+  const { destination } = context;
+  return {
+    blobContentType: context.contentType,
+    ...(destination.cachecontrol !== undefined ? { blobCacheControl: destination.cachecontrol } : {}),
+    ...(destination.contentdisposition !== undefined ? { blobContentDisposition: destination.contentdisposition } : {}),
+    ...(digest !== undefined ? { blobContentMD5: digest } : {}),
+  };
+}
+
+/** Metadata and access tier, set with the request that creates the blob (Put Blob or Put Block List). */
+function blobOptions(destination: AzureBlobDestination): { metadata?: Record<string, string>; tier?: AzureBlobDestination['access_tier'] } {
+  return {
+    ...(destination.metadata !== undefined ? { metadata: destination.metadata } : {}),
+    ...(destination.access_tier !== undefined ? { tier: destination.access_tier } : {}),
+  };
+}
+
+/**
+ * With sas_url_for: the blob's URL with a service SAS signed by the account key, read-only,
+ * for this one blob, valid from a few minutes ago (clocks differ) for sas_url_for seconds,
+ * https-only where the endpoint is https.
+ */
+function sasOf(address: BlobAddress, destination: AzureBlobDestination): { sas_url?: string; sas_url_expires_at?: string } {
+  if (destination.sas_url_for === undefined) return {};
+  const now = Date.now();
+  const expiresOn = new Date(now + destination.sas_url_for * 1000);
+  const sas = generateBlobSASQueryParameters(
+    {
+      containerName: address.container,
+      blobName: address.blob,
+      permissions: BlobSASPermissions.parse('r'),
+      startsOn: new Date(now - SAS_CLOCK_SKEW_MS),
+      expiresOn,
+      protocol: address.serviceUrl.startsWith('https:') ? SASProtocol.Https : SASProtocol.HttpsAndHttp,
+    },
+    new StorageSharedKeyCredential(address.account, destination.key),
+  );
+  return { sas_url: `${address.url}?${sas.toString()}`, sas_url_expires_at: expiresOn.toISOString() };
+}
+
+/** A SAS starts this long before it is made, so a service clock slightly behind ours accepts it at once. */
+const SAS_CLOCK_SKEW_MS = 5 * 60_000;
 
 type BlockLists = Required<Pick<BlockBlobGetBlockListResponse, 'committedBlocks' | 'uncommittedBlocks'>>;
 
@@ -195,7 +252,7 @@ async function blocksOnServer(run: Upload, plan: BlockPlan, ids: string[], uploa
  * Stages the missing blocks, `blocksInFlight` at a time (parts-in-flight.ts). The first
  * failure stops the others at once (their requests are aborted) and is the one thrown.
  */
-async function stageMissing(run: Upload, plan: BlockPlan, ids: string[], staged: BlockSet, checkpoints: CheckpointWriter): Promise<void> {
+async function stageMissing(run: Upload, plan: BlockPlan, ids: string[], staged: BlockSet, checkpoints: CheckpointWriter, whole: Hash | undefined): Promise<void> {
   const { context, connection } = run;
   if (staged.size === plan.count) return;
 
@@ -205,7 +262,7 @@ async function stageMissing(run: Upload, plan: BlockPlan, ids: string[], staged:
   await sendPartsInFlight({
     inFlight: run.blocksInFlight,
     signal: context.signal,
-    read: (signal) => readBlocks(context.source, plan, missing, signal),
+    read: (signal) => hashedInOrder(readBlocks(context.source, plan, missing, signal), whole),
     send: async (block: Block, signal) => {
       await connection.call(signal, IDLE_TIMEOUT_MS, (requestSignal, touch) =>
         connection.client.stageBlock(ids[block.index]!, bodyOf(block.data), block.data.length, {
@@ -222,6 +279,14 @@ async function stageMissing(run: Upload, plan: BlockPlan, ids: string[], staged:
       await checkpoints.save(staged);
     },
   });
+}
+
+/** The blocks as read (in file order, one at a time), each hashed into `whole` on its way. */
+async function* hashedInOrder(blocks: AsyncGenerator<Block>, whole: Hash | undefined): AsyncGenerator<Block> {
+  for await (const block of blocks) {
+    whole?.update(block.data);
+    yield block;
+  }
 }
 
 function stagedBytes(plan: BlockPlan, staged: BlockSet): number {
@@ -270,7 +335,17 @@ function isBlobNotFound(error: unknown): boolean {
   return e?.statusCode === 404 && (e.details?.errorCode ?? e.code) === 'BlobNotFound';
 }
 
-function resultOf(run: Upload, etag: string | undefined): UploadResult {
+function resultOf(run: Upload, etag: string | undefined, digest: Uint8Array | undefined): UploadResult {
   const { address, context } = run;
-  return { url: address.url, bytes: context.source.size, etag: etag ?? null, container: address.container, blob: address.blob };
+  const { access_tier } = context.destination;
+  return {
+    url: address.url,
+    bytes: context.source.size,
+    etag: etag ?? null,
+    container: address.container,
+    blob: address.blob,
+    ...(access_tier !== undefined ? { access_tier } : {}),
+    // Each request's Content-MD5 was checked by the service; the blob's MD5 is known when this attempt read the whole file.
+    checksum: digest ? { algorithm: 'MD5', scope: 'blob', value: Buffer.from(digest).toString('hex'), verified: true } : { algorithm: 'MD5', scope: 'blocks', verified: true },
+  };
 }

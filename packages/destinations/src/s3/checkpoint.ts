@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CANNED_ACLS } from './providers.js';
 
 /**
  * The resumable state of a multipart upload, saved after it starts and after each part.
@@ -18,7 +19,11 @@ export const s3CheckpointSchema = z.object({
   size: z.number().int().nonnegative(),
   /** The part size the upload started with; a resume keeps it, even if the chooser changed since. */
   partSize: z.number().int().positive(),
-  parts: z.array(z.object({ PartNumber: z.number().int().positive(), ETag: z.string() })),
+  /** MD5 (base64) of each part as sent: with it a resumed upload still reports the object's multipart checksum. */
+  parts: z.array(z.object({ PartNumber: z.number().int().positive(), ETag: z.string(), MD5: z.string().optional() })),
+  /** The ACL applied when the upload was created (null: none, for the reason in aclNote); the result reports it after a resume. */
+  acl: z.enum(CANNED_ACLS).nullable().optional(),
+  aclNote: z.string().optional(),
 });
 
 export type S3Checkpoint = z.infer<typeof s3CheckpointSchema>;

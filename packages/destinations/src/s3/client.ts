@@ -46,7 +46,14 @@ export function connectS3(endpoint: S3Endpoint, destination: S3Destination, netw
     // never be signed with the fleet's own credentials. Without keys the SDK's default
     // chain finds the fleet's credentials (environment, web identity/IRSA, instance profile).
     ...(destination.aws_access_key_id !== undefined && destination.aws_secret_access_key !== undefined
-      ? { credentials: { accessKeyId: destination.aws_access_key_id, secretAccessKey: destination.aws_secret_access_key } }
+      ? {
+          credentials: {
+            accessKeyId: destination.aws_access_key_id,
+            secretAccessKey: destination.aws_secret_access_key,
+            // Temporary (STS) credentials: the token is signed into every request as x-amz-security-token.
+            ...(destination.session_token !== undefined ? { sessionToken: destination.session_token } : {}),
+          },
+        }
       : {}),
     // A bucket outside the guessed region answers with a redirect naming its region; the
     // SDK follows it once, so buckets work without s3host (as the spec's example has none).

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { baseResultSchema, defineDestination, destinationSettings, NO_LIMITS } from '../definition.js';
 import { accept, booleanSetting, customSetting, evenWithOtherProblems, integerSetting, refuse, requiredString, secret, settingGroup } from '@upload-fleet/core';
+import { BUCKET_DEFAULT_ACL, objectParameterProblems, S3_ACL_CHOICES, S3_SSE, S3_STORAGE_CLASSES, SIGNED_URL_MAX_SECONDS } from './object-parameters.js';
 import {
   CANNED_ACLS,
   DEFAULT_ENDPOINT_TEMPLATES,
@@ -9,6 +10,7 @@ import {
   providerLimitKey,
   providerProblems,
   S3_PROVIDERS,
+  SPEC_DEFAULT_ACL,
   type EndpointTemplates,
   type S3Provider,
 } from './providers.js';
@@ -31,7 +33,16 @@ export const s3DestinationSchema = z
     aws_secret_access_key: secret(z.string().min(1).optional()),
     aws_use_policy: z.boolean().default(false),
     s3host: z.string().min(1).optional(),
-    acl: z.enum(S3_ACLS, { error: `acl must be one of ${S3_ACLS.map((a) => `"${a}"`).join(', ')}` }).default('public-read'),
+    // The spec's default (public-read) is applied by the adapter, not by the parse: an acl
+    // left out may fall back to the bucket's own setting where ACLs are disabled, an acl
+    // given may not (object-parameters.ts). The documents still show the spec's default.
+    acl: z
+      .enum(S3_ACL_CHOICES, { error: `acl must be one of ${S3_ACL_CHOICES.map((a) => `"${a}"`).join(', ')}` })
+      .optional()
+      .meta({
+        default: SPEC_DEFAULT_ACL,
+        description: `Canned ACL; "${BUCKET_DEFAULT_ACL}" sends none (for buckets with ACLs disabled). Left out: public-read, or none where the bucket has ACLs disabled.`,
+      }),
     contenttype: z.string().min(1).default('application/octet-stream'),
     contentdisposition: z.string().min(1).optional(),
     cachecontrol: z.string().min(1).optional(),
@@ -42,9 +53,22 @@ export const s3DestinationSchema = z
     provider: z.enum(S3_PROVIDERS, { error: `provider must be one of ${S3_PROVIDERS.map((p) => `"${p}"`).join(', ')}` }).optional(),
     region: z.string().min(1, 'region must not be empty').optional(),
     account_id: z.string().min(1, 'account_id must not be empty').optional(),
+    // Beyond the spec (object-parameters.ts): more of S3's object settings, and what the result URL is.
+    storage_class: z.enum(S3_STORAGE_CLASSES, { error: `storage_class must be one of ${S3_STORAGE_CLASSES.join(', ')}` }).optional(),
+    sse: z.enum(S3_SSE, { error: `sse must be "AES256" (SSE-S3) or "aws:kms" (SSE-KMS)` }).optional(),
+    sse_kms_key_id: z.string().min(1, 'sse_kms_key_id must not be empty').optional(),
+    tags: z.record(z.string(), z.string()).optional(),
+    session_token: secret(z.string().min(1, 'session_token must not be empty').optional()),
+    sign_urls_for: z
+      .number({ error: 'sign_urls_for must be a number of seconds' })
+      .int('sign_urls_for must be whole seconds')
+      .min(1, 'sign_urls_for must be at least 1 second')
+      .max(SIGNED_URL_MAX_SECONDS, `sign_urls_for must be at most ${SIGNED_URL_MAX_SECONDS} seconds (7 days, the longest SigV4 allows)`)
+      .optional(),
+    url_prefix: z.string().min(1, 'url_prefix must not be empty').optional(),
   })
   .superRefine((d, ctx) => {
-    for (const problem of providerProblems(d)) ctx.addIssue({ code: 'custom', path: [problem.path], message: problem.message });
+    for (const problem of [...providerProblems(d), ...objectParameterProblems(d)]) ctx.addIssue({ code: 'custom', path: [problem.path], message: problem.message });
     const hasId = d.aws_access_key_id !== undefined;
     const hasSecret = d.aws_secret_access_key !== undefined;
     if (hasId !== hasSecret) {
@@ -85,8 +109,29 @@ export const s3Definition = defineDestination({
     key: z.string(),
     /** Only with a `provider`: which one. */
     provider: z.enum(S3_PROVIDERS).optional(),
-    /** Only with a `provider`: the ACL sent, or null when the provider applied none (R2, B2, MinIO). */
+    /**
+     * With a `provider`: the ACL sent, or null when the provider applied none (R2, B2, MinIO).
+     * Amazon S3: null when no ACL was applied (acl "bucket-default", or a bucket with ACLs
+     * disabled and no acl given), with the reason in `acl_note`.
+     */
     acl_applied: z.enum(CANNED_ACLS).nullable().optional(),
+    /** Why no ACL was applied (Amazon S3). */
+    acl_note: z.string().optional(),
+    /** The storage class asked for (storage_class or reduced_redundancy). */
+    storage_class: z.enum(S3_STORAGE_CLASSES).optional(),
+    /** The server-side encryption S3 reported for the object. */
+    sse: z.string().optional(),
+    /**
+     * S3's own integrity check: the MD5 of the object (single PUT), or for a multipart
+     * upload the MD5 of the parts' MD5s with the part count, as S3 forms a multipart ETag.
+     * `verified`: the ETag S3 answered matched it (false where S3's ETag is no MD5: SSE-KMS).
+     */
+    checksum: z
+      .object({ algorithm: z.literal('MD5'), scope: z.enum(['object', 'parts']), value: z.string(), parts: z.number().int().optional(), verified: z.boolean() })
+      .optional(),
+    /** With sign_urls_for: a presigned GET URL of the object, and when it expires. */
+    signed_url: z.string().optional(),
+    signed_url_expires_at: z.string().optional(),
     /** Only with a `provider` whose URL cannot serve the file publicly (R2's API endpoint): false. */
     url_public: z.literal(false).optional(),
     /** Only with a `provider`: what it ignored and why, and what the URL can do. */

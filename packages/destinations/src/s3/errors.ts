@@ -1,6 +1,7 @@
 import { FleetError, errorForHttpStatus, parseRetryAfter, type ErrorCode } from '@upload-fleet/core';
 import { classifyFailure, errorCodesIn } from '../transport-errors.js';
 import { PROVIDERS, type S3Provider } from './providers.js';
+import { CHECKSUM_MISMATCH } from './checksum.js';
 
 /**
  * What an S3 failure means, in the shared taxonomy: the one place this adapter maps the
@@ -109,11 +110,11 @@ const RULES: Record<string, Rule> = {
   AccessControlListNotSupported: {
     code: 'UF_DESTINATION_REJECTED',
     message: (where) =>
-      `The ${the(where)} has ACLs disabled (Object Ownership "bucket owner enforced"), so the acl cannot be applied: enable ACLs on the bucket (Object Ownership "bucket owner preferred")`,
+      `The ${the(where)} has ACLs disabled (Object Ownership "bucket owner enforced"), so the acl cannot be applied: leave acl out or set acl to "bucket-default", or enable ACLs on the bucket (Object Ownership "bucket owner preferred")`,
   },
   InvalidStorageClass: {
     code: 'UF_DESTINATION_REJECTED',
-    message: (where) => `${where.host} does not offer the requested storage class: set reduced_redundancy to false`,
+    message: (where) => `${where.host} does not offer the requested storage class: choose another storage_class, or set reduced_redundancy to false`,
   },
   SlowDown: slowDown,
   TooManyRequests: { ...slowDown, message: (where) => `${where.host} answered TooManyRequests for ${the(where)}` },
@@ -136,7 +137,16 @@ const RULES: Record<string, Rule> = {
   // The bytes arrived altered (Content-MD5 mismatch): the network's fault, so try again.
   BadDigest: {
     code: 'UF_NETWORK',
-    message: (where) => `${where.host} received a part whose bytes did not match their checksum (BadDigest)`,
+    message: (where) => `${where.host} received a body whose bytes did not match their Content-MD5 (BadDigest: checksum mismatch)`,
+  },
+  // The adapter's own check of S3's ETag against the MD5 sent (checksum.ts): its message says which.
+  [CHECKSUM_MISMATCH]: {
+    code: 'UF_NETWORK',
+    message: (_where, error) => error.message ?? 'checksum mismatch',
+  },
+  KMS_AccessDenied: {
+    code: 'UF_PERMISSION_DENIED',
+    message: (where) => `The KMS key of sse_kms_key_id refused the upload to ${the(where)} (KMS_AccessDenied): allow the credentials kms:GenerateDataKey on it`,
   },
   // The multipart upload is gone (a lifecycle rule or another worker ended it); the next
   // attempt starts a new one.

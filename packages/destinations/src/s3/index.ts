@@ -1,4 +1,5 @@
-import { PutObjectCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { FleetError, type UploadResult } from '@upload-fleet/core';
 import type { S3Destination } from './definition.js';
 import type { DestinationAdapter, UploadContext } from '../adapter.js';
@@ -8,11 +9,14 @@ import { connectS3, countSentBytes, type S3Connection } from './client.js';
 import type { S3Endpoint } from './endpoint.js';
 import { objectPlan, providerEndpoint, providerOf, type ObjectPlan } from './providers.js';
 import { classifyS3Error, type S3Where } from './errors.js';
-import { discardCheckpoint, md5Base64, uploadMultipart, type Completed } from './multipart.js';
+import { discardCheckpoint, uploadMultipart, type Completed } from './multipart.js';
+import { sendWithAcl } from './acl-fallback.js';
+import { checkEtag, md5Of } from './checksum.js';
+import { aclRequest, prefixedUrl, storageClassOf, taggingOf } from './object-parameters.js';
 import { SourceRangeReader } from '../source-ranges.js';
 import { choosePartSize, MAX_OBJECT_SIZE } from './part-size.js';
 import { createPartProgress, type PartProgress } from '../part-progress.js';
-import { objectUrl } from './url.js';
+import { encodeKey, objectUrl } from './url.js';
 
 /**
  * Amazon S3, S3-compatible servers through `s3host`, and the S3-compatible services named
@@ -70,17 +74,20 @@ async function upload(config: S3Settings, context: UploadContext<S3Destination>)
             key,
             size: source.size,
             objectParams: objectParams(destination, context.contentType, plan),
+            acl: { ...aclRequest(destination.acl), acl: plan.acl },
             partsInFlight: config.partsInFlight,
             where,
             progress,
           },
           saved,
         )
-      : await putObject(connection, context, endpoint, progress, saved, plan);
+      : await putObject(connection, context, endpoint, progress, saved, plan, where);
     progress.complete();
 
-    const url = objectUrl(endpoint, bucket, key, destination.secure);
-    log.info({ url, bytes: source.size }, 'uploaded to S3');
+    const url = destination.url_prefix !== undefined ? prefixedUrl(destination.url_prefix, encodeKey(key)) : objectUrl(endpoint, bucket, key, destination.secure);
+    const signed = destination.sign_urls_for !== undefined ? await signedUrl(connection, destination, destination.sign_urls_for) : undefined;
+    const storageClass = storageClassOf({ storage_class: destination.storage_class, reduced_redundancy: plan.reducedRedundancy });
+    log.info({ url, bytes: source.size, acl: completed.acl?.applied ?? null, checksum_verified: completed.checksum.verified }, 'uploaded to S3');
     return {
       url,
       bytes: source.size,
@@ -89,10 +96,17 @@ async function upload(config: S3Settings, context: UploadContext<S3Destination>)
       ...(completed.versionId ? { version_id: completed.versionId } : {}),
       bucket,
       key,
-      // The spec's Amazon S3 result stays as it was; a named provider says what it did.
+      // The spec's Amazon S3 result stays as it was, plus what the parameters beyond it did;
+      // a named provider says what it did.
       ...(provider === 'aws'
-        ? {}
+        ? completed.acl !== undefined && completed.acl.applied === undefined
+          ? { acl_applied: null, ...(completed.acl.note ? { acl_note: completed.acl.note } : {}) }
+          : {}
         : { provider, acl_applied: plan.acl ?? null, ...(plan.urlPublic === false ? { url_public: false } : {}), ...(plan.notes.length ? { notes: plan.notes } : {}) }),
+      ...(storageClass !== undefined ? { storage_class: storageClass } : {}),
+      ...(completed.sse !== undefined ? { sse: completed.sse } : {}),
+      checksum: completed.checksum,
+      ...(signed ? { signed_url: signed.url, signed_url_expires_at: signed.expiresAt } : {}),
     };
   } catch (error) {
     throw classifyS3Error(error, where, signal);
@@ -109,6 +123,7 @@ async function putObject(
   progress: PartProgress,
   saved: S3Checkpoint | undefined,
   plan: ObjectPlan,
+  where: S3Where,
 ): Promise<Completed> {
   const { destination, source, signal } = context;
   if (saved) await discardCheckpoint({ client: connection.client, context, endpoint: endpoint.id, bucket: destination.bucket }, saved);
@@ -119,29 +134,60 @@ async function putObject(
   } finally {
     reader.close();
   }
-  const command = new PutObjectCommand({
-    Bucket: destination.bucket,
-    Key: destination.filename,
-    ...objectParams(destination, context.contentType, plan),
-    Body: body,
-    ContentLength: body.length,
-    ContentMD5: md5Base64(body),
+  const md5 = md5Of(body);
+  const { answer, acl } = await sendWithAcl({ ...aclRequest(destination.acl), acl: plan.acl }, where, context.log, (ACL) => {
+    const command = new PutObjectCommand({
+      Bucket: destination.bucket,
+      Key: destination.filename,
+      ...objectParams(destination, context.contentType, plan),
+      ...(ACL ? { ACL } : {}),
+      Body: body,
+      ContentLength: body.length,
+      ContentMD5: md5.toString('base64'),
+    });
+    return connection.client.send(
+      countSentBytes(command, (sent) => progress.sending(1, sent)),
+      { abortSignal: signal },
+    );
   });
-  const answer = await connection.client.send(
-    countSentBytes(command, (sent) => progress.sending(1, sent)),
-    { abortSignal: signal },
-  );
-  return { etag: answer.ETag, versionId: answer.VersionId };
+  // A single PUT is not sent again on a mismatch: the job's retry does (the object is replaced).
+  const verified = checkEtag(answer.ETag, md5, answer.ServerSideEncryption, 'the object', where.host);
+  return {
+    etag: answer.ETag,
+    versionId: answer.VersionId,
+    acl,
+    sse: answer.ServerSideEncryption,
+    checksum: { algorithm: 'MD5', scope: 'object', value: md5.toString('hex'), verified },
+  };
 }
 
-/** The object's headers from the destination, as the spec names them, minus what the provider does not take (`plan`). */
-function objectParams(destination: S3Destination, contentType: string, plan: ObjectPlan): Omit<PutObjectCommandInput, 'Bucket' | 'Key' | 'Body'> {
+/**
+ * A presigned GET of the object (SigV4 query parameters), for private objects: signed with
+ * the upload's credentials, valid for `seconds` (at most 7 days; less when the credentials
+ * are temporary ones that expire sooner).
+ */
+async function signedUrl(connection: S3Connection, destination: S3Destination, seconds: number): Promise<{ url: string; expiresAt: string }> {
+  const signedAt = Date.now();
+  const url = await getSignedUrl(connection.client, new GetObjectCommand({ Bucket: destination.bucket, Key: destination.filename }), { expiresIn: seconds });
+  return { url, expiresAt: new Date(signedAt + seconds * 1000).toISOString() };
+}
+
+/**
+ * The object's headers from the destination, as the spec names them and beyond it, minus
+ * what the provider does not take (`plan`). The ACL is not among them: it goes with the
+ * request that creates the object, through sendWithAcl (acl-fallback.ts).
+ */
+function objectParams(destination: S3Destination, contentType: string, plan: ObjectPlan): Omit<PutObjectCommandInput, 'Bucket' | 'Key' | 'Body' | 'ACL'> {
+  const storageClass = storageClassOf({ storage_class: destination.storage_class, reduced_redundancy: plan.reducedRedundancy });
+  const tagging = taggingOf(destination.tags);
   return {
-    ...(plan.acl !== undefined ? { ACL: plan.acl } : {}),
     ContentType: contentType,
     ...(destination.contentdisposition !== undefined ? { ContentDisposition: destination.contentdisposition } : {}),
     ...(destination.cachecontrol !== undefined ? { CacheControl: destination.cachecontrol } : {}),
-    ...(plan.reducedRedundancy ? { StorageClass: 'REDUCED_REDUNDANCY' as const } : {}),
+    ...(storageClass !== undefined ? { StorageClass: storageClass } : {}),
     ...(destination.metadata !== undefined ? { Metadata: destination.metadata } : {}),
+    ...(destination.sse !== undefined ? { ServerSideEncryption: destination.sse } : {}),
+    ...(destination.sse_kms_key_id !== undefined ? { SSEKMSKeyId: destination.sse_kms_key_id } : {}),
+    ...(tagging !== undefined ? { Tagging: tagging } : {}),
   };
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -18,6 +17,9 @@ import { choosePartSize, partCount, partRange, partsInFlightFor } from './part-s
 import { SourceRangeReader } from '../source-ranges.js';
 import { sendPartsInFlight } from '../parts-in-flight.js';
 import type { PartProgress } from '../part-progress.js';
+import { sendWithAcl, type AclOutcome } from './acl-fallback.js';
+import type { AclRequest } from './object-parameters.js';
+import { bareEtag, checkEtag, CHECKSUM_MISMATCH, ChecksumMismatch, md5Of, multipartEtag } from './checksum.js';
 
 /**
  * A resumable multipart upload, written as its own loop on client-s3 rather than with
@@ -31,7 +33,8 @@ import type { PartProgress } from '../part-progress.js';
  *    (NoSuchUpload) starts over. Otherwise CreateMultipartUpload, and the UploadId is
  *    saved before any part is sent.
  * 2. Send the missing parts, at most `partsInFlight` at once, each read from the source
- *    into memory at its own offset, with a Content-MD5. The checkpoint is saved after each.
+ *    into memory at its own offset, with a Content-MD5, its ETag checked against that MD5
+ *    (checksum.ts). The checkpoint is saved after each.
  * 3. CompleteMultipartUpload with every part's ETag, then clear the checkpoint.
  *
  * On failure: a permanent error aborts the multipart upload (AbortMultipartUpload) and
@@ -48,8 +51,10 @@ export interface MultipartJob {
   bucket: string;
   key: string;
   size: number;
-  /** Headers of the object (ACL, content type, metadata, ...), given when the upload starts. */
-  objectParams: Omit<PutObjectCommandInput, 'Bucket' | 'Key' | 'Body'>;
+  /** Headers of the object (content type, metadata, ...), given when the upload starts. */
+  objectParams: Omit<PutObjectCommandInput, 'Bucket' | 'Key' | 'Body' | 'ACL'>;
+  /** The ACL, sent with CreateMultipartUpload (acl-fallback.ts). */
+  acl: AclRequest;
   /** S3_PARTS_IN_FLIGHT. */
   partsInFlight: number;
   where: S3Where;
@@ -59,8 +64,18 @@ export interface MultipartJob {
 interface UploadState {
   uploadId: string;
   partSize: number;
-  /** Parts S3 holds: part number -> ETag and size. */
-  done: Map<number, { etag: string; size: number }>;
+  /** Parts S3 holds: part number -> ETag, size, and the MD5 where known (sent now, or in the checkpoint). */
+  done: Map<number, Part>;
+  /** What became of the ACL when the upload was created; undefined for checkpoints of older releases. */
+  acl: AclOutcome | undefined;
+  /** False once a part's ETag could not be checked against its MD5 (SSE-KMS, or a part the checkpoint has no MD5 of). */
+  verified: boolean;
+}
+
+interface Part {
+  etag: string;
+  size: number;
+  md5?: Buffer | undefined;
 }
 
 /** Waits at most this long for AbortMultipartUpload after a permanent failure. */
@@ -69,6 +84,10 @@ const ABORT_TIMEOUT_MS = 30_000;
 export interface Completed {
   etag: string | undefined;
   versionId: string | undefined;
+  acl: AclOutcome | undefined;
+  /** The server-side encryption S3 reported. */
+  sse: string | undefined;
+  checksum: { algorithm: 'MD5'; scope: 'object' | 'parts'; value?: string; parts?: number; verified: boolean };
 }
 
 export async function uploadMultipart(job: MultipartJob, saved: S3Checkpoint | undefined): Promise<Completed> {
@@ -106,7 +125,7 @@ export async function discardCheckpoint(job: Pick<MultipartJob, 'client' | 'cont
 /** The state of a checkpointed upload as S3 sees it, or undefined when S3 no longer has it. */
 async function resume(job: MultipartJob, saved: S3Checkpoint): Promise<UploadState | undefined> {
   const { context } = job;
-  let onServer: Map<number, { etag: string; size: number }>;
+  let onServer: Map<number, Part>;
   try {
     onServer = await listParts(job, saved.uploadId);
   } catch (error) {
@@ -115,14 +134,24 @@ async function resume(job: MultipartJob, saved: S3Checkpoint): Promise<UploadSta
     await context.checkpoint.clear();
     return undefined;
   }
-  const state: UploadState = { uploadId: saved.uploadId, partSize: saved.partSize, done: new Map() };
+  const state: UploadState = {
+    uploadId: saved.uploadId,
+    partSize: saved.partSize,
+    done: new Map(),
+    acl: saved.acl === undefined ? undefined : { applied: saved.acl ?? undefined, note: saved.aclNote },
+    verified: true,
+  };
+  // The MD5s of parts this upload sent before, for the parts S3 still holds with the same ETag.
+  const md5s = new Map(saved.parts.filter((p) => p.MD5 !== undefined).map((p) => [`${p.PartNumber} ${bareEtag(p.ETag)}`, Buffer.from(p.MD5!, 'base64')]));
   const count = partCount(job.size, saved.partSize);
   let confirmedBytes = 0;
   for (const [partNumber, part] of onServer) {
     // A part counts only if it has exactly the size it must have; anything else (a part
     // of another part size, a torn write) is sent again, which replaces it.
     if (partNumber > count || part.size !== partRange(partNumber, job.size, saved.partSize).length) continue;
-    state.done.set(partNumber, part);
+    const md5 = md5s.get(`${partNumber} ${bareEtag(part.etag)}`);
+    if (md5 === undefined) state.verified = false;
+    state.done.set(partNumber, { ...part, md5 });
     confirmedBytes += part.size;
   }
   context.log.info(
@@ -134,8 +163,8 @@ async function resume(job: MultipartJob, saved: S3Checkpoint): Promise<UploadSta
   return state;
 }
 
-async function listParts(job: MultipartJob, uploadId: string): Promise<Map<number, { etag: string; size: number }>> {
-  const parts = new Map<number, { etag: string; size: number }>();
+async function listParts(job: MultipartJob, uploadId: string): Promise<Map<number, Part>> {
+  const parts = new Map<number, Part>();
   let marker: string | undefined;
   do {
     const page = await job.client.send(new ListPartsCommand({ Bucket: job.bucket, Key: job.key, UploadId: uploadId, PartNumberMarker: marker }), {
@@ -155,9 +184,11 @@ async function start(job: MultipartJob): Promise<UploadState> {
   context.signal.throwIfAborted();
   // Not cancelled once sent (the socket's idle timeout still bounds it): an UploadId that
   // S3 issued but we never saw could be neither resumed nor aborted.
-  const created = await job.client.send(new CreateMultipartUploadCommand({ Bucket: job.bucket, Key: job.key, ...job.objectParams }));
+  const { answer: created, acl } = await sendWithAcl(job.acl, job.where, context.log, (ACL) =>
+    job.client.send(new CreateMultipartUploadCommand({ Bucket: job.bucket, Key: job.key, ...job.objectParams, ...(ACL ? { ACL } : {}) })),
+  );
   if (!created.UploadId) throw new Error('CreateMultipartUpload answered without an UploadId');
-  const state: UploadState = { uploadId: created.UploadId, partSize, done: new Map() };
+  const state: UploadState = { uploadId: created.UploadId, partSize, done: new Map(), acl, verified: true };
   context.log.info({ upload_id: state.uploadId, part_size: partSize, parts: partCount(job.size, partSize) }, 'multipart upload started');
   try {
     // Without the UploadId saved, a retry could not find these parts again.
@@ -181,14 +212,15 @@ async function sendMissingParts(job: MultipartJob, state: UploadState): Promise<
       signal: job.context.signal,
       read: (signal) => missingParts(job, state, signal),
       send: async ({ partNumber, body }, signal) => {
-        let etag: string;
+        let sent: SentPart;
         try {
-          etag = await sendPart(job, state.uploadId, partNumber, body, signal);
+          sent = await sendPart(job, state.uploadId, partNumber, body, signal);
         } catch (error) {
           job.progress.dropped(partNumber);
           throw error;
         }
-        state.done.set(partNumber, { etag, size: body.length });
+        if (!sent.verified) state.verified = false;
+        state.done.set(partNumber, { etag: sent.etag, size: body.length, md5: sent.md5 });
         job.progress.finished(partNumber, body.length);
         saving = saving.then(() => saveCheckpoint(job, state));
       },
@@ -212,22 +244,40 @@ async function* missingParts(job: MultipartJob, state: UploadState, signal: Abor
   }
 }
 
-async function sendPart(job: MultipartJob, uploadId: string, partNumber: number, body: Buffer, signal: AbortSignal): Promise<string> {
-  const command = new UploadPartCommand({
-    Bucket: job.bucket,
-    Key: job.key,
-    UploadId: uploadId,
-    PartNumber: partNumber,
-    Body: body,
-    ContentLength: body.length,
-    ContentMD5: md5Base64(body),
-  });
-  const answer = await job.client.send(
-    countSentBytes(command, (sent) => job.progress.sending(partNumber, sent)),
-    { abortSignal: signal },
-  );
-  if (!answer.ETag) throw new Error(`UploadPart ${partNumber} answered without an ETag`);
-  return answer.ETag;
+interface SentPart {
+  etag: string;
+  md5: Buffer;
+  /** Whether S3's ETag was checked against the MD5 (checksum.ts). */
+  verified: boolean;
+}
+
+/** Tries of a part whose ETag is not its MD5: the next send replaces the altered part. */
+const SENDS_PER_ALTERED_PART = 2;
+
+async function sendPart(job: MultipartJob, uploadId: string, partNumber: number, body: Buffer, signal: AbortSignal): Promise<SentPart> {
+  const md5 = md5Of(body);
+  for (let send = 1; ; send += 1) {
+    const command = new UploadPartCommand({
+      Bucket: job.bucket,
+      Key: job.key,
+      UploadId: uploadId,
+      PartNumber: partNumber,
+      Body: body,
+      ContentLength: body.length,
+      ContentMD5: md5.toString('base64'),
+    });
+    const answer = await job.client.send(
+      countSentBytes(command, (sent) => job.progress.sending(partNumber, sent)),
+      { abortSignal: signal },
+    );
+    if (!answer.ETag) throw new Error(`UploadPart ${partNumber} answered without an ETag`);
+    try {
+      return { etag: answer.ETag, md5, verified: checkEtag(answer.ETag, md5, answer.ServerSideEncryption, `part ${partNumber}`, job.where.host) };
+    } catch (error) {
+      if (!(error instanceof ChecksumMismatch) || send >= SENDS_PER_ALTERED_PART) throw error;
+      job.context.log.warn({ part: partNumber }, 'S3 stored the part altered (its ETag is not the MD5 sent); sending it again');
+    }
+  }
 }
 
 /**
@@ -244,7 +294,25 @@ async function complete(job: MultipartJob, state: UploadState): Promise<Complete
     new CompleteMultipartUploadCommand({ Bucket: job.bucket, Key: job.key, UploadId: state.uploadId, MultipartUpload: { Parts: parts } }),
   );
   context.log.info({ upload_id: state.uploadId, parts: parts.length }, 'multipart upload completed');
-  return { etag: answer.ETag, versionId: answer.VersionId };
+  return { etag: answer.ETag, versionId: answer.VersionId, acl: state.acl, sse: answer.ServerSideEncryption, checksum: completedChecksum(state, answer.ETag, answer.ServerSideEncryption, job.where.host) };
+}
+
+/**
+ * The object's multipart checksum (checksum.ts), known when every part's MD5 is. S3 answers
+ * it as the ETag; a server that answers another form (s3rver: the whole file's MD5) is
+ * trusted on the per-part checks.
+ */
+function completedChecksum(state: UploadState, rawEtag: string | undefined, sse: string | undefined, host: string): Completed['checksum'] {
+  const parts = [...state.done.entries()].sort(([a], [b]) => a - b).map(([, part]) => part.md5);
+  const known = parts.every((md5): md5 is Buffer => md5 !== undefined);
+  const value = known ? multipartEtag(parts) : undefined;
+  const etag = bareEtag(rawEtag);
+  let verified = state.verified && known;
+  if (value !== undefined && etag !== undefined && /^[0-9a-f]{32}-\d+$/.test(etag) && !(sse ?? '').startsWith('aws:kms')) {
+    if (etag !== value) throw new ChecksumMismatch(`${host} completed the object with ETag ${etag}, but the parts sent make ${value} (checksum mismatch)`);
+    verified = true;
+  }
+  return { algorithm: 'MD5', scope: 'parts', ...(value !== undefined ? { value } : {}), parts: parts.length, verified };
 }
 
 /**
@@ -256,7 +324,8 @@ async function complete(job: MultipartJob, state: UploadState): Promise<Complete
 async function afterFailure(job: MultipartJob, uploadId: string | undefined, failure: FleetError, error: unknown): Promise<void> {
   const { context } = job;
   const failsForGood = failure.category === 'permanent' || (context.lastAttempt && failure.category === 'transient' && failure.code !== 'UF_ABORTED');
-  if (failsForGood || failure.code === 'UF_SOURCE_CHANGED') {
+  // Parts that arrived altered are listed like any other: no resume may complete with them.
+  if (failsForGood || failure.code === 'UF_SOURCE_CHANGED' || s3ErrorName(error) === CHECKSUM_MISMATCH) {
     if (uploadId) await abortQuietly(job, job.key, uploadId);
     await clearQuietly(job);
   } else if (s3ErrorName(error) === 'NoSuchUpload') {
@@ -303,10 +372,9 @@ function checkpointOf(job: MultipartJob, state: UploadState): S3Checkpoint {
     key: job.key,
     size: job.size,
     partSize: state.partSize,
-    parts: [...state.done.entries()].sort(([a], [b]) => a - b).map(([PartNumber, part]) => ({ PartNumber, ETag: part.etag })),
+    parts: [...state.done.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([PartNumber, part]) => ({ PartNumber, ETag: part.etag, ...(part.md5 ? { MD5: part.md5.toString('base64') } : {}) })),
+    ...(state.acl ? { acl: state.acl.applied ?? null, ...(state.acl.note ? { aclNote: state.acl.note } : {}) } : {}),
   };
-}
-
-export function md5Base64(body: Uint8Array): string {
-  return createHash('md5').update(body).digest('base64');
 }

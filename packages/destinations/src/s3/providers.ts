@@ -22,7 +22,11 @@ export type S3Provider = (typeof S3_PROVIDERS)[number];
 /** The canned ACLs of the spec (definition.ts re-exports them as S3_ACLS). */
 export const CANNED_ACLS = ['private', 'public-read', 'public-read-write', 'authenticated-read'] as const;
 export type CannedAcl = (typeof CANNED_ACLS)[number];
-/** The spec's default `acl`. After parsing it cannot be told apart from an `acl` left out. */
+/**
+ * The spec's default `acl`. The schema leaves an absent `acl` absent, so the adapter can
+ * tell it from an explicit one (object-parameters.ts); the provider rules still accept
+ * an explicit public-read where they accept the default, as they did.
+ */
 export const SPEC_DEFAULT_ACL: CannedAcl = 'public-read';
 
 /** Providers whose endpoint is a template the operator may change (`S3_<NAME>_ENDPOINT`). */
@@ -172,7 +176,8 @@ export interface ProviderFields {
   region?: string | undefined;
   account_id?: string | undefined;
   s3host?: string | undefined;
-  acl: CannedAcl;
+  /** Left out: the spec's default; "bucket-default": none (object-parameters.ts). */
+  acl?: CannedAcl | 'bucket-default' | undefined;
   aws_use_policy: boolean;
   reduced_redundancy: boolean;
 }
@@ -323,7 +328,7 @@ export interface ObjectPlan {
 export function objectPlan(destination: ProviderFields): ObjectPlan {
   const rules = PROVIDERS[providerOf(destination)];
   const notes: string[] = [];
-  const acl = rules.acl.kind === 'canned' ? destination.acl : undefined;
+  const acl = rules.acl.kind === 'canned' ? (destination.acl === 'bucket-default' ? undefined : (destination.acl ?? SPEC_DEFAULT_ACL)) : undefined;
   if (rules.acl.kind === 'none') notes.push(`no ACL was applied: ${rules.acl.access}`);
   const reducedRedundancy = destination.reduced_redundancy && rules.reducedRedundancy === true;
   if (destination.reduced_redundancy && typeof rules.reducedRedundancy === 'object') {
