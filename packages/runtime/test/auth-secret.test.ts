@@ -23,7 +23,7 @@ describe('an upload with auth_secret through the worker fleet', () => {
     harness = await startFleetHarness('auth-secret', {
       pools: [{ type: 'youtube', concurrency: 2 }],
       maxAttempts: 3,
-      destinations: { ...defaultDestinationsConfig(), youtube: { apiBaseUrl: youtube.apiBaseUrl, uploadBaseUrl: youtube.uploadBaseUrl } },
+      destinations: { ...defaultDestinationsConfig(), youtube: { ...defaultDestinationsConfig().youtube, apiBaseUrl: youtube.apiBaseUrl, uploadBaseUrl: youtube.uploadBaseUrl } },
       oauth: { google: { clientId: oauth.clientId, clientSecret: oauth.clientSecret, authUrl: oauth.authorizeUrl, tokenUrl: oauth.tokenUrl, scopes: [] } },
     });
     redis = new Redis(harness.config.redisUrl);
