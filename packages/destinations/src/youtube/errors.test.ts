@@ -25,6 +25,42 @@ interface Row {
 
 const rows: Row[] = [
   {
+    name: 'thumbnails.set forbidden: the channel may not set custom thumbnails, verify it',
+    status: 403,
+    step: 'thumbnail',
+    body: google(403, 'forbidden', 'The authenticated user doesn\'t have permissions to upload and set custom video thumbnails.', 'youtube.thumbnail'),
+    code: 'UF_PERMISSION_DENIED',
+    category: 'permanent',
+    says: ['custom thumbnails', 'youtube.com/verify', '(forbidden)'],
+  },
+  {
+    name: 'thumbnails.set invalidImage: YouTube\'s words',
+    status: 400,
+    step: 'thumbnail',
+    body: google(400, 'invalidImage', 'The provided image content is invalid.', 'youtube.thumbnail'),
+    code: 'UF_DESTINATION_REJECTED',
+    category: 'permanent',
+    says: ['to set the thumbnail', '"The provided image content is invalid" (invalidImage)'],
+  },
+  {
+    name: 'captions.insert without youtube.force-ssl: names that scope',
+    status: 403,
+    step: 'caption',
+    body: google(403, 'insufficientPermissions', 'Request had insufficient authentication scopes.', 'global'),
+    code: 'UF_PERMISSION_DENIED',
+    category: 'permanent',
+    says: ['youtube.force-ssl'],
+  },
+  {
+    name: 'captions.insert captionExists (409)',
+    status: 409,
+    step: 'caption',
+    body: google(409, 'captionExists', 'The specified video already has a caption track with the given snippet.language and snippet.name.', 'youtube.caption'),
+    code: 'UF_DESTINATION_REJECTED',
+    category: 'permanent',
+    says: ['already has a caption track', '(captionExists)'],
+  },
+  {
     name: 'quotaExceeded: until midnight Pacific (22 h on this night) plus a minute',
     status: 403,
     body: google(403, 'quotaExceeded', 'The request cannot be completed because you have exceeded your <a href="/youtube/v3/getting-started#quota">quota</a>.', 'youtube.quota'),

@@ -1,3 +1,4 @@
+import { FleetError } from '@upload-fleet/core';
 import type { YouTubeDestination, YouTubeSettings } from './definition.js';
 import type { YouTubeClient } from './client.js';
 import { errorForAnswer } from './errors.js';
@@ -53,7 +54,11 @@ export async function playlistByTitle(client: YouTubeClient, config: YouTubeSett
     body: JSON.stringify({ snippet: { title }, status: { privacyStatus: privacy } }),
   });
   if (answer.status < 200 || answer.status >= 300) throw errorForAnswer(answer, 'playlists');
-  return { id: String((JSON.parse(answer.body) as { id?: unknown }).id), created: true };
+  const id = (JSON.parse(answer.body) as { id?: unknown }).id;
+  if (typeof id !== 'string' || !id) {
+    throw new FleetError('UF_DESTINATION_UNAVAILABLE', `YouTube answered ${answer.status} to playlists.insert without the playlist's id`, { destination: 'youtube', status: answer.status });
+  }
+  return { id, created: true };
 }
 
 async function findPlaylist(client: YouTubeClient, config: YouTubeSettings, title: string): Promise<string | undefined> {
