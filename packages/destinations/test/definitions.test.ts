@@ -131,7 +131,7 @@ const SPEC_EXAMPLES = {
 } as const;
 
 /** The types added beyond the spec (issues 10 and 11), which no spec example covers. */
-const BEYOND_THE_SPEC: readonly string[] = ['gcs', 'mux', 'sftp', 'vimeo', 'webdav'];
+const BEYOND_THE_SPEC: readonly string[] = ['gcs', 'googledrive', 'mux', 'sftp', 'vimeo', 'webdav'];
 
 /** What each example parses to: the example plus the spec's defaults, nothing else. */
 const SPEC_EXAMPLES_PARSED: Record<keyof typeof SPEC_EXAMPLES, Record<string, unknown>> = {
@@ -325,6 +325,17 @@ const SPEC_PARAMETERS: TableOf<Param[]> = {
     p('host_key', 'string', false),
     p('file_mode', 'string', false),
   ],
+  // Beyond the spec: docs/destinations/googledrive.md.
+  googledrive: [
+    p('type', 'string', true),
+    p('filename', 'string', true),
+    p('folder_id', 'string', false),
+    p('mimetype', 'string', false),
+    p('description', 'string', false),
+    p('shared_drive', 'boolean', false, false),
+    p('oauth_access_token', 'string', false),
+    p('auth_secret', 'string', false),
+  ],
   // Beyond the spec (issue 10): WebDAV.
   webdav: [
     p('type', 'string', true),
@@ -353,6 +364,7 @@ const MINIMAL: TableOf<Record<string, unknown>> = {
   vimeo: { type: 'vimeo', oauth_access_token: 'vimeo-token' },
   sftp: { type: 'sftp', host: 'sftp.example.com', filename: '/videos/welcome.mp4', user: 'deliveries', password: 'example-password' },
   webdav: { type: 'webdav', url: 'https://dav.example.com/files/', filename: 'videos/welcome.mp4' },
+  googledrive: { type: 'googledrive', filename: 'welcome.mp4', oauth_access_token: 'ya29.token' },
 };
 
 /** Each minimal destination, parsed: exactly the spec's defaults are filled in. */
@@ -368,6 +380,7 @@ const MINIMAL_PARSED: TableOf<Record<string, unknown>> = {
   vimeo: { ...MINIMAL.vimeo },
   sftp: { ...MINIMAL.sftp },
   webdav: { ...MINIMAL.webdav, headers: {}, overwrite: true },
+  googledrive: { ...MINIMAL.googledrive, shared_drive: false },
 };
 
 const WRONG_KIND: Record<Kind, unknown> = { string: 123, boolean: 'true', array: 'personalized,welcome', object: 'x=1' };
@@ -720,6 +733,7 @@ describe('s3 credentials', () => {
 describe.each([
   ['youtube', 'oauth_access_token', 'auth_secret', 'title'],
   ['dropbox', 'oauth_token', 'auth_secret', 'filename'],
+  ['googledrive', 'oauth_access_token', 'auth_secret', 'filename'],
 ] as const)('%s credentials', (type, token, authSecret, otherField) => {
   const { [token]: _token, ...withoutCredentials } = MINIMAL[type];
 
@@ -875,6 +889,7 @@ describe('secret fields', () => {
     vimeo: ['password', 'oauth_access_token', 'auth_secret'],
     sftp: ['password', 'private_key', 'passphrase'],
     webdav: ['password', 'headers'],
+    googledrive: ['oauth_access_token', 'auth_secret'],
   };
 
   it.each(TABLED_TYPES())('%s declares exactly its credentials as secret', (type) => {

@@ -78,7 +78,7 @@ export const googleDriveDefinition = defineDestination({
   connect: {
     provider: googleOAuthProvider,
     scopes: [DRIVE_FILE_SCOPE],
-    example: { filename: 'welcome.mp4', folder_id: '…' },
+    example: { filename: 'welcome.mp4', folder_id: '1AbCdEfGhIjKlMnOpQrStUvWxYz012345' },
   },
   loadAdapter: async (settings) => (await import('./index.js')).createGoogleDriveAdapter(settings),
 });
