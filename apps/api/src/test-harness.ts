@@ -5,10 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
-import { SecretBox, createLogger } from '@upload-fleet/core';
+import { SecretBox, createLogger, type DeliveryStatus } from '@upload-fleet/core';
 import type { DestinationType } from '@upload-fleet/destinations/definitions';
 import { Producer, type ProducerOptions } from '@upload-fleet/producer';
-import { deletePrefix, dumpPrefix, testRedisUrl, uniquePrefix } from '@upload-fleet/testkit';
+import { deletePrefix, dumpPrefix, testRedisUrl, uniquePrefix, until } from '@upload-fleet/testkit';
 import type { ApiKey } from './config.js';
 import { buildApi, type BuildApiOptions } from './server.js';
 
@@ -88,4 +88,19 @@ export function s3Request(overrides: Record<string, unknown> = {}) {
 
 export function postDelivery(h: Harness, body: unknown, headers: Record<string, string> = asAlice): Promise<LightMyRequestResponse> {
   return h.app.inject({ method: 'POST', url: '/v1/deliveries', headers, payload: body as object });
+}
+
+/**
+ * Submits a delivery (which must be accepted) and polls its status until it has ended:
+ * the status, and the status answer's text (to check that no secret is in it).
+ */
+export async function deliverAndWait(h: Harness, body: unknown, timeoutMs = 60_000): Promise<{ status: DeliveryStatus; body: string }> {
+  const res = await postDelivery(h, body);
+  if (res.statusCode !== 202) throw new Error(`the delivery was not accepted (${res.statusCode}): ${res.body}`);
+  const { token } = res.json<{ token: string }>();
+  return until('the delivery to end', async () => {
+    const answer = await h.app.inject({ method: 'GET', url: `/v1/deliveries/${token}`, headers: asAlice });
+    const status = answer.json<DeliveryStatus>();
+    return status.state === 'completed' || status.state === 'failed' ? { status, body: answer.body } : undefined;
+  }, timeoutMs);
 }
