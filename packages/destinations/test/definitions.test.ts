@@ -735,7 +735,7 @@ describe.each([
   ['dropbox', 'oauth_token', 'auth_secret', 'filename'],
   ['googledrive', 'oauth_access_token', 'auth_secret', 'filename'],
 ] as const)('%s credentials', (type, token, authSecret, otherField) => {
-  const { [token]: _token, ...withoutCredentials } = MINIMAL[type];
+  const { [token]: _token, ...withoutCredentials } = MINIMAL[type]!;
 
   it(`rejects neither ${token} nor ${authSecret}, naming both`, () => {
     const found = problems(parse(withoutCredentials));
