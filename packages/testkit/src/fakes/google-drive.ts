@@ -11,9 +11,10 @@ import {
   bodyFaultOf,
   googleError,
   readText,
+  receiveOnSession,
   sendJson,
   type BodyFault,
-  type ResumableBytes,
+  type FrontEndSession,
   type ScriptedFault,
 } from './google-resumable.js';
 
@@ -109,7 +110,7 @@ export interface FakeDriveFile {
   sessionId: string;
 }
 
-export interface FakeDriveSession extends ResumableBytes {
+export interface FakeDriveSession extends FrontEndSession {
   uri: string;
   owner: string;
   metadata: Record<string, unknown>;
@@ -119,7 +120,6 @@ export interface FakeDriveSession extends ResumableBytes {
   supportsAllDrives: boolean;
   uploadContentType: string | undefined;
   file: FakeDriveFile | undefined;
-  expiredWith: number | undefined;
 }
 
 export interface FakeDriveRequest {
@@ -212,7 +212,7 @@ export async function startGoogleDriveFake(options: GoogleDriveFakeOptions = {})
           return startSession(req, res, url, user);
         case 'chunk':
         case 'status':
-          return receiveChunk(req, res, url, bodyFaultOf(fault), drain);
+          return receiveChunk(req, res, url, bodyFaultOf(fault));
         case 'about':
           return drain(() => about(res, url, user));
       }
@@ -279,20 +279,16 @@ export async function startGoogleDriveFake(options: GoogleDriveFakeOptions = {})
 
   // ---- PUT on the session URI ---------------------------------------------------------
 
-  function receiveChunk(req: IncomingMessage, res: ServerResponse, url: URL, bodyFault: BodyFault | undefined, drain: (answer: () => void) => void): void {
+  function receiveChunk(req: IncomingMessage, res: ServerResponse, url: URL, bodyFault: BodyFault | undefined): void {
     const session = sessions.find((s) => s.id === url.searchParams.get('upload_id'));
-    if (!session) return drain(() => sendJson(res, 404, googleError(404, 'notFound', 'Not Found', 'global')));
-    if (session.expiredWith !== undefined) {
-      const status = session.expiredWith;
-      return drain(() => sendJson(res, status, googleError(status, 'notFound', 'The upload session does not exist or has expired.', 'global')));
-    }
-    if (session.file) {
-      const file = session.file;
-      return drain(() => sendJson(res, 200, resourceOf(file, session.fields)));
-    }
-    receiver.receive(req, res, session, bodyFault, {
-      finish: () => finish(session, res),
-      refuse: (message) => sendJson(res, 400, googleError(400, 'badContentRange', message, 'global')),
+    receiveOnSession(receiver, req, res, session, {
+      // A finished session answers the file again, with the fields its start asked for.
+      ended: () => (session?.file ? { status: 200, body: resourceOf(session.file, session.fields) } : undefined),
+      bodyFault,
+      handlers: {
+        finish: () => finish(session!, res),
+        refuse: (message) => sendJson(res, 400, googleError(400, 'badContentRange', message, 'global')),
+      },
     });
   }
 

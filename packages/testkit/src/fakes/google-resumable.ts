@@ -302,3 +302,29 @@ export class ScriptedFaults<Step extends string, Fault extends ScriptedFault<Ste
 export function bodyFaultOf(fault: object | undefined): BodyFault | undefined {
   return fault && ('dropAfterBytes' in fault || 'keepBytes' in fault) ? (fault as BodyFault) : undefined;
 }
+
+/** A session as the front end sees it before handing it to the receiver. */
+export interface FrontEndSession extends ResumableBytes {
+  /** Expired sessions answer this status (404 or 410). */
+  expiredWith: number | undefined;
+}
+
+/**
+ * A PUT on a session URI, up to the receiver: an unknown session is 404, an expired one
+ * answers its status, one that has ended answers its final answer again (`ended`: the
+ * resource, or a refusal); otherwise the chunk or status query goes to the receiver.
+ */
+export function receiveOnSession(
+  receiver: ResumableReceiver,
+  req: IncomingMessage,
+  res: ServerResponse,
+  session: FrontEndSession | undefined,
+  options: { ended(): { status: number; body: unknown } | undefined; bodyFault: BodyFault | undefined; handlers: ChunkHandlers },
+): void {
+  const answer = (status: number, body: unknown) => receiver.drain(req, () => sendJson(res, status, body), true);
+  if (!session) return answer(404, googleError(404, 'notFound', 'Not Found', 'global'));
+  if (session.expiredWith !== undefined) return answer(session.expiredWith, googleError(session.expiredWith, 'notFound', 'The requested upload session does not exist or has expired.', 'global'));
+  const ended = options.ended();
+  if (ended) return answer(ended.status, ended.body);
+  receiver.receive(req, res, session, options.bodyFault, options.handlers);
+}
