@@ -2,7 +2,8 @@ import { FleetError } from '@upload-fleet/core';
 import type { UploadContext } from '../adapter.js';
 import type { GoogleApiClient } from '../google/api-client.js';
 import { ChunkReader } from '../google/chunk-reader.js';
-import { headerOf, uploadWithRestart, type OpenSession, type ResumablePlatform, type SessionAnswer, type SessionRun } from '../google/resumable-session.js';
+import { sessionUriOf } from '../google/session-uri.js';
+import { uploadWithRestart, type OpenSession, type ResumablePlatform, type SessionAnswer, type SessionRun } from '../google/resumable-session.js';
 import type { DriveCheckpoint } from './checkpoint.js';
 import type { GoogleDriveDestination, GoogleDriveSettings } from './definition.js';
 import { errorForAnswer, isInterruption, type DriveStep } from './errors.js';
@@ -116,12 +117,7 @@ async function startSession(context: UploadContext<GoogleDriveDestination>, clie
     body: JSON.stringify(fileMetadataOf(destination, context.contentType)),
   });
   if (answer.status !== 200 && answer.status !== 201) throw errorForAnswer(answer, 'start', destination);
-  const location = headerOf(answer.headers.location);
-  if (!location) {
-    throw new FleetError('UF_DESTINATION_UNAVAILABLE', `Google Drive answered ${answer.status} to the session start without a session URI (Location)`, { destination: 'googledrive', status: answer.status });
-  }
-  const uri = new URL(location, url);
-  await network.assertAllowed(uri);
+  const uri = await sessionUriOf(answer, url, network, { destination: 'googledrive', label: 'Google Drive' });
   await context.checkpoint.save<DriveCheckpoint>({ version: 1, session_uri: uri.toString(), size: source.size, offset: 0 });
   log.info({ host: uri.host, bytes: source.size, shared_drive: destination.shared_drive }, 'Google Drive upload session started');
   context.reportProgress(0);
