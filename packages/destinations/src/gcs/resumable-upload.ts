@@ -2,7 +2,7 @@ import { FleetError } from '@upload-fleet/core';
 import type { UploadContext } from '../adapter.js';
 import { ChunkReader } from '../google/chunk-reader.js';
 import { sessionUriOf } from '../google/session-uri.js';
-import { headerOf, uploadWithRestart, type OpenSession, type ResumablePlatform, type SessionAnswer, type SessionRun } from '../google/resumable-session.js';
+import { uploadWithRestart, type OpenSession, type ResumablePlatform, type SessionAnswer, type SessionRun } from '../google/resumable-session.js';
 import type { GcsClient } from './client.js';
 import type { GcsDestination, GcsSettings } from './definition.js';
 import { checksumMismatch, errorForAnswer, isInterruption } from './errors.js';

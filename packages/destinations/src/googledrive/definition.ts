@@ -25,7 +25,7 @@ export const googleDriveDestinationSchema = z
   .strictObject({
     type: z.literal('googledrive'),
     /** The file's name in Drive (Drive names are not paths: a "/" is part of the name). */
-    filename: requiredString('filename').refine((name) => !/[\u0000-\u001f]/.test(name), 'filename must not contain control characters (line breaks, tabs)'),
+    filename: requiredString('filename').refine((name) => !/\p{Cc}/u.test(name), 'filename must not contain control characters (line breaks, tabs)'),
     /** The folder to create the file in; without it, the root of the user's My Drive. */
     folder_id: z
       .string({ error: 'folder_id must be a string' })
