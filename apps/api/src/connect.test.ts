@@ -4,7 +4,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FleetError, SecretBox, createLogger, type Logger } from '@upload-fleet/core';
-import { CredentialStore, createCredentialProvider, type OAuthClientSettings, type OAuthProvider, type OAuthSettings } from '@upload-fleet/credentials';
+import { CredentialStore, createCredentialProvider, traitsOf, type OAuthClientSettings, type OAuthProvider, type OAuthSettings } from '@upload-fleet/credentials';
 import { dumpPrefix, startFakeOAuthServer, type FakeOAuthServer } from '@upload-fleet/testkit';
 import type { ConnectOptions } from './connect.js';
 import { buildApi } from './server.js';
@@ -41,8 +41,9 @@ async function buildConnectApi(overrides: Partial<ConnectOptions> = {}, logger: 
 /** What the workers use: a credential provider on the same Redis and prefix. */
 const workerCredentials = () => createCredentialProvider({ connection: h.redis, prefix: h.prefix, secretBox, oauth });
 
-const PLATFORMS: { platform: 'youtube' | 'dropbox'; provider: OAuthProvider; fake: () => FakeOAuthServer }[] = [
+const PLATFORMS: { platform: 'youtube' | 'googledrive' | 'dropbox'; provider: OAuthProvider; fake: () => FakeOAuthServer }[] = [
   { platform: 'youtube', provider: 'google', fake: () => google },
+  { platform: 'googledrive', provider: 'google', fake: () => google },
   { platform: 'dropbox', provider: 'dropbox', fake: () => dropbox },
 ];
 
@@ -117,11 +118,12 @@ describe.each(PLATFORMS)('connect flow for $platform', ({ platform, provider, fa
     expect(fake().isValidAccessToken(fresh)).toBe(true);
     expect(fake().refreshCount).toBe(refreshesBefore + 1);
 
-    // The owner sees the credential's status; another API key does not.
+    // The owner sees the credential's status; another API key does not. A credential is the
+    // provider's, shared by its platforms (Google: Google Drive and YouTube): the status names the first.
     const id = authSecret!.slice(4, authSecret!.indexOf('.'));
     const status = await app.inject({ method: 'GET', url: `/v1/connect/credentials/${id}`, headers: asAlice });
     expect(status.statusCode).toBe(200);
-    expect(status.json()).toMatchObject({ credential_id: id, platform, provider, status: 'active' });
+    expect(status.json()).toMatchObject({ credential_id: id, platform: traitsOf(provider).platform, provider, status: 'active' });
     expect(status.body).not.toContain(authSecret!.split('.')[1]);
     expect((await app.inject({ method: 'GET', url: `/v1/connect/credentials/${id}`, headers: asBob })).statusCode).toBe(403);
   });
@@ -219,7 +221,7 @@ describe('connect flow errors', () => {
     const cached = await credentials.accessToken('google', authSecret);
     const error = await credentials.accessToken('google', authSecret, cached).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FleetError);
-    expect(error).toMatchObject({ code: 'UF_RECONNECT_REQUIRED', destination: 'youtube' });
+    expect(error).toMatchObject({ code: 'UF_RECONNECT_REQUIRED', destination: traitsOf('google').platform });
     expect((error as Error).message).toMatch(/reconnect/i);
     const status = await app.inject({ method: 'GET', url: `/v1/connect/credentials/${id}`, headers: asAlice });
     expect(status.json()).toMatchObject({ status: 'reconnect_required', reconnect_reason: expect.stringContaining('invalid_grant') });

@@ -124,6 +124,7 @@ export function registerConnectRoutes(app: FastifyInstance, options: ConnectOpti
         if (!flow?.isEnabled(provider)) throw notConfigured(provider);
         const result = await flow.complete({
           provider,
+          platform,
           state: text(request.query.state),
           code: text(request.query.code),
           error: text(request.query.error),

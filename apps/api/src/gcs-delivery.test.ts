@@ -8,9 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeliveryStatus } from '@upload-fleet/core';
-import { startGcsFake, started, until, type FakeServiceAccountKey, type GcsFake, type WorkerProcess } from '@upload-fleet/testkit';
-import { asAlice, postDelivery, startHarness, startHarnessWorker, type Harness } from './test-harness.js';
+import { startGcsFake, started, type FakeServiceAccountKey, type GcsFake, type WorkerProcess } from '@upload-fleet/testkit';
+import { deliverAndWait, postDelivery, startHarness, startHarnessWorker, type Harness } from './test-harness.js';
 
 let h: Harness;
 let fake: GcsFake;
@@ -37,16 +36,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function deliver(destination: Record<string, unknown>): Promise<{ status: DeliveryStatus; body: string }> {
-  const res = await postDelivery(h, { source: { path: 'welcome.mp4' }, upload: { extension: 'mp4', destination } });
-  expect(res.statusCode, res.body).toBe(202);
-  const { token } = res.json<{ token: string }>();
-  return until('the delivery to end', async () => {
-    const answer = await h.app.inject({ method: 'GET', url: `/v1/deliveries/${token}`, headers: asAlice });
-    const status = answer.json<DeliveryStatus>();
-    return status.state === 'completed' || status.state === 'failed' ? { status, body: answer.body } : undefined;
-  }, 60_000);
-}
+const deliver = (destination: Record<string, unknown>) => deliverAndWait(h, { source: { path: 'welcome.mp4' }, upload: { extension: 'mp4', destination } });
 
 describe('a gcs delivery through the API', () => {
   it('stores the file byte for byte with its parameters, and answers the result without the key', async () => {

@@ -124,3 +124,14 @@ export function s3Request(overrides: Record<string, unknown> = {}) {
 export function postDelivery(h: Harness, body: unknown, headers: Record<string, string> = asAlice): Promise<LightMyRequestResponse> {
   return h.app.inject({ method: 'POST', url: '/v1/deliveries', headers, payload: body as object });
 }
+
+/**
+ * Submits a delivery (which must be accepted) and polls its status until it has ended:
+ * the status, and the status answer's text (to check that no secret is in it).
+ */
+export async function deliverAndWait(h: Harness, body: unknown, timeoutMs = 60_000): Promise<{ status: DeliveryStatus; body: string }> {
+  const res = await postDelivery(h, body);
+  if (res.statusCode !== 202) throw new Error(`the delivery was not accepted (${res.statusCode}): ${res.body}`);
+  const ended = await deliveryEnd(h, res.json<{ token: string }>().token, timeoutMs);
+  return { status: ended.body, body: ended.text };
+}

@@ -5,7 +5,7 @@
  * Every stand-in is a starter of packages/testkit, the same ones the tests and the
  * destinations' behaviour suite use: s3rver with the multipart calls it lacks, azurite as
  * a child process, ftp-srv on a temporary folder, the HTTP receiver, and the YouTube,
- * Graph, Dropbox, Cloud Storage, Mux and Vimeo fakes (Vimeo's in front of a real tus server). S3 and Azure
+ * Graph, Dropbox, Cloud Storage, Google Drive, Mux and Vimeo fakes (Vimeo's in front of a real tus server). S3 and Azure
  * are reached through the testkit's TCP proxy, so that `throttle` can slow them down too.
  * SFTP is Debian's sshd (startSshd), which needs root: without it the demo leaves SFTP out
  * and says why.
@@ -20,6 +20,7 @@ import {
   BASIC_USER,
   startApacheWebdav,
   AZURITE_KEY,
+  DRIVE_FAKE_TOKEN,
   S3RVER_KEY,
   S3RVER_SECRET,
   startAzurite,
@@ -30,6 +31,7 @@ import {
   startFakeGraph,
   startFtpServer,
   startGcsFake,
+  startGoogleDriveFake,
   startHttpReceiver,
   startS3Server,
   sshdUnavailable,
@@ -80,6 +82,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
     const webdav = apacheWebdavUnavailable ? undefined : await startApacheWebdav().then(started);
     await azurite.service.getContainerClient(CONTAINER).create();
     const gcs = await startGcsFake({ buckets: [BUCKET] }).then(started);
+    const drive = await startGoogleDriveFake().then(started);
     // s3rver and azurite cannot be slowed down themselves: the adapters reach them through
     // the testkit's TCP proxy, which can.
     const [s3Proxy, azureProxy] = await Promise.all([startTcpProxy(s3.port).then(started), startTcpProxy(azurite.port).then(started)]);
@@ -106,6 +109,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
           : []),
         ...(webdav ? [{ type: 'webdav', url: `${webdav.url}/basic/`, filename: `renders/${fileName}`, user: BASIC_USER, password: BASIC_PASSWORD }] : []),
         { type: 'gcs', bucket: BUCKET, filename: `renders/${fileName}`, credentials: gcs.serviceAccountKey() },
+        { type: 'googledrive', filename: fileName, description: 'Delivered by pnpm demo.', oauth_access_token: DRIVE_FAKE_TOKEN },
       ],
       env: {
         S3_R2_ENDPOINT: `http://127.0.0.1:${s3Proxy.port}`,
@@ -118,6 +122,8 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         VIMEO_API_BASE_URL: vimeo.apiBaseUrl,
         VIMEO_CHUNK_BYTES: String(1024 * 1024),
         GCS_API_BASE_URL: gcs.url,
+        GOOGLEDRIVE_API_BASE_URL: drive.apiBaseUrl,
+        GOOGLEDRIVE_UPLOAD_BASE_URL: drive.uploadBaseUrl,
         ALLOWED_PRIVATE_HOSTS: '127.0.0.1,localhost',
       },
       endpoints: {
@@ -133,6 +139,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         sftp: sftp ? `sftp://${sftp.host} (OpenSSH sshd, folder ${sftp.root})` : `left out: ${sshdUnavailable}`,
         webdav: webdav ? `${webdav.url}/basic/ (Apache mod_dav, folder ${webdav.root}/basic)` : `left out: ${apacheWebdavUnavailable}`,
         gcs: `${gcs.url} (Cloud Storage fake, bucket "${BUCKET}")`,
+        googledrive: `${drive.uploadBaseUrl} (Google Drive fake, My Drive)`,
       },
       throttle(bytesPerSecond) {
         s3Proxy.setThrottle(bytesPerSecond);
@@ -147,6 +154,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         sftp?.meter.setRate(bytesPerSecond);
         webdav?.proxy.setThrottle(bytesPerSecond);
         gcs.throttle(bytesPerSecond);
+        drive.throttle(bytesPerSecond);
       },
       close: () => closeAll(closers),
     };

@@ -41,6 +41,8 @@ async function consent(authorizeUrl: string): Promise<URLSearchParams> {
 
 const callbackOf = (query: URLSearchParams) => ({
   provider: 'google' as const,
+  // The callback of /v1/connect/youtube: the result names the platform the user connected for.
+  platform: 'youtube',
   state: query.get('state') ?? undefined,
   code: query.get('code') ?? undefined,
   error: query.get('error') ?? undefined,

@@ -31,6 +31,12 @@ export interface ConnectStart {
 /** What the provider's redirect to the callback carried (its query string). */
 export interface ConnectCallback {
   provider: OAuthProvider;
+  /**
+   * The platform whose callback it is (`/v1/connect/<platform>/callback`), for what the
+   * result tells the user; default: the provider's first platform. Several platforms can
+   * share a provider (YouTube and Google Drive share Google's), and so one credential.
+   */
+  platform?: ConnectPlatform;
   state: string | undefined;
   code: string | undefined;
   /** RFC 6749 section 4.1.2.1, like "access_denied" when the user declined. */
@@ -114,7 +120,8 @@ export class ConnectFlow {
   /** Finishes a flow from its callback; throws ConnectError when it cannot. */
   async complete(callback: ConnectCallback): Promise<ConnectResult> {
     const { provider } = callback;
-    const { label, platform } = traitsOf(provider);
+    const { label } = traitsOf(provider);
+    const platform = callback.platform ?? traitsOf(provider).platform;
     const restart = `Start again with POST /v1/connect/${platform}.`;
     if (!callback.state) throw new ConnectError('invalid_state', `The callback carries no state, so it does not belong to a connect flow of this fleet. ${restart}`, 400);
     // Taken (deleted) before anything else: a state works once, whatever happens next.

@@ -23,7 +23,7 @@ describe('loadOAuthSettings', () => {
         clientSecret: 'google-secret',
         authUrl: 'https://accounts.google.com/o/oauth2/v2/auth',
         tokenUrl: 'https://oauth2.googleapis.com/token',
-        scopes: ['https://www.googleapis.com/auth/youtube.upload', 'https://www.googleapis.com/auth/youtube', 'https://www.googleapis.com/auth/youtube.force-ssl'],
+        scopes: ['https://www.googleapis.com/auth/drive.file', 'https://www.googleapis.com/auth/youtube.upload', 'https://www.googleapis.com/auth/youtube', 'https://www.googleapis.com/auth/youtube.force-ssl'],
       },
       dropbox: {
         clientId: 'appkey',

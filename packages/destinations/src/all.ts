@@ -9,6 +9,7 @@ export { dropboxDefinition as dropbox } from './dropbox/definition.js';
 export { facebookDefinition as facebook } from './facebook/definition.js';
 export { ftpDefinition as ftp } from './ftp/definition.js';
 export { gcsDefinition as gcs } from './gcs/definition.js';
+export { googleDriveDefinition as googledrive } from './googledrive/definition.js';
 export { httpDefinition as http } from './http/definition.js';
 export { muxDefinition as mux } from './mux/definition.js';
 export { s3Definition as s3 } from './s3/definition.js';

@@ -131,7 +131,7 @@ const SPEC_EXAMPLES = {
 } as const;
 
 /** The types added beyond the spec (issues 10 and 11), which no spec example covers. */
-const BEYOND_THE_SPEC: readonly string[] = ['gcs', 'mux', 'sftp', 'vimeo', 'webdav'];
+const BEYOND_THE_SPEC: readonly string[] = ['gcs', 'googledrive', 'mux', 'sftp', 'vimeo', 'webdav'];
 
 /** What each example parses to: the example plus the spec's defaults, nothing else. */
 const SPEC_EXAMPLES_PARSED: Record<keyof typeof SPEC_EXAMPLES, Record<string, unknown>> = {
@@ -348,6 +348,17 @@ const SPEC_PARAMETERS: TableOf<Param[]> = {
     p('host_key', 'string', false),
     p('file_mode', 'string', false),
   ],
+  // Beyond the spec: docs/destinations/googledrive.md.
+  googledrive: [
+    p('type', 'string', true),
+    p('filename', 'string', true),
+    p('folder_id', 'string', false),
+    p('mimetype', 'string', false),
+    p('description', 'string', false),
+    p('shared_drive', 'boolean', false, false),
+    p('oauth_access_token', 'string', false),
+    p('auth_secret', 'string', false),
+  ],
   // Beyond the spec (issue 10): WebDAV.
   webdav: [
     p('type', 'string', true),
@@ -376,6 +387,7 @@ const MINIMAL: TableOf<Record<string, unknown>> = {
   vimeo: { type: 'vimeo', oauth_access_token: 'vimeo-token' },
   sftp: { type: 'sftp', host: 'sftp.example.com', filename: '/videos/welcome.mp4', user: 'deliveries', password: 'example-password' },
   webdav: { type: 'webdav', url: 'https://dav.example.com/files/', filename: 'videos/welcome.mp4' },
+  googledrive: { type: 'googledrive', filename: 'welcome.mp4', oauth_access_token: 'ya29.token' },
 };
 
 /** Each minimal destination, parsed: exactly the spec's defaults are filled in. */
@@ -391,6 +403,7 @@ const MINIMAL_PARSED: TableOf<Record<string, unknown>> = {
   vimeo: { ...MINIMAL.vimeo },
   sftp: { ...MINIMAL.sftp },
   webdav: { ...MINIMAL.webdav, headers: {}, overwrite: true },
+  googledrive: { ...MINIMAL.googledrive, shared_drive: false },
 };
 
 const WRONG_KIND: Record<Kind, unknown> = { string: 123, boolean: 'true', array: 'personalized,welcome', object: 'x=1', number: '3600' };
@@ -755,8 +768,9 @@ describe('s3 credentials', () => {
 describe.each([
   ['youtube', 'oauth_access_token', 'auth_secret', 'title'],
   ['dropbox', 'oauth_token', 'auth_secret', 'filename'],
+  ['googledrive', 'oauth_access_token', 'auth_secret', 'filename'],
 ] as const)('%s credentials', (type, token, authSecret, otherField) => {
-  const { [token]: _token, ...withoutCredentials } = MINIMAL[type];
+  const { [token]: _token, ...withoutCredentials } = MINIMAL[type]!;
 
   it(`rejects neither ${token} nor ${authSecret}, naming both`, () => {
     const found = problems(parse(withoutCredentials));
@@ -910,6 +924,7 @@ describe('secret fields', () => {
     vimeo: ['password', 'oauth_access_token', 'auth_secret'],
     sftp: ['password', 'private_key', 'passphrase'],
     webdav: ['password', 'headers'],
+    googledrive: ['oauth_access_token', 'auth_secret'],
   };
 
   it.each(TABLED_TYPES())('%s declares exactly its credentials as secret', (type) => {

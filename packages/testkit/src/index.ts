@@ -20,3 +20,4 @@ export * from './servers/sshd.js';
 export * from './servers/apache-webdav.js';
 export * from './fakes/gcs.js';
 export * from './http-front.js';
+export * from './fakes/google-drive.js';

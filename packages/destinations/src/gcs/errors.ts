@@ -1,5 +1,6 @@
 import { FleetError, parseRetryAfter } from '@upload-fleet/core';
 import { classifyFailure } from '../transport-errors.js';
+import { googleErrorOf, platformSaid, reasonsOf, type GoogleErrorBody } from '../google/error-body.js';
 import { headerOf, type SessionAnswer } from '../google/resumable-session.js';
 
 /**
@@ -26,12 +27,6 @@ import { headerOf, type SessionAnswer } from '../google/resumable-session.js';
 
 export type GcsStep = 'token' | 'start' | 'chunk' | 'status';
 
-export interface GcsErrorBody {
-  code?: number;
-  message?: string;
-  errors?: { domain?: string; reason?: string; message?: string }[];
-}
-
 const STEP_TEXT: Record<GcsStep, string> = {
   token: 'the token request',
   start: 'the upload session start',
@@ -39,21 +34,12 @@ const STEP_TEXT: Record<GcsStep, string> = {
   status: 'the upload status query',
 };
 
-export function gcsErrorOf(body: string): GcsErrorBody | undefined {
-  try {
-    const parsed = JSON.parse(body) as { error?: unknown };
-    return parsed && typeof parsed.error === 'object' && parsed.error !== null ? (parsed.error as GcsErrorBody) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Why a non-2xx (and non-308) answer failed the step. */
 export function errorForAnswer(answer: SessionAnswer, step: GcsStep, bucket: string): FleetError {
-  const error = gcsErrorOf(answer.body);
-  const reasons = (error?.errors ?? []).map((e) => e.reason).filter((r): r is string => typeof r === 'string');
+  const error = googleErrorOf(answer.body);
+  const reasons = reasonsOf(error);
   const has = (...names: string[]) => names.some((name) => reasons.includes(name));
-  const said = platformSaid(error, reasons);
+  const said = platformSaid(error);
   const status = answer.status;
   const options = { destination: 'gcs', status };
   const refused = `Cloud Storage refused ${STEP_TEXT[step]}`;
@@ -92,7 +78,7 @@ export function checksumMismatch(message: string, status?: number): FleetError {
   return new FleetError('UF_SOURCE_CHANGED', `${message}. The upload starts again from the beginning`, { destination: 'gcs', ...(status !== undefined ? { status } : {}) });
 }
 
-function isChecksumMismatch(error: GcsErrorBody | undefined): boolean {
+function isChecksumMismatch(error: GoogleErrorBody | undefined): boolean {
   const text = [error?.message, ...(error?.errors ?? []).map((e) => e.message)].join(' ');
   return /\b(CRC32C|MD5)\b.*\b(match|mismatch)/i.test(text);
 }
@@ -112,13 +98,4 @@ export function errorForFailure(error: unknown, step: GcsStep, signal: AbortSign
 /** The codes a chunk loop may recover from by asking the session where it stands. */
 export function isInterruption(error: FleetError): boolean {
   return error.code === 'UF_NETWORK' || error.code === 'UF_TIMEOUT' || error.code === 'UF_DESTINATION_UNAVAILABLE';
-}
-
-/** `: "<GCS's message>" (<reason>)`, at most 300 characters of the message. */
-function platformSaid(error: GcsErrorBody | undefined, reasons: string[]): string {
-  const raw = (error?.message ?? error?.errors?.[0]?.message ?? '').replace(/\s+/g, ' ').trim().replace(/\.$/, '');
-  if (!raw && reasons.length === 0) return '';
-  const clipped = raw.length > 300 ? `${raw.slice(0, 297)}...` : raw;
-  const reason = reasons[0] ? ` (${reasons[0]})` : '';
-  return clipped ? `: "${clipped}"${reason}` : reason;
 }

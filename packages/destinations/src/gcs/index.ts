@@ -1,7 +1,7 @@
 import { FleetError, type UploadResult } from '@upload-fleet/core';
 import type { DestinationAdapter, UploadContext } from '../adapter.js';
 import { serviceAccountTokens } from './access-token.js';
-import { GcsClient } from './client.js';
+import { gcsClient } from './client.js';
 import type { GcsDestination, GcsSettings } from './definition.js';
 import { uploadObject } from './resumable-upload.js';
 import { readServiceAccountKey } from './service-account-key.js';
@@ -41,7 +41,7 @@ async function upload(settings: GcsSettings, context: UploadContext<GcsDestinati
   const key = readServiceAccountKey(destination.credentials);
   if (!key.ok) throw new FleetError('UF_CREDENTIALS_INVALID', key.problem, { destination: 'gcs' });
 
-  const client = new GcsClient(serviceAccountTokens(key.key, context.network, signal), context.network, signal);
+  const client = gcsClient(serviceAccountTokens(key.key, context.network, signal), context.network, signal);
   log.info({ bytes: source.size, bucket: destination.bucket }, 'uploading to Cloud Storage');
   const { object, crc32c, md5 } = await uploadObject(context, client, settings);
   context.reportProgress(source.size);

@@ -1,7 +1,8 @@
 import { FleetError } from '@upload-fleet/core';
 import type { UploadContext } from '../adapter.js';
 import { ChunkReader } from '../google/chunk-reader.js';
-import { headerOf, uploadWithRestart, type OpenSession, type ResumablePlatform, type SessionAnswer, type SessionRun } from '../google/resumable-session.js';
+import { sessionUriOf } from '../google/session-uri.js';
+import { uploadWithRestart, type OpenSession, type ResumablePlatform, type SessionAnswer, type SessionRun } from '../google/resumable-session.js';
 import type { GcsClient } from './client.js';
 import type { GcsDestination, GcsSettings } from './definition.js';
 import { checksumMismatch, errorForAnswer, isInterruption } from './errors.js';
@@ -130,12 +131,7 @@ async function startSession(context: UploadContext<GcsDestination>, client: GcsC
     body: JSON.stringify(objectMetadataOf(destination, contentType)),
   });
   if (answer.status !== 200 && answer.status !== 201) throw errorForAnswer(answer, 'start', destination.bucket);
-  const location = headerOf(answer.headers.location);
-  if (!location) {
-    throw new FleetError('UF_DESTINATION_UNAVAILABLE', `Cloud Storage answered ${answer.status} to the session start without a session URI (Location)`, { destination: 'gcs', status: answer.status });
-  }
-  const uri = new URL(location, url);
-  await network.assertAllowed(uri);
+  const uri = await sessionUriOf(answer, url, network, { destination: 'gcs', label: 'Cloud Storage' });
   await context.checkpoint.save<GcsCheckpoint>({ version: 1, session_uri: uri.toString(), size: source.size, offset: 0, digest: { crc32c: 0, hashed_to: 0 } });
   log.info({ host: uri.host, bytes: source.size, bucket: destination.bucket }, 'Cloud Storage upload session started');
   context.reportProgress(0);

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ResumableReceiver, bearerTokenOf, googleError, readText, sendJson, type BodyFault, type ResumableBytes } from './google-resumable.js';
+import { ResumableReceiver, bearerTokenOf, bodyFaultOf, googleError, readText, receiveOnSession, sendJson, type BodyFault, type ResumableBytes } from './google-resumable.js';
 
 /**
  * A local stand-in for Google Cloud Storage's JSON API upload path and Google's OAuth token
@@ -232,7 +232,7 @@ export async function startGcsFake(options: GcsFakeOptions = {}): Promise<GcsFak
           return startSession(req, res, url);
         case 'chunk':
         case 'status':
-          return receiveChunk(req, res, url, fault, drain);
+          return receiveChunk(req, res, url, fault);
         case 'get':
           return drain(() => getObject(req, res, url));
       }
@@ -319,26 +319,17 @@ export async function startGcsFake(options: GcsFakeOptions = {}): Promise<GcsFak
 
   // ---- PUT on the session URI ---------------------------------------------------------
 
-  function receiveChunk(req: IncomingMessage, res: ServerResponse, url: URL, fault: ActiveFault | undefined, drain: (answer: () => void) => void): void {
+  function receiveChunk(req: IncomingMessage, res: ServerResponse, url: URL, fault: ActiveFault | undefined): void {
     const session = sessions.find((s) => s.id === url.searchParams.get('upload_id'));
-    if (!session) return drain(() => sendJson(res, 404, googleError(404, 'notFound', 'Not Found', 'global')));
-    if (session.expiredWith !== undefined) {
-      const status = session.expiredWith;
-      return drain(() => sendJson(res, status, googleError(status, 'notFound', 'The requested upload session does not exist or has expired.', 'global')));
-    }
-    if (session.refused) {
-      const body = session.refused;
-      return drain(() => sendJson(res, 400, body));
-    }
-    if (session.object) {
-      const object = session.object;
-      return drain(() => sendJson(res, 200, object.resource));
-    }
-    const bodyFault = fault && ('dropAfterBytes' in fault || 'keepBytes' in fault) ? fault : undefined;
     const wrongChecksum = fault !== undefined && 'wrongChecksum' in fault;
-    receiver.receive(req, res, session, bodyFault, {
-      finish: () => finish(session, req, res, wrongChecksum),
-      refuse: (message) => sendJson(res, 400, googleError(400, 'invalid', message, 'global')),
+    receiveOnSession(receiver, req, res, session, {
+      // A session whose last chunk the checksum check refused is over; a finished one answers its object.
+      ended: () => (session?.refused ? { status: 400, body: session.refused } : session?.object ? { status: 200, body: session.object.resource } : undefined),
+      bodyFault: bodyFaultOf(fault),
+      handlers: {
+        finish: () => finish(session!, req, res, wrongChecksum),
+        refuse: (message) => sendJson(res, 400, googleError(400, 'invalid', message, 'global')),
+      },
     });
   }
 

@@ -261,3 +261,70 @@ export async function readText(req: IncomingMessage): Promise<string> {
 export function bearerTokenOf(req: IncomingMessage): string | undefined {
   return /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
 }
+
+/** A fault a fake applies to the next `times` requests (default 1) of the given steps (default any). */
+export interface ScriptedFault<Step extends string> {
+  step?: Step | Step[];
+  times?: number;
+}
+
+/**
+ * The faults a test scripted on a Google fake, in order: each request takes the first that
+ * matches its step. Body faults (`dropAfterBytes`, `keepBytes`) only match chunks.
+ */
+export class ScriptedFaults<Step extends string, Fault extends ScriptedFault<Step>> {
+  private list: (Fault & { left: number })[] = [];
+
+  constructor(private readonly chunkStep: Step) {}
+
+  set(faults: Fault[]): void {
+    this.list = faults.map((f) => ({ ...f, left: f.times ?? 1 }));
+  }
+
+  add(fault: Fault): void {
+    this.list.push({ ...fault, left: fault.times ?? 1 });
+  }
+
+  take(step: Step): Fault | undefined {
+    const index = this.list.findIndex((f) => {
+      if (('dropAfterBytes' in f || 'keepBytes' in f) && step !== this.chunkStep) return false;
+      return f.step === undefined || (Array.isArray(f.step) ? f.step.includes(step) : f.step === step);
+    });
+    const fault = this.list[index];
+    if (!fault) return undefined;
+    fault.left -= 1;
+    if (fault.left <= 0) this.list.splice(index, 1);
+    return fault;
+  }
+}
+
+/** The body fault of a taken fault, for `ResumableReceiver.receive`. */
+export function bodyFaultOf(fault: object | undefined): BodyFault | undefined {
+  return fault && ('dropAfterBytes' in fault || 'keepBytes' in fault) ? (fault as BodyFault) : undefined;
+}
+
+/** A session as the front end sees it before handing it to the receiver. */
+export interface FrontEndSession extends ResumableBytes {
+  /** Expired sessions answer this status (404 or 410). */
+  expiredWith: number | undefined;
+}
+
+/**
+ * A PUT on a session URI, up to the receiver: an unknown session is 404, an expired one
+ * answers its status, one that has ended answers its final answer again (`ended`: the
+ * resource, or a refusal); otherwise the chunk or status query goes to the receiver.
+ */
+export function receiveOnSession(
+  receiver: ResumableReceiver,
+  req: IncomingMessage,
+  res: ServerResponse,
+  session: FrontEndSession | undefined,
+  options: { ended(): { status: number; body: unknown } | undefined; bodyFault: BodyFault | undefined; handlers: ChunkHandlers },
+): void {
+  const answer = (status: number, body: unknown) => receiver.drain(req, () => sendJson(res, status, body), true);
+  if (!session) return answer(404, googleError(404, 'notFound', 'Not Found', 'global'));
+  if (session.expiredWith !== undefined) return answer(session.expiredWith, googleError(session.expiredWith, 'notFound', 'The requested upload session does not exist or has expired.', 'global'));
+  const ended = options.ended();
+  if (ended) return answer(ended.status, ended.body);
+  receiver.receive(req, res, session, options.bodyFault, options.handlers);
+}
