@@ -169,7 +169,8 @@ describe('access tokens of auth_secret credentials', () => {
     google.revokeRefreshToken(refreshToken);
     const requestsBefore = google.tokenRequests.length;
 
-    const errors = await Promise.all([rejection(workers[0]!.accessToken('google', authSecret)), rejection(workers[1]!.accessToken('google', authSecret))]);
+    // A YouTube upload and a Drive upload of one Google connection: each error names its own platform's connect flow.
+    const errors = await Promise.all([rejection(workers[0]!.accessToken('google', authSecret, undefined, 'youtube')), rejection(workers[1]!.accessToken('google', authSecret, undefined, 'youtube'))]);
     for (const error of errors) {
       expect(error.code).toBe('UF_RECONNECT_REQUIRED');
       expect(error.category).toBe('auth');
@@ -184,8 +185,10 @@ describe('access tokens of auth_secret credentials', () => {
     expect(google.tokenRequests.length - requestsBefore).toBe(1);
     expect(await store.info(id)).toMatchObject({ status: 'reconnect_required', reconnectReason: 'invalid_grant: Token has been expired or revoked.' });
 
-    const later = await rejection(worker().accessToken('google', authSecret));
+    const later = await rejection(worker().accessToken('google', authSecret, undefined, 'googledrive'));
     expect(later.code).toBe('UF_RECONNECT_REQUIRED');
+    expect(later.destination).toBe('googledrive');
+    expect(later.message).toContain('POST /v1/connect/googledrive');
     expect(later.message).toMatch(/reconnect/i);
     expect(google.tokenRequests.length - requestsBefore).toBe(1);
   });
@@ -257,7 +260,8 @@ describe('access tokens of auth_secret credentials', () => {
     google.setTokenFaults([{ status: 503, body: '{"error":"internal_failure"}', headers: { 'retry-after': '7' } }]);
     google.setTokenDelayMs(200);
     const requestsBefore = google.tokenRequests.length;
-    const errors = await Promise.all([rejection(workers[0]!.accessToken('google', authSecret)), rejection(workers[1]!.accessToken('google', authSecret))]);
+    // A YouTube upload and a Drive upload of one Google connection: each error names its own platform's connect flow.
+    const errors = await Promise.all([rejection(workers[0]!.accessToken('google', authSecret, undefined, 'youtube')), rejection(workers[1]!.accessToken('google', authSecret, undefined, 'youtube'))]);
     for (const error of errors) {
       expect(error.code).toBe('UF_DESTINATION_UNAVAILABLE');
       expect(error.retryable).toBe(true);

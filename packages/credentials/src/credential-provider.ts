@@ -66,11 +66,11 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
 
   // Requests of one process that need the same refresh share it (the lock shares it across processes).
   const inflight = new Map<string, Promise<string>>();
-  const sharedRefresh = (provider: OAuthProvider, client: OAuthClientSettings, id: string, rejectedToken: string | undefined): Promise<string> => {
-    const key = `${provider}\0${id}\0${rejectedToken ?? ''}`;
+  const sharedRefresh = (provider: OAuthProvider, client: OAuthClientSettings, id: string, rejectedToken: string | undefined, platform: string): Promise<string> => {
+    const key = `${provider}\0${id}\0${rejectedToken ?? ''}\0${platform}`;
     let pending = inflight.get(key);
     if (!pending) {
-      pending = refresh(provider, client, id, rejectedToken).finally(() => inflight.delete(key));
+      pending = refresh(provider, client, id, rejectedToken, platform).finally(() => inflight.delete(key));
       inflight.set(key, pending);
     }
     return pending;
@@ -80,13 +80,13 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
     access !== undefined && access.refreshAt > now() && access.token !== rejectedToken;
   const recent = (failure: RefreshFailure | undefined): failure is RefreshFailure => failure !== undefined && now() - failure.at < failureMemoMs;
 
-  async function refresh(provider: OAuthProvider, client: OAuthClientSettings, id: string, rejectedToken: string | undefined): Promise<string> {
+  async function refresh(provider: OAuthProvider, client: OAuthClientSettings, id: string, rejectedToken: string | undefined, platform: string): Promise<string> {
     const deadline = now() + waitTimeoutMs;
     let pollMs = MIN_POLL_MS;
     for (;;) {
       const attempt = await store.acquireRefreshLock(id, lockTtlMs);
-      if (attempt.outcome === 'missing') throw unknownSecret(provider);
-      if (attempt.outcome === 'inactive') throw reconnectRequired(provider, id);
+      if (attempt.outcome === 'missing') throw unknownSecret(provider, platform);
+      if (attempt.outcome === 'inactive') throw reconnectRequired(provider, id, platform);
       const lockToken = attempt.outcome === 'acquired' ? attempt.lockToken : undefined;
       // Someone refreshed (or failed to) between our read and this attempt: use that outcome.
       if (usable(attempt.access, rejectedToken)) {
@@ -95,9 +95,9 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
       }
       if (recent(attempt.failure)) {
         if (lockToken) await store.releaseRefreshLock(id, lockToken);
-        throw failureError(attempt.failure, provider);
+        throw failureError(attempt.failure, provider, platform);
       }
-      if (lockToken) return refreshHoldingLock(provider, client, id, lockToken);
+      if (lockToken) return refreshHoldingLock(provider, client, id, lockToken, platform);
       if (now() >= deadline) {
         throw new FleetError('UF_TIMEOUT', `Waited ${waitTimeoutMs} ms for another worker to refresh the ${traitsOf(provider).label} access token`, {
           destination: traitsOf(provider).platform,
@@ -108,7 +108,7 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
     }
   }
 
-  async function refreshHoldingLock(provider: OAuthProvider, client: OAuthClientSettings, id: string, lockToken: string): Promise<string> {
+  async function refreshHoldingLock(provider: OAuthProvider, client: OAuthClientSettings, id: string, lockToken: string, platform: string): Promise<string> {
     const traits = traitsOf(provider);
     let refreshToken: string | undefined;
     try {
@@ -122,10 +122,10 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
       // renew it. Every later upload fails at once until the account is connected again.
       if (traits.accessTokens === 'long-lived' && (await store.markReconnectRequired(id, `${traits.label} rejected the access token, which does not expire but was revoked`))) {
         log?.warn({ credential_id: id, provider }, 'credential needs reconnecting: the platform rejected its long-lived access token');
-        throw reconnectRequired(provider, id);
+        throw reconnectRequired(provider, id, platform);
       }
       await store.releaseRefreshLock(id, lockToken);
-      throw unknownSecret(provider);
+      throw unknownSecret(provider, platform);
     }
 
     let answer;
@@ -136,9 +136,9 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
         const reason = `invalid_grant${error.details.description ? `: ${error.details.description}` : ''}`;
         await store.markReconnectRequired(id, reason);
         log?.warn({ credential_id: id, provider, reason }, 'credential needs reconnecting: the provider refused its refresh token');
-        throw reconnectRequired(provider, id, reason);
+        throw reconnectRequired(provider, id, platform, reason);
       }
-      const fleetError = refreshError(provider, error);
+      const fleetError = refreshError(provider, error, platform);
       await store.releaseRefreshLock(id, lockToken, {
         code: fleetError.code,
         message: fleetError.message,
@@ -154,7 +154,7 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
     const rotated = answer.refreshToken && answer.refreshToken !== refreshToken ? answer.refreshToken : undefined;
     if (!(await store.storeRefreshed(id, lockToken, cached, rotated))) {
       // Deleted, or marked by someone else, while we refreshed: the auth_secret no longer counts.
-      throw (await store.snapshot(id)) ? reconnectRequired(provider, id) : unknownSecret(provider);
+      throw (await store.snapshot(id)) ? reconnectRequired(provider, id, platform) : unknownSecret(provider, platform);
     }
     log?.info({ credential_id: id, provider, platform: traits.platform, expires_in: answer.expiresInSeconds }, 'access token refreshed');
     return answer.accessToken;
@@ -162,9 +162,10 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
 
   return {
     store,
-    async accessToken(provider, authSecret, rejectedToken) {
+    async accessToken(provider, authSecret, rejectedToken, forPlatform) {
       // A credential of a provider this build no longer has fails like a missing client.
       const traits = PROVIDER_TRAITS[provider];
+      const platform = forPlatform ?? traits?.platform ?? String(provider);
       const client = traits ? oauthClientOf(options.oauth, provider) : undefined;
       if (!traits || !client) {
         const name = traits?.label ?? String(provider);
@@ -175,32 +176,35 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
         );
       }
       const parsed = parseAuthSecret(authSecret);
-      if (!parsed) throw invalidSecret(provider, 'is not one this fleet issues (they look like "ufc_<id>.<secret>")');
+      if (!parsed) throw invalidSecret(provider, 'is not one this fleet issues (they look like "ufc_<id>.<secret>")', platform);
       const credential = await store.snapshot(parsed.id);
-      if (!credential || !secretMatches(parsed.secret, credential.secretHash)) throw unknownSecret(provider);
+      if (!credential || !secretMatches(parsed.secret, credential.secretHash)) throw unknownSecret(provider, platform);
       if (credential.provider !== provider) {
-        throw invalidSecret(provider, `belongs to a ${traitsOf(credential.provider).label} connection, not ${traits.label}`);
+        throw invalidSecret(provider, `belongs to a ${traitsOf(credential.provider).label} connection, not ${traits.label}`, platform);
       }
-      if (credential.status !== 'active') throw reconnectRequired(provider, credential.id);
+      if (credential.status !== 'active') throw reconnectRequired(provider, credential.id, platform);
       if (usable(credential.access, rejectedToken)) return credential.access.token;
-      return sharedRefresh(provider, client, credential.id, rejectedToken);
+      return sharedRefresh(provider, client, credential.id, rejectedToken, platform);
     },
   };
 }
 
-function invalidSecret(provider: OAuthProvider, what: string): FleetError {
-  const { platform } = traitsOf(provider);
+/**
+ * Errors name the connect flow of the platform being uploaded to (`platform`): one provider
+ * may serve several (Google: YouTube and Drive).
+ */
+function invalidSecret(provider: OAuthProvider, what: string, platform: string): FleetError {
   return new FleetError('UF_CREDENTIALS_INVALID', `The auth_secret ${what}. Connect the account (POST /v1/connect/${platform}) and use the auth_secret shown at the end`, {
     destination: platform,
   });
 }
 
-function unknownSecret(provider: OAuthProvider): FleetError {
-  return invalidSecret(provider, 'is not known to this fleet: it was revoked, or was never issued here');
+function unknownSecret(provider: OAuthProvider, platform: string): FleetError {
+  return invalidSecret(provider, 'is not known to this fleet: it was revoked, or was never issued here', platform);
 }
 
-function reconnectRequired(provider: OAuthProvider, id: string, reason?: string): FleetError {
-  const { label, platform } = traitsOf(provider);
+function reconnectRequired(provider: OAuthProvider, id: string, platform: string, reason?: string): FleetError {
+  const { label } = traitsOf(provider);
   const why = reason ? ` (${label} answered ${reason})` : '';
   return new FleetError(
     'UF_RECONNECT_REQUIRED',
@@ -210,8 +214,8 @@ function reconnectRequired(provider: OAuthProvider, id: string, reason?: string)
 }
 
 /** A failed refresh, other than invalid_grant, in the taxonomy. */
-function refreshError(provider: OAuthProvider, error: unknown): FleetError {
-  const { label, platform, env } = traitsOf(provider);
+function refreshError(provider: OAuthProvider, error: unknown, platform: string): FleetError {
+  const { label, env } = traitsOf(provider);
   if (!(error instanceof TokenEndpointError)) return toFleetError(error, platform);
   const { status, oauthError, retryAfterMs } = error.details;
   const base = { destination: platform, cause: error, ...(status ? { status } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
@@ -232,9 +236,9 @@ function refreshError(provider: OAuthProvider, error: unknown): FleetError {
   return new FleetError('UF_CONFIGURATION', `${error.message}: check ${env}_TOKEN_URL and the OAuth client settings`, base);
 }
 
-function failureError(failure: RefreshFailure, provider: OAuthProvider): FleetError {
+function failureError(failure: RefreshFailure, provider: OAuthProvider, platform: string): FleetError {
   return new FleetError(failure.code, failure.message, {
-    destination: traitsOf(provider).platform,
+    destination: platform,
     ...(failure.status ? { status: failure.status } : {}),
     ...(failure.retryAfterMs !== undefined ? { retryAfterMs: failure.retryAfterMs } : {}),
   });

@@ -57,9 +57,11 @@ export interface CredentialProvider {
    * An access token for the credential named by `authSecret`. Pass `rejectedToken` when the
    * platform answered 401 for a token: it is refreshed (once, fleet-wide) instead of
    * served from the cache. Throws FleetError UF_RECONNECT_REQUIRED when the user revoked
-   * access (`invalid_grant`), UF_CREDENTIALS_INVALID for an unknown auth_secret.
+   * access (`invalid_grant`), UF_CREDENTIALS_INVALID for an unknown auth_secret. `platform`
+   * (the destination type) is the connect flow errors name, where a provider serves several
+   * (Google: youtube, googledrive); default the provider's first.
    */
-  accessToken(provider: OAuthProvider, authSecret: string, rejectedToken?: string): Promise<string>;
+  accessToken(provider: OAuthProvider, authSecret: string, rejectedToken?: string, platform?: string): Promise<string>;
 }
 
 export interface UploadContext<D> {

@@ -39,8 +39,8 @@ export function userTokensFor(credentialsOf: UserCredentials, provider: Credenti
     let token: string | undefined;
     return {
       // Once per attempt from the provider; every request of the attempt reuses it.
-      current: async () => (token ??= await provider.accessToken('google', authSecret)),
-      renew: async (rejected) => (token = await provider.accessToken('google', authSecret, rejected)),
+      current: async () => (token ??= await provider.accessToken('google', authSecret, undefined, destination)),
+      renew: async (rejected) => (token = await provider.accessToken('google', authSecret, rejected, destination)),
       rejectedAfterRenewal: () =>
         new FleetError(
           'UF_RECONNECT_REQUIRED',

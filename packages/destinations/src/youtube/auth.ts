@@ -27,8 +27,8 @@ export function accessTokensFor(destination: YouTubeDestination, credentials: Cr
     let token: string | undefined;
     return {
       // Once per attempt from the provider; every request of the attempt reuses it.
-      current: async () => (token ??= await credentials.accessToken('google', authSecret)),
-      renew: async (rejected) => (token = await credentials.accessToken('google', authSecret, rejected)),
+      current: async () => (token ??= await credentials.accessToken('google', authSecret, undefined, 'youtube')),
+      renew: async (rejected) => (token = await credentials.accessToken('google', authSecret, rejected, 'youtube')),
       rejectedAfterRenewal: () =>
         new FleetError(
           'UF_RECONNECT_REQUIRED',
