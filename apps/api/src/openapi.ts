@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifySchema } from 'fastify';
 import { z } from 'zod';
 import { ERROR_CATALOG, MAX_UPLOADS_PER_DELIVERY, type DeliveryState, type UploadState } from '@upload-fleet/core';
 // The destination types, the request schema and the connect flows: from the destination registry.
-import { CONNECT_PLATFORMS, DESTINATION_TYPES, OAUTH_PROVIDERS, deliveryRequestSchema } from '@upload-fleet/destinations/definitions';
+import { CONNECT_PLATFORMS, DEFINITIONS, DESTINATION_TYPES, OAUTH_PROVIDERS, deliveryRequestSchema } from '@upload-fleet/destinations/definitions';
 import { API_ERROR_CODES } from './errors.js';
 
 /**
@@ -42,10 +42,28 @@ const errorAnswer = (description: string) => answer(description, 'Error');
 /** The request body schema, generated from the zod schema the producer validates with. */
 function deliveryRequestJsonSchema(): JsonSchema {
   const { $schema: _dialect, ...schema } = z.toJSONSchema(deliveryRequestSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  describeTargetPaths(schema);
   return {
     ...schema,
     description: `Give either "upload" (one destination) or "uploads" (1 to ${MAX_UPLOADS_PER_DELIVERY}). Unknown fields are errors. Secret fields (keys, tokens, passwords, headers) are encrypted before they are stored and never returned.`,
   };
+}
+
+const TEMPLATE_NOTE =
+  'May use filename templates, expanded once per upload at submit time: ${token}, ${index}, ${extension}, ${metadata.<key>}, ${date} or ${date:YYYY/MM/DD} (UTC; YYYY MM DD HH mm ss), ${uuid}. An unknown variable is a 400 naming the field (docs/filename-templates.md).';
+
+/** Marks each destination's target-path field (its definition's `targetPath`) as taking filename templates. */
+function describeTargetPaths(node: unknown): void {
+  if (!node || typeof node !== 'object') return;
+  if (Array.isArray(node)) return node.forEach(describeTargetPaths);
+  const properties = (node as { properties?: Record<string, JsonSchema> }).properties;
+  const type = (properties?.type as { const?: string } | undefined)?.const;
+  const field = DEFINITIONS.find((d) => d.type === type)?.targetPath;
+  if (properties && field && properties[field]) {
+    const own = properties[field].description;
+    properties[field] = { ...properties[field], description: own ? `${String(own)} ${TEMPLATE_NOTE}` : TEMPLATE_NOTE };
+  }
+  for (const child of Object.values(node)) describeTargetPaths(child);
 }
 
 const schemas: Record<string, JsonSchema> = {

@@ -3,12 +3,15 @@
  * prefix of its own, and the API built on it.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
-import { SecretBox, createLogger } from '@upload-fleet/core';
+import { SecretBox, createLogger, type DeliveryStatus } from '@upload-fleet/core';
 import type { DestinationType } from '@upload-fleet/destinations/definitions';
 import { Producer, type ProducerOptions } from '@upload-fleet/producer';
-import { deletePrefix, dumpPrefix, testRedisUrl, uniquePrefix } from '@upload-fleet/testkit';
+import { deletePrefix, dumpPrefix, startWorker, testRedisUrl, uniquePrefix, until, type WorkerProcess } from '@upload-fleet/testkit';
 import type { ApiKey } from './config.js';
 import { buildApi, type BuildApiOptions } from './server.js';
 
@@ -88,4 +91,56 @@ export function s3Request(overrides: Record<string, unknown> = {}) {
 
 export function postDelivery(h: Harness, body: unknown, headers: Record<string, string> = asAlice): Promise<LightMyRequestResponse> {
   return h.app.inject({ method: 'POST', url: '/v1/deliveries', headers, payload: body as object });
+}
+
+/** The encryption keys of `startHarnessWithWorker`: the producer and the worker process share them. */
+const WORKER_TEST_KEYS = `k1:${Buffer.alloc(32, 5).toString('base64')}`;
+
+export interface HarnessWithWorker extends Harness {
+  worker: WorkerProcess;
+  /** The worker's SOURCE_ROOT, a temporary folder: write source files here. */
+  sourceRoot: string;
+}
+
+/**
+ * A harness and a real worker process (apps/worker) on its Redis and prefix, running the
+ * pools named (and the webhook sender), with a temporary SOURCE_ROOT and 127.0.0.1 allowed.
+ * `close` stops the worker, removes the folder and closes the harness.
+ */
+export async function startHarnessWithWorker(name: string, pools: string, env: Record<string, string> = {}, options: Partial<BuildApiOptions> = {}): Promise<HarnessWithWorker> {
+  const h = await startHarness(name, options, { secretBox: SecretBox.fromConfig(WORKER_TEST_KEYS) });
+  const sourceRoot = mkdtempSync(join(tmpdir(), `upload-fleet-${name}-`));
+  const worker = startWorker({
+    REDIS_URL: h.redisUrl,
+    REDIS_PREFIX: h.prefix,
+    ENCRYPTION_KEYS: WORKER_TEST_KEYS,
+    WEBHOOK_SECRET: `${name}-webhook-secret`,
+    WORKER_POOLS: pools,
+    SOURCE_ROOT: sourceRoot,
+    ALLOWED_PRIVATE_HOSTS: '127.0.0.1',
+    ...env,
+  });
+  return {
+    ...h,
+    worker,
+    sourceRoot,
+    async close() {
+      worker.child.kill('SIGKILL');
+      await worker.exited;
+      await h.close();
+      rmSync(sourceRoot, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The delivery's status once every upload has ended (through GET /v1/deliveries/{token}). */
+export async function finishedStatus(h: Harness, token: string, timeoutMs = 60_000): Promise<DeliveryStatus> {
+  return until(
+    `delivery ${token} to finish`,
+    async () => {
+      const status = (await h.app.inject({ method: 'GET', url: `/v1/deliveries/${token}`, headers: asAlice })).json<DeliveryStatus>();
+      return ['completed', 'failed', 'partially_failed', 'cancelled'].includes(status.state) ? status : undefined;
+    },
+    timeoutMs,
+  );
 }
