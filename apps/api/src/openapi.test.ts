@@ -108,6 +108,15 @@ describe('the OpenAPI document, generated from the routes', () => {
     expect(status.json()).toMatchObject({ state: 'partially_failed' });
     expectDeclared('GET', '/v1/deliveries/{token}', status);
 
+    expectDeclared('GET', '/v1/deliveries', await h.app.inject({ method: 'GET', url: '/v1/deliveries?limit=1', headers: asAlice }));
+    expectDeclared('GET', '/v1/deliveries', await h.app.inject({ method: 'GET', url: '/v1/deliveries?state=completed&type=s3', headers: asAlice }));
+    expectDeclared('GET', '/v1/deliveries', await h.app.inject({ method: 'GET', url: '/v1/deliveries?limit=0', headers: asAlice }));
+    expectDeclared('POST', '/v1/deliveries/{token}/webhook', await h.app.inject({ method: 'POST', url: `/v1/deliveries/${twoToken}/webhook`, headers: asAlice }));
+    const hooked = (await postDelivery(h, s3Request({ callback_url: 'https://example.com/hook' }))).json<{ token: string }>().token;
+    await h.producer.deliveries.recordFinal(hooked, 0, { state: 'cancelled', attempts: 0, finished_at });
+    expectDeclared('POST', '/v1/deliveries/{token}/webhook', await h.app.inject({ method: 'POST', url: `/v1/deliveries/${hooked}/webhook`, headers: asAlice }));
+    expectDeclared('POST', '/v1/deliveries/{token}/webhook', await h.app.inject({ method: 'POST', url: `/v1/deliveries/${token}/webhook`, headers: asBob }));
+
     expectDeclared('POST', '/v1/deliveries/{token}/retry', await h.app.inject({ method: 'POST', url: `/v1/deliveries/${twoToken}/retry`, headers: asAlice }));
     expectDeclared('DELETE', '/v1/deliveries/{token}', await h.app.inject({ method: 'DELETE', url: `/v1/deliveries/${token}`, headers: asAlice }));
   });

@@ -191,6 +191,22 @@ const schemas: Record<string, JsonSchema> = {
       webhook: ref('WebhookStatus'),
     },
   },
+  DeliveryList: {
+    type: 'object',
+    required: ['deliveries'],
+    properties: {
+      deliveries: { type: 'array', items: ref('DeliveryStatus'), description: 'The caller\'s deliveries, newest first, each as GET /v1/deliveries/{token} answers it.' },
+      next_cursor: { type: 'string', description: 'Present when more deliveries may follow: pass it as cursor (with the same filters) for the next page.' },
+    },
+  },
+  WebhookReplay: {
+    type: 'object',
+    required: ['token', 'webhook_job_id'],
+    properties: {
+      token: { type: 'string' },
+      webhook_job_id: { type: 'string', description: 'The webhook job queued; the delivery\'s status shows its outcome under webhook.' },
+    },
+  },
   CancelResult: {
     type: 'object',
     required: ['cancelled', 'not_cancelled'],
@@ -323,6 +339,36 @@ export function routeSchemas(options: { bodyLimitBytes: number }) {
         413: errorAnswer(`The body is larger than ${options.bodyLimitBytes} bytes.`),
         415: errorAnswer('The body is not application/json.'),
         ...authAnswers,
+      },
+    },
+    listDeliveries: {
+      operationId: 'listDeliveries',
+      summary: 'The caller\'s deliveries (those created with this API key), newest first, filtered and a page at a time.',
+      querystring: {
+        type: 'object',
+        properties: {
+          state: { type: 'string', description: `Only deliveries in these states, comma-separated: ${DELIVERY_STATES.join(', ')}.` },
+          type: { type: 'string', enum: [...DESTINATION_TYPES], description: 'Only deliveries with an upload of this destination type.' },
+          created_after: { type: 'string', format: 'date-time', description: 'Only deliveries created at or after this time.' },
+          created_before: { type: 'string', format: 'date-time', description: 'Only deliveries created at or before this time.' },
+          limit: { type: 'integer', minimum: 1, maximum: 100, default: 20, description: 'Deliveries per page.' },
+          cursor: { type: 'string', description: 'next_cursor of the previous page.' },
+        },
+      },
+      response: {
+        200: answer('A page of deliveries.', 'DeliveryList'),
+        400: errorAnswer('A query parameter is invalid (listed in problems by parameter).'),
+        ...authAnswers,
+      },
+    },
+    replayWebhook: {
+      operationId: 'replayWebhook',
+      summary: 'Send the webhook of a finished delivery again (delivery.finished with its status now, signed and retried like the first). No body.',
+      params: tokenParameter,
+      response: {
+        202: answer('The webhook was queued.', 'WebhookReplay'),
+        409: errorAnswer('The delivery has no callback_url (UF_NO_CALLBACK_URL) or has not finished (UF_DELIVERY_NOT_FINISHED).'),
+        ...deliveryAnswers,
       },
     },
     getDelivery: {
