@@ -62,11 +62,14 @@ describe('the OpenAPI document, generated from the routes', () => {
     expect(status({ token: 'dlv_x', state: 'completed', created_at: 'yesterday', uploads: [{ index: 0 }] })).toBe(false);
   });
 
-  it('shows the request fields beyond the spec: filename templates on every target path', () => {
+  it('shows the request fields beyond the spec: filename templates on every target path, expires_at and priority', () => {
     const request = (doc.components.schemas as Record<string, { properties: Record<string, { properties?: Record<string, { oneOf?: { properties: Record<string, { const?: string; enum?: string[]; description?: string }> }[] }> }> }>).DeliveryRequest!;
     const destinations = request.properties.upload!.properties!.destination!.oneOf!;
     const described = destinations.filter((d) => d.properties.filename?.description?.includes('${date:YYYY/MM/DD}')).map((d) => d.properties.type!.const ?? d.properties.type!.enum?.[0]);
     expect(described.sort()).toEqual(['azureblob', 'dropbox', 'ftp', 'gcs', 'http', 's3', 'sftp', 'webdav']);
+    // Deadlines and priority.
+    expect(request.properties.expires_at).toMatchObject({ type: 'string', format: 'date-time' });
+    expect(request.properties.priority).toMatchObject({ enum: ['high', 'normal', 'low'] });
   });
 
   it('refuses to build an API with a route that declares no answers', async () => {

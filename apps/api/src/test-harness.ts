@@ -97,36 +97,52 @@ export function postDelivery(h: Harness, body: unknown, headers: Record<string, 
 const WORKER_TEST_KEYS = `k1:${Buffer.alloc(32, 5).toString('base64')}`;
 
 export interface HarnessWithWorker extends Harness {
-  worker: WorkerProcess;
+  /** The worker process (throws before `startWorker` when it was deferred). */
+  readonly worker: WorkerProcess;
+  /** Starts the worker process (once); for tests that queue jobs before any worker takes them. */
+  startWorker(): WorkerProcess;
   /** The worker's SOURCE_ROOT, a temporary folder: write source files here. */
   sourceRoot: string;
 }
 
 /**
  * A harness and a real worker process (apps/worker) on its Redis and prefix, running the
- * pools named (and the webhook sender), with a temporary SOURCE_ROOT and 127.0.0.1 allowed.
- * `close` stops the worker, removes the folder and closes the harness.
+ * pools named (and the webhook sender), with a temporary SOURCE_ROOT and 127.0.0.1 allowed;
+ * started at once unless `deferWorker`. `close` stops the worker, removes the folder and
+ * closes the harness.
  */
-export async function startHarnessWithWorker(name: string, pools: string, env: Record<string, string> = {}, options: Partial<BuildApiOptions> = {}): Promise<HarnessWithWorker> {
-  const h = await startHarness(name, options, { secretBox: SecretBox.fromConfig(WORKER_TEST_KEYS) });
+export async function startHarnessWithWorker(
+  name: string,
+  pools: string,
+  env: Record<string, string> = {},
+  options: { deferWorker?: boolean; api?: Partial<BuildApiOptions> } = {},
+): Promise<HarnessWithWorker> {
+  const h = await startHarness(name, options.api ?? {}, { secretBox: SecretBox.fromConfig(WORKER_TEST_KEYS) });
   const sourceRoot = mkdtempSync(join(tmpdir(), `upload-fleet-${name}-`));
-  const worker = startWorker({
-    REDIS_URL: h.redisUrl,
-    REDIS_PREFIX: h.prefix,
-    ENCRYPTION_KEYS: WORKER_TEST_KEYS,
-    WEBHOOK_SECRET: `${name}-webhook-secret`,
-    WORKER_POOLS: pools,
-    SOURCE_ROOT: sourceRoot,
-    ALLOWED_PRIVATE_HOSTS: '127.0.0.1',
-    ...env,
-  });
+  let worker: WorkerProcess | undefined;
+  const start = () =>
+    (worker ??= startWorker({
+      REDIS_URL: h.redisUrl,
+      REDIS_PREFIX: h.prefix,
+      ENCRYPTION_KEYS: WORKER_TEST_KEYS,
+      WEBHOOK_SECRET: `${name}-webhook-secret`,
+      WORKER_POOLS: pools,
+      SOURCE_ROOT: sourceRoot,
+      ALLOWED_PRIVATE_HOSTS: '127.0.0.1',
+      ...env,
+    }));
+  if (!options.deferWorker) start();
   return {
     ...h,
-    worker,
+    get worker() {
+      if (!worker) throw new Error('the worker was deferred: call startWorker() first');
+      return worker;
+    },
+    startWorker: start,
     sourceRoot,
     async close() {
-      worker.child.kill('SIGKILL');
-      await worker.exited;
+      worker?.child.kill('SIGKILL');
+      await worker?.exited;
       await h.close();
       rmSync(sourceRoot, { recursive: true, force: true });
     },

@@ -8,7 +8,7 @@ import type { DeliveryIndex } from './delivery-index.js';
 import type { DeliveryQueues } from './delivery-queues.js';
 import type { DeliveryMeta, DeliveryRecord, DeliveryStore } from './delivery-store.js';
 import { IdempotencyConflictError, ValidationFailedError } from './errors.js';
-import { buildJobData, fingerprintOf } from './job-data.js';
+import { buildJobData, fingerprintOf, jobPriorityOf } from './job-data.js';
 import { removalOptions, type RetentionOptions } from './retention.js';
 
 export type EnqueueOptions = OwnerOptions;
@@ -87,7 +87,7 @@ export class DeliverySubmitter {
     const added = await Promise.allSettled(
       uploads.map((upload, index) => {
         const data = buildJobData(token, index, request, upload, this.options.secretBox);
-        return this.queues.upload(upload.destination.type).add(`upload-${upload.destination.type}`, data, this.jobOptions(jobIdOf(token, index)));
+        return this.queues.upload(upload.destination.type).add(`upload-${upload.destination.type}`, data, this.jobOptions(jobIdOf(token, index), jobPriorityOf(request)));
       }),
     );
     const failure = added.find((a): a is PromiseRejectedResult => a.status === 'rejected');
@@ -101,9 +101,10 @@ export class DeliverySubmitter {
     return { token, created, uploads: meta.uploads.map(({ index, type, job_id }) => ({ index, type, job_id })) };
   }
 
-  private jobOptions(jobId: string): JobsOptions {
+  private jobOptions(jobId: string, priority: number): JobsOptions {
     return {
       jobId,
+      priority,
       attempts: this.options.maxAttempts,
       // The worker's backoff strategy reads the error (Retry-After, rate limits); see runtime/retry-policy.
       backoff: { type: 'fleet' },

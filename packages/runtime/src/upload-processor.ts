@@ -82,6 +82,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
     const secretValues = secretStringsOf(secrets);
     const log = createScrubbingLogger(baseLog, secretValues);
 
+    const checkpoint = redisCheckpointStore(options.connection, options.prefix, String(job.id), options.checkpointTtlSeconds);
     const timeout = AbortSignal.timeout(options.uploadTimeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
 
@@ -101,6 +102,12 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         log.warn({ finished_at: recorded.finished_at }, 'the delivery record shows this upload completed; completing the job with the recorded result, sending nothing');
         await job.log(`already completed at ${recorded.finished_at} (delivery record); nothing sent again`);
         return recorded.result;
+      }
+
+      // A deadline is about starting: an upload that began before it (an attempt ended, or a
+      // checkpoint to resume from) goes on; one that never started does not go out late.
+      if (data.expires_at && Date.now() > Date.parse(data.expires_at) && job.attemptsMade === 0 && (await checkpoint.load()) === undefined) {
+        throw new FleetError('UF_EXPIRED', `The upload had not started by the delivery's expires_at (${data.expires_at}); nothing was sent`, { destination: adapter.type });
       }
 
       const destination = destinationSchemas[adapter.type].parse({ ...data.destination, ...secrets }) as Destination;
@@ -142,7 +149,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
           progress.report(bytes);
         },
         log,
-        checkpoint: redisCheckpointStore(options.connection, options.prefix, String(job.id), options.checkpointTtlSeconds),
+        checkpoint,
         attempt,
         lastAttempt: attempt >= maxAttempts,
         uploadId: uploadIdOf(data.token, data.index),
@@ -154,7 +161,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       const result = scrubDeep(answer, secretValues);
       progress.report(source.size);
       await progress.flush();
-      await redisCheckpointStore(options.connection, options.prefix, String(job.id), options.checkpointTtlSeconds).clear();
+      await checkpoint.clear();
       await outcomes.finishUpload(data.token, data.index, { state: 'completed', result, attempts: attempt, finished_at: new Date().toISOString() });
       log.info({ url: result.url, bytes: result.bytes }, 'upload completed');
       options.metrics.uploadCompleted(adapter.type, result.bytes, seconds());
