@@ -3,7 +3,7 @@
  * path, expanded once at submit time (the job holds the name, so every attempt writes the
  * same file), delivered by a real worker process to ftp-srv; unknown variables are a 400.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,6 +49,9 @@ describe('filename templates through the API and a worker', () => {
     const status = await finishedStatus(h, token);
     expect(status.state, h.worker.output().slice(-2000)).toBe('completed');
     expect(status.uploads[0]!.result!.url).toBe(`ftp://${ftp.host}${first}`);
+    // Integrity: every result carries the whole file's SHA-256, hashed while it streamed.
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    for (const upload of status.uploads) expect(upload.result!.sha256).toBe(sha256);
     for (const name of [first!, second!]) expect((await storedFile(join(ftp.root, name)))?.size).toBe(bytes.length);
   }, 90_000);
 

@@ -140,6 +140,7 @@ const schemas: Record<string, JsonSchema> = {
     properties: {
       url: { type: ['string', 'null'] },
       bytes: { type: 'integer' },
+      sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'The whole file\'s SHA-256 (hex), computed by the worker while the file streamed; compare it with your own.' },
     },
   },
   UploadStatus: {

@@ -40,6 +40,8 @@ export interface UploadResult {
   url: string | null;
   /** Bytes the destination received for the file. */
   bytes: number;
+  /** The whole file's SHA-256 (hex), computed by the worker while the file streamed (set by the runtime, not the adapter). */
+  sha256?: string;
   [detail: string]: unknown;
 }
 

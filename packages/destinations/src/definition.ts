@@ -137,4 +137,6 @@ export const baseResultSchema = z.object({
   url: z.string().nullable(),
   /** Bytes the destination received. */
   bytes: z.number().int().nonnegative(),
+  /** The whole file's SHA-256 (hex), computed by the worker while the file streamed; compare it with your own. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });

@@ -10,7 +10,7 @@ import type { FleetMetrics } from './metrics.js';
 import { throttledProgress } from './progress.js';
 import { retryDelayMs, withJitter, type BackoffOptions } from './retry-policy.js';
 import type { AccountKeys, FleetLimiter, Permit } from './limits/index.js';
-import { openSource } from './sources/index.js';
+import { digestingSource, openSource } from './sources/index.js';
 
 /** Reasons the runtime aborts an upload; adapters see them as `signal.reason`. */
 export const ABORT_SHUTDOWN = 'shutdown';
@@ -134,7 +134,8 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       }
 
       await outcomes.clearDeferral(data.token, data.index);
-      const source = await openSource(data.source, { sourceRoot: options.sourceRoot, network: options.network });
+      // The whole file's SHA-256 goes into every result, hashed from the bytes the adapter streams (sources/source-digest.ts).
+      const source = digestingSource(await openSource(data.source, { sourceRoot: options.sourceRoot, network: options.network }));
       const progress = throttledProgress(source.size, (p) => job.updateProgress(p));
       log.info({ source: source.description, bytes: source.size, limit_key: limitKey }, 'upload started');
 
@@ -158,7 +159,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       });
       // What the destination answered is stored (job return value, delivery record) and shown
       // by the status API: scrub every secret of this job from it, whatever the adapter did.
-      const result = scrubDeep(answer, secretValues);
+      const result = { ...scrubDeep(answer, secretValues), sha256: await source.sha256() };
       progress.report(source.size);
       await progress.flush();
       await checkpoint.clear();
