@@ -107,15 +107,16 @@ describe('Helm chart: workers and autoscaling', () => {
     }
   });
 
-  it('scales each pool on its queue\'s wait list (targetWaiting per pod) and active list (concurrency per pod), never on delayed jobs', () => {
+  it('scales each pool on its queue\'s prioritized set and wait list (targetWaiting per pod) and active list (concurrency per pod), never on delayed jobs', () => {
     for (const pool of poolNames) {
       const queue = `${values.redis.prefix}:${uploadQueueName(pool)}`;
       const triggers = triggersOf(byName(manifests, 'ScaledObject', `uf-worker-${pool}`));
       expect(triggers.map((t) => [t.type, t.metadata.listName, t.metadata.listLength])).toEqual([
+        ['redis', `${queue}:prioritized`, String(values.pools[pool]!.targetWaiting)],
         ['redis', `${queue}:wait`, String(values.pools[pool]!.targetWaiting)],
         ['redis', `${queue}:active`, String(values.pools[pool]!.concurrency)],
       ]);
-      for (const trigger of triggers) expect(trigger.metadata.listName).not.toMatch(/:(delayed|prioritized)$/);
+      for (const trigger of triggers) expect(trigger.metadata.listName).not.toMatch(/:delayed$/);
     }
   });
 
@@ -137,7 +138,7 @@ describe('Helm chart: workers and autoscaling', () => {
     const custom = render({ values: { redis: { prefix: '{uf-prod}' } } });
     for (const deployment of ofKind(custom, 'Deployment')) expect(envValues(containerOf(deployment)).REDIS_PREFIX).toBe('{uf-prod}');
     for (const scaled of ofKind(custom, 'ScaledObject')) {
-      for (const trigger of triggersOf(scaled)) expect(trigger.metadata.listName).toMatch(/^\{uf-prod\}:upload-[a-z0-9]+:(wait|active)$/);
+      for (const trigger of triggersOf(scaled)) expect(trigger.metadata.listName).toMatch(/^\{uf-prod\}:upload-[a-z0-9]+:(prioritized|wait|active)$/);
     }
   });
 
@@ -215,7 +216,7 @@ describe('Helm chart: the keys KEDA reads are the keys BullMQ writes', () => {
     ['a plain prefix', (p: string) => p],
     ['a hash-tagged prefix', (p: string) => `{${p}}`],
   ] as const) {
-    it(`holds an enqueued upload in the wait list, then the running one in the active list (${label})`, async () => {
+    it(`counts every queued upload, whatever its priority, under a trigger's key, then the running one in the active list (${label})`, async () => {
       const prefix = prefixOf(uniquePrefix('deploy-keda'));
       const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
       cleanup.push(async () => {
@@ -226,16 +227,27 @@ describe('Helm chart: the keys KEDA reads are the keys BullMQ writes', () => {
       cleanup.push(() => producer.close());
 
       const triggers = triggersOf(byName(render({ values: { redis: { prefix } } }), 'ScaledObject', 'uf-worker-s3'));
-      const [waitKey, activeKey] = triggers.map((t) => t.metadata.listName!);
+      const [prioritizedKey, waitKey, activeKey] = triggers.map((t) => t.metadata.listName!);
+      /** What KEDA's redis scaler answers for a key: its script counts by TYPE (pkg/scalers/redis_scaler.go). */
+      const kedaCount = async (key: string) => {
+        const type = await connection.type(key);
+        if (type === 'zset') return connection.zcard(key);
+        if (type === 'list' || type === 'none') return connection.llen(key);
+        throw new Error(`KEDA would count ${key} of type ${type} by SCARD/HLEN, never a queue's`);
+      };
 
-      await producer.enqueue({
-        source: { path: 'welcome.mp4' },
-        upload: { extension: 'mp4', destination: { type: 's3', bucket: 'renders', filename: 'welcome.mp4', aws_access_key_id: 'AKIDEXAMPLE', aws_secret_access_key: 'secret-example' } },
-      });
-      expect(await connection.type(waitKey!)).toBe('list');
-      expect(await connection.llen(waitKey!)).toBe(1);
-      // The fleet sets no priorities, so nothing waits in the sorted set KEDA's list scaler cannot read.
-      expect(await connection.zcard(`${prefix}:${uploadQueueName('s3')}:prioritized`)).toBe(0);
+      for (const priority of ['high', undefined, 'low'] as const) {
+        await producer.enqueue({
+          source: { path: 'welcome.mp4' },
+          upload: { extension: 'mp4', destination: { type: 's3', bucket: 'renders', filename: 'welcome.mp4', aws_access_key_id: 'AKIDEXAMPLE', aws_secret_access_key: 'secret-example' } },
+          ...(priority ? { priority } : {}),
+        });
+      }
+      // Every job has a priority, so the backlog is the sorted set; the triggers count all three.
+      expect(await connection.type(prioritizedKey!)).toBe('zset');
+      expect(await kedaCount(prioritizedKey!)).toBe(3);
+      expect(await kedaCount(waitKey!)).toBe(0);
+      expect(Math.max(...(await Promise.all(triggers.slice(0, 2).map((t) => kedaCount(t.metadata.listName!)))))).toBe(3);
 
       let release!: () => void;
       const held = new Promise<void>((resolve) => (release = resolve));
@@ -255,9 +267,9 @@ describe('Helm chart: the keys KEDA reads are the keys BullMQ writes', () => {
         await worker.disconnect();
       });
       await running;
-      expect(await connection.llen(waitKey!)).toBe(0);
+      expect(await kedaCount(prioritizedKey!)).toBe(2);
       expect(await connection.type(activeKey!)).toBe('list');
-      expect(await connection.llen(activeKey!)).toBe(1);
+      expect(await kedaCount(activeKey!)).toBe(1);
     });
   }
 });

@@ -61,7 +61,7 @@ describe('POST /v1/deliveries', () => {
     ]);
 
     const s3Job = await h.producer.queue('s3').getJob(`${body.token}-0`);
-    expect(await s3Job?.getState()).toBe('waiting');
+    expect(await s3Job?.getState()).toBe('prioritized');
     expect(s3Job?.data).toMatchObject({
       token: body.token,
       index: 0,
@@ -74,12 +74,12 @@ describe('POST /v1/deliveries', () => {
     expect(s3Job?.data.destination).not.toHaveProperty('aws_access_key_id');
 
     const httpJob = await h.producer.queue('http').getJob(`${body.token}-1`);
-    expect(await httpJob?.getState()).toBe('waiting');
+    expect(await httpJob?.getState()).toBe('prioritized');
     expect(httpJob?.data.destination).toMatchObject({ type: 'http', url: 'https://uploads.example.com/api/videos', method: 'PUT' });
     expect(httpJob?.data.destination).not.toHaveProperty('headers');
 
     const ftpJob = await h.producer.queue('ftp').getJob(`${body.token}-2`);
-    expect(await ftpJob?.getState()).toBe('waiting');
+    expect(await ftpJob?.getState()).toBe('prioritized');
     expect(ftpJob?.data.destination).toMatchObject({ type: 'ftp', host: 'ftp.example.com', user: 'ftpuser' });
     expect(ftpJob?.data.destination).not.toHaveProperty('password');
   });

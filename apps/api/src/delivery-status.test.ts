@@ -75,8 +75,8 @@ describe('GET /v1/deliveries/:token', () => {
       expect(res.statusCode, `${method} ${url}`).toBe(403);
       expect(res.json().error.code).toBe('UF_DELIVERY_FORBIDDEN');
     }
-    expect(await (await h.producer.queue('s3').getJob(`${token}-0`))?.getState()).toBe('waiting');
-    expect(await (await h.producer.queue('dropbox').getJob(`${token}-1`))?.getState()).toBe('waiting');
+    expect(await (await h.producer.queue('s3').getJob(`${token}-0`))?.getState()).toBe('prioritized');
+    expect(await (await h.producer.queue('dropbox').getJob(`${token}-1`))?.getState()).toBe('prioritized');
   });
 
   it('scopes idempotency keys to the API key: the same key from another owner makes another delivery', async () => {

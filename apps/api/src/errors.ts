@@ -5,6 +5,7 @@ import {
   DeliveryNotFoundError,
   IdempotencyConflictError,
   ValidationFailedError,
+  WebhookReplayRefusedError,
 } from '@upload-fleet/producer';
 
 /**
@@ -19,6 +20,8 @@ export const API_ERROR_CODES = [
   'UF_DELIVERY_NOT_FOUND',
   'UF_NOT_FOUND',
   'UF_IDEMPOTENCY_CONFLICT',
+  'UF_NO_CALLBACK_URL',
+  'UF_DELIVERY_NOT_FINISHED',
   'UF_PAYLOAD_TOO_LARGE',
   'UF_UNSUPPORTED_MEDIA_TYPE',
   'UF_BAD_REQUEST',
@@ -114,6 +117,7 @@ export function toApiError(error: unknown, context: ErrorContext): { error: ApiE
   if (error instanceof ValidationFailedError) return known(invalidRequest(scrubProblems(error.problems, context.body)));
   if (error instanceof DeliveryNotFoundError) return known(new ApiError(404, 'UF_DELIVERY_NOT_FOUND', error.message));
   if (error instanceof DeliveryForbiddenError) return known(new ApiError(403, 'UF_DELIVERY_FORBIDDEN', error.message));
+  if (error instanceof WebhookReplayRefusedError) return known(new ApiError(409, error.code, error.message));
   if (error instanceof IdempotencyConflictError) {
     return known(new ApiError(409, 'UF_IDEMPOTENCY_CONFLICT', error.message, { token: error.token }));
   }

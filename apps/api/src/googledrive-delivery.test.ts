@@ -73,7 +73,15 @@ describe('a googledrive delivery through the API', () => {
       uploadContentType: 'video/quicktime',
       description: 'Rendered for Alex, delivered by the fleet.',
     });
-    expect(status.result).toEqual({ url: stored.webViewLink, bytes: file.length, file_id: stored.id, name: 'Welcome, Alex! (final).mov', mime_type: 'video/quicktime' });
+    expect(status.result).toEqual({
+      url: stored.webViewLink,
+      bytes: file.length,
+      file_id: stored.id,
+      name: 'Welcome, Alex! (final).mov',
+      mime_type: 'video/quicktime',
+      // The whole file's SHA-256, computed by the worker while it streamed.
+      sha256: createHash('sha256').update(file).digest('hex'),
+    });
     expect(status.upload).toBe(stored.webViewLink);
     expect(body).not.toContain(DRIVE_FAKE_TOKEN);
   });

@@ -38,7 +38,8 @@ describe('GET /metrics on the API', () => {
     const response = await harness.app.inject({ method: 'GET', url: '/metrics' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toContain('text/plain');
-    expect(response.body).toContain('upload_fleet_jobs{queue="upload-s3",state="waiting",service="api"} 1');
+    // Every job carries a priority (normal by default), so BullMQ keeps a waiting one in its prioritized set.
+    expect(response.body).toContain('upload_fleet_jobs{queue="upload-s3",state="prioritized",service="api"} 1');
     expect(response.body).toContain('upload_fleet_redis_up{service="api"} 1');
     expect(response.body).toContain('process_resident_memory_bytes');
   });

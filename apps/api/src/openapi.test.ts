@@ -83,6 +83,16 @@ describe('the OpenAPI document, generated from the routes', () => {
     for (const field of ['cachecontrol', 'contentdisposition', 'metadata', 'access_tier', 'sas_url_for']) expect(azure?.properties, field).toHaveProperty(field);
   });
 
+  it('shows the request fields beyond the spec: filename templates on every target path, expires_at and priority', () => {
+    const request = (doc.components.schemas as Record<string, { properties: Record<string, { properties?: Record<string, { oneOf?: { properties: Record<string, { const?: string; enum?: string[]; description?: string }> }[] }> }> }>).DeliveryRequest!;
+    const destinations = request.properties.upload!.properties!.destination!.oneOf!;
+    const described = destinations.filter((d) => d.properties.filename?.description?.includes('${date:YYYY/MM/DD}')).map((d) => d.properties.type!.const ?? d.properties.type!.enum?.[0]);
+    expect(described.sort()).toEqual(['azureblob', 'dropbox', 'ftp', 'gcs', 'googledrive', 'http', 's3', 'sftp', 'webdav']);
+    // Deadlines and priority.
+    expect(request.properties.expires_at).toMatchObject({ type: 'string', format: 'date-time' });
+    expect(request.properties.priority).toMatchObject({ enum: ['high', 'normal', 'low'] });
+  });
+
   it('refuses to build an API with a route that declares no answers', async () => {
     const { buildApi } = await import('./server.js');
     const app = buildApi({ producer: h.producer, apiKeys: [ALICE] });
@@ -121,6 +131,15 @@ describe('the OpenAPI document, generated from the routes', () => {
     const status = await h.app.inject({ method: 'GET', url: `/v1/deliveries/${twoToken}`, headers: asAlice });
     expect(status.json()).toMatchObject({ state: 'partially_failed' });
     expectDeclared('GET', '/v1/deliveries/{token}', status);
+
+    expectDeclared('GET', '/v1/deliveries', await h.app.inject({ method: 'GET', url: '/v1/deliveries?limit=1', headers: asAlice }));
+    expectDeclared('GET', '/v1/deliveries', await h.app.inject({ method: 'GET', url: '/v1/deliveries?state=completed&type=s3', headers: asAlice }));
+    expectDeclared('GET', '/v1/deliveries', await h.app.inject({ method: 'GET', url: '/v1/deliveries?limit=0', headers: asAlice }));
+    expectDeclared('POST', '/v1/deliveries/{token}/webhook', await h.app.inject({ method: 'POST', url: `/v1/deliveries/${twoToken}/webhook`, headers: asAlice }));
+    const hooked = (await postDelivery(h, s3Request({ callback_url: 'https://example.com/hook' }))).json<{ token: string }>().token;
+    await h.producer.deliveries.recordFinal(hooked, 0, { state: 'cancelled', attempts: 0, finished_at });
+    expectDeclared('POST', '/v1/deliveries/{token}/webhook', await h.app.inject({ method: 'POST', url: `/v1/deliveries/${hooked}/webhook`, headers: asAlice }));
+    expectDeclared('POST', '/v1/deliveries/{token}/webhook', await h.app.inject({ method: 'POST', url: `/v1/deliveries/${token}/webhook`, headers: asBob }));
 
     expectDeclared('POST', '/v1/deliveries/{token}/retry', await h.app.inject({ method: 'POST', url: `/v1/deliveries/${twoToken}/retry`, headers: asAlice }));
     expectDeclared('DELETE', '/v1/deliveries/{token}', await h.app.inject({ method: 'DELETE', url: `/v1/deliveries/${token}`, headers: asAlice }));

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifySchema } from 'fastify';
 import { z } from 'zod';
 import { ERROR_CATALOG, MAX_UPLOADS_PER_DELIVERY, type DeliveryState, type UploadState } from '@upload-fleet/core';
 // The destination types, the request schema and the connect flows: from the destination registry.
-import { CONNECT_PLATFORMS, DESTINATION_TYPES, OAUTH_PROVIDERS, deliveryRequestSchema } from '@upload-fleet/destinations/definitions';
+import { CONNECT_PLATFORMS, DEFINITIONS, DESTINATION_TYPES, OAUTH_PROVIDERS, deliveryRequestSchema } from '@upload-fleet/destinations/definitions';
 import { API_ERROR_CODES } from './errors.js';
 
 /**
@@ -42,10 +42,28 @@ const errorAnswer = (description: string) => answer(description, 'Error');
 /** The request body schema, generated from the zod schema the producer validates with. */
 function deliveryRequestJsonSchema(): JsonSchema {
   const { $schema: _dialect, ...schema } = z.toJSONSchema(deliveryRequestSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  describeTargetPaths(schema);
   return {
     ...schema,
     description: `Give either "upload" (one destination) or "uploads" (1 to ${MAX_UPLOADS_PER_DELIVERY}). Unknown fields are errors. Secret fields (keys, tokens, passwords, headers) are encrypted before they are stored and never returned.`,
   };
+}
+
+const TEMPLATE_NOTE =
+  'May use filename templates, expanded once per upload at submit time: ${token}, ${index}, ${extension}, ${metadata.<key>}, ${date} or ${date:YYYY/MM/DD} (UTC; YYYY MM DD HH mm ss), ${uuid}. An unknown variable is a 400 naming the field (docs/filename-templates.md).';
+
+/** Marks each destination's target-path field (its definition's `targetPath`) as taking filename templates. */
+function describeTargetPaths(node: unknown): void {
+  if (!node || typeof node !== 'object') return;
+  if (Array.isArray(node)) return node.forEach(describeTargetPaths);
+  const properties = (node as { properties?: Record<string, JsonSchema> }).properties;
+  const type = (properties?.type as { const?: string } | undefined)?.const;
+  const field = DEFINITIONS.find((d) => d.type === type)?.targetPath;
+  if (properties && field && properties[field]) {
+    const own = properties[field].description;
+    properties[field] = { ...properties[field], description: own ? `${String(own)} ${TEMPLATE_NOTE}` : TEMPLATE_NOTE };
+  }
+  for (const child of Object.values(node)) describeTargetPaths(child);
 }
 
 const schemas: Record<string, JsonSchema> = {
@@ -122,6 +140,7 @@ const schemas: Record<string, JsonSchema> = {
     properties: {
       url: { type: ['string', 'null'] },
       bytes: { type: 'integer' },
+      sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'The whole file\'s SHA-256 (hex), computed by the worker while the file streamed; compare it with your own.' },
     },
   },
   UploadStatus: {
@@ -171,6 +190,22 @@ const schemas: Record<string, JsonSchema> = {
       uploads: { type: 'array', items: ref('UploadStatus') },
       metadata: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
       webhook: ref('WebhookStatus'),
+    },
+  },
+  DeliveryList: {
+    type: 'object',
+    required: ['deliveries'],
+    properties: {
+      deliveries: { type: 'array', items: ref('DeliveryStatus'), description: 'The caller\'s deliveries, newest first, each as GET /v1/deliveries/{token} answers it.' },
+      next_cursor: { type: 'string', description: 'Present when more deliveries may follow: pass it as cursor (with the same filters) for the next page.' },
+    },
+  },
+  WebhookReplay: {
+    type: 'object',
+    required: ['token', 'webhook_job_id'],
+    properties: {
+      token: { type: 'string' },
+      webhook_job_id: { type: 'string', description: 'The webhook job queued; the delivery\'s status shows its outcome under webhook.' },
     },
   },
   CancelResult: {
@@ -305,6 +340,36 @@ export function routeSchemas(options: { bodyLimitBytes: number }) {
         413: errorAnswer(`The body is larger than ${options.bodyLimitBytes} bytes.`),
         415: errorAnswer('The body is not application/json.'),
         ...authAnswers,
+      },
+    },
+    listDeliveries: {
+      operationId: 'listDeliveries',
+      summary: 'The caller\'s deliveries (those created with this API key), newest first, filtered and a page at a time.',
+      querystring: {
+        type: 'object',
+        properties: {
+          state: { type: 'string', description: `Only deliveries in these states, comma-separated: ${DELIVERY_STATES.join(', ')}.` },
+          type: { type: 'string', enum: [...DESTINATION_TYPES], description: 'Only deliveries with an upload of this destination type.' },
+          created_after: { type: 'string', format: 'date-time', description: 'Only deliveries created at or after this time.' },
+          created_before: { type: 'string', format: 'date-time', description: 'Only deliveries created at or before this time.' },
+          limit: { type: 'integer', minimum: 1, maximum: 100, default: 20, description: 'Deliveries per page.' },
+          cursor: { type: 'string', description: 'next_cursor of the previous page.' },
+        },
+      },
+      response: {
+        200: answer('A page of deliveries.', 'DeliveryList'),
+        400: errorAnswer('A query parameter is invalid (listed in problems by parameter).'),
+        ...authAnswers,
+      },
+    },
+    replayWebhook: {
+      operationId: 'replayWebhook',
+      summary: 'Send the webhook of a finished delivery again (delivery.finished with its status now, signed and retried like the first). No body.',
+      params: tokenParameter,
+      response: {
+        202: answer('The webhook was queued.', 'WebhookReplay'),
+        409: errorAnswer('The delivery has no callback_url (UF_NO_CALLBACK_URL) or has not finished (UF_DELIVERY_NOT_FINISHED).'),
+        ...deliveryAnswers,
       },
     },
     getDelivery: {

@@ -83,7 +83,7 @@ describe('the API while Redis is unreachable', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await deliveryKeys()).toEqual(before);
     expect(await connection.keys(`${prefix}:idempotency:*`)).toHaveLength(1);
-    expect(await producer.queue('s3').getJobCounts('waiting', 'delayed', 'active')).toMatchObject({ waiting: 1 });
+    expect(await producer.queue('s3').getJobCounts('prioritized', 'waiting', 'delayed', 'active')).toMatchObject({ prioritized: 1, waiting: 0 });
     // And the API answers again.
     expect((await app.inject({ method: 'GET', url: `/v1/deliveries/${token}`, headers: asAlice })).statusCode).toBe(200);
   });

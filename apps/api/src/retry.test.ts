@@ -31,7 +31,7 @@ async function failJob(jobId: string): Promise<void> {
 }
 
 describe('POST /v1/deliveries/:token/retry', () => {
-  it('puts a failed upload back in waiting, after which GET no longer shows it failed', async () => {
+  it('puts a failed upload back in the queue, after which GET no longer shows it failed', async () => {
     const created = await postDelivery(h, s3Request());
     const { token, uploads } = created.json<DeliveryAccepted>();
     const jobId = uploads[0]!.job_id;
@@ -50,7 +50,7 @@ describe('POST /v1/deliveries/:token/retry', () => {
     const res = await h.app.inject({ method: 'POST', url: `/v1/deliveries/${token}/retry`, headers: asAlice });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ retried: [0], not_retried: [] });
-    expect(await (await h.producer.queue('s3').getJob(jobId))?.getState()).toBe('waiting');
+    expect(await (await h.producer.queue('s3').getJob(jobId))?.getState()).toBe('prioritized');
 
     const after = (await h.app.inject({ method: 'GET', url: `/v1/deliveries/${token}`, headers: asAlice })).json<DeliveryStatus>();
     expect(after.uploads[0]?.state).toBe('queued');

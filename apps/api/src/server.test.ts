@@ -82,6 +82,8 @@ describe('open routes', () => {
       ['get', '/v1/deliveries/{token}', ['200', '401', '403', '404', '500']],
       ['delete', '/v1/deliveries/{token}', ['200', '401', '403', '404', '500']],
       ['post', '/v1/deliveries/{token}/retry', ['200', '401', '403', '404', '500']],
+      ['get', '/v1/deliveries', ['200', '400', '401', '500']],
+      ['post', '/v1/deliveries/{token}/webhook', ['202', '401', '403', '404', '409', '500']],
       ['get', '/healthz', ['200']],
       ['get', '/readyz', ['200', '503']],
       ['get', '/openapi.json', ['200']],

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { SECRET_FIELD_NAMES as DESTINATION_SECRET_FIELDS } from '@upload-fleet/destinations/definitions';
 import { createLogger, redactedFieldNames, type DeliveryStatus, type Logger, type UploadState } from '@upload-fleet/core';
-import type { EnqueueResult, Producer } from '@upload-fleet/producer';
+import { parseDeliveryListQuery, type EnqueueResult, type Producer } from '@upload-fleet/producer';
 import { ApiKeyMatcher, bearerTokenOf } from './auth.js';
 import { DEFAULT_BODY_LIMIT_BYTES, type ApiKey } from './config.js';
 import { registerConnectRoutes, type ConnectOptions } from './connect.js';
@@ -165,6 +165,12 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     };
     return reply.code(result.created ? 202 : 200).header('location', body.status_url).send(body);
   });
+
+  app.get('/v1/deliveries', { schema: schemas.listDeliveries }, async (request) => producer.list(parseDeliveryListQuery(request.query), owner(request)));
+
+  app.post<{ Params: { token: string } }>('/v1/deliveries/:token/webhook', { schema: schemas.replayWebhook }, async (request, reply) =>
+    reply.code(202).send(await producer.replayWebhook(request.params.token, owner(request))),
+  );
 
   app.get<{ Params: { token: string } }>('/v1/deliveries/:token', { schema: schemas.getDelivery }, async (request) => producer.get(request.params.token, owner(request)));
 

@@ -3,6 +3,9 @@
  * prefix of its own, and the API built on it.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Redis } from 'ioredis';
 import { SecretBox, createLogger, type DeliveryStatus } from '@upload-fleet/core';
@@ -79,14 +82,14 @@ export function startHarnessWorker(h: Harness, pools: string, sourceRoot: string
   });
 }
 
-/** Polls the status API (as alice) until the delivery completed or failed: its status, and the answer's text (to look for secrets in). */
+/** Polls the status API (as alice) until the delivery ended (completed, failed, partially failed or cancelled): its status, and the answer's text (to look for secrets in). */
 export function deliveryEnd(h: Harness, token: string, timeoutMs = 90_000): Promise<{ body: DeliveryStatus; text: string }> {
   return until(
     `delivery ${token} to end`,
     async () => {
       const answer = await h.app.inject({ method: 'GET', url: `/v1/deliveries/${token}`, headers: asAlice });
       const body = answer.json<DeliveryStatus>();
-      return body.state === 'completed' || body.state === 'failed' ? { body, text: answer.body } : undefined;
+      return ['completed', 'failed', 'partially_failed', 'cancelled'].includes(body.state) ? { body, text: answer.body } : undefined;
     },
     timeoutMs,
   );
@@ -134,4 +137,52 @@ export async function deliverAndWait(h: Harness, body: unknown, timeoutMs = 60_0
   if (res.statusCode !== 202) throw new Error(`the delivery was not accepted (${res.statusCode}): ${res.body}`);
   const ended = await deliveryEnd(h, res.json<{ token: string }>().token, timeoutMs);
   return { status: ended.body, body: ended.text };
+}
+
+export interface HarnessWithWorker extends Harness {
+  /** The worker process (throws before `startWorker` when it was deferred). */
+  readonly worker: WorkerProcess;
+  /** Starts the worker process (once); for tests that queue jobs before any worker takes them. */
+  startWorker(): WorkerProcess;
+  /** The worker's SOURCE_ROOT, a temporary folder: write source files here. */
+  sourceRoot: string;
+}
+
+/**
+ * A harness and a real worker process (apps/worker) on its Redis and prefix, running the
+ * pools named (and the webhook sender), with a temporary SOURCE_ROOT and 127.0.0.1 allowed;
+ * started at once unless `deferWorker`. `close` stops the worker, removes the folder and
+ * closes the harness.
+ */
+export async function startHarnessWithWorker(
+  name: string,
+  pools: string,
+  env: Record<string, string> = {},
+  options: { deferWorker?: boolean; api?: Partial<BuildApiOptions> } = {},
+): Promise<HarnessWithWorker> {
+  const h = await startHarness(name, options.api ?? {});
+  const sourceRoot = mkdtempSync(join(tmpdir(), `upload-fleet-${name}-`));
+  let worker: WorkerProcess | undefined;
+  const start = () => (worker ??= startHarnessWorker(h, pools, sourceRoot, env));
+  if (!options.deferWorker) start();
+  return {
+    ...h,
+    get worker() {
+      if (!worker) throw new Error('the worker was deferred: call startWorker() first');
+      return worker;
+    },
+    startWorker: start,
+    sourceRoot,
+    async close() {
+      worker?.child.kill('SIGKILL');
+      await worker?.exited;
+      await h.close();
+      rmSync(sourceRoot, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The delivery's status once every upload has ended (through GET /v1/deliveries/{token}). */
+export async function finishedStatus(h: Harness, token: string, timeoutMs = 60_000): Promise<DeliveryStatus> {
+  return (await deliveryEnd(h, token, timeoutMs)).body;
 }

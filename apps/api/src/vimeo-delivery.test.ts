@@ -75,7 +75,7 @@ describe('a Vimeo delivery through the HTTP API and a worker process', () => {
     expect(body.state, JSON.stringify(body.uploads[0]?.error) + worker.output().slice(-2000)).toBe('completed');
 
     const video = fake.videos.at(-1)!;
-    expect(body.uploads[0]!.result).toEqual({ url: video.link, bytes: bytes.length, video_id: video.id, uri: video.uri, processing: 'complete' });
+    expect(body.uploads[0]!.result).toEqual({ url: video.link, bytes: bytes.length, video_id: video.id, uri: video.uri, processing: 'complete', sha256: createHash('sha256').update(bytes).digest('hex') });
     expect(video).toMatchObject({
       name: 'Welcome, Ada',
       description: 'Your personal video',

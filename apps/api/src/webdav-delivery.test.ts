@@ -52,8 +52,8 @@ describe('a WebDAV delivery through the API', () => {
     const status = await deliveryEnd(h, token);
     expect(status.body.state, `${status.text}\n${worker.output().slice(-2000)}`).toBe('completed');
     expect(status.body.uploads.map((u) => u.result)).toEqual([
-      { url: `${server.url}/basic/api/welcome.mp4`, bytes: bytes.length },
-      { url: `${server.url}/digest/api/welcome.mp4`, bytes: bytes.length },
+      { url: `${server.url}/basic/api/welcome.mp4`, bytes: bytes.length, sha256 },
+      { url: `${server.url}/digest/api/welcome.mp4`, bytes: bytes.length, sha256 },
     ]);
     expect(await server.stored('/basic/api/welcome.mp4')).toEqual({ size: bytes.length, sha256 });
     expect(await server.stored('/digest/api/welcome.mp4')).toEqual({ size: bytes.length, sha256 });

@@ -23,6 +23,27 @@ export interface RetryAnswer {
   not_retried: { index: number; state: string; reason?: string }[];
 }
 
+export interface DeliveryListAnswer {
+  deliveries: DeliveryStatus[];
+  /** Present when more may follow: the `cursor` of the next page. */
+  next_cursor?: string;
+}
+
+/** The filters and page of `GET /v1/deliveries`, as its query parameters. */
+export interface DeliveryListQuery {
+  state?: string;
+  type?: string;
+  created_after?: string;
+  created_before?: string;
+  limit?: string;
+  cursor?: string;
+}
+
+export interface WebhookReplayAnswer {
+  token: string;
+  webhook_job_id: string;
+}
+
 /** An error answer of the API: `{ "error": { "code", "message", "problems"? } }`. */
 export class ApiRequestError extends Error {
   constructor(
@@ -58,7 +79,7 @@ export interface ApiClientOptions {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** A thin client of the API's four delivery routes, on Node's fetch. */
+/** A thin client of the API's delivery routes, on Node's fetch. */
 export class ApiClient {
   private readonly base: string;
 
@@ -80,6 +101,15 @@ export class ApiClient {
 
   retry(token: string): Promise<RetryAnswer> {
     return this.call('POST', `${deliveryPath(token)}/retry`);
+  }
+
+  list(query: DeliveryListQuery): Promise<DeliveryListAnswer> {
+    const params = new URLSearchParams(Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    return this.call('GET', `/v1/deliveries${params.size > 0 ? `?${params}` : ''}`);
+  }
+
+  replayWebhook(token: string): Promise<WebhookReplayAnswer> {
+    return this.call('POST', `${deliveryPath(token)}/webhook`);
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {

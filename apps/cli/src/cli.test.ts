@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '@upload-fleet/testkit';
+import { freePort, until } from '@upload-fleet/testkit';
 import { KEY, startCliHarness, type CliHarness } from './test-support.js';
 
 let h: CliHarness;
@@ -194,5 +194,55 @@ describe('--wait', () => {
     expect(retried.code, retried.stderr).toBe(0);
     expect(retried.stderr).toContain('Re-queued upload #0.');
     expect(retried.stdout).toContain(`${token}  completed`);
+  });
+});
+
+describe('list and replay-webhook', () => {
+  it('list shows your deliveries newest first, filtered, a page at a time', async () => {
+    const queued = (await h.cli(['submit', h.writeFile('list-queued.json', JSON.stringify(queuedRequest()))])).stdout.trim();
+    const source = h.writeSource('list.mp4', 32 * 1024);
+    const done = await h.cli(['submit', '--source-path', source, '--destination', JSON.stringify(httpDestination('/in/list')), '--wait']);
+    expect(done.code, done.stderr).toBe(0);
+    const completed = done.stdout.split('\n')[0]!;
+
+    const newest = await h.cli(['list', '--limit', '2']);
+    expect(newest.code, newest.stderr).toBe(0);
+    const rows = newest.stdout.trim().split('\n');
+    expect(rows[0]).toMatch(new RegExp(`^${completed} {2}completed +\\S+ {2}1 upload \\(http\\)$`));
+    expect(rows[1]).toMatch(new RegExp(`^${queued} {2}pending `));
+    const cursor = /--cursor (\S+)/.exec(newest.stderr)?.[1];
+    expect(cursor, newest.stderr).toBeDefined();
+    const next = await h.cli(['list', '--limit', '2', '--cursor', cursor!]);
+    expect(next.stdout).not.toContain(completed);
+    expect(next.stdout).not.toContain(queued);
+
+    const onlyS3 = await h.cli(['list', '--type', 's3', '--state', 'pending', '--json']);
+    const page = JSON.parse(onlyS3.stdout) as { deliveries: { token: string; uploads: { type: string }[] }[] };
+    expect(page.deliveries.map((d) => d.token)).toContain(queued);
+    expect(page.deliveries.every((d) => d.uploads.some((u) => u.type === 's3'))).toBe(true);
+
+    const bad = await h.cli(['list', '--state', 'done']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/ {2}- state\.0: state must be one or more of pending/);
+    expect((await h.cli(['status', completed, '--state', 'failed'])).code).toBe(2);
+  });
+
+  it('replay-webhook sends a finished delivery\'s webhook again; an unfinished one is refused', async () => {
+    const source = h.writeSource('replay.mp4', 16 * 1024);
+    const done = await h.cli(['submit', '--source-path', source, '--destination', JSON.stringify(httpDestination('/in/replay')), '--callback-url', `${h.receiver.url}/hooks`, '--wait']);
+    expect(done.code, done.stderr).toBe(0);
+    const token = done.stdout.split('\n')[0]!;
+    const hooks = () => h.receiver.requests.filter((r) => r.path === '/hooks' && r.headers['upload-fleet-delivery'] === token && r.complete).length;
+    await until('the first webhook', () => (hooks() === 1 ? true : undefined));
+
+    const replay = await h.cli(['replay-webhook', token]);
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(replay.stderr).toContain(`Queued the webhook of ${token} again`);
+    await until('the replayed webhook', () => (hooks() === 2 ? true : undefined));
+
+    const queued = (await h.cli(['submit', h.writeFile('replay-queued.json', JSON.stringify({ ...queuedRequest(), callback_url: `${h.receiver.url}/hooks` }))])).stdout.trim();
+    const refused = await h.cli(['replay-webhook', queued]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`error: The delivery "${queued}" is pending`);
   });
 });

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@upload-fleet/core/settings';
 import { ApiClient, ApiRequestError, ApiUnreachableError, type DeliveryStatus } from './api-client.js';
-import { describeDelivery, isFailure, isFinished } from './format.js';
+import { describeDelivery, describeDeliveryRow, isFailure, isFinished } from './format.js';
 import { ProgressView, type ProgressStream } from './progress-view.js';
 import { resolveSettings, type CliSettings } from './settings.js';
 import { InputError, requestFromFile, requestFromFlags } from './submit-request.js';
@@ -37,6 +37,10 @@ Commands:
   status <token>                     Show the state of every upload of a delivery
   retry <token>                      Re-queue the failed uploads of a delivery
   cancel <token>                     Cancel the uploads that have not started yet
+  list [--state <s,...>] [--type <type>] [--created-after <time>] [--created-before <time>]
+       [--limit <n>] [--cursor <c>]  List your deliveries, newest first (states: pending, in_progress,
+                                     completed, failed, partially_failed, cancelled; times ISO 8601)
+  replay-webhook <token>             Send a finished delivery's webhook to its callback_url again
 
 Options:
   --wait                 submit, status, retry: follow the uploads until they end (progress on standard error)
@@ -62,10 +66,17 @@ const OPTIONS = {
   extension: { type: 'string' },
   'callback-url': { type: 'string' },
   'idempotency-key': { type: 'string' },
+  state: { type: 'string' },
+  type: { type: 'string' },
+  'created-after': { type: 'string' },
+  'created-before': { type: 'string' },
+  limit: { type: 'string' },
+  cursor: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 const REQUEST_FLAGS = ['source-path', 'source-url', 'destination', 'extension', 'callback-url', 'idempotency-key'] as const;
+const LIST_FLAGS = ['state', 'type', 'created-after', 'created-before', 'limit', 'cursor'] as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
@@ -107,6 +118,8 @@ export async function runCli(io: CliIo): Promise<number> {
     if (values.wait !== true && timeoutMs !== undefined) throw new UsageError('--timeout only applies with --wait.');
     const requestFlagsGiven = REQUEST_FLAGS.filter((flag) => values[flag] !== undefined);
     if (command !== 'submit' && requestFlagsGiven.length > 0) throw new UsageError(`--${requestFlagsGiven[0]} only applies to submit.`);
+    const listFlagsGiven = LIST_FLAGS.filter((flag) => values[flag] !== undefined);
+    if (command !== 'list' && listFlagsGiven.length > 0) throw new UsageError(`--${listFlagsGiven[0]} only applies to list.`);
 
     settings = resolveSettings({ flags: { apiUrl: values['api-url'], apiKey: values['api-key'] }, env: io.env, cwd: io.cwd });
     const client = new ApiClient({ apiUrl: settings.apiUrl, apiKey: settings.apiKey });
@@ -174,8 +187,33 @@ export async function runCli(io: CliIo): Promise<number> {
         }
         return EXIT.ok;
       }
+      case 'list': {
+        if (argument !== undefined) throw new UsageError(`unexpected argument "${argument}": list takes only options.`);
+        if (values.wait) throw new UsageError('--wait does not apply to list.');
+        const page = await client.list({
+          state: values.state,
+          type: values.type,
+          created_after: values['created-after'],
+          created_before: values['created-before'],
+          limit: values.limit,
+          cursor: values.cursor,
+        });
+        if (values.json) out(JSON.stringify(page, null, 2));
+        else page.deliveries.forEach((d) => out(describeDeliveryRow(d)));
+        if (!values.json && page.deliveries.length === 0) err('No deliveries match.');
+        if (page.next_cursor) err(`More may follow: add --cursor ${page.next_cursor}`);
+        return EXIT.ok;
+      }
+      case 'replay-webhook': {
+        const token = requireToken(command, argument);
+        if (values.wait) throw new UsageError('--wait does not apply to replay-webhook.');
+        const answer = await client.replayWebhook(token);
+        if (values.json) out(JSON.stringify(answer, null, 2));
+        err(`Queued the webhook of ${token} again; \`upload-fleet status ${token}\` shows how it went.`);
+        return EXIT.ok;
+      }
       default:
-        throw new UsageError(`unknown command "${command}" (submit, status, retry, cancel).`);
+        throw new UsageError(`unknown command "${command}" (submit, status, retry, cancel, list, replay-webhook).`);
     }
   } catch (error) {
     if (error instanceof UsageError) {

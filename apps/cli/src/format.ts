@@ -73,6 +73,12 @@ export function describeDelivery(status: DeliveryStatus): string[] {
   return lines;
 }
 
+/** One line per delivery, as `list` prints them: token, state, creation time and destination types. */
+export function describeDeliveryRow(status: DeliveryStatus): string {
+  const types = [...new Set(status.uploads.map((u) => u.type))].join(',');
+  return `${status.token}  ${status.state.padEnd(16)}  ${status.created_at}  ${status.uploads.length} upload${status.uploads.length === 1 ? '' : 's'} (${types})`;
+}
+
 /** Delivery states in which nothing more will happen. */
 export function isFinished(state: DeliveryStatus['state']): boolean {
   return state === 'completed' || state === 'failed' || state === 'partially_failed' || state === 'cancelled';

@@ -94,7 +94,7 @@ describe('no credential is ever shown', () => {
   async function everyAnswer(): Promise<{ url: string; status: number; body: string }[]> {
     const urls = ['/', '/api/queues', '/api/job-schedulers', '/api/redis/stats'];
     for (const queue of ALL_QUEUES) {
-      for (const status of ['latest', 'failed', 'completed', 'waiting', 'active', 'delayed']) {
+      for (const status of ['latest', 'failed', 'completed', 'waiting', 'prioritized', 'active', 'delayed']) {
         urls.push(`/api/queues?activeQueue=${queue}&status=${status}&page=1&jobsPerPage=50`);
       }
       urls.push(`/api/queues/${queue}/job-data-schema`, `/api/queues/${queue}/default-job-options`, `/api/queues/${queue}/workers`);
@@ -239,7 +239,7 @@ describe('actions', () => {
     const res = await writable.inject({ method: 'PUT', url: `/api/queues/upload-s3/${job.id}/retry`, headers: asOps });
     expect(res.statusCode).toBe(204);
     const again = (await h.producer.queue('s3').getJob(job.id!))!;
-    expect(await again.getState()).toBe('waiting');
+    expect(await again.getState()).toBe('prioritized');
     expect(again.attemptsMade).toBe(0);
     const status = await h.producer.get(token);
     expect(status.state).toBe('pending');

@@ -150,7 +150,7 @@ describe('pnpm start (the all-in-one fleet) in a terminal', () => {
       const reader = new Producer({ connection: check, prefix: 'upload-fleet', secretBox: SecretBox.fromConfig(keys) });
       try {
         const job = await reader.queue('http').getJob(uploads[0]!.job_id);
-        expect(await job!.getState()).toBe('waiting');
+        expect(await job!.getState()).toBe('prioritized');
         expect(job!.attemptsStarted).toBe(0);
         expect(receiver.requests.filter((r) => r.path === '/queued')).toHaveLength(0);
         await job!.remove();

@@ -86,8 +86,8 @@ describe(`${WORKERS} worker processes on one Redis`, () => {
     const t3 = Date.now();
     console.info(`exactly-once: ${WORKERS} workers up in ${t1 - t0} ms, ${JOBS} enqueued in ${t2 - t1} ms, processed ${t3 - t1} ms after the first enqueue`);
 
-    const counts = await queue.getJobCounts('completed', 'failed', 'active', 'waiting', 'delayed');
-    expect(counts).toMatchObject({ completed: JOBS, failed: 0, active: 0, waiting: 0, delayed: 0 });
+    const counts = await queue.getJobCounts('completed', 'failed', 'active', 'waiting', 'prioritized', 'delayed');
+    expect(counts).toMatchObject({ completed: JOBS, failed: 0, active: 0, waiting: 0, prioritized: 0, delayed: 0 });
 
     // The destination's view: one complete request per job, none for a path twice.
     const perPath = new Map<string, number>();

@@ -35,6 +35,7 @@ export const ERROR_CATALOG = {
   UF_TIMEOUT: { category: 'transient', hint: 'The destination did not answer in time; the upload will be retried.' },
   UF_RATE_LIMITED: { category: 'rate_limited', hint: 'The destination limits how often it accepts uploads; the upload waits and runs when allowed.' },
   UF_ABORTED: { category: 'transient', hint: 'The upload was interrupted (worker shutdown or lost lock) and will resume.' },
+  UF_EXPIRED: { category: 'permanent', hint: 'The upload had not started by the delivery\'s expires_at, so it was not sent late; submit the delivery again with a later expires_at if it is still wanted.' },
   UF_CONFIGURATION: { category: 'permanent', hint: 'An operator must fix the fleet\'s configuration (see the message), then retry the delivery.' },
   UF_UNKNOWN: { category: 'transient', hint: 'An unexpected error; the upload will be retried up to its attempt limit.' },
 } as const satisfies Record<string, CatalogEntry>;

@@ -22,7 +22,17 @@ export interface UploadJobData {
   /** The destination's secret fields, AES-256-GCM encrypted; absent when it has none. */
   secrets?: EncryptedEnvelope;
   enqueued_at: string;
+  /** The delivery's expires_at: an attempt that would start the upload after it fails with UF_EXPIRED. */
+  expires_at?: string;
 }
+
+/**
+ * BullMQ job priority of each delivery priority (lower runs first). Every upload job gets
+ * one, `normal` included: BullMQ runs jobs without a priority before all prioritized ones,
+ * so a `high` job could never pass an unprioritized backlog. Jobs therefore wait in the
+ * queue's `prioritized` sorted set, not its `wait` list (KEDA counts both; deploy/helm).
+ */
+export const JOB_PRIORITIES = { high: 1, normal: 2, low: 3 } as const;
 
 /** What an adapter returns: the URL of the delivered file where there is one, and its details. */
 export interface UploadResult {
@@ -30,6 +40,8 @@ export interface UploadResult {
   url: string | null;
   /** Bytes the destination received for the file. */
   bytes: number;
+  /** The whole file's SHA-256 (hex), computed by the worker while the file streamed (set by the runtime, not the adapter). */
+  sha256?: string;
   [detail: string]: unknown;
 }
 

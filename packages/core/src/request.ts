@@ -5,6 +5,10 @@ import type { LiteralAddressCheck } from './network-guard.js';
 
 export const MAX_UPLOADS_PER_DELIVERY = 10;
 
+/** A delivery's `priority`: urgent renders pass the backlog of a pool (BullMQ job priority, see job.ts). */
+export const DELIVERY_PRIORITIES = ['high', 'normal', 'low'] as const;
+export type DeliveryPriority = (typeof DELIVERY_PRIORITIES)[number];
+
 /** Where the rendered file is read from: a path under SOURCE_ROOT, or an http(s) URL. */
 export const sourceSchema = z.union(
   [
@@ -48,6 +52,12 @@ export function deliveryRequestSchemaFor<Destination extends z.ZodType>(destinat
         .record(z.string().max(100), z.union([z.string().max(1000), z.number(), z.boolean()]))
         .refine((m) => Object.keys(m).length <= 50, 'metadata may hold at most 50 keys')
         .optional(),
+      /** An upload that has not started by then fails with UF_EXPIRED instead of going out late. */
+      expires_at: z.iso
+        .datetime({ offset: true, error: 'expires_at must be an ISO 8601 date-time with a time zone, like "2026-12-03T18:00:00Z"' })
+        .refine((t) => Number.isNaN(Date.parse(t)) || Date.parse(t) > Date.now(), 'expires_at is in the past: give a time still to come, or leave expires_at out')
+        .optional(),
+      priority: z.enum(DELIVERY_PRIORITIES, { error: 'priority must be "high", "normal" or "low"' }).optional(),
     })
     .superRefine((request, ctx) => {
       if (request.upload && request.uploads) {

@@ -34,6 +34,13 @@ export interface DestinationDefinition<
    * and the registry's tests validate it and derive its limit key.
    */
   readonly example: Readonly<Record<string, unknown>>;
+  /**
+   * The field that names where the file lands (object key, blob name, remote path), or null
+   * for a destination that names none (a video platform). Its value may use filename
+   * templates (`${token}`, `${date:YYYY/MM/DD}`...; `filename-templates.ts`), expanded once
+   * per upload at submit time.
+   */
+  readonly targetPath: (keyof z.output<Schema> & string) | null;
   /** What a completed upload's `result` holds (beyond `url` and `bytes`, which all have). */
   readonly result: z.ZodObject;
   readonly limits: LimitDefinition<z.output<Schema>>;
@@ -144,4 +151,6 @@ export const baseResultSchema = z.object({
   url: z.string().nullable(),
   /** Bytes the destination received. */
   bytes: z.number().int().nonnegative(),
+  /** The whole file's SHA-256 (hex), computed by the worker while the file streamed; compare it with your own. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });

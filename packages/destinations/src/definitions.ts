@@ -14,6 +14,7 @@ import {
 } from '@upload-fleet/core';
 import * as registered from './all.js';
 import type { ConnectDefinition, DestinationDefinition, LimitDefaults, OAuthProviderDefinition } from './definition.js';
+import { expandTemplate, extensionOfSource, templateProblems, type TemplateValues } from './filename-templates.js';
 
 /**
  * Everything that lists or switches over destination types, derived from the registry
@@ -78,6 +79,8 @@ export function validateDeliveryRequest(input: unknown, checks: SubmitChecks = {
   if (!result.ok) return result;
   const untimely = submitTimeProblems(result.value, new Date());
   if (untimely.length > 0) return { ok: false, problems: untimely };
+  const unknownVariables = targetPathsOf(result.value).flatMap((t) => templateProblems(t.template, t.path, t.values));
+  if (unknownVariables.length > 0) return { ok: false, problems: unknownVariables };
   if (!checks.network) return result;
   const refused = blockedAddressProblems(result.value, checks.network);
   return refused.length > 0 ? { ok: false, problems: refused } : result;
@@ -90,6 +93,54 @@ function submitTimeProblems(request: DeliveryRequest, now: Date): ValidationProb
     const definition = definitionOf(upload.destination.type) as DestinationDefinition<string, z.ZodObject>;
     return (definition.submitProblems?.(upload.destination, now) ?? []).map((problem) => ({ path: `${at}.destination.${problem.path}`, message: problem.message }));
   });
+}
+
+// ---- filename templates (filename-templates.ts) ----
+
+interface TargetPath {
+  /** Where the upload sits in the request: `upload` or `uploads.<i>`. */
+  at: (string | number)[];
+  field: string;
+  /** The field's path in the request, for problems: `uploads.1.destination.filename`. */
+  path: string;
+  template: string;
+  values: Pick<TemplateValues, 'extension' | 'metadata' | 'index'>;
+}
+
+/** The target-path field of each upload (its definition's `targetPath`), with what its variables stand for. */
+function targetPathsOf(request: DeliveryRequest): TargetPath[] {
+  return uploadsOf(request).flatMap((upload, index) => {
+    const field = (definitionOf(upload.destination.type) as DestinationDefinition).targetPath;
+    const template = field === null ? undefined : (upload.destination as Record<string, unknown>)[field];
+    if (field === null || typeof template !== 'string') return [];
+    const at = request.uploads ? ['uploads', index] : ['upload'];
+    return [{
+      at,
+      field,
+      path: [...at, 'destination', field].join('.'),
+      template,
+      values: { index, extension: upload.extension ?? extensionOfSource(request.source), metadata: request.metadata },
+    }];
+  });
+}
+
+/**
+ * The request with every upload's target path expanded (`${token}`, `${date:...}`...), once,
+ * for the delivery `token` submitted at `now`: validated again from `input` with the expanded
+ * names in place, so a name the destination refuses (a metadata value with ".." for WebDAV) is
+ * a 400 at its field. `request` is `input` as `validateDeliveryRequest` accepted it.
+ */
+export function expandDeliveryTemplates(input: unknown, request: DeliveryRequest, values: Pick<TemplateValues, 'token' | 'now' | 'uuid'>): ValidationResult<DeliveryRequest> {
+  const paths = targetPathsOf(request).filter((t) => t.template.includes('${'));
+  if (paths.length === 0) return { ok: true, value: request };
+  const expandedInput = structuredClone(input) as Record<string, unknown>;
+  for (const target of paths) {
+    const upload = target.at.reduce<Record<string | number, unknown>>((node, key) => node[key] as Record<string | number, unknown>, expandedInput);
+    (upload.destination as Record<string, unknown>)[target.field] = expandTemplate(target.template, { ...values, ...target.values });
+  }
+  const result = validate(deliveryRequestSchema, expandedInput);
+  if (result.ok) return result;
+  return { ok: false, problems: result.problems.map((p) => ({ path: p.path, message: `after expanding its variables: ${p.message}` })) };
 }
 
 /** The uploads of a request as a list, whether it used `upload` or `uploads`. */

@@ -18,6 +18,7 @@ import {
   destinationsConfig,
   destinationSchema,
   destinationSettingVariables,
+  expandDeliveryTemplates,
   limitKeyOf,
   validateDeliveryRequest,
   type Destination,
@@ -97,6 +98,32 @@ describe.each(DEFINITIONS.map((definition) => [definition.type, definition] as c
     const scoped = capture();
     createScrubbingLogger(createLogger({ level: 'info' }, scoped.stream), values).info({ note: `token ${values.join(' ')}` }, `sending ${values.join(',')}`);
     expect(scoped.text()).not.toMatch(/planted-/);
+  });
+
+  it('declares its target-path field (or null), and that field takes filename templates', () => {
+    // Declared, not left out: a new definition must say where its file lands, or that it names none.
+    expect(Object.hasOwn(definition, 'targetPath'), `${type} must declare targetPath in its definition`).toBe(true);
+    const field = definition.targetPath;
+    if (field === null) {
+      // A destination with a filename must name it as its target path.
+      expect(Object.keys(definition.schema.shape)).not.toContain('filename');
+      return;
+    }
+    expect(Object.keys(definition.schema.shape)).toContain(field);
+    const example = definition.example as Record<string, unknown>;
+    expect(typeof example[field]).toBe('string');
+    const input = {
+      source: { path: 'renders/welcome.mov' },
+      metadata: { show: 'evening' },
+      upload: { destination: { ...example, [field]: `${String(example[field]).replace(/[^/]*$/, '')}\${metadata.show}/\${date:YYYY-MM-DD}/\${token}-\${index}.\${extension}` } },
+    };
+    const validated = validateDeliveryRequest(input);
+    if (!validated.ok) throw new Error(JSON.stringify(validated.problems));
+    const expanded = expandDeliveryTemplates(input, validated.value, { token: 'dlv_T', now: new Date(Date.UTC(2026, 0, 2)) });
+    if (!expanded.ok) throw new Error(JSON.stringify(expanded.problems));
+    expect((expanded.value.upload!.destination as Record<string, unknown>)[field]).toMatch(/evening\/2026-01-02\/dlv_T-0\.mov$/);
+    const unknown = validateDeliveryRequest({ ...input, upload: { destination: { ...example, [field]: 'a-${nope}.mp4' } } });
+    expect(unknown.ok ? [] : unknown.problems).toEqual([{ path: `upload.destination.${field}`, message: expect.stringContaining('${nope} is not a known variable') }]);
   });
 
   it('loads an adapter of its own type', async () => {

@@ -1,10 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { FinalUploadRecord, UploadJobData, UploadResult } from '@upload-fleet/core';
 import { readOwnedDelivery, type OwnerOptions } from './delivery-access.js';
 import type { DeliveryQueues } from './delivery-queues.js';
 import type { DeliveryStore } from './delivery-store.js';
+import { WebhookReplayRefusedError } from './errors.js';
 import type { OutcomeRecorder } from './outcome-recorder.js';
-import type { StatusProjection } from './status-projection.js';
+import { isFinished, type StatusProjection } from './status-projection.js';
 
 export interface CancelResult {
   cancelled: number[];
@@ -15,6 +17,12 @@ export interface CancelResult {
 export interface RetryResult {
   retried: number[];
   not_retried: { index: number; state: string; reason?: string }[];
+}
+
+export interface WebhookReplayResult {
+  token: string;
+  /** The webhook job queued; the status's `webhook` shows how it went. */
+  webhook_job_id: string;
 }
 
 /** Job states in which no worker holds the job yet, so removing it stops the upload cleanly. */
@@ -94,6 +102,25 @@ export class DeliveryControl {
       }
     }
     return result;
+  }
+
+  /**
+   * Sends the delivery's webhook again (`delivery.finished` with its status now), as
+   * Transloadit's "replay notification" does: for a receiver that was down or lost it. Each
+   * call queues one more webhook, signed and retried like the first.
+   * Throws WebhookReplayRefusedError when there is no callback_url or the delivery has not finished.
+   */
+  async replayWebhook(token: string, options: OwnerOptions = {}): Promise<WebhookReplayResult> {
+    const record = await readOwnedDelivery(this.store, token, options.owner);
+    const url = record.meta.callback_url;
+    if (!url) throw new WebhookReplayRefusedError('UF_NO_CALLBACK_URL', `The delivery "${token}" has no callback_url, so there is no webhook to send again. Give callback_url when submitting a delivery.`);
+    const { state } = await this.status.statusOf(record);
+    if (!isFinished(state)) {
+      throw new WebhookReplayRefusedError('UF_DELIVERY_NOT_FINISHED', `The delivery "${token}" is ${state}: its webhook is sent when every upload has ended. Replay it after that.`);
+    }
+    const jobId = `${token}-webhook-replay-${randomUUID()}`;
+    await this.outcomes.sendWebhook(token, url, record.generation + 1, jobId);
+    return { token, webhook_job_id: jobId };
   }
 }
 

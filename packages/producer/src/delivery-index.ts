@@ -56,10 +56,21 @@ export class DeliveryIndex {
 
   /** Tokens, newest first. */
   async list(query: DeliveryIndexQuery = {}): Promise<string[]> {
+    return (await this.entries(query)).map((entry) => entry.token);
+  }
+
+  /**
+   * Tokens with their creation time (ms), newest first; equal times come in reverse token
+   * order (ZREVRANGEBYSCORE's order), so (created_at, token) is a total order to page on.
+   */
+  async entries(query: DeliveryIndexQuery = {}): Promise<{ token: string; createdAtMs: number }[]> {
     const key = query.owner === undefined ? this.allKey() : this.ownerKey(query.owner);
     const max = query.toMs === undefined ? '+inf' : String(query.toMs);
     const min = query.fromMs === undefined ? '-inf' : String(query.fromMs);
-    return this.redis.zrevrangebyscore(key, max, min, 'LIMIT', query.offset ?? 0, query.limit ?? 50);
+    const flat = await this.redis.zrevrangebyscore(key, max, min, 'WITHSCORES', 'LIMIT', query.offset ?? 0, query.limit ?? 50);
+    const entries: { token: string; createdAtMs: number }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ token: flat[i]!, createdAtMs: Number(flat[i + 1]) });
+    return entries;
   }
 
   /** How many deliveries the index holds (for one owner, or all). */

@@ -2,13 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobsOptions } from 'bullmq';
 import { uploadQueueName, type LiteralAddressCheck, type SecretBox } from '@upload-fleet/core';
-import { uploadsOf, validateDeliveryRequest, type DeliveryRequest, type DestinationType } from '@upload-fleet/destinations/definitions';
+import { expandDeliveryTemplates, uploadsOf, validateDeliveryRequest, type DeliveryRequest, type DestinationType } from '@upload-fleet/destinations/definitions';
 import type { OwnerOptions } from './delivery-access.js';
 import type { DeliveryIndex } from './delivery-index.js';
 import type { DeliveryQueues } from './delivery-queues.js';
 import type { DeliveryMeta, DeliveryRecord, DeliveryStore } from './delivery-store.js';
 import { IdempotencyConflictError, ValidationFailedError } from './errors.js';
-import { buildJobData, fingerprintOf } from './job-data.js';
+import { buildJobData, fingerprintOf, jobPriorityOf } from './job-data.js';
 import { removalOptions, type RetentionOptions } from './retention.js';
 
 export type EnqueueOptions = OwnerOptions;
@@ -53,13 +53,16 @@ export class DeliverySubmitter {
   async enqueue(input: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
     const validation = validateDeliveryRequest(input, this.options.network ? { network: this.options.network } : {});
     if (!validation.ok) throw new ValidationFailedError(validation.problems);
-    const request = validation.value;
+    const submitted = validation.value;
+    const now = new Date();
     const owner = options.owner ?? 'default';
-    const fingerprint = fingerprintOf(request);
-    const keyHash = request.idempotency_key ? createHash('sha256').update(request.idempotency_key).digest('hex') : undefined;
+    const fingerprint = fingerprintOf(submitted);
+    const keyHash = submitted.idempotency_key ? createHash('sha256').update(submitted.idempotency_key).digest('hex') : undefined;
 
     let token = newDeliveryToken();
     let created = true;
+    // Filename templates are expanded once, before anything is written: the jobs hold the names.
+    let request = withExpandedTemplates(input, submitted, token, now);
     if (keyHash) {
       const claim = await this.store.claimIdempotencyKey(owner, keyHash, token);
       if (!claim.claimed) {
@@ -72,6 +75,7 @@ export class DeliverySubmitter {
         // deterministic, so jobs it did add are not added twice.
         token = claim.token;
         created = false;
+        request = withExpandedTemplates(input, submitted, token, now);
       }
     }
 
@@ -83,7 +87,7 @@ export class DeliverySubmitter {
     const added = await Promise.allSettled(
       uploads.map((upload, index) => {
         const data = buildJobData(token, index, request, upload, this.options.secretBox);
-        return this.queues.upload(upload.destination.type).add(`upload-${upload.destination.type}`, data, this.jobOptions(jobIdOf(token, index)));
+        return this.queues.upload(upload.destination.type).add(`upload-${upload.destination.type}`, data, this.jobOptions(jobIdOf(token, index), jobPriorityOf(request)));
       }),
     );
     const failure = added.find((a): a is PromiseRejectedResult => a.status === 'rejected');
@@ -97,9 +101,10 @@ export class DeliverySubmitter {
     return { token, created, uploads: meta.uploads.map(({ index, type, job_id }) => ({ index, type, job_id })) };
   }
 
-  private jobOptions(jobId: string): JobsOptions {
+  private jobOptions(jobId: string, priority: number): JobsOptions {
     return {
       jobId,
+      priority,
       attempts: this.options.maxAttempts,
       // The worker's backoff strategy reads the error (Retry-After, rate limits); see runtime/retry-policy.
       backoff: { type: 'fleet' },
@@ -122,6 +127,13 @@ export class DeliverySubmitter {
       await sleep(25);
     }
   }
+}
+
+/** The request with its filename templates expanded for `token`; a name the destination refuses is a 400. */
+function withExpandedTemplates(input: unknown, submitted: DeliveryRequest, token: string, now: Date): DeliveryRequest {
+  const expanded = expandDeliveryTemplates(input, submitted, { token, now });
+  if (!expanded.ok) throw new ValidationFailedError(expanded.problems);
+  return expanded.value;
 }
 
 export function jobIdOf(token: string, index: number): string {

@@ -34,3 +34,14 @@ export class IdempotencyConflictError extends Error {
     this.name = 'IdempotencyConflictError';
   }
 }
+
+/** A webhook replay was asked of a delivery that has no callback_url, or has not finished. */
+export class WebhookReplayRefusedError extends Error {
+  constructor(
+    readonly code: 'UF_NO_CALLBACK_URL' | 'UF_DELIVERY_NOT_FINISHED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'WebhookReplayRefusedError';
+  }
+}

@@ -1,6 +1,7 @@
 export * from './delivery-access.js';
 export * from './delivery-control.js';
 export * from './delivery-index.js';
+export * from './delivery-log.js';
 export * from './delivery-queues.js';
 export * from './delivery-store.js';
 export * from './delivery-submission.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { secretFieldsOf, type SecretBox, type UploadJobData } from '@upload-fleet/core';
+import { JOB_PRIORITIES, secretFieldsOf, type SecretBox, type UploadJobData } from '@upload-fleet/core';
 import { destinationSchemas, type Destination, type DeliveryRequest, type UploadSpec } from '@upload-fleet/destinations/definitions';
 
 /** Splits a destination into its public part and its secret fields. */
@@ -25,7 +25,13 @@ export function buildJobData(token: string, index: number, request: DeliveryRequ
     destination: visible,
     ...(Object.keys(secrets).length > 0 ? { secrets: box.encrypt(secrets) } : {}),
     enqueued_at: new Date().toISOString(),
+    ...(request.expires_at ? { expires_at: request.expires_at } : {}),
   };
+}
+
+/** The BullMQ priority of a request's jobs (`normal` when it names none). */
+export function jobPriorityOf(request: DeliveryRequest): number {
+  return JOB_PRIORITIES[request.priority ?? 'normal'];
 }
 
 /**

@@ -47,12 +47,21 @@ export class OutcomeRecorder {
     if (generation === 0) return;
     const delivery = await this.store.read(token);
     if (!delivery?.meta.callback_url) return;
+    await this.sendWebhook(token, delivery.meta.callback_url, generation, `${token}-webhook-${generation}`);
+  }
+
+  /**
+   * Queues `delivery.finished` for the delivery (its status as it is when sent), marking the
+   * webhook pending. The job id decides whether it is new: once per generation when a
+   * delivery ends, a fresh id for each replay.
+   */
+  async sendWebhook(token: string, url: string, generation: number, jobId: string): Promise<void> {
     await this.store.recordWebhook(token, { state: 'pending', attempts: 0 });
     await this.queues.webhooks().add(
       'webhook',
-      { token, url: delivery.meta.callback_url, generation },
+      { token, url, generation },
       {
-        jobId: `${token}-webhook-${generation}`,
+        jobId,
         attempts: this.webhookAttempts,
         backoff: { type: 'exponential', delay: this.webhookBackoffMs, jitter: 0.5 },
         ...removalOptions(this.options.retention),

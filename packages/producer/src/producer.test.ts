@@ -97,7 +97,7 @@ describe('Producer', () => {
     const again = await producer.enqueue(body);
     expect(again).toMatchObject({ token, created: false });
     const deliveries = [...(await dumpPrefix(url, prefix)).keys()].filter((k) => k.includes(':delivery:'));
-    const jobs = (await producer.queue('s3').getJobs(['waiting'])).filter((j) => j.data.token === token);
+    const jobs = (await producer.queue('s3').getJobs(['prioritized'])).filter((j) => j.data.token === token);
     expect(jobs).toHaveLength(1);
     expect(deliveries.filter((k) => k.endsWith(token!))).toHaveLength(1);
   });

@@ -3,7 +3,8 @@ import type { Cluster, Redis } from 'ioredis';
 import { DEFAULT_PREFIX, createNetworkGuard, type DeliveryStatus, type SecretBox, type UploadJobData, type UploadResult } from '@upload-fleet/core';
 import type { DestinationType } from '@upload-fleet/destinations/definitions';
 import type { OwnerOptions } from './delivery-access.js';
-import { DeliveryControl, type CancelResult, type RetryResult } from './delivery-control.js';
+import { DeliveryControl, type CancelResult, type RetryResult, type WebhookReplayResult } from './delivery-control.js';
+import { DeliveryLog, type DeliveryListPage, type DeliveryListQuery } from './delivery-log.js';
 import { DeliveryQueues, type WebhookJobData } from './delivery-queues.js';
 import { DeliveryIndex } from './delivery-index.js';
 import { DeliveryStore } from './delivery-store.js';
@@ -46,6 +47,7 @@ export interface ProducerOptions {
  *   control       delivery-control.ts     cancel and retry
  *   status        status-projection.ts    what the API reads (get, waitFor)
  *   index         delivery-index.ts       the deliveries newest first, per owner (the console's list)
+ *   log           delivery-log.ts         a caller's deliveries, filtered and paged (GET /v1/deliveries)
  *   outcomes      outcome-recorder.ts     what the workers write (final records, deferrals, webhooks)
  *
  * over the delivery record (delivery-store.ts) and the queues (delivery-queues.ts).
@@ -63,6 +65,7 @@ export class Producer {
   private readonly queues: DeliveryQueues;
   private readonly submitter: DeliverySubmitter;
   private readonly control: DeliveryControl;
+  private readonly log: DeliveryLog;
 
   constructor(options: ProducerOptions) {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
@@ -81,6 +84,7 @@ export class Producer {
     const network = options.allowedPrivateHosts ? createNetworkGuard({ allowedPrivateHosts: options.allowedPrivateHosts }) : undefined;
     this.submitter = new DeliverySubmitter(this.deliveries, this.queues, { secretBox: options.secretBox, maxAttempts, retention, index: this.index, ...(network ? { network } : {}) });
     this.control = new DeliveryControl(this.deliveries, this.queues, this.outcomes, this.status);
+    this.log = new DeliveryLog(this.deliveries, this.index, this.status);
   }
 
   /** The BullMQ queue of a destination type (created on first use). */
@@ -119,6 +123,16 @@ export class Producer {
   /** Re-queues the failed uploads of a delivery (each gets a fresh set of attempts). */
   retry(token: string, options: OwnerOptions = {}): Promise<RetryResult> {
     return this.control.retry(token, options);
+  }
+
+  /** The owner's deliveries, newest first, filtered and a page at a time (default owner: "default"). */
+  list(query: DeliveryListQuery = {}, options: OwnerOptions = {}): Promise<DeliveryListPage> {
+    return this.log.list(options.owner ?? 'default', query);
+  }
+
+  /** Sends a finished delivery's webhook again. Throws WebhookReplayRefusedError (no callback_url, not finished). */
+  replayWebhook(token: string, options: OwnerOptions = {}): Promise<WebhookReplayResult> {
+    return this.control.replayWebhook(token, options);
   }
 
   async close(): Promise<void> {

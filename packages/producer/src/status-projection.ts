@@ -36,7 +36,11 @@ export class StatusProjection {
 
   /** The state of every upload of a delivery. Throws DeliveryNotFoundError / DeliveryForbiddenError. */
   async get(token: string, options: OwnerOptions = {}): Promise<DeliveryStatus> {
-    const record = await readOwnedDelivery(this.store, token, options.owner);
+    return this.statusOf(await readOwnedDelivery(this.store, token, options.owner));
+  }
+
+  /** The status of a delivery record already read (the delivery log reads records first, to filter). */
+  async statusOf(record: DeliveryRecord): Promise<DeliveryStatus> {
     const uploads = await Promise.all(record.meta.uploads.map((u) => this.uploadStatus(record, u)));
     return summarize(record, uploads);
   }
@@ -128,7 +132,7 @@ function errorFromFailedReason(reason: string): SerializedFleetError {
   return { code, category: ERROR_CATALOG[code].category, message: match ? match[2]! : (reason || 'The upload failed.') };
 }
 
-function isFinished(state: DeliveryState): boolean {
+export function isFinished(state: DeliveryState): boolean {
   return state === 'completed' || state === 'failed' || state === 'partially_failed' || state === 'cancelled';
 }
 

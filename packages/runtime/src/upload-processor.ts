@@ -10,7 +10,7 @@ import type { FleetMetrics } from './metrics.js';
 import { throttledProgress } from './progress.js';
 import { retryDelayMs, withJitter, type BackoffOptions } from './retry-policy.js';
 import type { AccountKeys, FleetLimiter, Permit } from './limits/index.js';
-import { openSource } from './sources/index.js';
+import { digestingSource, openSource } from './sources/index.js';
 
 /** Reasons the runtime aborts an upload; adapters see them as `signal.reason`. */
 export const ABORT_SHUTDOWN = 'shutdown';
@@ -82,6 +82,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
     const secretValues = secretStringsOf(secrets);
     const log = createScrubbingLogger(baseLog, secretValues);
 
+    const checkpoint = redisCheckpointStore(options.connection, options.prefix, String(job.id), options.checkpointTtlSeconds);
     const timeout = AbortSignal.timeout(options.uploadTimeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
 
@@ -101,6 +102,12 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         log.warn({ finished_at: recorded.finished_at }, 'the delivery record shows this upload completed; completing the job with the recorded result, sending nothing');
         await job.log(`already completed at ${recorded.finished_at} (delivery record); nothing sent again`);
         return recorded.result;
+      }
+
+      // A deadline is about starting: an upload that began before it (an attempt ended, or a
+      // checkpoint to resume from) goes on; one that never started does not go out late.
+      if (data.expires_at && Date.now() > Date.parse(data.expires_at) && job.attemptsMade === 0 && (await checkpoint.load()) === undefined) {
+        throw new FleetError('UF_EXPIRED', `The upload had not started by the delivery's expires_at (${data.expires_at}); nothing was sent`, { destination: adapter.type });
       }
 
       const destination = destinationSchemas[adapter.type].parse({ ...data.destination, ...secrets }) as Destination;
@@ -127,7 +134,8 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       }
 
       await outcomes.clearDeferral(data.token, data.index);
-      const source = await openSource(data.source, { sourceRoot: options.sourceRoot, network: options.network });
+      // The whole file's SHA-256 goes into every result, hashed from the bytes the adapter streams (sources/source-digest.ts).
+      const source = digestingSource(await openSource(data.source, { sourceRoot: options.sourceRoot, network: options.network }));
       const progress = throttledProgress(source.size, (p) => job.updateProgress(p));
       log.info({ source: source.description, bytes: source.size, limit_key: limitKey }, 'upload started');
 
@@ -142,7 +150,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
           progress.report(bytes);
         },
         log,
-        checkpoint: redisCheckpointStore(options.connection, options.prefix, String(job.id), options.checkpointTtlSeconds),
+        checkpoint,
         attempt,
         lastAttempt: attempt >= maxAttempts,
         uploadId: uploadIdOf(data.token, data.index),
@@ -152,10 +160,10 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       });
       // What the destination answered is stored (job return value, delivery record) and shown
       // by the status API: scrub every secret of this job from it, whatever the adapter did.
-      const result = scrubDeep(answer, secretValues);
+      const result = { ...scrubDeep(answer, secretValues), sha256: await source.sha256() };
       progress.report(source.size);
       await progress.flush();
-      await redisCheckpointStore(options.connection, options.prefix, String(job.id), options.checkpointTtlSeconds).clear();
+      await checkpoint.clear();
       await outcomes.finishUpload(data.token, data.index, { state: 'completed', result, attempts: attempt, finished_at: new Date().toISOString() });
       log.info({ url: result.url, bytes: result.bytes }, 'upload completed');
       options.metrics.uploadCompleted(adapter.type, result.bytes, seconds());

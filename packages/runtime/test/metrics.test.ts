@@ -112,7 +112,7 @@ describe('Prometheus metrics of a worker fleet', () => {
     expect(valueOf(samples, 'upload_fleet_uploaded_bytes_total', { destination: 'http' })).toBe(2 * MiB + 5 + retried.size);
   });
 
-  it('reports waiting jobs per queue and state, read from BullMQ at scrape time', async () => {
+  it('reports queued jobs per queue and state, read from BullMQ at scrape time', async () => {
     // Paused for the whole fleet, so no worker takes the jobs while the test counts them.
     const queue = harness.fleet.producer.queue('http');
     await queue.pause();
@@ -120,13 +120,14 @@ describe('Prometheus metrics of a worker fleet', () => {
       const file = harness.writeSource('waiting.mp4', 1000);
       const tokens = [(await submit(file.name, '/w1')).token, (await submit(file.name, '/w2')).token];
       const samples = await scrape();
-      expect(valueOf(samples, 'upload_fleet_jobs', { queue: 'upload-http', state: 'waiting' })).toBe(2);
+      // Every upload job has a priority (the delivery's, normal by default): BullMQ counts them as prioritized.
+      expect(valueOf(samples, 'upload_fleet_jobs', { queue: 'upload-http', state: 'prioritized' })).toBe(2);
       expect(valueOf(samples, 'upload_fleet_jobs', { queue: 'upload-http', state: 'failed' })).toBe(1);
       // The webhook queue is reported too.
       expect(samples.some((s) => s.name === 'upload_fleet_jobs' && s.labels.queue === WEBHOOK_QUEUE)).toBe(true);
       await queue.resume();
       for (const token of tokens) expect((await waitFor(token)).state).toBe('completed');
-      expect(valueOf(await scrape(), 'upload_fleet_jobs', { queue: 'upload-http', state: 'waiting' })).toBe(0);
+      expect(valueOf(await scrape(), 'upload_fleet_jobs', { queue: 'upload-http', state: 'prioritized' })).toBe(0);
     } finally {
       await queue.resume();
     }

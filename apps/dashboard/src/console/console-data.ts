@@ -192,7 +192,7 @@ export class ConsoleData {
     const now = Date.now();
     const pools = await Promise.all(
       this.bullQueues.map(async (queue) => {
-        const [completed, failed, counts] = await Promise.all([lastHour(queue, 'completed', now), lastHour(queue, 'failed', now), queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed')]);
+        const [completed, failed, counts] = await Promise.all([lastHour(queue, 'completed', now), lastHour(queue, 'failed', now), queue.getJobCounts('prioritized', 'waiting', 'active', 'delayed', 'completed', 'failed')]);
         const done = sum(completed) + sum(failed);
         const { type, label } = labels.get(queue.name) ?? { type: queue.name, label: queue.name };
         return {

@@ -182,7 +182,7 @@ export function poolsPage(ctx: PageContext, pools: PoolThroughput[]): string {
           return `<span style="display:flex;flex-direction:column-reverse"><i style="height:${Math.round((c / peak) * 26)}px"></i><i class="f" style="height:${Math.round((f / peak) * 26)}px"></i></span>`;
         })
         .join('');
-      const counts = ['waiting', 'active', 'delayed'].map((k) => `${k} ${p.counts[k] ?? 0}`).join(' · ');
+      const counts = ['prioritized', 'waiting', 'active', 'delayed'].map((k) => `${k} ${p.counts[k] ?? 0}`).join(' · ');
       return `<tr data-queue="${escapeHtml(p.queue)}"><td>${escapeHtml(p.label)}<div class="muted mono">${escapeHtml(p.queue)}</div></td><td>${p.completed}</td><td>${p.failed}</td><td>${p.failure_rate === undefined ? '<span class="muted">–</span>' : `${(p.failure_rate * 100).toFixed(1)}%`}</td><td><div class="spark">${spark}</div></td><td class="muted">${counts}</td></tr>`;
     })
     .join('');

@@ -43,6 +43,7 @@ export const azureBlobDefinition = defineDestination({
   label: 'Azure Blob Storage',
   description: 'Uploads to Azure Blob Storage',
   schema: azureBlobDestinationSchema,
+  targetPath: 'filename',
   example: { type: 'azureblob', account: 'myvideos', key: 'ZXhhbXBsZS1rZXk=', container: 'renders', filename: 'welcome.mp4' },
   result: baseResultSchema.extend({
     etag: z.string().nullable(),

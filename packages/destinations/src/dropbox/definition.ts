@@ -37,6 +37,7 @@ export const dropboxDefinition = defineDestination({
   label: 'Dropbox',
   description: 'Uploads to Dropbox folders',
   schema: dropboxDestinationSchema,
+  targetPath: 'filename',
   example: { type: 'dropbox', filename: '/videos/welcome.mp4', auth_secret: 'ufc_example.secret' },
   result: baseResultSchema.extend({
     path: z.string(),

@@ -29,6 +29,7 @@ export const facebookDefinition = defineDestination({
   label: 'Facebook',
   description: 'Uploads to Facebook pages',
   schema: facebookDestinationSchema,
+  targetPath: null,
   example: { type: 'facebook', title: 'Welcome', description: 'Your personal video', oauth_access_token: 'EAAB-example-token' },
   result: baseResultSchema.extend({ url: z.string(), video_id: z.string() }),
   limits: {

@@ -21,6 +21,7 @@ export const ftpDefinition = defineDestination({
   label: 'FTP',
   description: 'Uploads to FTP servers',
   schema: ftpDestinationSchema,
+  targetPath: 'filename',
   example: { type: 'ftp', host: 'ftp.example.com', filename: '/videos/welcome.mp4', user: 'ftpuser', password: 'example-password' },
   result: baseResultSchema,
   limits: {

@@ -81,6 +81,7 @@ export const gcsDefinition = defineDestination({
   label: 'Google Cloud Storage',
   description: 'Uploads to Google Cloud Storage buckets (resumable, CRC32C-verified)',
   schema: gcsDestinationSchema,
+  targetPath: 'filename',
   example: {
     type: 'gcs',
     bucket: 'my-videos',

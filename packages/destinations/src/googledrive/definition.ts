@@ -52,6 +52,7 @@ export const googleDriveDefinition = defineDestination({
   label: 'Google Drive',
   description: 'Uploads files to Google Drive folders, My Drive or shared drives (resumable)',
   schema: googleDriveDestinationSchema,
+  targetPath: 'filename',
   example: { type: 'googledrive', filename: 'welcome.mp4', folder_id: '1AbCdEfGhIjKlMnOpQrStUvWxYz012345', auth_secret: 'ufc_example.secret' },
   result: baseResultSchema.extend({
     /** webViewLink: the file's page in Drive. */

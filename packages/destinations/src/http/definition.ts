@@ -31,6 +31,7 @@ export const httpDefinition = defineDestination({
   label: 'HTTP',
   description: 'Uploads to HTTP endpoints',
   schema: httpDestinationSchema,
+  targetPath: 'filename',
   example: { type: 'http', url: 'https://your-server.example/api/videos', filename: 'welcome.mp4', user: 'uploader', password: 'example-password', headers: { 'X-Api-Key': 'example-key' } },
   result: baseResultSchema.extend({
     status: z.number().int(),

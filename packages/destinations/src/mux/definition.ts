@@ -43,6 +43,7 @@ export const muxDefinition = defineDestination({
   label: 'Mux',
   description: 'Uploads to Mux Video as new assets (direct uploads)',
   schema: muxDestinationSchema,
+  targetPath: null,
   example: { type: 'mux', token_id: 'your-token-id', token_secret: 'your-token-secret', playback_policy: 'public', passthrough: 'order-1234' },
   result: baseResultSchema.extend({
     /** https://stream.mux.com/<playback_id>.m3u8, or null when the asset has no playback id. */

@@ -100,6 +100,7 @@ export const s3Definition = defineDestination({
   label: 'Amazon S3',
   description: 'Uploads to Amazon S3 and S3-compatible services: Cloudflare R2, Backblaze B2, Wasabi, DigitalOcean Spaces, MinIO',
   schema: s3DestinationSchema,
+  targetPath: 'filename',
   example: { type: 's3', bucket: 'my-videos', filename: 'renders/welcome.mp4', aws_access_key_id: 'AKIAEXAMPLE', aws_secret_access_key: 'wJalrXUtnFEMI/K7MDENG/EXAMPLEKEY' },
   result: baseResultSchema.extend({
     /** The object's ETag without quotes. */

@@ -44,6 +44,7 @@ export const sftpDefinition = defineDestination({
   label: 'SFTP',
   description: 'Uploads to SFTP (SSH file transfer) servers',
   schema: sftpDestinationSchema,
+  targetPath: 'filename',
   example: {
     type: 'sftp',
     host: 'sftp.example.com:2222',

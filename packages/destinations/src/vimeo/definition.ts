@@ -77,6 +77,7 @@ export const vimeoDefinition = defineDestination({
   label: 'Vimeo',
   description: 'Uploads videos to Vimeo accounts (tus resumable uploads)',
   schema: vimeoDestinationSchema,
+  targetPath: null,
   example: {
     type: 'vimeo',
     name: 'Welcome',

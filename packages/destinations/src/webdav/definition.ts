@@ -34,6 +34,7 @@ export const webdavDefinition = defineDestination({
   label: 'WebDAV',
   description: 'Uploads to WebDAV servers (Apache mod_dav, Nextcloud, NAS)',
   schema: webdavDestinationSchema,
+  targetPath: 'filename',
   example: { type: 'webdav', url: 'https://dav.example.com/remote.php/dav/files/uploader/', filename: 'videos/welcome.mp4', user: 'uploader', password: 'example-password' },
   result: baseResultSchema,
   limits: {

@@ -136,6 +136,7 @@ export const youtubeDefinition = defineDestination({
   label: 'YouTube',
   description: 'Uploads to YouTube channels',
   schema: youtubeDestinationSchema,
+  targetPath: null,
   example: { type: 'youtube', title: 'Welcome', description: 'Your personal video', category: '22', auth_secret: 'ufc_example.secret' },
   result: baseResultSchema.extend({
     url: z.string(),

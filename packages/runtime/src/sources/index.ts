@@ -29,4 +29,5 @@ export async function openSource(source: Source, options: OpenSourceOptions): Pr
 }
 
 export { openPathSource } from './path-source.js';
+export { digestingSource, type DigestingSource } from './source-digest.js';
 export { openUrlSource, type UrlSourceOptions } from './url-source.js';

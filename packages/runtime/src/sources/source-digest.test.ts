@@ -1,0 +1,81 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { UploadSource } from '@upload-fleet/destinations';
+import { openPathSource } from './path-source.js';
+import { digestingSource } from './source-digest.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'upload-fleet-digest-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const bytes = randomBytes(3 * 1024 * 1024 + 17);
+writeFileSync(join(dir, 'clip.mp4'), bytes);
+const expected = createHash('sha256').update(bytes).digest('hex');
+
+/** The path source, counting the bytes read from the file. */
+async function countingSource(): Promise<{ source: UploadSource; read: () => number }> {
+  const inner = await openPathSource('clip.mp4', dir);
+  let read = 0;
+  return {
+    read: () => read,
+    source: {
+      size: inner.size,
+      description: inner.description,
+      async open(offset) {
+        const stream = await inner.open(offset);
+        stream.on('data', (chunk: Buffer) => (read += chunk.length));
+        return stream;
+      },
+    },
+  };
+}
+
+async function drain(stream: Readable, limit = Infinity): Promise<number> {
+  let got = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    got += chunk.length;
+    if (got >= limit) break;
+  }
+  return got;
+}
+
+describe('the digesting source', () => {
+  it('hashes the whole file from one sequential read, reading nothing twice', async () => {
+    const { source, read } = await countingSource();
+    const digesting = digestingSource(source);
+    expect(await drain(await digesting.open())).toBe(bytes.length);
+    expect(await digesting.sha256()).toBe(expected);
+    expect(read()).toBe(bytes.length);
+  });
+
+  it('after a resume from an offset, reads the skipped prefix once (only it) and hashes the whole file', async () => {
+    const { source, read } = await countingSource();
+    const digesting = digestingSource(source);
+    const offset = 1024 * 1024 + 5;
+    await drain(await digesting.open(offset));
+    expect(read()).toBe(bytes.length - offset);
+    expect(await digesting.sha256()).toBe(expected);
+    // The prefix, plus at most the rest of the one read chunk (64 KiB) that crosses its end.
+    expect(read() - (bytes.length - offset)).toBeGreaterThanOrEqual(offset);
+    expect(read() - (bytes.length - offset)).toBeLessThan(offset + 64 * 1024);
+  });
+
+  it('hashes parts read out of order and parts read twice (a retried part) in file order', async () => {
+    const { source, read } = await countingSource();
+    const digesting = digestingSource(source);
+    const part = 1024 * 1024;
+    // Part 2 and the tail first, part 1 broken off half-way, then part 1 again.
+    await drain(await digesting.open(2 * part));
+    await drain(await digesting.open(part), 1);
+    await drain(await digesting.open(0), part + 200);
+    await drain(await digesting.open(part));
+    expect(await digesting.sha256()).toBe(expected);
+    // Nothing beyond what the "adapter" read: no second pass.
+    const readByAdapter = read();
+    expect(await digesting.sha256()).toBe(expected);
+    expect(read()).toBe(readByAdapter);
+  });
+});

@@ -1,0 +1,106 @@
+import { createHash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import type { UploadSource } from '@upload-fleet/destinations';
+
+/**
+ * The whole file's SHA-256, computed from the bytes the adapter streams, never by a second
+ * read of what it already read. The source the worker hands the adapter is wrapped: every
+ * stream it opens is tapped, and the bytes at the hash's position are fed to one SHA-256
+ * in file order. Bytes ahead of that position (parts read in parallel, as S3 and Azure do)
+ * are kept until the bytes before them arrive, up to AHEAD_LIMIT_BYTES; bytes read again
+ * (a retried part) are not hashed twice.
+ *
+ * What the adapter never streams in this attempt is read once at the end, from the source,
+ * by `sha256()`: the prefix a resumed upload skips (the destination holds those bytes from
+ * an earlier attempt, and Node's crypto cannot carry a hash state across processes, so it
+ * is not persisted), and parallel bytes beyond AHEAD_LIMIT_BYTES. That is a read of those
+ * parts only: for a path source, the local file; for a URL source, a Range request.
+ */
+export interface DigestingSource extends UploadSource {
+  /** The file's SHA-256 (hex), reading once whatever this attempt did not stream. */
+  sha256(): Promise<string>;
+}
+
+/** Out-of-order bytes held for the hash at most; beyond that they are read again at the end. */
+const AHEAD_LIMIT_BYTES = 64 * 1024 * 1024;
+
+export function digestingSource(source: UploadSource): DigestingSource {
+  const hash = createHash('sha256');
+  let hashedUpTo = 0;
+  let finished: string | undefined;
+  /** Chunks that start beyond the hash's position, by start offset. */
+  const ahead = new Map<number, Buffer>();
+  let aheadBytes = 0;
+
+  const feed = (start: number, chunk: Buffer): void => {
+    const end = start + chunk.length;
+    if (finished !== undefined || end <= hashedUpTo) return;
+    if (start > hashedUpTo) {
+      if (aheadBytes + chunk.length <= AHEAD_LIMIT_BYTES && !ahead.has(start)) {
+        ahead.set(start, Buffer.from(chunk));
+        aheadBytes += chunk.length;
+      }
+      return;
+    }
+    hash.update(chunk.subarray(hashedUpTo - start));
+    hashedUpTo = end;
+    // Bytes kept for later may now be next.
+    for (let progressed = true; progressed; ) {
+      progressed = false;
+      for (const [at, held] of ahead) {
+        if (at > hashedUpTo) continue;
+        ahead.delete(at);
+        aheadBytes -= held.length;
+        if (at + held.length > hashedUpTo) {
+          hash.update(held.subarray(hashedUpTo - at));
+          hashedUpTo = at + held.length;
+          progressed = true;
+        }
+      }
+    }
+  };
+
+  const tap = (stream: Readable, offset: number): Readable => {
+    let position = offset;
+    const tapped = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        feed(position, chunk);
+        position += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    stream.on('error', (error) => tapped.destroy(error));
+    tapped.on('close', () => stream.destroy());
+    return stream.pipe(tapped);
+  };
+
+  return {
+    size: source.size,
+    description: source.description,
+    async open(offset = 0) {
+      return tap(await source.open(offset), offset);
+    },
+    async sha256() {
+      if (finished !== undefined) return finished;
+      // What this attempt did not stream, gap by gap: each read once, up to the next bytes held.
+      while (hashedUpTo < source.size) {
+        const gapEnd = Math.min(source.size, ...[...ahead.keys()].filter((at) => at > hashedUpTo));
+        const stream = await source.open(hashedUpTo);
+        let position = hashedUpTo;
+        try {
+          for await (const chunk of stream as AsyncIterable<Buffer>) {
+            feed(position, chunk.subarray(0, Math.max(0, gapEnd - position)));
+            position += chunk.length;
+            if (position >= gapEnd) break;
+          }
+        } finally {
+          stream.destroy();
+        }
+        if (position < gapEnd) throw new Error(`the source ended at byte ${position} of ${source.size} while its hash was computed`);
+      }
+      ahead.clear();
+      finished = hash.digest('hex');
+      return finished;
+    },
+  };
+}
