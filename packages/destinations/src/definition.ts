@@ -98,6 +98,15 @@ export interface OAuthProviderDefinition {
   readonly clientAuth: 'body' | 'basic';
   /** What the consent URL needs so that the token answer carries a refresh token. */
   readonly offlineParams: Readonly<Record<string, string>>;
+  /**
+   * The name of the client id in the consent URL and the token request body; default
+   * `client_id` (RFC 6749). TikTok calls it `client_key`.
+   */
+  readonly clientIdParam?: string;
+  /** How the consent URL joins scopes; default ' ' (RFC 6749 section 3.3). TikTok joins them with ','. */
+  readonly scopeSeparator?: ' ' | ',';
+  /** The token answer's field naming the account; default `account_id` (Dropbox). TikTok's is `open_id`. */
+  readonly accountIdField?: string;
 }
 
 /** The connect flow of a type: `POST /v1/connect/<type>`. */
