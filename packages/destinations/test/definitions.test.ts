@@ -131,7 +131,7 @@ const SPEC_EXAMPLES = {
 } as const;
 
 /** The types added beyond the spec (issues 10 and 11), which no spec example covers. */
-const BEYOND_THE_SPEC: readonly string[] = ['gcs', 'mux', 'sftp', 'vimeo', 'webdav'];
+const BEYOND_THE_SPEC: readonly string[] = ['gcs', 'mux', 'sftp', 'tiktok', 'vimeo', 'webdav'];
 
 /** What each example parses to: the example plus the spec's defaults, nothing else. */
 const SPEC_EXAMPLES_PARSED: Record<keyof typeof SPEC_EXAMPLES, Record<string, unknown>> = {
@@ -186,7 +186,7 @@ describe('the spec\'s JSON examples', () => {
 // The spec's parameter tables as data: name, type, required, default.
 // ---------------------------------------------------------------------------------------
 
-type Kind = 'string' | 'boolean' | 'array' | 'object';
+type Kind = 'string' | 'boolean' | 'number' | 'array' | 'object';
 interface Param {
   name: string;
   kind: Kind;
@@ -325,6 +325,17 @@ const SPEC_PARAMETERS: TableOf<Param[]> = {
     p('host_key', 'string', false),
     p('file_mode', 'string', false),
   ],
+  // Beyond the spec (video platforms): docs/destinations/tiktok.md.
+  tiktok: [
+    p('type', 'string', true),
+    p('title', 'string', false),
+    p('privacy_level', 'string', true),
+    p('disable_duet', 'boolean', false),
+    p('disable_stitch', 'boolean', false),
+    p('disable_comment', 'boolean', false),
+    p('video_cover_timestamp_ms', 'number', false),
+    p('auth_secret', 'string', true),
+  ],
   // Beyond the spec (issue 10): WebDAV.
   webdav: [
     p('type', 'string', true),
@@ -353,6 +364,7 @@ const MINIMAL: TableOf<Record<string, unknown>> = {
   vimeo: { type: 'vimeo', oauth_access_token: 'vimeo-token' },
   sftp: { type: 'sftp', host: 'sftp.example.com', filename: '/videos/welcome.mp4', user: 'deliveries', password: 'example-password' },
   webdav: { type: 'webdav', url: 'https://dav.example.com/files/', filename: 'videos/welcome.mp4' },
+  tiktok: { type: 'tiktok', privacy_level: 'SELF_ONLY', auth_secret: 'ufc_example.secret' },
 };
 
 /** Each minimal destination, parsed: exactly the spec's defaults are filled in. */
@@ -368,9 +380,10 @@ const MINIMAL_PARSED: TableOf<Record<string, unknown>> = {
   vimeo: { ...MINIMAL.vimeo },
   sftp: { ...MINIMAL.sftp },
   webdav: { ...MINIMAL.webdav, headers: {}, overwrite: true },
+  tiktok: { ...MINIMAL.tiktok },
 };
 
-const WRONG_KIND: Record<Kind, unknown> = { string: 123, boolean: 'true', array: 'personalized,welcome', object: 'x=1' };
+const WRONG_KIND: Record<Kind, unknown> = { string: 123, boolean: 'true', number: '1000', array: 'personalized,welcome', object: 'x=1' };
 
 const ALL_PARAMS = TABLED_TYPES().flatMap((type) => SPEC_PARAMETERS[type].map((param) => ({ type, ...param })));
 const DEFAULTED_PARAMS = ALL_PARAMS.filter((param) => 'default' in param);
@@ -875,6 +888,7 @@ describe('secret fields', () => {
     vimeo: ['password', 'oauth_access_token', 'auth_secret'],
     sftp: ['password', 'private_key', 'passphrase'],
     webdav: ['password', 'headers'],
+    tiktok: ['auth_secret'],
   };
 
   it.each(TABLED_TYPES())('%s declares exactly its credentials as secret', (type) => {

@@ -21,6 +21,8 @@ export const TIKTOK_PRIVACY_LEVELS = ['PUBLIC_TO_EVERYONE', 'MUTUAL_FOLLOW_FRIEN
  */
 export const TIKTOK_TITLE_MAX_UTF16 = 2200;
 
+const CONNECT_HINT = 'connect the TikTok account once (POST /v1/connect/tiktok) and send the auth_secret it shows';
+
 export const tiktokDestinationSchema = z.strictObject({
   type: z.literal('tiktok'),
   /** The caption, hashtags and @mentions included. */
@@ -43,7 +45,12 @@ export const tiktokDestinationSchema = z.strictObject({
     .int('video_cover_timestamp_ms must be a whole number of milliseconds')
     .nonnegative('video_cover_timestamp_ms must not be negative')
     .optional(),
-  auth_secret: secret(z.string({ error: 'auth_secret is required: connect the TikTok account (POST /v1/connect/tiktok) and send the auth_secret it shows' }).min(1, 'auth_secret must not be empty')),
+  auth_secret: secret(
+    z
+      .string({ error: (issue) => (issue.input === undefined ? `auth_secret is required: ${CONNECT_HINT}` : 'auth_secret must be a string') })
+      .trim()
+      .min(1, `auth_secret must not be empty: ${CONNECT_HINT}`),
+  ),
 });
 export type TikTokDestination = z.output<typeof tiktokDestinationSchema>;
 
