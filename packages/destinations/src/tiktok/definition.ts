@@ -17,7 +17,7 @@ export const TIKTOK_PRIVACY_LEVELS = ['PUBLIC_TO_EVERYONE', 'MUTUAL_FOLLOW_FRIEN
 /**
  * The caption's limit: "The video caption ... max length 2200 in UTF-16 runes" (Direct Post
  * reference, post_info.title). A JavaScript string's length counts UTF-16 code units, the
- * same count, so `max()` measures what TikTok measures (an emoji outside the BMP is two).
+ * same count, so it measures what TikTok measures (an emoji outside the BMP is two).
  */
 export const TIKTOK_TITLE_MAX_UTF16 = 2200;
 
@@ -28,7 +28,8 @@ export const tiktokDestinationSchema = z.strictObject({
   /** The caption, hashtags and @mentions included. */
   title: z
     .string({ error: 'title must be a string' })
-    .max(TIKTOK_TITLE_MAX_UTF16, `title must be at most ${TIKTOK_TITLE_MAX_UTF16} UTF-16 code units (TikTok's limit for captions; an emoji counts as two)`)
+    // String#length, explicitly: zod's max() counts code points, not UTF-16 units.
+    .refine((title) => title.length <= TIKTOK_TITLE_MAX_UTF16, `title must be at most ${TIKTOK_TITLE_MAX_UTF16} UTF-16 code units (TikTok's limit for captions; an emoji counts as two)`)
     .optional(),
   /**
    * Who may watch. Required: TikTok's UX guidelines forbid a default, and the value must be
