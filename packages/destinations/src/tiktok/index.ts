@@ -104,7 +104,7 @@ async function accountOf(settings: TikTokSettings, context: AccountContext<TikTo
   const client = new TikTokClient(context.destination.auth_secret, context.credentials, settings.apiBaseUrl, context.network, context.signal);
   const creator = await creatorInfo(client);
   if (!creator.username) throw new FleetError('UF_DESTINATION_UNAVAILABLE', 'TikTok answered the creator info query without a creator_username', { destination: 'tiktok' });
-  return creator.username;
+  return `tiktok-creator:${creator.username}`;
 }
 
 // ---- step 1: creator info -----------------------------------------------------------
