@@ -6,7 +6,7 @@ import { abortedError, fleetErrorIn } from '../transport-errors.js';
 import { MAX_VIDEO_BYTES, chunkRange, planChunks, type ChunkPlan } from './chunk-plan.js';
 import { TikTokClient } from './client.js';
 import type { TikTokDestination, TikTokSettings, TIKTOK_PUBLISH_STATES } from './definition.js';
-import { errorForAnswer, isInterruption, isOk, publishFailedError, tiktokDataOf, type TikTokAnswer } from './errors.js';
+import { errorForAnswer, isInterruption, isOk, publishFailedError, tiktokDataOf } from './errors.js';
 
 /**
  * The TikTok destination: a Direct Post with FILE_UPLOAD through the Content Posting API
