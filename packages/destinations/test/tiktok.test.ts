@@ -53,6 +53,7 @@ beforeEach(() => {
   standIn.api.setAudited(true);
   standIn.api.setPrivacyLevelOptions(['PUBLIC_TO_EVERYONE', 'MUTUAL_FOLLOW_FRIENDS', 'SELF_ONLY']);
   standIn.api.failPublishing(undefined);
+  standIn.api.setPublishAfterMs(20);
 });
 
 function destination(fields: Record<string, unknown> = {}): TikTokDestination {
@@ -153,6 +154,7 @@ describe('a direct post', () => {
   });
 
   it('reports the state seen when the wait for PUBLISH_COMPLETE runs out', async () => {
+    standIn.api.setPublishAfterMs(60_000);
     const result = await run(destination({ title: 'no wait' }), small, { settings: { ...settings, publishWaitMs: 0 } });
     expect(result).toMatchObject({ publish_status: 'PROCESSING_DOWNLOAD', post_id: null, url: null });
   });

@@ -104,6 +104,8 @@ export interface TikTokFake {
   expireUploadUrls(): void;
   /** Makes posts that finish from now on FAIL with this fail_reason; undefined restores publishing. */
   failPublishing(reason: string | undefined): void;
+  /** From the last chunk to PUBLISH_COMPLETE, for posts that finish from now on. */
+  setPublishAfterMs(ms: number): void;
   throttle(bytesPerSecond: number): void;
   close(): Promise<void>;
 }
@@ -135,7 +137,7 @@ export async function startTikTokFake(options: TikTokFakeOptions): Promise<TikTo
   let readyAt = 0;
   let base = '';
   const uploadUrlTtlMs = options.uploadUrlTtlMs ?? 60 * 60_000;
-  const publishAfterMs = options.publishAfterMs ?? 50;
+  let publishAfterMs = options.publishAfterMs ?? 50;
   const postsPerDay = options.postsPerDay ?? 15;
   const initsPerMinute = options.initsPerMinute ?? 6;
 
@@ -366,6 +368,9 @@ export async function startTikTokFake(options: TikTokFakeOptions): Promise<TikTo
     },
     failPublishing(reason) {
       publishFailure = reason;
+    },
+    setPublishAfterMs(ms) {
+      publishAfterMs = Math.max(0, ms);
     },
     throttle(rate) {
       bytesPerSecond = Math.max(0, rate);
