@@ -188,11 +188,11 @@ describe('connect flow errors', () => {
 
   it('the start needs an API key; unknown platforms answer 404', async () => {
     expect((await app.inject({ method: 'POST', url: '/v1/connect/youtube' })).statusCode).toBe(401);
-    const unknown = await app.inject({ method: 'POST', url: '/v1/connect/tiktok', headers: asAlice });
+    const unknown = await app.inject({ method: 'POST', url: '/v1/connect/myspace', headers: asAlice });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error.message).toMatch(/the platforms are .*dropbox/);
     expect(unknown.json().error.message).toMatch(/the platforms are .*youtube/);
-    expect((await app.inject({ method: 'GET', url: '/v1/connect/tiktok/callback?state=x' })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: '/v1/connect/myspace/callback?state=x' })).statusCode).toBe(404);
   });
 
   it('without OAuth clients the routes answer 503 saying what to configure', async () => {

@@ -9,7 +9,7 @@ import { apacheWebdavUnavailable, repoRoot, sshdUnavailable, startInPty, until }
 const main = fileURLToPath(new URL('./main.ts', import.meta.url));
 // SFTP's sshd and WebDAV's Apache need root; the demo leaves them out (and says so) where they cannot start.
 const TYPES = [
-  's3', 'azureblob', 'youtube', 'facebook', 'dropbox', 'http', 'ftp', 'mux', 'vimeo', 'gcs', 'googledrive',
+  's3', 'azureblob', 'youtube', 'facebook', 'dropbox', 'http', 'ftp', 'mux', 'vimeo', 'gcs', 'googledrive', 'tiktok',
   ...(sshdUnavailable ? [] : ['sftp']),
   ...(apacheWebdavUnavailable ? [] : ['webdav']),
 ];
@@ -50,6 +50,7 @@ describe('pnpm demo --exit', () => {
     expect(results.get('mux')!.where).toMatch(/^https:\/\/stream\.mux\.com\/\w+\.m3u8$/);
     expect(results.get('vimeo')!.where).toMatch(/^https:\/\/vimeo\.com\/\d+$/);
     expect(results.get('gcs')!.where).toMatch(/\/renders\/welcome\.mp4$/);
+    expect(results.get('tiktok')!.where).toMatch(/^https:\/\/www\.tiktok\.com\/@\w+\/video\/\d{19}$/);
     expect(results.get('googledrive')!.where).toMatch(/^https:\/\/drive\.google\.com\/file\/d\/[\w-]+\/view/);
     const uploads = TYPES.length + S3_PROVIDERS.length;
     expect(stdout).toContain(`demo finished: ${uploads} of ${uploads} uploads completed`);

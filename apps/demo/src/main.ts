@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApi, loadApiConfig } from '@upload-fleet/api';
-import { MAX_UPLOADS_PER_DELIVERY, createLogger, type DeliveryStatus } from '@upload-fleet/core';
+import { MAX_UPLOADS_PER_DELIVERY, SecretBox, createLogger, type DeliveryStatus } from '@upload-fleet/core';
 import { loadDashboardConfig, startDashboard } from '@upload-fleet/dashboard';
 import { startEmbeddedRedis } from '@upload-fleet/redis';
 import { loadWorkerConfig, startWorkerFleet } from '@upload-fleet/runtime';
@@ -88,6 +88,8 @@ async function main(): Promise<number> {
       DASHBOARD_HOST: '127.0.0.1',
       DASHBOARD_PORT: '0',
     };
+
+    await standIns.connectAccounts({ redisUrl: redis.url, prefix: env.REDIS_PREFIX!, secretBox: SecretBox.fromConfig(env.ENCRYPTION_KEYS!) });
 
     const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', base: { service: 'upload-fleet-demo' } });
     const workerConfig = loadWorkerConfig(env);

@@ -5,14 +5,19 @@
  * Every stand-in is a starter of packages/testkit, the same ones the tests and the
  * destinations' behaviour suite use: s3rver with the multipart calls it lacks, azurite as
  * a child process, ftp-srv on a temporary folder, the HTTP receiver, and the YouTube,
- * Graph, Dropbox, Cloud Storage, Google Drive, Mux and Vimeo fakes (Vimeo's in front of a real tus server). S3 and Azure
+ * Graph, Dropbox, Cloud Storage, Google Drive, Mux, Vimeo and TikTok fakes (Vimeo's in front of a real tus server). S3 and Azure
  * are reached through the testkit's TCP proxy, so that `throttle` can slow them down too.
  * SFTP is Debian's sshd (startSshd), which needs root: without it the demo leaves SFTP out
  * and says why.
  * WebDAV is Debian's Apache with mod_dav, where it can run (installed by scripts/bootstrap,
  * started as root); elsewhere it is left out, and the terminal says why.
+ * TikTok takes auth_secret only: `connectAccounts` stores a credential of the TikTok OAuth
+ * fake in the demo's Redis, as the connect flow would, once the Redis runs.
  */
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { SecretBox } from '@upload-fleet/core';
+import { CredentialStore } from '@upload-fleet/credentials';
 import {
   apacheWebdavUnavailable,
   AZURITE_ACCOUNT,
@@ -37,6 +42,7 @@ import {
   sshdUnavailable,
   startSshd,
   startTcpProxy,
+  startTikTokStandIn,
   startVimeoFake,
   startYouTubeFake,
   VIMEO_FAKE_TOKEN,
@@ -50,6 +56,8 @@ export interface StandIns {
   env: Record<string, string>;
   /** Where each stand-in listens, for the terminal. */
   endpoints: Record<string, string>;
+  /** Stores the credentials of destinations that take auth_secret only (TikTok) where the fleet keeps them. */
+  connectAccounts(fleet: { redisUrl: string; prefix: string; secretBox: SecretBox }): Promise<void>;
   /** Slows every stand-in down to this many bytes per second per upload (0: full speed), so progress is visible. */
   throttle(bytesPerSecond: number): void;
   close(): Promise<void>;
@@ -87,7 +95,10 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
     // the testkit's TCP proxy, which can.
     const [s3Proxy, azureProxy] = await Promise.all([startTcpProxy(s3.port).then(started), startTcpProxy(azurite.port).then(started)]);
     const sftp = sshdUnavailable ? undefined : started(await startSshd());
+    const tiktok = await startTikTokStandIn({ publishAfterMs: 50 }).then(started);
     const title = 'Welcome to upload-fleet';
+    // Filled in by connectAccounts before the delivery is submitted.
+    const tiktokDestination: Record<string, unknown> = { type: 'tiktok', title: `${title} #demo`, privacy_level: 'PUBLIC_TO_EVERYONE', disable_duet: true, auth_secret: '' };
     return {
       destinations: [
         { type: 's3', bucket: BUCKET, filename: `renders/${fileName}`, aws_access_key_id: S3RVER_KEY, aws_secret_access_key: S3RVER_SECRET, s3host: `127.0.0.1:${s3Proxy.port}` },
@@ -110,6 +121,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         ...(webdav ? [{ type: 'webdav', url: `${webdav.url}/basic/`, filename: `renders/${fileName}`, user: BASIC_USER, password: BASIC_PASSWORD }] : []),
         { type: 'gcs', bucket: BUCKET, filename: `renders/${fileName}`, credentials: gcs.serviceAccountKey() },
         { type: 'googledrive', filename: fileName, description: 'Delivered by pnpm demo.', oauth_access_token: DRIVE_FAKE_TOKEN },
+        tiktokDestination,
       ],
       env: {
         S3_R2_ENDPOINT: `http://127.0.0.1:${s3Proxy.port}`,
@@ -124,6 +136,12 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         GCS_API_BASE_URL: gcs.url,
         GOOGLEDRIVE_API_BASE_URL: drive.apiBaseUrl,
         GOOGLEDRIVE_UPLOAD_BASE_URL: drive.uploadBaseUrl,
+        TIKTOK_API_BASE_URL: tiktok.api.apiBaseUrl,
+        TIKTOK_STATUS_POLL_MS: '100',
+        TIKTOK_OAUTH_CLIENT_ID: tiktok.oauth.clientId,
+        TIKTOK_OAUTH_CLIENT_SECRET: tiktok.oauth.clientSecret,
+        TIKTOK_OAUTH_AUTH_URL: tiktok.oauth.authorizeUrl,
+        TIKTOK_OAUTH_TOKEN_URL: tiktok.oauth.tokenUrl,
         ALLOWED_PRIVATE_HOSTS: '127.0.0.1,localhost',
       },
       endpoints: {
@@ -140,6 +158,17 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         webdav: webdav ? `${webdav.url}/basic/ (Apache mod_dav, folder ${webdav.root}/basic)` : `left out: ${apacheWebdavUnavailable}`,
         gcs: `${gcs.url} (Cloud Storage fake, bucket "${BUCKET}")`,
         googledrive: `${drive.uploadBaseUrl} (Google Drive fake, My Drive)`,
+        tiktok: `${tiktok.api.apiBaseUrl} (TikTok Content Posting API fake; OAuth fake at ${tiktok.oauth.url})`,
+      },
+      async connectAccounts(fleet) {
+        const connection = new Redis(fleet.redisUrl);
+        try {
+          const store = new CredentialStore({ connection, prefix: fleet.prefix, secretBox: fleet.secretBox });
+          const refreshToken = tiktok.oauth.issueRefreshToken({ scope: 'user.info.basic,video.publish' });
+          tiktokDestination.auth_secret = (await store.create({ provider: 'tiktok', owner: 'demo', refreshToken })).authSecret;
+        } finally {
+          connection.disconnect();
+        }
       },
       throttle(bytesPerSecond) {
         s3Proxy.setThrottle(bytesPerSecond);
@@ -155,6 +184,7 @@ export async function startStandIns(fileName: string): Promise<StandIns> {
         webdav?.proxy.setThrottle(bytesPerSecond);
         gcs.throttle(bytesPerSecond);
         drive.throttle(bytesPerSecond);
+        tiktok.api.throttle(bytesPerSecond);
       },
       close: () => closeAll(closers),
     };

@@ -103,15 +103,16 @@ export class ConnectFlow {
       this.stateTtlSeconds,
     );
     const url = new URL(client.authUrl);
+    const traits = traitsOf(request.provider);
     const params: Record<string, string> = {
-      client_id: client.clientId,
+      [traits.clientIdParam ?? 'client_id']: client.clientId,
       redirect_uri: request.redirectUri,
       response_type: 'code',
       state,
       code_challenge: codeChallenge,
       code_challenge_method: 'S256',
-      ...(client.scopes.length > 0 ? { scope: client.scopes.join(' ') } : {}),
-      ...traitsOf(request.provider).offlineParams,
+      ...(client.scopes.length > 0 ? { scope: client.scopes.join(traits.scopeSeparator ?? ' ') } : {}),
+      ...traits.offlineParams,
     };
     for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
     return { authorizeUrl: url.toString(), expiresInSeconds: this.stateTtlSeconds };
@@ -208,10 +209,14 @@ export class ConnectFlow {
   }
 }
 
-/** Requested scopes the grant lacks; none when the provider did not say what it granted. */
+/**
+ * Requested scopes the grant lacks; none when the provider did not say what it granted.
+ * The granted list is space-separated (RFC 6749) or, for TikTok, comma-separated; no scope
+ * name holds either character, so both separate.
+ */
 function missingScopes(requested: readonly string[], granted: string | undefined): string[] {
   if (granted === undefined) return [];
-  const have = new Set(granted.split(/\s+/).filter(Boolean));
+  const have = new Set(granted.split(/[\s,]+/).filter(Boolean));
   return requested.filter((scope) => !have.has(scope));
 }
 

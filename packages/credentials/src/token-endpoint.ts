@@ -18,7 +18,7 @@ export interface TokenAnswer {
   refreshToken?: string;
   /** Granted scopes, space-separated. */
   scope?: string;
-  /** Dropbox names the account (`account_id`); Google does not without an id_token. */
+  /** Dropbox names the account (`account_id`), TikTok too (`open_id`); Google does not without an id_token. */
   accountId?: string;
 }
 
@@ -78,7 +78,7 @@ async function requestToken(provider: OAuthProvider, client: OAuthClientSettings
   if (traitsOf(provider).clientAuth === 'basic') {
     headers.authorization = `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`, 'utf8').toString('base64')}`;
   } else {
-    body.set('client_id', client.clientId);
+    body.set(traitsOf(provider).clientIdParam ?? 'client_id', client.clientId);
     body.set('client_secret', client.clientSecret);
   }
 
@@ -119,7 +119,8 @@ async function requestToken(provider: OAuthProvider, client: OAuthClientSettings
   const answer: TokenAnswer = { accessToken, expiresInSeconds: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : undefined };
   if (typeof json?.refresh_token === 'string' && json.refresh_token !== '') answer.refreshToken = json.refresh_token;
   if (typeof json?.scope === 'string') answer.scope = json.scope;
-  if (typeof json?.account_id === 'string') answer.accountId = json.account_id;
+  const accountId = json?.[traitsOf(provider).accountIdField ?? 'account_id'];
+  if (typeof accountId === 'string' && accountId !== '') answer.accountId = accountId;
   return answer;
 }
 

@@ -14,6 +14,7 @@ export { httpDefinition as http } from './http/definition.js';
 export { muxDefinition as mux } from './mux/definition.js';
 export { s3Definition as s3 } from './s3/definition.js';
 export { sftpDefinition as sftp } from './sftp/definition.js';
+export { tiktokDefinition as tiktok } from './tiktok/definition.js';
 export { vimeoDefinition as vimeo } from './vimeo/definition.js';
 export { webdavDefinition as webdav } from './webdav/definition.js';
 export { youtubeDefinition as youtube } from './youtube/definition.js';

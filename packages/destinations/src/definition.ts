@@ -119,6 +119,15 @@ export interface OAuthProviderDefinition {
    * access token itself, and a 401 for it marks the credential `reconnect_required`.
    */
   readonly accessTokens?: 'expiring' | 'long-lived';
+  /**
+   * The name of the client id in the consent URL and the token request body; default
+   * `client_id` (RFC 6749). TikTok calls it `client_key`.
+   */
+  readonly clientIdParam?: string;
+  /** How the consent URL joins scopes; default ' ' (RFC 6749 section 3.3). TikTok joins them with ','. */
+  readonly scopeSeparator?: ' ' | ',';
+  /** The token answer's field naming the account; default `account_id` (Dropbox). TikTok's is `open_id`. */
+  readonly accountIdField?: string;
 }
 
 /** The connect flow of a type: `POST /v1/connect/<type>`. */

@@ -131,7 +131,7 @@ const SPEC_EXAMPLES = {
 } as const;
 
 /** The types added beyond the spec (issues 10 and 11), which no spec example covers. */
-const BEYOND_THE_SPEC: readonly string[] = ['gcs', 'googledrive', 'mux', 'sftp', 'vimeo', 'webdav'];
+const BEYOND_THE_SPEC: readonly string[] = ['gcs', 'googledrive', 'mux', 'sftp', 'tiktok', 'vimeo', 'webdav'];
 
 /** What each example parses to: the example plus the spec's defaults, nothing else. */
 const SPEC_EXAMPLES_PARSED: Record<keyof typeof SPEC_EXAMPLES, Record<string, unknown>> = {
@@ -359,6 +359,17 @@ const SPEC_PARAMETERS: TableOf<Param[]> = {
     p('oauth_access_token', 'string', false),
     p('auth_secret', 'string', false),
   ],
+  // Beyond the spec (video platforms): docs/destinations/tiktok.md.
+  tiktok: [
+    p('type', 'string', true),
+    p('title', 'string', false),
+    p('privacy_level', 'string', true),
+    p('disable_duet', 'boolean', false),
+    p('disable_stitch', 'boolean', false),
+    p('disable_comment', 'boolean', false),
+    p('video_cover_timestamp_ms', 'number', false),
+    p('auth_secret', 'string', true),
+  ],
   // Beyond the spec (issue 10): WebDAV.
   webdav: [
     p('type', 'string', true),
@@ -388,6 +399,7 @@ const MINIMAL: TableOf<Record<string, unknown>> = {
   sftp: { type: 'sftp', host: 'sftp.example.com', filename: '/videos/welcome.mp4', user: 'deliveries', password: 'example-password' },
   webdav: { type: 'webdav', url: 'https://dav.example.com/files/', filename: 'videos/welcome.mp4' },
   googledrive: { type: 'googledrive', filename: 'welcome.mp4', oauth_access_token: 'ya29.token' },
+  tiktok: { type: 'tiktok', privacy_level: 'SELF_ONLY', auth_secret: 'ufc_example.secret' },
 };
 
 /** Each minimal destination, parsed: exactly the spec's defaults are filled in. */
@@ -404,6 +416,7 @@ const MINIMAL_PARSED: TableOf<Record<string, unknown>> = {
   sftp: { ...MINIMAL.sftp },
   webdav: { ...MINIMAL.webdav, headers: {}, overwrite: true },
   googledrive: { ...MINIMAL.googledrive, shared_drive: false },
+  tiktok: { ...MINIMAL.tiktok },
 };
 
 const WRONG_KIND: Record<Kind, unknown> = { string: 123, boolean: 'true', array: 'personalized,welcome', object: 'x=1', number: '3600' };
@@ -925,6 +938,7 @@ describe('secret fields', () => {
     sftp: ['password', 'private_key', 'passphrase'],
     webdav: ['password', 'headers'],
     googledrive: ['oauth_access_token', 'auth_secret'],
+    tiktok: ['auth_secret'],
   };
 
   it.each(TABLED_TYPES())('%s declares exactly its credentials as secret', (type) => {

@@ -18,21 +18,21 @@ describe('loadWorkerConfig', () => {
   it('refuses a pool without an adapter, an unknown pool and bad values, listing every problem at once', () => {
     let message = '';
     try {
-      loadWorkerConfig({ ...base, WORKER_POOLS: 'http,youtube,tiktok', UPLOAD_MAX_ATTEMPTS: 'zero' }, ['http'], '/srv');
+      loadWorkerConfig({ ...base, WORKER_POOLS: 'http,youtube,myspace', UPLOAD_MAX_ATTEMPTS: 'zero' }, ['http'], '/srv');
     } catch (error) {
       message = (error as Error).message;
     }
     expect(message).toContain('UPLOAD_MAX_ATTEMPTS');
     const second = (() => {
       try {
-        loadWorkerConfig({ ...base, WORKER_POOLS: 'http,youtube,tiktok' }, ['http'], '/srv');
+        loadWorkerConfig({ ...base, WORKER_POOLS: 'http,youtube,myspace' }, ['http'], '/srv');
       } catch (error) {
         return (error as Error).message;
       }
       return '';
     })();
     expect(second).toContain('"youtube" destination has no adapter');
-    expect(second).toContain('"tiktok" is not a destination type');
+    expect(second).toContain('"myspace" is not a destination type');
   });
 
   it('requires ENCRYPTION_KEYS and WEBHOOK_SECRET and says how to make a key', () => {

@@ -21,3 +21,4 @@ export * from './servers/apache-webdav.js';
 export * from './fakes/gcs.js';
 export * from './http-front.js';
 export * from './fakes/google-drive.js';
+export * from './fakes/tiktok.js';

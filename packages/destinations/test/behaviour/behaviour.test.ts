@@ -47,8 +47,17 @@ describe.each(targetFiles.filter((f) => !only || only.includes(f.replace(/\.ts$/
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('uploads a 0-byte file', async () => {
+  it('uploads a 0-byte file (or refuses it for good, where the platform cannot take one)', async () => {
     const empty = await writeRandomFile(dir, 'empty.mp4', 0);
+    if (target.refusesEmptyFile) {
+      const before = target.bytesReceived();
+      const error = await runUpload(target, target.destination('renders/empty.mp4'), empty).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(FleetError);
+      expect({ code: (error as FleetError).code, category: (error as FleetError).category }).toEqual({ code: target.refusesEmptyFile.code, category: 'permanent' });
+      expect(await target.stored('renders/empty.mp4')).toBeUndefined();
+      expect(target.bytesReceived()).toBe(before);
+      return;
+    }
     const result = await runUpload(target, target.destination('renders/empty.mp4'), empty);
     expect(result.bytes).toBe(0);
     expect(await target.stored('renders/empty.mp4')).toEqual({ size: 0, sha256: empty.sha256 });
@@ -153,9 +162,10 @@ describe.each(targetFiles.filter((f) => !only || only.includes(f.replace(/\.ts$/
     let redis: Redis;
     let producer: Producer;
 
-    beforeAll(() => {
+    beforeAll(async () => {
       redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
       producer = new Producer({ connection: redis, prefix, secretBox: SecretBox.fromConfig(key) });
+      await target.prepareWorkers?.({ redisUrl, prefix, secretBox: SecretBox.fromConfig(key) });
     });
     afterAll(async () => {
       for (const w of workers) w.child.kill('SIGKILL');

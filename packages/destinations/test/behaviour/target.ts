@@ -1,4 +1,4 @@
-import type { ErrorCategory, ErrorCode, UploadResult } from '@upload-fleet/core';
+import type { ErrorCategory, ErrorCode, SecretBox, UploadResult } from '@upload-fleet/core';
 import type { Destination, DestinationType } from '@upload-fleet/destinations/definitions';
 import type { UploadContext } from '../../src/index.js';
 
@@ -34,6 +34,17 @@ export interface BehaviourTarget {
   throttle(bytesPerSecond: number): void;
   /** Environment for a worker process (apps/worker) to reach this server, beside REDIS_URL etc. */
   workerEnv(): Record<string, string>;
+  /**
+   * Called once before the worker-process tests, with where those workers keep their state:
+   * a target whose destinations name a credential the fleet holds (`auth_secret` only, as
+   * TikTok's) stores it there, and its `destination()` names that one from then on.
+   */
+  prepareWorkers?(fleet: { redisUrl: string; prefix: string; secretBox: SecretBox }): Promise<void>;
+  /**
+   * Set when the platform cannot take a 0-byte file (a video platform): the suite's 0-byte
+   * case then expects this permanent error, before anything is sent, instead of a stored file.
+   */
+  readonly refusesEmptyFile?: { code: ErrorCode };
   /** Real error answers of this server and the code each must be classified as. */
   errorCases(): Promise<ErrorCase[]>;
   close(): Promise<void>;

@@ -29,7 +29,7 @@ describe('limit rules', () => {
   });
 
   it('refuse unknown types and fields', () => {
-    expect(() => parseLimitRules('{"tiktok":{}}')).toThrow();
+    expect(() => parseLimitRules('{"myspace":{}}')).toThrow();
     expect(() => parseLimitRules('{"http":{"window":["1/1s"]}}')).toThrow();
   });
 });

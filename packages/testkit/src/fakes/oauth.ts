@@ -21,9 +21,15 @@ import type { AddressInfo } from 'node:net';
  *   with status 400 (Google's description for a revoked refresh token is "Token has been
  *   expired or revoked."), `invalid_client` (Google 401, Dropbox 400).
  *
- * Platform fakes (YouTube, Dropbox) check bearer tokens with `isValidAccessToken`.
+ * TikTok's OAuth v2 (https://developers.tiktok.com/doc/oauth-user-access-token-management)
+ * names the client id `client_key` in the consent URL and the token body, joins scopes with
+ * commas, always answers a refresh token with `refresh_expires_in` (365 days) and the user's
+ * `open_id`, and lets access tokens last 24 hours (`expires_in` 86400). TikTok documents
+ * PKCE for desktop and mobile apps only: the fake ignores a web client's code_challenge.
+ *
+ * Platform fakes (YouTube, Dropbox, TikTok) check bearer tokens with `isValidAccessToken`.
  */
-export type FakeOAuthFlavor = 'google' | 'dropbox' | 'vimeo';
+export type FakeOAuthFlavor = 'google' | 'dropbox' | 'vimeo' | 'tiktok';
 
 export interface FakeOAuthServerOptions {
   flavor: FakeOAuthFlavor;
@@ -166,7 +172,26 @@ const FLAVORS = {
     badVerifier: { error: 'invalid_grant', error_description: 'invalid code verifier' },
     redirectMismatch: { error: 'invalid_grant', error_description: 'redirect_uri mismatch' },
   },
+  tiktok: {
+    authorizePath: '/v2/auth/authorize/',
+    tokenPath: '/v2/oauth/token/',
+    accessPrefix: 'act.fake-',
+    refreshPrefix: 'rft.fake-',
+    tokenType: 'Bearer',
+    ttl: 86_400,
+    invalidClientStatus: 400,
+    invalidClient: { error: 'invalid_client', error_description: 'Client key or secret is incorrect.', log_id: 'fake-log-id' },
+    revoked: { error: 'invalid_grant', error_description: 'Refresh token is invalid or expired.', log_id: 'fake-log-id' },
+    badCode: { error: 'invalid_grant', error_description: 'Authorization code is expired.', log_id: 'fake-log-id' },
+    badVerifier: { error: 'invalid_grant', error_description: 'Code verifier is invalid.', log_id: 'fake-log-id' },
+    redirectMismatch: { error: 'invalid_request', error_description: 'Redirect URI mismatch.', log_id: 'fake-log-id' },
+  },
 } as const;
+
+/** What the client id is called in the consent URL and the token body. */
+const clientIdParamOf = (flavor: FakeOAuthFlavor) => (flavor === 'tiktok' ? 'client_key' : 'client_id');
+/** TikTok's refresh tokens last 365 days (`refresh_expires_in`). */
+const TIKTOK_REFRESH_TTL_SECONDS = 365 * 86_400;
 
 export async function startFakeOAuthServer(options: FakeOAuthServerOptions): Promise<FakeOAuthServer> {
   const flavor = FLAVORS[options.flavor];
@@ -185,7 +210,13 @@ export async function startFakeOAuthServer(options: FakeOAuthServerOptions): Pro
   let faults: (FakeTokenFault | null)[] = [];
 
   const newAccount = () =>
-    options.flavor === 'dropbox' ? `dbid:fake-account-${++accounts}` : options.flavor === 'vimeo' ? `/users/${1000 + ++accounts}` : `google-account-${++accounts}`;
+    options.flavor === 'dropbox'
+      ? `dbid:fake-account-${++accounts}`
+      : options.flavor === 'vimeo'
+        ? `/users/${1000 + ++accounts}`
+        : options.flavor === 'tiktok'
+          ? `-000fake-open-id-${++accounts}`
+          : `google-account-${++accounts}`;
   const issueRefresh = (accountId: string, scope: string) => {
     const token = `${flavor.refreshPrefix}${randomBytes(24).toString('base64url')}`;
     refreshTokens.set(token, { accountId, scope, revoked: false });
@@ -205,7 +236,7 @@ export async function startFakeOAuthServer(options: FakeOAuthServerOptions): Pro
     const page = (status: number, text: string) => {
       res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' }).end(`<html><body><h1>${text}</h1></body></html>`);
     };
-    if (query.client_id !== clientId) return page(options.flavor === 'google' ? 401 : 400, 'Error 401: invalid_client. The OAuth client was not found.');
+    if (query[clientIdParamOf(options.flavor)] !== clientId) return page(options.flavor === 'google' ? 401 : 400, 'Error 401: invalid_client. The OAuth client was not found.');
     let redirect: URL;
     try {
       redirect = new URL(query.redirect_uri ?? '');
@@ -218,6 +249,7 @@ export async function startFakeOAuthServer(options: FakeOAuthServerOptions): Pro
     }
     if (options.flavor === 'google' && !query.scope) return page(400, 'Error 400: invalid_request. Missing required parameter: scope');
     if (options.flavor === 'vimeo' && !query.state) return page(400, 'The state parameter is required.');
+    if (options.flavor === 'tiktok' && (!query.scope || !query.state)) return page(400, 'invalid_request: scope and state are required.');
     if (query.state !== undefined) redirect.searchParams.set('state', query.state);
     if (denyNext) {
       denyNext = false;
@@ -228,12 +260,14 @@ export async function startFakeOAuthServer(options: FakeOAuthServerOptions): Pro
     }
     const code = `fake-code-${randomBytes(16).toString('base64url')}`;
     // Vimeo documents no offline access: its codes never bring a refresh token.
-    const offline = options.flavor === 'google' ? query.access_type === 'offline' : options.flavor === 'vimeo' ? false : query.token_access_type === 'offline';
+    // TikTok always answers a refresh token.
+    const offline =
+      options.flavor === 'google' ? query.access_type === 'offline' : options.flavor === 'vimeo' ? false : options.flavor === 'tiktok' ? true : query.token_access_type === 'offline';
     const scope = query.scope ?? 'account_info.read files.content.write';
     codes.set(code, {
       clientId,
       redirectUri: query.redirect_uri ?? '',
-      challenge: query.code_challenge,
+      challenge: options.flavor === 'tiktok' ? undefined : query.code_challenge,
       challengeMethod: query.code_challenge_method ?? 'plain',
       offline,
       scope,
@@ -267,7 +301,10 @@ export async function startFakeOAuthServer(options: FakeOAuthServerOptions): Pro
     }
 
     const basic = basicAuthOf(req.headers.authorization);
-    const presented = basic ?? (body.has('client_id') ? { user: body.get('client_id') ?? '', password: body.get('client_secret') ?? '' } : undefined);
+    const idParam = clientIdParamOf(options.flavor);
+    // TikTok documents the client key and secret in the body only.
+    const presented =
+      (options.flavor === 'tiktok' ? undefined : basic) ?? (body.has(idParam) ? { user: body.get(idParam) ?? '', password: body.get('client_secret') ?? '' } : undefined);
     record.clientAuth = basic ? 'basic' : presented ? 'body' : 'none';
     if (!presented || presented.user !== clientId || presented.password !== clientSecret) return send(flavor.invalidClientStatus, flavor.invalidClient);
 
@@ -292,6 +329,7 @@ export async function startFakeOAuthServer(options: FakeOAuthServerOptions): Pro
         delete answer.expires_in;
         answer.user = { uri: grant.accountId };
       }
+      if (options.flavor === 'tiktok') Object.assign(answer, { open_id: grant.accountId, refresh_expires_in: TIKTOK_REFRESH_TTL_SECONDS });
       return send(200, answer);
     }
     // Vimeo documents no refresh_token grant: it answers like any unknown grant type.
@@ -303,6 +341,7 @@ export async function startFakeOAuthServer(options: FakeOAuthServerOptions): Pro
       const accessToken = issueAccess(grant.accountId, refreshToken);
       const answer: Record<string, unknown> = { access_token: accessToken, expires_in: ttlSeconds, token_type: flavor.tokenType };
       if (options.flavor === 'google') answer.scope = grant.scope;
+      if (options.flavor === 'tiktok') Object.assign(answer, { open_id: grant.accountId, scope: grant.scope, refresh_token: refreshToken, refresh_expires_in: TIKTOK_REFRESH_TTL_SECONDS });
       return send(200, answer);
     }
     return send(400, { error: 'unsupported_grant_type', error_description: `Invalid grant_type: ${grantType ?? ''}` });
