@@ -7,6 +7,7 @@
  *   pnpm bench --quick                 # small files, one run: for development
  *   BENCH_SECTIONS=http,ftp pnpm bench --quick
  *   BENCH_RUNS=5 BENCH_FILE_MIB=512 pnpm bench
+ *   BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" BENCH_SECTIONS=http pnpm bench:side-by-side
  */
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';

@@ -32,7 +32,9 @@ export class Fleet {
 
   async start(): Promise<void> {
     for (let i = 0; i < (this.options.processes ?? 1); i += 1) {
-      const child = spawn(process.execPath, [join(repoRoot, 'apps/worker/dist/main.js')], {
+      // BENCH_WORKER_NODE_ARGS: Node options for the workers alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+      const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+      const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'apps/worker/dist/main.js')], {
         cwd: repoRoot,
         env: {
           PATH: process.env.PATH,
