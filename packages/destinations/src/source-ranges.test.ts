@@ -78,3 +78,43 @@ describe('SourceRangeReader', () => {
     await expect(exact.expectEnd()).resolves.toBeUndefined();
   });
 });
+
+/** A file-like source over `bytes` with a positional reader that reads at most 9 bytes a call; announces `size`. */
+function positionalSource(size = bytes.length): UploadSource & { closed: number } {
+  const source = {
+    size,
+    description: 'file',
+    closed: 0,
+    open: () => Promise.reject(new Error('a source with a positional reader is not streamed')),
+    openReader: async () => ({
+      read: async (buffer: Uint8Array, position: number) => {
+        const piece = bytes.subarray(position, position + Math.min(9, buffer.byteLength));
+        buffer.set(piece);
+        return piece.length;
+      },
+      close: async () => void (source.closed += 1),
+    }),
+  };
+  return source;
+}
+
+describe('SourceRangeReader over a positional reader', () => {
+  it('reads any range straight from its position, resumed ranges included, and never opens a stream', async () => {
+    const source = positionalSource();
+    const reader = new SourceRangeReader(source, 's3');
+    expect(await reader.read(0, 30)).toEqual(bytes.subarray(0, 30));
+    expect(await reader.read(60, 40)).toEqual(bytes.subarray(60, 100));
+    expect(await reader.read(30, 30)).toEqual(bytes.subarray(30, 60));
+    reader.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(source.closed).toBe(1);
+  });
+
+  it('is UF_SOURCE_CHANGED when the file is shorter than announced, or longer at the end', async () => {
+    const short = new SourceRangeReader(positionalSource(120), 's3');
+    await expect(short.read(90, 30)).rejects.toMatchObject({ code: 'UF_SOURCE_CHANGED', message: expect.stringContaining('ended at byte 100') });
+    const long = new SourceRangeReader(positionalSource(80), 's3');
+    await long.read(0, 80);
+    await expect(long.expectEnd()).rejects.toMatchObject({ code: 'UF_SOURCE_CHANGED', message: expect.stringContaining('more bytes') });
+  });
+});

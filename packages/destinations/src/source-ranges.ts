@@ -1,7 +1,7 @@
 import { addAbortSignal, type Readable } from 'node:stream';
 import { FleetError } from '@upload-fleet/core';
 import type { DestinationType } from '@upload-fleet/destinations/definitions';
-import type { UploadSource } from './adapter.js';
+import type { SourceReader, UploadSource } from './adapter.js';
 
 /**
  * Reads byte ranges of the source into buffers, for the adapters that send a file in
@@ -20,6 +20,8 @@ export class SourceRangeReader {
   /** File offset of the next byte the stream gives (the first byte of `leftover`). */
   private position = 0;
   private leftover: Buffer = Buffer.alloc(0);
+  /** A file source's positional reader (`openReader`): the range is read straight into its buffer. */
+  private reader: Promise<SourceReader> | undefined;
 
   constructor(
     private readonly source: UploadSource,
@@ -32,6 +34,20 @@ export class SourceRangeReader {
   async read(offset: number, length: number): Promise<Buffer> {
     const out = Buffer.allocUnsafe(length);
     if (length === 0) return out;
+    if (this.source.openReader) {
+      // No stream chunks to allocate and copy: each range is one positional read (or a few).
+      this.reader ??= this.source.openReader();
+      const reader = await this.reader;
+      let filled = 0;
+      while (filled < length) {
+        this.signal?.throwIfAborted();
+        const bytes = await reader.read(out.subarray(filled), offset + filled);
+        if (bytes === 0) throw this.changed(`it ended at byte ${offset + filled}`);
+        filled += bytes;
+      }
+      this.position = offset + length;
+      return out;
+    }
     if (!this.pieces || this.position !== offset) await this.reopen(offset);
     let filled = 0;
     while (filled < length) {
@@ -51,6 +67,10 @@ export class SourceRangeReader {
 
   /** Throws UF_SOURCE_CHANGED when the source has bytes past its announced size. */
   async expectEnd(): Promise<void> {
+    if (this.reader) {
+      if ((await (await this.reader).read(Buffer.alloc(1), this.position)) > 0) throw this.changed('it has more bytes');
+      return;
+    }
     if (!this.pieces) return;
     if (this.leftover.length > 0) throw this.changed('it has more bytes');
     for (;;) {
@@ -62,6 +82,8 @@ export class SourceRangeReader {
 
   /** Releases the open stream (a file handle, or the source's download). */
   close(): void {
+    void this.reader?.then((reader) => reader.close()).catch(() => undefined);
+    this.reader = undefined;
     this.stream?.destroy();
     this.stream = undefined;
     this.pieces = undefined;

@@ -4,6 +4,7 @@ import type { HttpDestination } from './definition.js';
 import type { DestinationAdapter, UploadContext } from '../adapter.js';
 import { errorForAnswer, errorForFailure, resultOf } from './outcome.js';
 import { multipartBody, rawBody, type RequestBody } from './request-body.js';
+import { writeSource } from '../source-writer.js';
 
 /**
  * The HTTP destination: POST the file as multipart/form-data (field `fileid`, filename
@@ -37,30 +38,32 @@ async function upload(context: UploadContext<HttpDestination>): Promise<UploadRe
   // `dnsLookup` below checks again at connect time against DNS rebinding.
   await network.assertAllowed(target);
 
-  const stream = await source.open(0);
+  const body =
+    destination.method === 'PUT'
+      ? rawBody(source.size, context.contentType)
+      : multipartBody(source.size, {
+          fileField: destination.fileid,
+          filename: destination.filename,
+          contentType: context.contentType,
+          fields: destination.fields,
+        });
+  log.info({ host: target.host, method: destination.method, bytes: source.size }, 'uploading to the HTTP destination');
+
+  const headers = headersFor(context, target, body);
+  const request = send(context, target, headers);
+  let reported = -1;
+  request.on('uploadProgress', (progress: { transferred: number }) => {
+    const fileBytes = body.fileBytesWithin(progress.transferred);
+    if (fileBytes > reported) {
+      reported = fileBytes;
+      context.reportProgress(fileBytes);
+    }
+  });
+  // The body is written while the answer is awaited: a failure to read the source fails the
+  // request (and so the answer), and a failed request ends the writing.
+  const sending = writeBody(request, body, context);
+  sending.catch((error: unknown) => request.destroy(error as Error));
   try {
-    const body =
-      destination.method === 'PUT'
-        ? rawBody(stream, source.size, context.contentType)
-        : multipartBody(stream, source.size, {
-            fileField: destination.fileid,
-            filename: destination.filename,
-            contentType: context.contentType,
-            fields: destination.fields,
-          });
-    log.info({ host: target.host, method: destination.method, bytes: source.size }, 'uploading to the HTTP destination');
-
-    const headers = headersFor(context, target, body);
-    const request = send(context, target, body, headers);
-    let reported = -1;
-    request.on('uploadProgress', (progress: { transferred: number }) => {
-      const fileBytes = body.fileBytesWithin(progress.transferred);
-      if (fileBytes > reported) {
-        reported = fileBytes;
-        context.reportProgress(fileBytes);
-      }
-    });
-
     const response = await responseOf(request, target, signal);
     const text = await bodyTextOf(request, log);
     if (response.statusCode < 200 || response.statusCode >= 300) {
@@ -73,22 +76,31 @@ async function upload(context: UploadContext<HttpDestination>): Promise<UploadRe
     // request's credentials (many debug endpoints do) must not get them stored.
     return scrubDeep(resultOf(target, source.size, response.statusCode, response.headers, text), credentialsSent(destination, target, headers));
   } finally {
-    // On success the source has ended already; on failure or abort this releases the
-    // file handle or the source's download at once.
-    stream.destroy();
+    // The source is closed before the attempt ends (on failure or abort the request's close
+    // ends the writing at once).
+    if (!request.destroyed && !request.writableFinished) request.destroy();
+    await sending.catch(() => undefined);
   }
 }
 
+/** The body: the envelope's head, the file (exactly its size), the trailer. */
+async function writeBody(request: Request, body: RequestBody, context: UploadContext<HttpDestination>): Promise<void> {
+  const write = (piece: Uint8Array) => new Promise<void>((resolve, reject) => request.write(piece, (error) => (error ? reject(error) : resolve())));
+  for (const piece of body.before) await write(piece);
+  await writeSource(context.source, 0, request, { destination: 'http', signal: context.signal });
+  for (const piece of body.after) await write(piece);
+  request.end();
+}
+
 /**
- * Starts the request. got in stream mode: the body is pulled from the source as the socket
- * takes it, and the readable side is the answer's body, read with a size limit.
+ * Starts the request. got in stream mode: the body is written into it (writeBody), and
+ * the readable side is the answer's body, read with a size limit.
  */
-function send(context: UploadContext<HttpDestination>, target: URL, body: RequestBody, headers: Record<string, string>): Request {
+function send(context: UploadContext<HttpDestination>, target: URL, headers: Record<string, string>): Request {
   const { destination } = context;
   return got.stream(target, {
     method: destination.method,
     headers,
-    body: body.body,
     dnsLookup: context.network.lookup,
     // A redirect answer is reported, not followed: see errorForAnswer.
     followRedirect: false,

@@ -1,26 +1,29 @@
-import type { Readable } from 'node:stream';
 import { FormDataEncoder, type FileLike, type FormDataEntryValue, type FormDataLike } from 'form-data-encoder';
-import { FleetError } from '@upload-fleet/core';
 
 /**
  * The two request bodies of the HTTP destination, both streamed from the source and both
  * of a length known in advance: many upload endpoints (and proxies in front of them)
  * refuse chunked transfer encoding, and a Content-Length lets the server reject a file
- * that is too large before it arrives.
+ * that is too large before it arrives. The adapter writes `before`, then the file
+ * (`writeSource`, exactly its size), then `after`.
  */
 export interface RequestBody {
   /** Content-Type (with the multipart boundary) and Content-Length. */
   headers: Record<string, string>;
-  body: AsyncIterable<Uint8Array>;
+  /** Body bytes before the file (the multipart envelope up to the file's bytes); none for PUT. */
+  before: Uint8Array[];
+  /** Body bytes after the file (the multipart trailer); none for PUT. */
+  after: Uint8Array[];
   /** Bytes of the file inside `transferred` bytes of body, for progress reports. */
   fileBytesWithin(transferred: number): number;
 }
 
 /** PUT: the body is the file, byte for byte. */
-export function rawBody(stream: Readable, size: number, contentType: string): RequestBody {
+export function rawBody(size: number, contentType: string): RequestBody {
   return {
     headers: { 'content-type': contentType, 'content-length': String(size) },
-    body: exactly(stream, size),
+    before: [],
+    after: [],
     fileBytesWithin: (transferred) => clamp(transferred, size),
   };
 }
@@ -35,56 +38,30 @@ export interface MultipartParts {
 }
 
 /**
- * POST: multipart/form-data, encoded by form-data-encoder. Given a File-like object whose
- * `stream()` is the source, the encoder computes the exact Content-Length from the size
- * and streams the file through without holding it.
+ * POST: multipart/form-data, encoded by form-data-encoder. Given a File-like object of the
+ * source's size, the encoder computes the exact Content-Length and lists the envelope's
+ * pieces around the file (`values()`); the file's own bytes are not read through the
+ * encoder, whose `encode()` would cut them into 64 KiB copies.
  */
-export function multipartBody(stream: Readable, size: number, parts: MultipartParts): RequestBody {
+export function multipartBody(size: number, parts: MultipartParts): RequestBody {
   const form = new StreamingForm();
   for (const [name, value] of Object.entries(parts.fields)) form.append(name, value);
-  form.append(parts.fileField, new SourceFile(parts.filename, parts.contentType, size, exactly(stream, size)));
+  const file = new SourceFile(parts.filename, parts.contentType, size);
+  form.append(parts.fileField, file);
   const encoder = new FormDataEncoder(form);
 
-  // values() lists the envelope pieces and the file without reading the file: what comes
-  // before the file is the part of the body that is not the file's progress.
-  let bytesBeforeFile = 0;
-  for (const piece of encoder.values()) {
-    if (!(piece instanceof Uint8Array)) break;
-    bytesBeforeFile += piece.byteLength;
-  }
+  const pieces = [...encoder.values()];
+  const fileIndex = pieces.indexOf(file);
+  const before = pieces.slice(0, fileIndex) as Uint8Array[];
+  const after = pieces.slice(fileIndex + 1) as Uint8Array[];
+  const bytesBeforeFile = before.reduce((sum, piece) => sum + piece.byteLength, 0);
 
   return {
     headers: { 'content-type': encoder.contentType, 'content-length': String(encoder.contentLength) },
-    body: encoder.encode(),
+    before,
+    after,
     fileBytesWithin: (transferred) => clamp(transferred - bytesBeforeFile, size),
   };
-}
-
-/** The most form-data-encoder passes through without splitting (see `exactly`). */
-const MAX_CHUNK = 65_536;
-
-/**
- * The source's bytes, checked against the size the headers promised. A source that
- * yields more or fewer bytes (a file rewritten mid-upload) would otherwise make a body
- * that contradicts its Content-Length: the server would hang waiting or read garbage.
- */
-async function* exactly(stream: Readable, size: number): AsyncGenerator<Uint8Array> {
-  let sent = 0;
-  for await (const chunk of stream as AsyncIterable<Uint8Array>) {
-    sent += chunk.byteLength;
-    if (sent > size) throw sizeChanged(size, `more than ${size}`);
-    // form-data-encoder splits chunks over 64 KiB with `chunk.buffer.slice(...)`, which
-    // ignores the chunk's byteOffset: a view into a larger pooled buffer would be sent as
-    // the wrong bytes. Pieces of at most 64 KiB are passed through untouched.
-    for (let offset = 0; offset < chunk.byteLength; offset += MAX_CHUNK) {
-      yield chunk.subarray(offset, offset + MAX_CHUNK);
-    }
-  }
-  if (sent !== size) throw sizeChanged(size, String(sent));
-}
-
-function sizeChanged(expected: number, got: string): FleetError {
-  return new FleetError('UF_UNKNOWN', `The source changed while it was being uploaded (expected ${expected} bytes, read ${got}); the upload will start again`);
 }
 
 function clamp(bytes: number, size: number): number {
@@ -93,7 +70,7 @@ function clamp(bytes: number, size: number): number {
 
 /**
  * The File shape form-data-encoder recognises (its isFile() checks the toStringTag and a
- * `stream()` method). The global File would need the bytes up front; this one streams.
+ * `stream()` method): it stands for the source's bytes, which the adapter writes itself.
  */
 class SourceFile implements FileLike {
   readonly [Symbol.toStringTag] = 'File';
@@ -103,11 +80,10 @@ class SourceFile implements FileLike {
     readonly name: string,
     readonly type: string,
     readonly size: number,
-    private readonly chunks: AsyncIterable<Uint8Array>,
   ) {}
 
   stream(): AsyncIterable<Uint8Array> {
-    return this.chunks;
+    throw new Error('the file of a multipart body is written by the HTTP adapter, not read through the encoder');
   }
 }
 

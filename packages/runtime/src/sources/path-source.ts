@@ -1,8 +1,8 @@
-import { open, realpath, stat } from 'node:fs/promises';
+import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { FleetError } from '@upload-fleet/core';
-import type { UploadSource } from '@upload-fleet/destinations';
+import type { SourceReader, UploadSource } from '@upload-fleet/destinations';
 
 /**
  * A file under SOURCE_ROOT. The path comes from the request, so it is treated as hostile:
@@ -31,28 +31,47 @@ export async function openPathSource(requestedPath: string, sourceRoot: string):
     description,
     async open(offset = 0): Promise<Readable> {
       assertOffset(offset, size);
-      // Resolve again: between the check above and now (a retry may come hours later) a
-      // path component could have been replaced by a symlink that leads elsewhere.
-      const current = await realFileInside(realRoot, candidate, description);
-      const handle = await open(current, 'r').catch((error: unknown) => {
-        throw notFoundOr(error, description);
-      });
-      try {
-        // The destination was promised `size` bytes (Content-Length, resumable sessions):
-        // a file rewritten since must be opened afresh, not sent half old, half new.
-        const now = await handle.stat();
-        if (now.size !== size) {
-          throw new FleetError('UF_SOURCE_CHANGED', `Source "${description}" changed size while the upload ran (${size} bytes, now ${now.size}); the upload will start again`);
-        }
-      } catch (error) {
-        await handle.close();
-        throw error;
-      }
+      const handle = await openChecked();
       // autoClose (the default) closes the handle when the stream ends or is destroyed.
-      return handle.createReadStream({ start: offset });
+      return handle.createReadStream({ start: offset, highWaterMark: FILE_READ_CHUNK_BYTES });
+    },
+    async openReader(): Promise<SourceReader> {
+      const handle = await openChecked();
+      return {
+        read: async (buffer, position) => (await handle.read(buffer, 0, buffer.byteLength, position)).bytesRead,
+        close: () => handle.close(),
+      };
     },
   };
+
+  async function openChecked(): Promise<FileHandle> {
+    // Resolve again: between the check above and now (a retry may come hours later) a
+    // path component could have been replaced by a symlink that leads elsewhere.
+    const current = await realFileInside(realRoot, candidate, description);
+    const handle = await open(current, 'r').catch((error: unknown) => {
+      throw notFoundOr(error, description);
+    });
+    try {
+      // The destination was promised `size` bytes (Content-Length, resumable sessions):
+      // a file rewritten since must be opened afresh, not sent half old, half new.
+      const now = await handle.stat();
+      if (now.size !== size) {
+        throw new FleetError('UF_SOURCE_CHANGED', `Source "${description}" changed size while the upload ran (${size} bytes, now ${now.size}); the upload will start again`);
+      }
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    return handle;
+  }
 }
+
+/**
+ * Bytes per read of a file source. Node's default (64 KiB) makes 16,384 chunks of a GiB, and
+ * every chunk costs each layer above it (body checks, the HTTP client, progress, the
+ * socket write) its per-chunk work; 1 MiB cuts that 16-fold for 1 MiB of buffer per upload.
+ */
+export const FILE_READ_CHUNK_BYTES = 1024 * 1024;
 
 async function realRootOf(root: string): Promise<string> {
   try {

@@ -155,6 +155,24 @@ describe('path sources', () => {
     expect(error.message).toContain('changed size');
     expect(error.retryable).toBe(true);
   });
+
+  it('offers positional reads into the caller\'s buffer, with the checks of open()', async () => {
+    const source = await openSource({ path: 'renders/video.mp4' }, options());
+    const reader = await source.openReader!();
+    const buffer = Buffer.alloc(7);
+    expect(await reader.read(buffer, 3)).toBe(7);
+    expect(buffer).toEqual(CONTENT.subarray(3, 10));
+    expect(await reader.read(buffer, CONTENT.length)).toBe(0);
+    await reader.close();
+
+    writeFileSync(join(root, 'renders', 'grown.mp4'), CONTENT);
+    const grown = await openSource({ path: 'renders/grown.mp4' }, options());
+    writeFileSync(join(root, 'renders', 'grown.mp4'), Buffer.concat([CONTENT, CONTENT]));
+    expect((await fleetErrorOf(grown.openReader!())).message).toContain('changed size');
+    rmSync(join(root, 'renders', 'grown.mp4'));
+    symlinkSync(join(outside, 'secret.txt'), join(root, 'renders', 'grown.mp4'));
+    expect((await fleetErrorOf(grown.openReader!())).code).toBe('UF_SOURCE_FORBIDDEN');
+  });
 });
 
 describe('url sources', () => {

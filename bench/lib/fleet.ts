@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { SecretBox } from '@upload-fleet/core';
+import { Producer } from '@upload-fleet/producer';
+import { cpuSecondsOf, peakRssMiBOf, rssMiBOf, type Measurement } from './measure.js';
+
+export const repoRoot = resolve(import.meta.dirname, '../..');
+const ENCRYPTION_KEYS = `bench:${Buffer.alloc(32, 5).toString('base64')}`;
+
+/**
+ * The fleet as an operator runs it: worker processes of the built JS
+ * (`node apps/worker/dist/main.js`, default settings but for what `env` sets), deliveries
+ * submitted through the producer library on the same Redis.
+ */
+export class Fleet {
+  readonly producer: Producer;
+  private readonly redis: Redis;
+  private readonly workers: { child: ChildProcess; output: string }[] = [];
+
+  constructor(
+    private readonly options: { redisUrl: string; prefix: string; sourceRoot: string; env?: Record<string, string>; processes?: number },
+  ) {
+    this.redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+    this.producer = new Producer({ connection: this.redis, prefix: options.prefix, secretBox: SecretBox.fromConfig(ENCRYPTION_KEYS) });
+  }
+
+  get pids(): number[] {
+    return this.workers.map((w) => w.child.pid!);
+  }
+
+  async start(): Promise<void> {
+    for (let i = 0; i < (this.options.processes ?? 1); i += 1) {
+      // BENCH_WORKER_NODE_ARGS: Node options for the workers alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+      const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+      const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'apps/worker/dist/main.js')], {
+        cwd: repoRoot,
+        env: {
+          PATH: process.env.PATH,
+          REDIS_URL: this.options.redisUrl,
+          REDIS_PREFIX: this.options.prefix,
+          ENCRYPTION_KEYS,
+          WEBHOOK_SECRET: 'bench-webhook-secret-0123456789',
+          SOURCE_ROOT: this.options.sourceRoot,
+          ALLOWED_PRIVATE_HOSTS: '127.0.0.1,127.0.0.2,localhost',
+          HEALTH_PORT: '0',
+          HEALTH_HOST: '127.0.0.1',
+          ...this.options.env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const worker = { child, output: '' };
+      const keep = (d: Buffer) => (worker.output = (worker.output + d.toString()).slice(-20_000));
+      child.stdout!.on('data', keep);
+      child.stderr!.on('data', keep);
+      this.workers.push(worker);
+    }
+    const deadline = Date.now() + 60_000;
+    for (const worker of this.workers) {
+      while (!worker.output.includes('worker pools started')) {
+        if (worker.child.exitCode !== null || Date.now() > deadline) throw new Error(`the worker did not start:\n${worker.output}`);
+        await sleep(25);
+      }
+    }
+  }
+
+  /** One delivery of `path` (under SOURCE_ROOT) to `destination`, from enqueue to its completed status. */
+  async deliver(path: string, destination: Record<string, unknown>): Promise<Measurement> {
+    const cpuBefore = this.cpuSeconds();
+    const started = process.hrtime.bigint();
+    const { token } = await this.producer.enqueue({ source: { path }, upload: { destination } });
+    const final = await this.producer.waitFor(token, { timeoutMs: 30 * 60_000, pollIntervalMs: 20 });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (final.state !== 'completed') throw new Error(`the delivery ended ${final.state}: ${JSON.stringify(final.uploads[0])}\n${this.workers[0]!.output.slice(-3000)}`);
+    return { seconds, cpuSeconds: this.cpuSeconds() - cpuBefore, peakRssMiB: this.peakRssMiB() };
+  }
+
+  /** user + system seconds of all worker processes so far. */
+  cpuSeconds(): number {
+    return this.pids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+  }
+
+  /** The largest peak RSS among the worker processes. */
+  peakRssMiB(): number {
+    return Math.max(...this.pids.map(peakRssMiBOf));
+  }
+
+  rssMiB(): number {
+    return Math.max(...this.pids.map(rssMiBOf));
+  }
+
+  output(): string {
+    return this.workers.map((w) => w.output).join('\n');
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.workers.map(async ({ child }) => {
+        if (child.exitCode !== null) return;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }),
+    );
+    await this.producer.close();
+    this.redis.disconnect();
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * `pnpm bench`: every benchmark of this package, one after the other, each in a process of
+ * its own (so one's servers and memory do not weigh on the next). Arguments (`--quick`) and
+ * the environment pass through to each.
+ *
+ * The suites, in order. bench/cluster.ts and bench/submit.ts (the Redis Cluster and submit
+ * path benchmarks) belong in this list once they exist.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+const suites: { file: string; env?: Record<string, string> }[] = [
+  { file: 'side-by-side.ts' },
+  // The limiter's cost per job and its throughput with limits on and off.
+  { file: 'limits.ts', env: quick ? { BENCH_JOBS: '1000' } : {} },
+];
+
+const only = process.env.BENCH_SUITES?.split(',');
+for (const suite of suites) {
+  if (only && !only.includes(suite.file.replace(/\.ts$/, ''))) continue;
+  console.warn(`\n== bench/${suite.file}`);
+  const result = spawnSync(process.execPath, ['--conditions=development', '--import', 'tsx', join(import.meta.dirname, suite.file), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, ...suite.env },
+  });
+  if (result.status !== 0) {
+    console.error(`bench/${suite.file} failed (exit ${result.status ?? result.signal})`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,108 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { UploadSource } from './adapter.js';
+import { SOURCE_WRITE_CHUNK_BYTES, writeSource } from './source-writer.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'upload-fleet-source-writer-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A file source with a positional reader, announcing `size` bytes whatever the file holds. */
+function fileSource(path: string, size: number, reader = true): UploadSource {
+  return {
+    size,
+    description: 'clip.mp4',
+    open: async (offset = 0) => (await open(path)).createReadStream({ start: offset }),
+    ...(reader
+      ? {
+          openReader: async () => {
+            const handle = await open(path);
+            return { read: async (buffer: Uint8Array, position: number) => (await handle.read(buffer, 0, buffer.byteLength, position)).bytesRead, close: () => handle.close() };
+          },
+        }
+      : {}),
+  };
+}
+
+/** A sink that takes its time over each chunk and reads the chunk's bytes only just before it calls back. */
+function slowSink(): Writable & { digest(): string; bytes: number } {
+  const hash = createHash('sha256');
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      setTimeout(() => {
+        hash.update(chunk);
+        sink.bytes += chunk.length;
+        callback();
+      }, 2);
+    },
+  }) as Writable & { digest(): string; bytes: number };
+  sink.bytes = 0;
+  sink.digest = () => hash.digest('hex');
+  return sink;
+}
+
+describe('writeSource', () => {
+  const bytes = randomBytes(5 * SOURCE_WRITE_CHUNK_BYTES + 12_345);
+  const path = join(dir, 'clip.mp4');
+  writeFileSync(path, bytes);
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+  it.each([
+    ['a positional reader (two reused buffers)', true],
+    ['a stream', false],
+  ])('writes every byte from the offset, in order and unchanged, with %s and a slow sink', async (_name, reader) => {
+    for (const offset of [0, SOURCE_WRITE_CHUNK_BYTES + 7]) {
+      const sink = slowSink();
+      await writeSource(fileSource(path, bytes.length, reader), offset, sink, { destination: 'http' });
+      expect(sink.bytes).toBe(bytes.length - offset);
+      expect(sink.digest()).toBe(sha(bytes.subarray(offset)));
+    }
+  });
+
+  it.each([
+    ['shorter', bytes.length + 10, /ended at byte/],
+    ['longer', bytes.length - 10, /has more bytes/],
+  ])('fails with UF_SOURCE_CHANGED when the file is %s than its announced size', async (_name, size, message) => {
+    for (const reader of [true, false]) {
+      const error = await writeSource(fileSource(path, size, reader), 0, slowSink(), { destination: 'ftp' }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'UF_SOURCE_CHANGED', message: expect.stringMatching(message) });
+    }
+  });
+
+  it('stops when the sink is destroyed under a write, and closes the file', async () => {
+    let closed = false;
+    const source = fileSource(path, bytes.length);
+    const openReader = source.openReader!;
+    source.openReader = async () => {
+      const reader = await openReader();
+      return { read: reader.read, close: async () => ((closed = true), await reader.close()) };
+    };
+    const sink = new Writable({ write: () => setTimeout(() => sink.destroy(new Error('connection reset')), 5) });
+    // The sink's owner (got, basic-ftp) listens for its errors; the writer learns of them from the close.
+    sink.on('error', () => undefined);
+    await expect(writeSource(source, 0, sink, { destination: 'http' })).rejects.toThrow('connection reset');
+    expect(closed).toBe(true);
+  });
+
+  it('stops at the next chunk once the upload is aborted', async () => {
+    const controller = new AbortController();
+    const sink = new Writable({
+      write(_chunk, _encoding, callback) {
+        controller.abort(new Error('aborted by the test'));
+        callback();
+      },
+    });
+    await expect(writeSource(fileSource(path, bytes.length), 0, sink, { destination: 'http', signal: controller.signal })).rejects.toThrow('aborted by the test');
+  });
+
+  it('reads a source that has no positional reader from its stream', async () => {
+    const source: UploadSource = { size: 3, description: 'x', open: async () => Readable.from([Buffer.from('abc')]) };
+    const sink = slowSink();
+    await writeSource(source, 0, sink, { destination: 'http' });
+    expect(sink.bytes).toBe(3);
+  });
+});

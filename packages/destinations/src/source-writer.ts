@@ -1,0 +1,83 @@
+import type { Writable } from 'node:stream';
+import { FleetError } from '@upload-fleet/core';
+import type { DestinationType } from '@upload-fleet/destinations/definitions';
+import type { UploadSource } from './adapter.js';
+
+/** Bytes per write: large enough that per-write costs (progress, callbacks, syscalls) vanish, small enough to hold two per upload. */
+export const SOURCE_WRITE_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Writes the source's bytes from `offset` to its end into `sink`, exactly `size - offset` of
+ * them: a source that ends early or goes on past its size is UF_SOURCE_CHANGED, since the
+ * destination was promised that many (a Content-Length, an FTP file that must not end
+ * "complete" and short). Does not end `sink`.
+ *
+ * File sources (`openReader`) are read into two buffers that take turns: one is filled
+ * while the other is written, and a buffer is filled again only once its write has called
+ * back (the socket has taken the bytes), so a reused buffer never changes bytes still
+ * queued. Allocating a buffer per chunk instead (what a file stream does) makes the
+ * garbage collector run full collections every few dozen MiB; on a worker's heap those
+ * cost several times the CPU of the transfer. Other sources are streamed.
+ */
+export async function writeSource(source: UploadSource, offset: number, sink: Writable, options: { destination: DestinationType; signal?: AbortSignal }): Promise<void> {
+  const changed = (what: string) =>
+    new FleetError('UF_SOURCE_CHANGED', `The source changed while it was uploaded: ${source.description} had ${source.size} bytes when the upload started, but ${what}`, {
+      destination: options.destination,
+    });
+  // A sink destroyed under a write (the request failed, the upload was aborted) may never
+  // call back: its close ends the wait.
+  const write = (chunk: Uint8Array) =>
+    new Promise<void>((resolve, reject) => {
+      if (sink.destroyed) return reject(sink.errored ?? new Error('the connection closed before the file was sent'));
+      const onClose = () => reject(sink.errored ?? new Error('the connection closed before the file was sent'));
+      sink.once('close', onClose);
+      sink.write(chunk, (error) => {
+        sink.off('close', onClose);
+        if (error) reject(error);
+        else resolve();
+      });
+    });
+
+  if (!source.openReader) {
+    const stream = await source.open(offset);
+    try {
+      let position = offset;
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        options.signal?.throwIfAborted();
+        position += chunk.byteLength;
+        if (position > source.size) throw changed('it has more bytes');
+        await write(chunk);
+      }
+      if (position !== source.size) throw changed(`it ended at byte ${position}`);
+    } finally {
+      stream.destroy();
+    }
+    return;
+  }
+
+  const reader = await source.openReader();
+  try {
+    const buffers = [Buffer.allocUnsafeSlow(SOURCE_WRITE_CHUNK_BYTES), Buffer.allocUnsafeSlow(SOURCE_WRITE_CHUNK_BYTES)];
+    let position = offset;
+    let turn = 0;
+    // The write of the other buffer, still under way while this one is filled.
+    let writing: Promise<void> = Promise.resolve();
+    // A failed write must not go unobserved while the next read runs.
+    writing.catch(() => undefined);
+    while (position < source.size) {
+      options.signal?.throwIfAborted();
+      const buffer = buffers[turn]!;
+      turn = 1 - turn;
+      const bytes = await reader.read(buffer.subarray(0, Math.min(buffer.length, source.size - position)), position);
+      if (bytes === 0) throw changed(`it ended at byte ${position}`);
+      position += bytes;
+      await writing;
+      writing = write(buffer.subarray(0, bytes));
+      writing.catch(() => undefined);
+    }
+    await writing;
+    if ((await reader.read(buffers[turn]!.subarray(0, 1), position)) > 0) throw changed('it has more bytes');
+  } finally {
+    await reader.close();
+  }
+}
