@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { UploadSource } from '@upload-fleet/destinations';
-import { openPathSource } from './path-source.js';
+import { FILE_READ_CHUNK_BYTES, openPathSource } from './path-source.js';
 import { digestingSource } from './source-digest.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'upload-fleet-digest-'));
@@ -58,9 +58,45 @@ describe('the digesting source', () => {
     await drain(await digesting.open(offset));
     expect(read()).toBe(bytes.length - offset);
     expect(await digesting.sha256()).toBe(expected);
-    // The prefix, plus at most the rest of the one read chunk (64 KiB) that crosses its end.
+    // The prefix, plus at most the rest of the one read chunk that crosses its end.
     expect(read() - (bytes.length - offset)).toBeGreaterThanOrEqual(offset);
-    expect(read() - (bytes.length - offset)).toBeLessThan(offset + 64 * 1024);
+    expect(read() - (bytes.length - offset)).toBeLessThan(offset + FILE_READ_CHUNK_BYTES);
+  });
+
+  it('reads exactly the skipped prefix through a file source\'s reader', async () => {
+    const inner = await openPathSource('clip.mp4', dir);
+    let readThroughReader = 0;
+    const source: UploadSource = {
+      ...inner,
+      open: (offset) => inner.open(offset),
+      async openReader() {
+        const reader = await inner.openReader!();
+        return { read: async (buffer, position) => { const n = await reader.read(buffer, position); readThroughReader += n; return n; }, close: () => reader.close() };
+      },
+    };
+    const digesting = digestingSource(source);
+    const offset = 1024 * 1024 + 5;
+    await drain(await digesting.open(offset));
+    expect(await digesting.sha256()).toBe(expected);
+    expect(readThroughReader).toBe(offset);
+  });
+
+  it('keeps the path source\'s positional reader, and hashes what is read through it into a reused buffer', async () => {
+    const inner = await openPathSource('clip.mp4', dir);
+    const digesting = digestingSource(inner);
+    expect(digesting.openReader).toBeTypeOf('function');
+    const reader = await digesting.openReader!();
+    // One buffer reused for every read, as writeSource does: the hash must have what was in it before the refill.
+    const buffer = Buffer.alloc(256 * 1024);
+    let position = 0;
+    for (let bytesRead; (bytesRead = await reader.read(buffer, position)) > 0; ) {
+      expect(buffer.subarray(0, bytesRead).equals(bytes.subarray(position, position + bytesRead))).toBe(true);
+      buffer.fill(0xff);
+      position += bytesRead;
+    }
+    await reader.close();
+    expect(position).toBe(bytes.length);
+    expect(await digesting.sha256()).toBe(expected);
   });
 
   it('hashes parts read out of order and parts read twice (a retried part) in file order', async () => {

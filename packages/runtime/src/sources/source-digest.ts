@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
-import type { UploadSource } from '@upload-fleet/destinations';
+import type { SourceReader, UploadSource } from '@upload-fleet/destinations';
 
 /**
  * The whole file's SHA-256, computed from the bytes the adapter streams, never by a second
@@ -80,11 +80,33 @@ export function digestingSource(source: UploadSource): DigestingSource {
     async open(offset = 0) {
       return tap(await source.open(offset), offset);
     },
+    // A file source's positional reader, tapped the same way: the bytes are hashed from the
+    // adapter's own buffer before the adapter refills it (hash.update copies nothing it keeps).
+    ...(source.openReader
+      ? {
+          async openReader() {
+            const reader = await source.openReader!();
+            return {
+              async read(buffer: Uint8Array, position: number) {
+                const bytes = await reader.read(buffer, position);
+                if (bytes > 0) feed(position, Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
+                return bytes;
+              },
+              close: () => reader.close(),
+            };
+          },
+        }
+      : {}),
     async sha256() {
       if (finished !== undefined) return finished;
       // What this attempt did not stream, gap by gap: each read once, up to the next bytes held.
       while (hashedUpTo < source.size) {
         const gapEnd = Math.min(source.size, ...[...ahead.keys()].filter((at) => at > hashedUpTo));
+        if (source.openReader) {
+          // A file: exactly the gap, through one buffer.
+          await feedFromReader(await source.openReader(), hashedUpTo, gapEnd, feed);
+          continue;
+        }
         const stream = await source.open(hashedUpTo);
         let position = hashedUpTo;
         try {
@@ -103,4 +125,21 @@ export function digestingSource(source: UploadSource): DigestingSource {
       return finished;
     },
   };
+}
+
+const GAP_READ_BYTES = 1024 * 1024;
+
+/** Feeds the bytes [from, to) of a file source to the hash, read into one buffer. */
+async function feedFromReader(reader: SourceReader, from: number, to: number, feed: (start: number, chunk: Buffer) => void): Promise<void> {
+  const buffer = Buffer.alloc(Math.min(GAP_READ_BYTES, to - from));
+  try {
+    for (let position = from; position < to; ) {
+      const bytes = await reader.read(buffer.subarray(0, Math.min(buffer.length, to - position)), position);
+      if (bytes === 0) throw new Error(`the source ended at byte ${position} while its hash was computed`);
+      feed(position, buffer.subarray(0, bytes));
+      position += bytes;
+    }
+  } finally {
+    await reader.close();
+  }
 }
