@@ -15,7 +15,7 @@ import { StatusProjection, type WaitOptions } from './status-projection.js';
 export interface ProducerOptions {
   /** An ioredis connection; the producer does not close it. */
   connection: Redis | Cluster;
-  /** Key prefix of every queue and record (default "upload-fleet"); use a hash tag on Redis Cluster. */
+  /** Key prefix of every queue and record (default "upload-fleet"); on a cluster the keys are tagged from it (KeyLayout). */
   prefix?: string;
   /** Encrypts the secret fields of every job before it reaches Redis. */
   secretBox: SecretBox;
