@@ -1,19 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { Redis, type Command } from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SecretBox, createLogger } from '@upload-fleet/core';
 import { Producer } from '@upload-fleet/producer';
-import { deletePrefix, testRedisUrl, uniquePrefix } from '@upload-fleet/testkit';
+import { countRoundTrips, deletePrefix, testRedisUrl, uniquePrefix, type RoundTripLog } from '@upload-fleet/testkit';
 import { buildApi } from './server.js';
 import { ALICE, asAlice } from './test-harness.js';
 
 /**
  * What one POST /v1/deliveries costs in Redis (issue 16, "the submit path"), counted on
  * the producer's own ioredis connection: every command it sends, grouped into round
- * trips. A round trip starts when a command is sent while no reply is outstanding;
- * commands sent before the replies of the earlier ones arrive (a MULTI block, the
- * parallel job adds) travel in the same one. The counts are pinned so that a change of
+ * trips (countRoundTrips, in the testkit). The counts are pinned so that a change of
  * the submit path shows here: lower them when the path gets cheaper.
  *
  * On one server this is the minimum: one transaction per delivery, and with an
@@ -22,36 +20,6 @@ import { ALICE, asAlice } from './test-harness.js';
  * called from a script of ours either). A cluster's count is checked in
  * packages/runtime/test/cluster-layout.test.ts.
  */
-interface RoundTripLog {
-  /** Command names per round trip, in order. */
-  trips: string[][];
-  reset(): void;
-}
-
-function countRoundTrips(redis: Redis): RoundTripLog {
-  const log: RoundTripLog = {
-    trips: [],
-    reset() {
-      log.trips = [];
-    },
-  };
-  let outstanding = 0;
-  const send = redis.sendCommand.bind(redis);
-  // ioredis routes every command through sendCommand, those of MULTI/pipelines and of
-  // BullMQ's Lua scripts (EVALSHA) included.
-  redis.sendCommand = (command: Command, stream?: Parameters<Redis['sendCommand']>[1]) => {
-    if (outstanding === 0) log.trips.push([]);
-    log.trips.at(-1)!.push(command.name);
-    outstanding += 1;
-    command.promise.then(
-      () => (outstanding -= 1),
-      () => (outstanding -= 1),
-    );
-    return send(command, stream);
-  };
-  return log;
-}
-
 const upload = (type: 'http' | 'ftp', filename: string) => ({
   extension: 'mp4',
   destination:

@@ -19,3 +19,4 @@ export * from './fakes/vimeo.js';
 export * from './servers/sshd.js';
 export * from './servers/apache-webdav.js';
 export * from './fakes/gcs.js';
+export * from './round-trips.js';

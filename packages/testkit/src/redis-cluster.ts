@@ -7,9 +7,9 @@ import { Cluster, Redis } from 'ioredis';
 import { freePort, type RedisConnectionConfig } from '@upload-fleet/redis';
 
 /**
- * A local Redis Cluster of three masters (no replicas) for tests: three `redis-server`
- * processes on free ports of 127.0.0.1, each with its own data folder, joined and given
- * a third of the 16384 slots each.
+ * A local Redis Cluster of three masters for tests (optionally with one replica each):
+ * `redis-server` processes on free ports of 127.0.0.1, each with its own data folder,
+ * joined, the masters given a third of the 16384 slots each.
  *
  * The cluster is formed with CLUSTER ADDSLOTS and CLUSTER MEET over ioredis rather than
  * `redis-cli --cluster create`: it needs no redis-cli (a separate package on some
@@ -20,6 +20,13 @@ import { freePort, type RedisConnectionConfig } from '@upload-fleet/redis';
 export interface TestRedisCluster {
   /** `127.0.0.1:port` of each master: the seed nodes of a client. */
   readonly nodes: string[];
+  /** `127.0.0.1:port` of each master's replica (empty without replicas). */
+  readonly replicas: string[];
+  /**
+   * Kills a node's process with SIGKILL (a crash: no save, no hand-over), by its
+   * `127.0.0.1:port`; with replicas, the cluster promotes the killed master's replica.
+   */
+  kill(node: string): void;
   /** What `redisConnectionFromConfig` takes (add the prefix). */
   readonly config: RedisConnectionConfig;
   /** A new ioredis Cluster client with the options BullMQ needs; the caller closes it. */
@@ -31,7 +38,17 @@ export interface TestRedisCluster {
 const SLOTS = 16384;
 const NODE_COUNT = 3;
 
-export async function startTestRedisCluster(options: { redisServerBinary?: string; timeoutMs?: number } = {}): Promise<TestRedisCluster> {
+export interface TestRedisClusterOptions {
+  redisServerBinary?: string;
+  timeoutMs?: number;
+  /** One replica per master (for failover tests). Default false. */
+  replicas?: boolean;
+  /** cluster-node-timeout: how long a master may be unreachable before its replica takes over (default 5000). */
+  nodeTimeoutMs?: number;
+}
+
+export async function startTestRedisCluster(options: TestRedisClusterOptions = {}): Promise<TestRedisCluster> {
+  const nodeCount = NODE_COUNT * (options.replicas ? 2 : 1);
   const dir = mkdtempSync(join(tmpdir(), 'upload-fleet-cluster-'));
   const children: ChildProcess[] = [];
   const admins: Redis[] = [];
@@ -43,7 +60,7 @@ export async function startTestRedisCluster(options: { redisServerBinary?: strin
   try {
     const ports: { port: number; bus: number }[] = [];
     const taken = new Set<number>();
-    while (ports.length < NODE_COUNT) {
+    while (ports.length < nodeCount) {
       const port = await freePort();
       const bus = await freePort();
       if (port === bus || taken.has(port) || taken.has(bus)) continue;
@@ -60,7 +77,7 @@ export async function startTestRedisCluster(options: { redisServerBinary?: strin
         '--dir', nodeDir,
         '--cluster-enabled', 'yes',
         '--cluster-config-file', join(nodeDir, 'nodes.conf'),
-        '--cluster-node-timeout', '5000',
+        '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 5000),
         '--maxmemory-policy', 'noeviction',
         '--save', '',
         '--appendonly', 'no',
@@ -79,8 +96,22 @@ export async function startTestRedisCluster(options: { redisServerBinary?: strin
       const slots = Array.from({ length: to - from + 1 }, (_, k) => from + k);
       await admins[i]!.call('CLUSTER', 'ADDSLOTS', ...slots.map(String));
     }
-    for (let i = 1; i < NODE_COUNT; i++) {
+    for (let i = 1; i < nodeCount; i++) {
       await admins[i]!.call('CLUSTER', 'MEET', '127.0.0.1', String(ports[0]!.port), String(ports[0]!.bus));
+    }
+    // Replica i follows master i, once it knows it (gossip from the MEET above).
+    for (let i = NODE_COUNT; i < nodeCount; i++) {
+      const masterId = String(await admins[i - NODE_COUNT]!.call('CLUSTER', 'MYID'));
+      const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+      for (;;) {
+        try {
+          await admins[i]!.call('CLUSTER', 'REPLICATE', masterId);
+          break;
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          await sleep(100);
+        }
+      }
     }
 
     const deadline = Date.now() + (options.timeoutMs ?? 20_000);
@@ -88,17 +119,26 @@ export async function startTestRedisCluster(options: { redisServerBinary?: strin
       const states = await Promise.all(
         admins.map(async (admin) => {
           const info = String(await admin.call('CLUSTER', 'INFO'));
-          return /cluster_state:ok/.test(info) && new RegExp(`cluster_known_nodes:${NODE_COUNT}\\b`).test(info) && /cluster_slots_ok:16384\b/.test(info);
+          return /cluster_state:ok/.test(info) && new RegExp(`cluster_known_nodes:${nodeCount}\\b`).test(info) && /cluster_slots_ok:16384\b/.test(info);
         }),
       );
-      if (states.every(Boolean)) break;
+      // With replicas: each one has synced with its master (master_link_status:up).
+      const synced = await Promise.all(admins.slice(NODE_COUNT).map(async (admin) => /master_link_status:up/.test(String(await admin.info('replication')))));
+      if (states.every(Boolean) && synced.every(Boolean)) break;
       if (Date.now() > deadline) throw new Error('The test Redis Cluster did not reach cluster_state:ok in time.');
       await sleep(100);
     }
 
-    const nodes = ports.map(({ port }) => `127.0.0.1:${port}`);
+    const nodes = ports.slice(0, NODE_COUNT).map(({ port }) => `127.0.0.1:${port}`);
+    const all = ports.map(({ port }) => `127.0.0.1:${port}`);
     const cluster: TestRedisCluster = {
       nodes,
+      replicas: all.slice(NODE_COUNT),
+      kill: (node) => {
+        const child = children[all.indexOf(node)];
+        if (!child) throw new Error(`${node} is not a node of this test cluster`);
+        child.kill('SIGKILL');
+      },
       config: { cluster: nodes },
       connect: () => new Cluster(nodes.map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })), { redisOptions: { maxRetriesPerRequest: null } }),
       dispose,
