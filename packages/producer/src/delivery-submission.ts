@@ -33,6 +33,12 @@ export interface DeliverySubmitterOptions {
   index: DeliveryIndex;
 }
 
+/** The most deliveries one submitBatch call takes. */
+export const MAX_BATCH_DELIVERIES = 100;
+
+/** One delivery of a batch: enqueued (or an idempotent replay), or refused with its own error. */
+export type BatchItemOutcome = { ok: true; result: EnqueueResult } | { ok: false; error: unknown };
+
 /** How long a second request with the same idempotency_key waits for the first to finish enqueueing. */
 const IDEMPOTENT_WAIT_MS = 5_000;
 
@@ -99,6 +105,26 @@ export class DeliverySubmitter {
       throw error;
     }
     return { token, created, uploads: meta.uploads.map(({ index, type, job_id }) => ({ index, type, job_id })) };
+  }
+
+  /**
+   * Submits up to MAX_BATCH_DELIVERIES deliveries, each on its own: one that is invalid or
+   * fails does not stop the others, and each keeps every guarantee of `enqueue` (all or
+   * nothing, idempotency). They go out together, so the batch costs about the round trips
+   * of one delivery. Throws ValidationFailedError only when `inputs` is not such a list.
+   */
+  async enqueueBatch(inputs: unknown, options: EnqueueOptions = {}): Promise<BatchItemOutcome[]> {
+    if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > MAX_BATCH_DELIVERIES) {
+      throw new ValidationFailedError([{ path: 'deliveries', message: `deliveries must be a list of 1 to ${MAX_BATCH_DELIVERIES} delivery requests${Array.isArray(inputs) ? ` (got ${inputs.length}); split a longer list into several batches` : ''}` }]);
+    }
+    return Promise.all(
+      inputs.map((input) =>
+        this.enqueue(input, options).then(
+          (result): BatchItemOutcome => ({ ok: true, result }),
+          (error: unknown): BatchItemOutcome => ({ ok: false, error }),
+        ),
+      ),
+    );
   }
 
   private jobOptions(jobId: string): JobsOptions & { jobId: string } {

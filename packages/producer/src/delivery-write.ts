@@ -86,8 +86,12 @@ export class DeliveryWriter {
   }
 
   private async rollBack(meta: DeliveryMeta): Promise<void> {
-    await Promise.all(meta.uploads.map(async (u) => (await this.queues.upload(u.type, u.shard).getJob(u.job_id))?.remove()));
+    // Settled, not all: a job that cannot be removed (its queue is what failed) must not
+    // keep the record and the index entry from going.
+    const jobs = await Promise.allSettled(meta.uploads.map(async (u) => (await this.queues.upload(u.type, u.shard).getJob(u.job_id))?.remove()));
     await Promise.all([this.store.delete(meta.token), this.index.remove(meta.token, meta.owner)]);
+    const failed = jobs.find((j): j is PromiseRejectedResult => j.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 }
 
