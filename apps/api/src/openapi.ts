@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ERROR_CATALOG, MAX_UPLOADS_PER_DELIVERY, type DeliveryState, type UploadState } from '@upload-fleet/core';
 // The destination types, the request schema and the connect flows: from the destination registry.
 import { CONNECT_PLATFORMS, DESTINATION_TYPES, OAUTH_PROVIDERS, deliveryRequestSchema } from '@upload-fleet/destinations/definitions';
+import { MAX_BATCH_DELIVERIES } from '@upload-fleet/producer';
 import { API_ERROR_CODES } from './errors.js';
 
 /**
@@ -99,6 +100,34 @@ const schemas: Record<string, JsonSchema> = {
         },
       },
       status_url: { type: 'string', description: 'Path of GET /v1/deliveries/{token}.' },
+    },
+  },
+  DeliveryBatchRequest: {
+    type: 'object',
+    required: ['deliveries'],
+    additionalProperties: false,
+    properties: {
+      deliveries: { type: 'array', minItems: 1, maxItems: MAX_BATCH_DELIVERIES, items: ref('DeliveryRequest'), description: `1 to ${MAX_BATCH_DELIVERIES} delivery requests, each as POST /v1/deliveries takes it.` },
+    },
+  },
+  DeliveryBatchAccepted: {
+    type: 'object',
+    required: ['results'],
+    properties: {
+      results: {
+        type: 'array',
+        description: 'One result per delivery of the request, in its order. Each stands alone: an invalid item is refused, the others are submitted.',
+        items: {
+          type: 'object',
+          required: ['index', 'status'],
+          properties: {
+            index: { type: 'integer', minimum: 0, description: 'The position of the delivery in the request.' },
+            status: { type: 'integer', description: 'What POST /v1/deliveries would have answered for this delivery alone: 202, 200 (an idempotent replay), 400, 409, 500 or 503.' },
+            delivery: { ...ref('DeliveryAccepted'), description: 'With 202 and 200.' },
+            error: { ...ref('Error'), description: 'With every other status; problems are by field path inside this delivery.' },
+          },
+        },
+      },
     },
   },
   FleetError: {
@@ -302,6 +331,18 @@ export function routeSchemas(options: { bodyLimitBytes: number }) {
         200: answer('The idempotency_key matched an earlier delivery: that delivery, not a new one (created: false).', 'DeliveryAccepted'),
         400: errorAnswer('The request is invalid (every problem listed by field path, or the body is not JSON); nothing was enqueued.'),
         409: errorAnswer('The idempotency_key was used before for a different request.'),
+        413: errorAnswer(`The body is larger than ${options.bodyLimitBytes} bytes.`),
+        415: errorAnswer('The body is not application/json.'),
+        ...authAnswers,
+      },
+    },
+    createDeliveryBatch: {
+      operationId: 'createDeliveryBatch',
+      summary: `Submit up to ${MAX_BATCH_DELIVERIES} deliveries at once, each on its own: one result per delivery, a bad one failing alone.`,
+      body: ref('DeliveryBatchRequest'),
+      response: {
+        200: answer('Every delivery was handled; each result says how (its status is the one POST /v1/deliveries would have answered).', 'DeliveryBatchAccepted'),
+        400: errorAnswer(`The body is not {"deliveries": [...]} with 1 to ${MAX_BATCH_DELIVERIES} items, or not JSON; nothing was enqueued.`),
         413: errorAnswer(`The body is larger than ${options.bodyLimitBytes} bytes.`),
         415: errorAnswer('The body is not application/json.'),
         ...authAnswers,
