@@ -109,18 +109,3 @@ export function keyLayout(prefix: string, options: { cluster: boolean }): KeyLay
 export function keyLayoutOf(connection: { isCluster?: boolean }, prefix: string): KeyLayout {
   return keyLayout(prefix, { cluster: connection.isCluster === true });
 }
-
-/**
- * The shard of a pool's queue that a destination account's jobs go to: a stable hash of
- * the limit key, so one account's jobs (its ordering and its limits) stay in one queue.
- */
-export function shardOf(limitKey: string, shards: number): number {
-  if (shards <= 1) return 0;
-  // FNV-1a, 32 bits: stable across processes and versions, unlike any runtime hash.
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < limitKey.length; i++) {
-    hash ^= limitKey.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash % shards;
-}
