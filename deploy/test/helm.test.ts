@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { Worker } from 'bullmq';
-import { SecretBox, settingValue, uploadQueueName } from '@upload-fleet/core';
+import { SecretBox, keyLayout, settingValue, uploadQueueName } from '@upload-fleet/core';
 import { DESTINATION_TYPES } from '@upload-fleet/destinations/definitions';
 import { Producer } from '@upload-fleet/producer';
 import { loadWorkerConfig, workerSettings } from '@upload-fleet/runtime';
@@ -140,6 +140,19 @@ describe('Helm chart: workers and autoscaling', () => {
     for (const scaled of ofKind(custom, 'ScaledObject')) {
       for (const trigger of triggersOf(scaled)) expect(trigger.metadata.listName).toMatch(/^\{uf-prod\}:upload-[a-z0-9]+:(prioritized|wait|active)$/);
     }
+  });
+
+  it('reads the queue keys of the spread layout on Redis Cluster with a plain prefix, as KeyLayout names them', () => {
+    for (const [prefix, cluster] of [['upload-fleet', true], ['{upload-fleet}', true], ['upload-fleet', false]] as const) {
+      const manifests = render({ values: { redis: { prefix, cluster, address: 'a:6379' } } });
+      const layout = keyLayout(prefix, { cluster });
+      for (const pool of poolNames) {
+        const triggers = triggersOf(byName(manifests, 'ScaledObject', `uf-worker-${pool}`));
+        expect(triggers.map((t) => t.metadata.listName)).toEqual([`${layout.queueKeyBase(pool)}:wait`, `${layout.queueKeyBase(pool)}:active`]);
+      }
+    }
+    // The spread layout's names, spelled out once.
+    expect(triggersOf(byName(render({ values: { redis: { prefix: 'uf', cluster: true, address: 'a:6379' } } }), 'ScaledObject', 'uf-worker-s3'))[0]!.metadata.listName).toBe('{uf:s3}:upload-s3:wait');
   });
 
   it('switches to the redis-cluster scaler, a TriggerAuthentication for the password, or fixed replicas without KEDA', () => {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ERROR_CATALOG, MAX_UPLOADS_PER_DELIVERY, type DeliveryState, type UploadState } from '@upload-fleet/core';
 // The destination types, the request schema and the connect flows: from the destination registry.
 import { CONNECT_PLATFORMS, DEFINITIONS, DESTINATION_TYPES, OAUTH_PROVIDERS, deliveryRequestSchema } from '@upload-fleet/destinations/definitions';
+import { MAX_BATCH_DELIVERIES } from '@upload-fleet/producer';
 import { API_ERROR_CODES } from './errors.js';
 
 /**
@@ -117,6 +118,34 @@ const schemas: Record<string, JsonSchema> = {
         },
       },
       status_url: { type: 'string', description: 'Path of GET /v1/deliveries/{token}.' },
+    },
+  },
+  DeliveryBatchRequest: {
+    type: 'object',
+    required: ['deliveries'],
+    additionalProperties: false,
+    properties: {
+      deliveries: { type: 'array', minItems: 1, maxItems: MAX_BATCH_DELIVERIES, items: ref('DeliveryRequest'), description: `1 to ${MAX_BATCH_DELIVERIES} delivery requests, each as POST /v1/deliveries takes it.` },
+    },
+  },
+  DeliveryBatchAccepted: {
+    type: 'object',
+    required: ['results'],
+    properties: {
+      results: {
+        type: 'array',
+        description: 'One result per delivery of the request, in its order. Each stands alone: an invalid item is refused, the others are submitted.',
+        items: {
+          type: 'object',
+          required: ['index', 'status'],
+          properties: {
+            index: { type: 'integer', minimum: 0, description: 'The position of the delivery in the request.' },
+            status: { type: 'integer', description: 'What POST /v1/deliveries would have answered for this delivery alone: 202, 200 (an idempotent replay), 400, 409, 500 or 503.' },
+            delivery: { ...ref('DeliveryAccepted'), description: 'With 202 and 200.' },
+            error: { ...ref('Error'), description: 'With every other status; problems are by field path inside this delivery.' },
+          },
+        },
+      },
     },
   },
   FleetError: {
@@ -370,6 +399,18 @@ export function routeSchemas(options: { bodyLimitBytes: number }) {
         202: answer('The webhook was queued.', 'WebhookReplay'),
         409: errorAnswer('The delivery has no callback_url (UF_NO_CALLBACK_URL) or has not finished (UF_DELIVERY_NOT_FINISHED).'),
         ...deliveryAnswers,
+      },
+    },
+    createDeliveryBatch: {
+      operationId: 'createDeliveryBatch',
+      summary: `Submit up to ${MAX_BATCH_DELIVERIES} deliveries at once, each on its own: one result per delivery, a bad one failing alone.`,
+      body: ref('DeliveryBatchRequest'),
+      response: {
+        200: answer('Every delivery was handled; each result says how (its status is the one POST /v1/deliveries would have answered).', 'DeliveryBatchAccepted'),
+        400: errorAnswer(`The body is not {"deliveries": [...]} with 1 to ${MAX_BATCH_DELIVERIES} items, or not JSON; nothing was enqueued.`),
+        413: errorAnswer(`The body is larger than ${options.bodyLimitBytes} bytes.`),
+        415: errorAnswer('The body is not application/json.'),
+        ...authAnswers,
       },
     },
     getDelivery: {

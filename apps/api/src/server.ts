@@ -5,7 +5,7 @@ import { parseDeliveryListQuery, type EnqueueResult, type Producer } from '@uplo
 import { ApiKeyMatcher, bearerTokenOf } from './auth.js';
 import { DEFAULT_BODY_LIMIT_BYTES, type ApiKey } from './config.js';
 import { registerConnectRoutes, type ConnectOptions } from './connect.js';
-import { ApiError, REDIS_RETRY_AFTER_SECONDS, redisUnavailable, toApiError } from './errors.js';
+import { ApiError, REDIS_RETRY_AFTER_SECONDS, invalidRequest, redisUnavailable, toApiError } from './errors.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { registerOpenApi, routeSchemas } from './openapi.js';
 
@@ -153,17 +153,42 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
 
   // The routes live in a plugin so that they load after @fastify/swagger, which collects them.
   void app.register(async (app) => {
-  app.post('/v1/deliveries', { schema: schemas.createDelivery }, async (request, reply) => {
-    const result = await producer.enqueue(request.body, owner(request));
-    // A replay reports the uploads as they are now, not as they were when first queued.
+  /** The answer to an enqueued delivery; a replay reports the uploads as they are now, not as they were when first queued. */
+  const accepted = async (result: EnqueueResult, request: FastifyRequest): Promise<DeliveryAccepted> => {
     const current = result.created ? undefined : await producer.get(result.token, owner(request));
-    const body: DeliveryAccepted = {
+    return {
       token: result.token,
       created: result.created,
       uploads: result.uploads.map((u) => ({ ...u, state: stateOf(current, u.index) })),
       status_url: statusUrlOf(result.token),
     };
-    return reply.code(result.created ? 202 : 200).header('location', body.status_url).send(body);
+  };
+
+  app.post('/v1/deliveries', { schema: schemas.createDelivery }, async (request, reply) => {
+    const body = await accepted(await producer.enqueue(request.body, owner(request)), request);
+    return reply.code(body.created ? 202 : 200).header('location', body.status_url).send(body);
+  });
+
+  // "::" is Fastify's escape for a literal ":" in a path (Google's custom-method style).
+  app.post('/v1/deliveries::batch', { schema: schemas.createDeliveryBatch }, async (request) => {
+    const body = request.body as { deliveries?: unknown } | null;
+    const extra = body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body).filter((k) => k !== 'deliveries') : [];
+    if (extra.length > 0) throw invalidRequest(extra.map((k) => ({ path: k, message: `unknown field "${k}": the body is {"deliveries": [...]}` })));
+    const outcomes = await producer.submitBatch(body?.deliveries as unknown[], owner(request));
+    const results = await Promise.all(
+      outcomes.map(async (outcome, index) => {
+        if (outcome.ok) {
+          const delivery = await accepted(outcome.result, request);
+          return { index, status: delivery.created ? 202 : 200, delivery };
+        }
+        // Each item's error as POST /v1/deliveries would answer it alone; secrets of the item kept out.
+        const item = (body?.deliveries as unknown[])[index];
+        const { error, unexpected } = toApiError(outcome.error, { bodyLimitBytes, requestId: request.id, body: item, redisAvailable: redisAvailable() });
+        if (unexpected) request.log.error({ err: outcome.error, item: index }, 'unexpected error in a batch item');
+        return { index, status: error.statusCode, error: error.toBody() };
+      }),
+    );
+    return { results };
   });
 
   app.get('/v1/deliveries', { schema: schemas.listDeliveries }, async (request) => producer.list(parseDeliveryListQuery(request.query), owner(request)));

@@ -4,7 +4,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import { Queue, type Job } from 'bullmq';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { redisConnectionFromConfig, type RedisConnection, type RedisConnectionConfig } from '@upload-fleet/redis';
-import { DEFAULT_PREFIX, WEBHOOK_QUEUE, createLogger, uploadQueueName, type Logger, type UploadJobData } from '@upload-fleet/core';
+import { DEFAULT_PREFIX, WEBHOOK_QUEUE, createLogger, type Logger, type UploadJobData } from '@upload-fleet/core';
 import { DEFINITIONS } from '@upload-fleet/destinations/definitions';
 import { DeliveryStore } from '@upload-fleet/producer';
 import { DEFAULT_LIMIT_RULES, type LimitRules } from '@upload-fleet/runtime/limits';
@@ -57,11 +57,11 @@ export function buildDashboard(options: BuildDashboardOptions): FastifyInstance 
   const queues: Queue[] = [];
   const adapters: RedactingQueueAdapter[] = [];
   for (const { type, description } of DEFINITIONS) {
-    const queue = new Queue<UploadJobData>(uploadQueueName(type), { connection: options.connection, prefix });
+    const queue = new Queue<UploadJobData>(deliveries.layout.queueName(type), { connection: options.connection, prefix: deliveries.layout.queuePrefix(type) });
     queues.push(queue);
     adapters.push(new RedactingQueueAdapter(queue, { readOnly, description, retry: (job) => retryUpload(deliveries, job) }));
   }
-  const webhooks = new Queue(WEBHOOK_QUEUE, { connection: options.connection, prefix });
+  const webhooks = new Queue(WEBHOOK_QUEUE, { connection: options.connection, prefix: deliveries.layout.webhookQueuePrefix() });
   queues.push(webhooks);
   adapters.push(new RedactingQueueAdapter(webhooks, { readOnly, description: 'Signed callback_url webhooks, retried on their own schedule' }));
   for (const queue of queues) queue.on('error', (error) => logger.warn({ err: error.message, queue: queue.name }, 'queue connection error'));

@@ -7,7 +7,8 @@ export function uploadQueueName(type: string): string {
 export const WEBHOOK_QUEUE = 'webhook';
 
 /**
- * Default key prefix. On Redis Cluster use a prefix with a hash tag, like `{upload-fleet}`,
- * so that all keys of a queue land in one slot (BullMQ's documented pattern).
+ * Default key prefix. On Redis Cluster it needs no hash tag: the fleet tags each key by
+ * what it belongs to (key-layout.ts), so each queue's keys share one slot and the queues
+ * spread over the masters.
  */
 export const DEFAULT_PREFIX = 'upload-fleet';

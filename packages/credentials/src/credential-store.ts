@@ -1,13 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { FleetError, type EncryptedEnvelope, type ErrorCode, type SecretBox } from '@upload-fleet/core';
+import { FleetError, keyLayoutOf, type EncryptedEnvelope, type ErrorCode, type SecretBox } from '@upload-fleet/core';
 import type { OAuthProvider } from '@upload-fleet/destinations';
 import { hashSecret, isCredentialId, newAuthSecret } from './auth-secret.js';
 import { OAUTH_PROVIDERS } from './oauth-settings.js';
 
 /**
  * Credentials the fleet holds, in Redis: one hash per credential,
- * `<prefix>:credential:<id>`, so every operation on a credential (including its refresh
+ * `<prefix>:credential:{<id>}` (the id its hash tag on a cluster: credentials spread over the masters), so every operation on a credential (including its refresh
  * lock) touches one key and stays in one slot on Redis Cluster.
  *
  * Fields:
@@ -105,7 +105,7 @@ export interface ConnectState {
 export interface CredentialStoreOptions {
   /** Any ioredis connection (the store never blocks on it). */
   connection: Redis | Cluster;
-  /** Key prefix, like REDIS_PREFIX; on Redis Cluster one with a hash tag. */
+  /** Key prefix, like REDIS_PREFIX (KeyLayout tags each credential by its id on a cluster). */
   prefix: string;
   /** Encrypts refresh tokens, access tokens and connect states at rest. */
   secretBox: SecretBox;
@@ -196,7 +196,7 @@ export class CredentialStore {
   }
 
   key(id: string): string {
-    return `${this.prefix}:credential:${id}`;
+    return keyLayoutOf(this.redis, this.prefix).credential(id);
   }
 
   /** Stores a new credential; answers its id and the auth_secret (to be shown once, never stored). */
@@ -320,7 +320,7 @@ export class CredentialStore {
 
   private connectStateKey(state: string): string {
     // The state travels through browsers and provider logs; Redis holds only its hash.
-    return `${this.prefix}:connect-state:${createHash('sha256').update(state, 'utf8').digest('hex')}`;
+    return keyLayoutOf(this.redis, this.prefix).connectState(createHash('sha256').update(state, 'utf8').digest('hex'));
   }
 
   private seal(value: unknown): string {

@@ -47,7 +47,7 @@ export class DeliveryControl {
         result.not_cancelled.push({ index: upload.index, state: final.state });
         continue;
       }
-      const job = await this.queues.upload(upload.type).getJob(upload.job_id);
+      const job = await this.queues.upload(upload.type, upload.shard).getJob(upload.job_id);
       const state = job ? await job.getState() : 'unknown';
       if (!job || !NOT_STARTED.includes(state)) {
         result.not_cancelled.push({ index: upload.index, state: publicState(state) });
@@ -82,7 +82,7 @@ export class DeliveryControl {
         result.not_retried.push({ index: upload.index, state, reason: 'only failed uploads are retried' });
         continue;
       }
-      const job = await this.queues.upload(upload.type).getJob(upload.job_id);
+      const job = await this.queues.upload(upload.type, upload.shard).getJob(upload.job_id);
       if (!job || (await job.getState()) !== 'failed') {
         result.not_retried.push({ index: upload.index, state: 'failed', reason: 'the failed job has expired from retention; submit the delivery again' });
         continue;

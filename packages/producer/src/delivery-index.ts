@@ -1,4 +1,5 @@
-import type { Cluster, Redis } from 'ioredis';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
+import { keyLayoutOf, type KeyLayout } from '@upload-fleet/core';
 
 /**
  * The list of deliveries, newest first, for the delivery console: sorted sets of tokens
@@ -6,9 +7,9 @@ import type { Cluster, Redis } from 'ioredis';
  * reader can be scoped to one owner. Written at enqueue (delivery-submission.ts), removed on
  * roll-back. Bounded like the records they point to: every write drops the entries older
  * than the record TTL and renews the set's own expiry, so the index never outlives the
- * records by more than one TTL. The sets are keys of their own (not in the record's slot),
- * so they are written with plain commands, never in a MULTI with the record (Redis
- * Cluster), and sent together with the enqueued mark (no extra round trip on submit).
+ * records by more than one TTL. On a spread cluster the sets are keys of their own (not in
+ * the record's slot), written with plain commands sent together with the enqueued mark; in
+ * one slot they join the delivery's one MULTI (DeliveryWriter).
  */
 export interface DeliveryIndexQuery {
   /** Only this owner's deliveries; all owners when unset. */
@@ -24,30 +25,43 @@ export interface DeliveryIndexQuery {
 }
 
 export class DeliveryIndex {
+  private readonly layout: KeyLayout;
+
   constructor(
     private readonly redis: Redis | Cluster,
-    private readonly prefix: string,
+    prefix: string,
     /** The delivery record TTL: entries older than this point to records that are gone. */
     private readonly ttlSeconds: number,
-  ) {}
+  ) {
+    this.layout = keyLayoutOf(redis, prefix);
+  }
 
   allKey(): string {
-    return `${this.prefix}:deliveries`;
+    return this.layout.deliveriesIndex();
   }
 
   ownerKey(owner: string): string {
-    return `${this.prefix}:deliveries:owner:${owner}`;
+    return this.layout.ownerIndex(owner);
   }
 
   async add(token: string, owner: string, createdAtMs: number): Promise<void> {
+    // Plain commands, sent together: on a cluster the two sets may sit in different slots.
+    await Promise.all(this.addCommands(this.redis, token, owner, createdAtMs));
+  }
+
+  /** `add` queued into a transaction (one server or one slot: DeliveryWriter). */
+  addIn(multi: ChainableCommander, token: string, owner: string, createdAtMs: number): void {
+    this.addCommands(multi, token, owner, createdAtMs);
+  }
+
+  /** Adds the token to both sets, drops entries older than the TTL, renews the sets' expiry. */
+  private addCommands<T extends Pick<Redis, 'zadd' | 'zremrangebyscore' | 'expire'> | ChainableCommander>(target: T, token: string, owner: string, createdAtMs: number): unknown[] {
     const oldest = createdAtMs - this.ttlSeconds * 1000;
-    await Promise.all(
-      [this.allKey(), this.ownerKey(owner)].flatMap((key) => [
-        this.redis.zadd(key, createdAtMs, token),
-        this.redis.zremrangebyscore(key, '-inf', `(${oldest}`),
-        this.redis.expire(key, this.ttlSeconds),
-      ]),
-    );
+    return [this.allKey(), this.ownerKey(owner)].flatMap((key) => [
+      target.zadd(key, createdAtMs, token),
+      target.zremrangebyscore(key, '-inf', `(${oldest}`),
+      target.expire(key, this.ttlSeconds),
+    ]);
   }
 
   async remove(token: string, owner: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
-import { WEBHOOK_QUEUE, uploadQueueName, type UploadJobData, type UploadResult } from '@upload-fleet/core';
+import { WEBHOOK_QUEUE, keyLayoutOf, type KeyLayout, type UploadJobData, type UploadResult } from '@upload-fleet/core';
 import type { DestinationType } from '@upload-fleet/destinations/definitions';
 
 /** A webhook job: send `delivery.finished` for this generation of the delivery to `url`. */
@@ -11,27 +11,33 @@ export interface WebhookJobData {
 }
 
 /**
- * The BullMQ queues a delivery's jobs live in: one per destination type, and the webhook
- * queue. Each is created on first use, on the caller's connection.
+ * The BullMQ queues a delivery's jobs live in: one per destination type (one per shard of
+ * a pool split into shards), and the webhook queue. Each is created on first use, on the
+ * caller's connection, with the BullMQ prefix of the key layout (on a cluster each pool's
+ * queue has its own hash tag, so the pools spread over the masters).
  */
 export class DeliveryQueues {
-  private readonly uploads = new Map<DestinationType, Queue<UploadJobData, UploadResult>>();
+  private readonly uploads = new Map<string, Queue<UploadJobData, UploadResult>>();
   private webhookQueue: Queue<WebhookJobData> | undefined;
+  readonly layout: KeyLayout;
 
   constructor(
     private readonly connection: Redis | Cluster,
     readonly prefix: string,
     /** Connection errors of the queues (Redis down); without it BullMQ prints them to stderr. */
     private readonly onError?: (error: Error) => void,
-  ) {}
+  ) {
+    this.layout = keyLayoutOf(connection, prefix);
+  }
 
-  /** The queue of one destination type. */
-  upload(type: DestinationType): Queue<UploadJobData, UploadResult> {
-    let queue = this.uploads.get(type);
+  /** The queue of one destination type (of one of its shards; the first by default). */
+  upload(type: DestinationType, shard = 0): Queue<UploadJobData, UploadResult> {
+    const name = `${type}:${shard}`;
+    let queue = this.uploads.get(name);
     if (!queue) {
-      queue = new Queue<UploadJobData, UploadResult>(uploadQueueName(type), { connection: this.connection, prefix: this.prefix });
+      queue = new Queue<UploadJobData, UploadResult>(this.layout.queueName(type, shard), { connection: this.connection, prefix: this.layout.queuePrefix(type, shard) });
       queue.on('error', (error) => this.onError?.(error));
-      this.uploads.set(type, queue);
+      this.uploads.set(name, queue);
     }
     return queue;
   }
@@ -39,7 +45,7 @@ export class DeliveryQueues {
   /** The queue of webhook deliveries (callback_url), retried on its own schedule. */
   webhooks(): Queue<WebhookJobData> {
     if (!this.webhookQueue) {
-      this.webhookQueue = new Queue<WebhookJobData>(WEBHOOK_QUEUE, { connection: this.connection, prefix: this.prefix });
+      this.webhookQueue = new Queue<WebhookJobData>(WEBHOOK_QUEUE, { connection: this.connection, prefix: this.layout.webhookQueuePrefix() });
       this.webhookQueue.on('error', (error) => this.onError?.(error));
     }
     return this.webhookQueue;
@@ -51,3 +57,4 @@ export class DeliveryQueues {
     this.webhookQueue = undefined;
   }
 }
+

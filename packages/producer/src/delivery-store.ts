@@ -1,15 +1,17 @@
-import type { Cluster, Redis } from 'ioredis';
-import type { DeferralRecord, FinalUploadRecord, WebhookStatus } from '@upload-fleet/core';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
+import { keyLayoutOf, type DeferralRecord, type FinalUploadRecord, type KeyLayout, type WebhookStatus } from '@upload-fleet/core';
 import type { DestinationType } from '@upload-fleet/destinations/definitions';
 
 /**
- * The delivery record: one Redis hash per delivery, `<prefix>:delivery:<token>`. It
+ * The delivery record: one Redis hash per delivery, `<prefix>:delivery:{<token>}` (the
+ * token its hash tag on a cluster, so records spread over the masters; KeyLayout). It
  * outlives the BullMQ jobs (whose retention is bounded), so a status read still answers
  * after the jobs are gone. One key per delivery keeps every operation single-slot on
  * Redis Cluster.
  *
  * Fields:
  *   meta            JSON DeliveryMeta (written once at enqueue)
+ *   enqueued        "1" once every job is in (with the record in one MULTI on one slot)
  *   total           number of uploads
  *   generation      bumped by every retry of failed uploads; one webhook per generation
  *   final:<i>       JSON FinalUploadRecord, written by the worker when upload i ends
@@ -25,11 +27,14 @@ export interface DeliveryMeta {
   metadata?: Record<string, string | number | boolean>;
   /** Fingerprint of the request (without secrets) for idempotency-key conflicts. */
   fingerprint: string;
-  uploads: { index: number; type: DestinationType; queue: string; job_id: string }[];
+  /** `shard`: which shard of its pool the job went to (absent: the first, or a pool never split). */
+  uploads: { index: number; type: DestinationType; queue: string; job_id: string; shard?: number }[];
 }
 
 export interface DeliveryRecord {
   meta: DeliveryMeta;
+  /** Every job is in: the submit finished (an idempotent replay answers from it from now on). */
+  enqueued: boolean;
   generation: number;
   finals: Map<number, FinalUploadRecord>;
   deferrals: Map<number, DeferralRecord>;
@@ -51,40 +56,63 @@ end
 return 0
 `;
 
+/** Sets KEYS[1] to ARGV[1] for ARGV[2] seconds unless it is set; answers the holder, or nil when claimed. */
+const CLAIM_SCRIPT = `
+local holder = redis.call('GET', KEYS[1])
+if holder then return holder end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return false
+`;
+
 export class DeliveryStore {
+  readonly layout: KeyLayout;
+
   constructor(
     private readonly redis: Redis | Cluster,
-    private readonly prefix: string,
+    prefix: string,
     /** How long a delivery record is kept after its creation. */
     private readonly ttlSeconds: number,
-  ) {}
+  ) {
+    this.layout = keyLayoutOf(redis, prefix);
+  }
 
   key(token: string): string {
-    return `${this.prefix}:delivery:${token}`;
+    return this.layout.record(token);
   }
 
   idempotencyKey(owner: string, keyHash: string): string {
-    return `${this.prefix}:idempotency:${owner}:${keyHash}`;
+    return this.layout.idempotency(owner, keyHash);
   }
 
   async create(meta: DeliveryMeta): Promise<void> {
-    const key = this.key(meta.token);
-    await this.redis
-      .multi()
-      .hset(key, { meta: JSON.stringify(meta), total: String(meta.uploads.length), generation: '0' })
-      .expire(key, this.ttlSeconds)
-      .exec();
+    await this.createIn(this.redis.multi(), meta, { enqueued: false }).exec();
   }
 
-  /** Claims an idempotency key for a token; answers the token that holds it (ours or an earlier one). */
+  /** A MULTI on the store's connection (DeliveryWriter puts a whole delivery in one). */
+  multi(): ChainableCommander {
+    return this.redis.multi();
+  }
+
+  /**
+   * Queues the writing of a new record into a transaction: its meta and total, generation 0
+   * unless a taken-over record has one, and, with `enqueued`, the mark itself (when the
+   * jobs are in the same transaction).
+   */
+  createIn(multi: ChainableCommander, meta: DeliveryMeta, options: { enqueued: boolean }): ChainableCommander {
+    const key = this.key(meta.token);
+    return multi
+      .hset(key, { meta: JSON.stringify(meta), total: String(meta.uploads.length), ...(options.enqueued ? { enqueued: '1' } : {}) })
+      .hsetnx(key, 'generation', '0')
+      .expire(key, this.ttlSeconds);
+  }
+
+  /**
+   * Claims an idempotency key for a token; answers the token that holds it (ours or an
+   * earlier one). One round trip: a script, as SET NX GET needs Redis 7.
+   */
   async claimIdempotencyKey(owner: string, keyHash: string, token: string): Promise<{ token: string; claimed: boolean }> {
-    const key = this.idempotencyKey(owner, keyHash);
-    const set = await this.redis.set(key, token, 'EX', this.ttlSeconds, 'NX');
-    if (set === 'OK') return { token, claimed: true };
-    const existing = await this.redis.get(key);
-    if (existing) return { token: existing, claimed: false };
-    // Expired between SET and GET: try once more.
-    return this.claimIdempotencyKey(owner, keyHash, token);
+    const holder = (await this.redis.eval(CLAIM_SCRIPT, 1, this.idempotencyKey(owner, keyHash), token, String(this.ttlSeconds))) as string | null;
+    return holder === null ? { token, claimed: true } : { token: holder, claimed: false };
   }
 
   async releaseIdempotencyKey(owner: string, keyHash: string, token: string): Promise<void> {
@@ -95,10 +123,6 @@ export class DeliveryStore {
 
   async markEnqueued(token: string): Promise<void> {
     await this.redis.hset(this.key(token), 'enqueued', '1');
-  }
-
-  async isEnqueued(token: string): Promise<boolean> {
-    return (await this.redis.hget(this.key(token), 'enqueued')) === '1';
   }
 
   async read(token: string): Promise<DeliveryRecord | undefined> {
@@ -112,6 +136,7 @@ export class DeliveryStore {
     }
     return {
       meta: JSON.parse(fields.meta) as DeliveryMeta,
+      enqueued: fields.enqueued === '1',
       generation: Number(fields.generation ?? 0),
       finals,
       deferrals,

@@ -7,6 +7,7 @@ import type { OwnerOptions } from './delivery-access.js';
 import type { DeliveryIndex } from './delivery-index.js';
 import type { DeliveryQueues } from './delivery-queues.js';
 import type { DeliveryMeta, DeliveryRecord, DeliveryStore } from './delivery-store.js';
+import { DeliveryWriter } from './delivery-write.js';
 import { IdempotencyConflictError, ValidationFailedError } from './errors.js';
 import { buildJobData, fingerprintOf, jobPriorityOf } from './job-data.js';
 import { removalOptions, type RetentionOptions } from './retention.js';
@@ -32,19 +33,30 @@ export interface DeliverySubmitterOptions {
   index: DeliveryIndex;
 }
 
+/** The most deliveries one submitBatch call takes. */
+export const MAX_BATCH_DELIVERIES = 100;
+
+/** One delivery of a batch: enqueued (or an idempotent replay), or refused with its own error. */
+export type BatchItemOutcome = { ok: true; result: EnqueueResult } | { ok: false; error: unknown };
+
 /** How long a second request with the same idempotency_key waits for the first to finish enqueueing. */
 const IDEMPOTENT_WAIT_MS = 5_000;
 
 /**
- * Submitting a delivery: validate, claim the idempotency key, write the delivery record and
- * add one job per upload, all or nothing.
+ * Submitting a delivery: validate, claim the idempotency key, then write the delivery
+ * record and one job per upload, all or nothing (DeliveryWriter: one round trip on one
+ * server, three on a cluster; the claim is one more, before them).
  */
 export class DeliverySubmitter {
+  private readonly writer: DeliveryWriter;
+
   constructor(
     private readonly store: DeliveryStore,
-    private readonly queues: DeliveryQueues,
+    queues: DeliveryQueues,
     private readonly options: DeliverySubmitterOptions,
-  ) {}
+  ) {
+    this.writer = new DeliveryWriter(store, queues, options.index);
+  }
 
   /**
    * Validates a delivery request, encrypts its secrets and enqueues one job per upload.
@@ -68,7 +80,7 @@ export class DeliverySubmitter {
       if (!claim.claimed) {
         const existing = await this.waitForEnqueued(claim.token);
         if (existing && existing.meta.fingerprint !== fingerprint) throw new IdempotencyConflictError(claim.token);
-        if (existing && (await this.store.isEnqueued(claim.token))) {
+        if (existing?.enqueued) {
           return { token: claim.token, created: false, uploads: existing.meta.uploads.map(({ index, type, job_id }) => ({ index, type, job_id })) };
         }
         // The first request died half-way: finish its work with the same token. Job ids are
@@ -79,29 +91,48 @@ export class DeliverySubmitter {
       }
     }
 
-    const meta = metaFor(token, owner, fingerprint, request);
-    // A take-over keeps the record the first request wrote (its created_at).
     const earlier = created ? undefined : await this.store.read(token);
-    if (!earlier) await this.store.create(meta);
-    const uploads = uploadsOf(request);
-    const added = await Promise.allSettled(
-      uploads.map((upload, index) => {
-        const data = buildJobData(token, index, request, upload, this.options.secretBox);
-        return this.queues.upload(upload.destination.type).add(`upload-${upload.destination.type}`, data, this.jobOptions(jobIdOf(token, index), jobPriorityOf(request)));
-      }),
-    );
-    const failure = added.find((a): a is PromiseRejectedResult => a.status === 'rejected');
-    if (failure) {
-      // All or nothing: a client that saw an error must not find half a delivery running.
-      await this.rollBack(token, meta, keyHash).catch(() => undefined);
-      throw failure.reason;
+    // A take-over keeps the record the first request wrote (its created_at).
+    const meta = earlier?.meta ?? metaFor(token, owner, fingerprint, request);
+    const jobs = uploadsOf(request).map((upload, index) => ({
+      type: upload.destination.type,
+      shard: meta.uploads[index]!.shard ?? 0,
+      name: `upload-${upload.destination.type}`,
+      data: buildJobData(token, index, request, upload, this.options.secretBox),
+      opts: this.jobOptions(jobIdOf(token, index), jobPriorityOf(request)),
+    }));
+    try {
+      await this.writer.write({ meta, jobs, createdAtMs: Date.parse(meta.created_at), keepRecord: earlier !== undefined });
+    } catch (error) {
+      // All or nothing: the writer removed what it wrote; the key is free for a new attempt.
+      if (keyHash) await this.store.releaseIdempotencyKey(owner, keyHash, token).catch(() => undefined);
+      throw error;
     }
-    // Listed for the console once every job is in, in the same round trip as the mark.
-    await Promise.all([this.store.markEnqueued(token), this.options.index.add(token, owner, Date.parse(earlier?.meta.created_at ?? meta.created_at))]);
     return { token, created, uploads: meta.uploads.map(({ index, type, job_id }) => ({ index, type, job_id })) };
   }
 
-  private jobOptions(jobId: string, priority: number): JobsOptions {
+  /**
+   * Submits up to MAX_BATCH_DELIVERIES deliveries, each on its own: one that is invalid or
+   * fails does not stop the others, and each keeps every guarantee of `enqueue` (all or
+   * nothing, idempotency). They go out together, so the batch costs about the round trips
+   * of one delivery. Throws ValidationFailedError only when `inputs` is not such a list.
+   */
+  async enqueueBatch(inputs: unknown, options: EnqueueOptions = {}): Promise<BatchItemOutcome[]> {
+    if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > MAX_BATCH_DELIVERIES) {
+      throw new ValidationFailedError([{ path: 'deliveries', message: `deliveries must be a list of 1 to ${MAX_BATCH_DELIVERIES} delivery requests${Array.isArray(inputs) ? ` (got ${inputs.length}); split a longer list into several batches` : ''}` }]);
+    }
+    return Promise.all(
+      inputs.map((input) =>
+        this.enqueue(input, options).then(
+          (result): BatchItemOutcome => ({ ok: true, result }),
+          (error: unknown): BatchItemOutcome => ({ ok: false, error }),
+        ),
+      ),
+    );
+  }
+
+
+  private jobOptions(jobId: string, priority: number): JobsOptions & { jobId: string } {
     return {
       jobId,
       priority,
@@ -113,17 +144,11 @@ export class DeliverySubmitter {
     };
   }
 
-  private async rollBack(token: string, meta: DeliveryMeta, idempotencyKeyHash: string | undefined): Promise<void> {
-    await Promise.all(meta.uploads.map(async (u) => (await this.queues.upload(u.type).getJob(u.job_id))?.remove()));
-    await this.store.delete(token);
-    if (idempotencyKeyHash) await this.store.releaseIdempotencyKey(meta.owner, idempotencyKeyHash, token);
-  }
-
   private async waitForEnqueued(token: string): Promise<DeliveryRecord | undefined> {
     const deadline = Date.now() + IDEMPOTENT_WAIT_MS;
     for (;;) {
       const record = await this.store.read(token);
-      if ((record && (await this.store.isEnqueued(token))) || Date.now() > deadline) return record;
+      if (record?.enqueued || Date.now() > deadline) return record;
       await sleep(25);
     }
   }

@@ -154,4 +154,44 @@ describe('Producer', () => {
     await expect(producer.enqueue({ source: { path: 'x.mp4' }, upload: { destination: { type: 's3' } } })).rejects.toBeInstanceOf(ValidationFailedError);
     expect(await producer.index.count()).toBe(before);
   });
+
+  it('submits a batch item by item: one outcome per delivery, in order, a bad one failing alone', async () => {
+    const key = `batch-${Date.now()}`;
+    const outcomes = await producer.submitBatch([request(), { source: { path: 'x.mp4' }, upload: { destination: { type: 's3' } } }, request({ idempotency_key: key }), request({ idempotency_key: key })], { owner: 'batch-owner' });
+    expect(outcomes.map((o) => o.ok)).toEqual([true, false, true, true]);
+    const [first, bad, keyed, replay] = outcomes;
+    expect(bad!.ok === false && bad!.error).toBeInstanceOf(ValidationFailedError);
+    // The two items with one idempotency_key are one delivery, created once.
+    if (keyed!.ok && replay!.ok) {
+      expect(replay!.result.token).toBe(keyed!.result.token);
+      expect([keyed!.result.created, replay!.result.created].sort()).toEqual([false, true]);
+    }
+    if (first!.ok) expect((await producer.get(first!.result.token, { owner: 'batch-owner' })).uploads).toHaveLength(2);
+    expect(await producer.index.count('batch-owner')).toBe(2);
+    await expect(producer.submitBatch([])).rejects.toThrow(/deliveries must be a list of 1 to 100/);
+    await expect(producer.submitBatch(Array.from({ length: 101 }, () => request()))).rejects.toThrow(/got 101.*split/);
+  });
+
+  it('writes nothing of a delivery whose transaction failed half-way: no job, no record, no index entry, the key free again', async () => {
+    const own = uniquePrefix('producer-rollback');
+    const broken = new Producer({ connection: redis, prefix: own, secretBox: box });
+    try {
+      // The http queue's wait list is not a list: BullMQ's add script fails inside the
+      // MULTI, after the record and the s3 job were written by the commands before it.
+      await broken.queue('http').waitUntilReady();
+      await redis.set(`${own}:${uploadQueueName('http')}:wait`, 'not-a-list');
+      const keyed = request({ idempotency_key: 'rollback-1' });
+      await expect(broken.enqueue(keyed, { owner: 'rb' })).rejects.toThrow(/WRONGTYPE/);
+      const left = [...(await dumpPrefix(url, own)).keys()];
+      expect(left.filter((k) => k.includes(':delivery:') || k.includes(':idempotency:'))).toEqual([]);
+      expect(await broken.index.count('rb')).toBe(0);
+      expect(await broken.queue('s3').getJobCounts('waiting')).toEqual({ waiting: 0 });
+      await redis.del(`${own}:${uploadQueueName('http')}:wait`);
+      const retried = await broken.enqueue(keyed, { owner: 'rb' });
+      expect(retried.created).toBe(true);
+    } finally {
+      await broken.close();
+      await deletePrefix(url, own);
+    }
+  });
 });

@@ -8,7 +8,7 @@ import { DeliveryLog, type DeliveryListPage, type DeliveryListQuery } from './de
 import { DeliveryQueues, type WebhookJobData } from './delivery-queues.js';
 import { DeliveryIndex } from './delivery-index.js';
 import { DeliveryStore } from './delivery-store.js';
-import { DeliverySubmitter, type EnqueueOptions, type EnqueueResult } from './delivery-submission.js';
+import { DeliverySubmitter, type BatchItemOutcome, type EnqueueOptions, type EnqueueResult } from './delivery-submission.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
 import { DEFAULT_DELIVERY_TTL_SECONDS, DEFAULT_RETENTION, type RetentionOptions } from './retention.js';
 import { StatusProjection, type WaitOptions } from './status-projection.js';
@@ -16,7 +16,7 @@ import { StatusProjection, type WaitOptions } from './status-projection.js';
 export interface ProducerOptions {
   /** An ioredis connection; the producer does not close it. */
   connection: Redis | Cluster;
-  /** Key prefix of every queue and record (default "upload-fleet"); use a hash tag on Redis Cluster. */
+  /** Key prefix of every queue and record (default "upload-fleet"); on a cluster the keys are tagged from it (KeyLayout). */
   prefix?: string;
   /** Encrypts the secret fields of every job before it reaches Redis. */
   secretBox: SecretBox;
@@ -103,6 +103,15 @@ export class Producer {
    */
   enqueue(input: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
     return this.submitter.enqueue(input, options);
+  }
+
+  /**
+   * Submits up to 100 deliveries at once, each on its own (one bad item does not fail the
+   * others): one outcome per input, in order. Throws ValidationFailedError only when the
+   * list itself is not 1 to 100 items.
+   */
+  submitBatch(inputs: unknown[], options: EnqueueOptions = {}): Promise<BatchItemOutcome[]> {
+    return this.submitter.enqueueBatch(inputs, options);
   }
 
   /** The state of every upload of a delivery. Throws DeliveryNotFoundError / DeliveryForbiddenError. */

@@ -69,7 +69,7 @@ export class StatusProjection {
     const final = record.finals.get(upload.index);
     if (final) return { ...base, ...fromFinal(final) };
 
-    const job = await this.queues.upload(upload.type).getJob(upload.job_id);
+    const job = await this.queues.upload(upload.type, upload.shard).getJob(upload.job_id);
     if (!job) return { ...base, state: 'queued', attempts: 0 };
     base.max_attempts = job.opts.attempts ?? this.maxAttempts;
     const state = await job.getState();

@@ -26,10 +26,13 @@ describe('the Redis environment', () => {
     });
   });
 
-  it('refuses a cluster without a hash tag in the prefix, the default prefix included', () => {
-    expect(issues({ REDIS_CLUSTER_NODES: 'a:1', REDIS_PREFIX: 'upload-fleet' })).toEqual([expect.stringMatching(/^REDIS_PREFIX: .*no hash tag.*REDIS_PREFIX=\{upload-fleet\}/)]);
-    expect(issues({ REDIS_CLUSTER_NODES: 'a:1' })).toHaveLength(1);
+  it('takes a plain prefix on a cluster (the default included) or a hash-tagged one, and refuses braces that make no tag', () => {
+    expect(issues({ REDIS_CLUSTER_NODES: 'a:1', REDIS_PREFIX: 'upload-fleet' })).toEqual([]);
+    expect(issues({ REDIS_CLUSTER_NODES: 'a:1' })).toEqual([]);
     expect(issues({ REDIS_CLUSTER_NODES: 'a:1', REDIS_PREFIX: 'uf-{fleet}' })).toEqual([]);
+    expect(issues({ REDIS_CLUSTER_NODES: 'a:1', REDIS_PREFIX: '{upload-fleet' })).toEqual([
+      expect.stringMatching(/^REDIS_PREFIX: .*braces that make no hash tag.*REDIS_PREFIX=upload-fleet .*REDIS_PREFIX=\{upload-fleet\}/),
+    ]);
   });
 
   it('lists every problem at once', () => {
@@ -54,11 +57,13 @@ describe('hash tags', () => {
     expect(hasHashTag('upload-fleet')).toBe(false);
     expect(hasHashTag('{open')).toBe(false);
     expect(clusterPrefixProblem('{x}')).toBeUndefined();
+    expect(clusterPrefixProblem('x')).toBeUndefined();
+    expect(clusterPrefixProblem('a{}b')).toMatch(/no hash tag/);
   });
 });
 
 describe('redisConnectionFromConfig', () => {
-  it('sets maxRetriesPerRequest: null on every form, and refuses a cluster prefix without a hash tag', () => {
+  it('sets maxRetriesPerRequest: null on every form, and refuses a cluster prefix whose braces make no hash tag', () => {
     const single = redisConnectionFromConfig({ url: 'redis://127.0.0.1:1', prefix: 'no-tag-is-fine-here' });
     const sentinel = redisConnectionFromConfig({ sentinels: ['127.0.0.1:1'], sentinelName: 'm' });
     const cluster = redisConnectionFromConfig({ cluster: ['127.0.0.1:1'], prefix: '{uf}' });
@@ -70,7 +75,7 @@ describe('redisConnectionFromConfig', () => {
     } finally {
       for (const c of [single, sentinel, cluster]) c.disconnect();
     }
-    expect(() => redisConnectionFromConfig({ cluster: ['127.0.0.1:1'], prefix: 'uf' })).toThrow(RedisConfigError);
+    expect(() => redisConnectionFromConfig({ cluster: ['127.0.0.1:1'], prefix: 'uf{' })).toThrow(RedisConfigError);
     expect(() => redisConnectionFromConfig({ sentinels: ['127.0.0.1:1'] })).toThrow(/REDIS_SENTINEL_NAME/);
     expect(() => redisMode({})).toThrow(/No Redis is configured/);
   });

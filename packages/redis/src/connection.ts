@@ -1,4 +1,5 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { hasHashTag } from '@upload-fleet/core';
 
 /**
  * The one place that turns configuration into an ioredis connection: a single server
@@ -6,13 +7,14 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
  * (REDIS_SENTINELS + REDIS_SENTINEL_NAME). Every process (API, worker, `pnpm start`)
  * builds its connection here, so they agree on the options BullMQ needs (workers:
  * `maxRetriesPerRequest: null`; the API fails fast instead, see RedisRole) and on the
- * rule that a cluster prefix carries a hash tag.
+ * rules for a cluster prefix.
  *
- * Why a cluster needs the hash tag: every key of one BullMQ queue must hash to one slot
- * (its Lua scripts touch several keys at once), so the prefix carries a hash tag, like
- * `{upload-fleet}` (https://docs.bullmq.io/guide/going-to-production#redis-cluster). The
- * first `{...}` of a key decides its slot, so every key under such a prefix (queues,
- * delivery records, limiter keys, credentials) lands in the same slot.
+ * On a cluster every key of one BullMQ queue must hash to one slot (its Lua scripts touch
+ * several keys at once: https://docs.bullmq.io/guide/going-to-production#redis-cluster).
+ * The fleet tags the keys itself (@upload-fleet/core KeyLayout): each pool's queue its own
+ * tag, each delivery record, credential and limit key its own, so they spread over the
+ * masters. A prefix that carries a hash tag (`{upload-fleet}`) keeps the single-slot layout
+ * of earlier versions, all keys on one master.
  */
 
 /** A connection the fleet works with: a single server (or Sentinel primary) or a cluster. */
@@ -36,7 +38,7 @@ export interface RedisConnectionConfig {
   password?: string;
   /**
    * The key prefix the connection is used with. When given, a cluster connection is
-   * refused unless it carries a hash tag.
+   * refused for a prefix whose braces make no hash tag (clusterPrefixProblem).
    */
   prefix?: string;
 }
@@ -49,24 +51,21 @@ export class RedisConfigError extends Error {
   }
 }
 
-/**
- * True when keys under this prefix share one cluster slot: it holds a hash tag, a `{`
- * followed later by a `}` with at least one character between (Redis ignores `{}`).
- */
-export function hasHashTag(prefix: string): boolean {
-  const open = prefix.indexOf('{');
-  if (open < 0) return false;
-  const close = prefix.indexOf('}', open + 1);
-  return close > open + 1;
-}
+export { hasHashTag };
 
-/** The problem with a prefix on Redis Cluster, or undefined when it is fine. */
+/**
+ * The problem with a prefix on Redis Cluster, or undefined when it is fine. A plain prefix
+ * (`upload-fleet`) gets the spread layout (see @upload-fleet/core KeyLayout), a hash-tagged
+ * one (`{upload-fleet}`) the single-slot layout of earlier versions. Braces that make no
+ * hash tag (`{open`, `a{}b`) would put keys in slots no one meant: refused.
+ */
 export function clusterPrefixProblem(prefix: string): string | undefined {
-  if (hasHashTag(prefix)) return undefined;
-  const suggestion = `{${prefix.replace(/[{}]/g, '') || 'upload-fleet'}}`;
+  if (hasHashTag(prefix) || !/[{}]/.test(prefix)) return undefined;
+  const suggestion = prefix.replace(/[{}]/g, '') || 'upload-fleet';
   return (
-    `the key prefix "${prefix}" has no hash tag. On Redis Cluster every key of a BullMQ queue must hash to one slot, ` +
-    `so the prefix must carry one: set REDIS_PREFIX=${suggestion} (a new prefix starts with empty queues: drain the old ones first).`
+    `the key prefix "${prefix}" has braces that make no hash tag. Set REDIS_PREFIX=${suggestion} ` +
+    `(the fleet tags each key by what it belongs to, spreading them over the masters) ` +
+    `or REDIS_PREFIX={${suggestion}} to keep every key in one slot as earlier versions did.`
   );
 }
 

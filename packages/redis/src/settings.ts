@@ -20,12 +20,12 @@ import { clusterPrefixProblem, parseHostPort, type RedisConnectionConfig } from 
  * | variable | meaning |
  * |---|---|
  * | `REDIS_URL` | one server: `redis://[user:password@]host:port[/db]`, `rediss://` for TLS |
- * | `REDIS_CLUSTER_NODES` | Redis Cluster seed nodes, `host:port,host:port` (REDIS_PREFIX must carry a hash tag) |
+ * | `REDIS_CLUSTER_NODES` | Redis Cluster seed nodes, `host:port,host:port` |
  * | `REDIS_SENTINELS`, `REDIS_SENTINEL_NAME` | Sentinel: `host:port,...` and the master group name |
  * | `REDIS_SENTINEL_PASSWORD` | password of the sentinels themselves, if any |
  * | `REDIS_TLS` | `true`: TLS to the cluster or Sentinel servers (a `rediss://` URL needs nothing) |
  * | `REDIS_USERNAME`, `REDIS_PASSWORD` | ACL credentials for the cluster and Sentinel forms |
- * | `REDIS_PREFIX` | key prefix of every queue and record (a hash tag on a cluster) |
+ * | `REDIS_PREFIX` | key prefix of every queue and record; on a cluster without braces (the fleet tags keys itself), `{...}` keeps the single-slot layout of earlier versions |
  *
  * A process spreads `redisEnvSettings` into its settings group, adds `redisProblems` to its
  * checks and builds its connection with `redisConfigOf`.
@@ -57,7 +57,7 @@ export type RedisEnv = Partial<ValuesOf<typeof redisEnvSettings>>;
 
 /**
  * The checks across variables: one kind of Redis at most (exactly one with `required`),
- * a Sentinel name with sentinels, and a hash tag in the prefix on a cluster. `raw` is the
+ * a Sentinel name with sentinels, and no stray braces in the prefix on a cluster. `raw` is the
  * environment itself, so a REDIS_URL that is set but malformed is not also reported missing.
  */
 export function redisProblems(env: RedisEnv, raw: Env, options: { required?: boolean } = {}): ConfigProblem[] {
@@ -72,7 +72,6 @@ export function redisProblems(env: RedisEnv, raw: Env, options: { required?: boo
     problems.push({ setting: 'REDIS_SENTINEL_NAME', message: 'REDIS_SENTINEL_NAME is required with REDIS_SENTINELS: the name of the master group the sentinels monitor' });
   }
   if (env.REDIS_CLUSTER_NODES?.length) {
-    // The fleet's default prefix ("upload-fleet") has no hash tag, so an unset prefix is refused too.
     const problem = clusterPrefixProblem(env.REDIS_PREFIX ?? DEFAULT_PREFIX);
     if (problem) problems.push({ setting: 'REDIS_PREFIX', message: `on Redis Cluster (REDIS_CLUSTER_NODES) ${problem}` });
   }
@@ -103,7 +102,7 @@ export function redisConfigOf(env: RedisEnv): RedisConnectionConfig | undefined 
 /**
  * The Redis settings on their own. None of the three set gives `undefined`: whether that is
  * allowed (the all-in-one `pnpm start` starts its own Redis) is the caller's call. The
- * prefix is in the result only when REDIS_PREFIX is set (the hash-tag check sees the default).
+ * prefix is in the result only when REDIS_PREFIX is set (the prefix check sees the default).
  */
 export const redisEnvConfig = defineConfig({
   label: 'Redis',

@@ -1,6 +1,6 @@
 import { MetricsTime, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { uploadQueueName, type Logger, type UploadJobData, type UploadResult } from '@upload-fleet/core';
+import { keyLayoutOf, type Logger, type UploadJobData, type UploadResult } from '@upload-fleet/core';
 import type { DestinationAdapter } from '@upload-fleet/destinations';
 import { retryDelayMs } from './retry-policy.js';
 import { ABORT_LOCK_LOST, createUploadProcessor, RetryableUploadError, type UploadProcessorOptions } from './upload-processor.js';
@@ -23,9 +23,10 @@ export interface UploadPool {
 
 export function createUploadPool(options: UploadPoolOptions): UploadPool {
   const processor = createUploadProcessor(options);
-  const worker = new Worker<UploadJobData, UploadResult>(uploadQueueName(options.adapter.type), processor, {
+  const layout = keyLayoutOf(options.connection, options.prefix);
+  const worker = new Worker<UploadJobData, UploadResult>(layout.queueName(options.adapter.type), processor, {
     connection: options.connection as Redis,
-    prefix: options.prefix,
+    prefix: layout.queuePrefix(options.adapter.type),
     concurrency: options.concurrency,
     lockDuration: options.lockDurationMs,
     stalledInterval: options.stalledIntervalMs,

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import got, { RequestError } from 'got';
 import type { Cluster, Redis } from 'ioredis';
-import { ERROR_CATALOG, FleetError, WEBHOOK_QUEUE, type Logger, type NetworkGuard } from '@upload-fleet/core';
+import { ERROR_CATALOG, FleetError, WEBHOOK_QUEUE, keyLayoutOf, type Logger, type NetworkGuard } from '@upload-fleet/core';
 import type { OutcomeRecorder, StatusProjection, WebhookJobData } from '@upload-fleet/producer';
 import type { FleetMetrics } from './metrics.js';
 
@@ -89,7 +89,7 @@ export function createWebhookWorker(options: WebhookWorkerOptions): Worker<Webho
   };
   const worker = new Worker<WebhookJobData>(WEBHOOK_QUEUE, processor, {
     connection: options.connection,
-    prefix: options.prefix,
+    prefix: keyLayoutOf(options.connection, options.prefix).webhookQueuePrefix(),
     concurrency: 8,
     autorun: false,
   });

@@ -37,7 +37,7 @@ export interface WorkerFleetOptions {
 export async function startWorkerFleet(config: WorkerConfig, logger: Logger, options: WorkerFleetOptions = {}): Promise<WorkerFleet> {
   const redis = config.redis ?? (config.redisUrl ? { url: config.redisUrl } : undefined);
   if (!redis) throw new Error('No Redis is configured: set REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (with REDIS_SENTINEL_NAME).');
-  // A single server, a Sentinel primary or a cluster; a cluster prefix without a hash tag is refused here.
+  // A single server, a Sentinel primary or a cluster; a cluster prefix whose braces make no hash tag is refused here.
   const connection = redisConnectionFromConfig({ ...redis, prefix: config.prefix });
   let redisUp = false;
   connection.on('ready', () => (redisUp = true));

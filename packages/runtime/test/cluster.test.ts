@@ -13,10 +13,11 @@ import { assertNoEviction, FleetLimiter, SIGNATURE_HEADER, startWorkerFleet, typ
 import { testConfig, WEBHOOK_SECRET } from './fleet-harness.js';
 
 /**
- * The fleet on a local three-master Redis Cluster, with a hash-tag prefix (BullMQ's
- * documented pattern): enqueue, process, retry, rate limits, idempotency, results and
- * webhooks, plus the cluster-specific checks (one slot for every key, per-master checks).
- * The fleet is the real one (startWorkerFleet) given the cluster's seed nodes.
+ * The fleet on a local three-master Redis Cluster with a plain prefix (the spread layout,
+ * @upload-fleet/core KeyLayout): enqueue, process, retry, rate limits, idempotency, results
+ * and webhooks, plus the cluster-specific checks (each queue in one slot, every other key
+ * tagged by what it belongs to, per-master checks). The fleet is the real one
+ * (startWorkerFleet) given the cluster's seed nodes.
  */
 let cluster: TestRedisCluster | undefined;
 let unavailable = '';
@@ -28,7 +29,7 @@ try {
 }
 
 describe.skipIf(!cluster)(`the fleet on a three-master Redis Cluster${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
-  const prefix = `{uft-cluster-${randomUUID().slice(0, 8)}}`;
+  const prefix = `uft-cluster-${randomUUID().slice(0, 8)}`;
   // Only when the suite runs: a skipped suite has no afterAll to remove it.
   const sourceRoot = cluster ? mkdtempSync(join(tmpdir(), 'upload-fleet-cluster-sources-')) : '';
   const limitRules: LimitRules = { ftp: { windows: [{ limit: 2, windowMs: 60_000 }], concurrency: 1, keys: {} } };
@@ -69,20 +70,19 @@ describe.skipIf(!cluster)(`the fleet on a three-master Redis Cluster${unavailabl
     await cluster?.dispose();
   });
 
-  it('refuses a cluster whose prefix has no hash tag, and says how to fix it', () => {
-    expect(() => redisConnectionFromConfig({ ...cluster!.config, prefix: 'upload-fleet' })).toThrow(RedisConfigError);
-    expect(() => redisConnectionFromConfig({ ...cluster!.config, prefix: 'upload-fleet' })).toThrow(/REDIS_PREFIX=\{upload-fleet\}/);
-    const parsed = redisEnvSchema.safeParse({ REDIS_CLUSTER_NODES: cluster!.nodes.join(','), REDIS_PREFIX: 'upload-fleet' });
-    expect(parsed.success).toBe(false);
-    expect(parsed.error?.issues.map((i) => i.message).join('\n')).toMatch(/hash tag/);
-    // An unset prefix means the default "upload-fleet": refused as well.
-    expect(redisEnvSchema.safeParse({ REDIS_CLUSTER_NODES: cluster!.nodes.join(',') }).success).toBe(false);
+  it('takes a plain prefix (the default included) or a hash-tagged one, and refuses braces that make no hash tag', () => {
     expect(redisEnvSchema.parse({ REDIS_CLUSTER_NODES: cluster!.nodes.join(','), REDIS_PREFIX: prefix })).toEqual({ cluster: cluster!.nodes, prefix });
+    expect(redisEnvSchema.safeParse({ REDIS_CLUSTER_NODES: cluster!.nodes.join(',') }).success).toBe(true);
+    expect(redisEnvSchema.safeParse({ REDIS_CLUSTER_NODES: cluster!.nodes.join(','), REDIS_PREFIX: '{upload-fleet}' }).success).toBe(true);
+    const parsed = redisEnvSchema.safeParse({ REDIS_CLUSTER_NODES: cluster!.nodes.join(','), REDIS_PREFIX: 'upload{fleet' });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((i) => i.message).join('\n')).toMatch(/braces that make no hash tag.*REDIS_PREFIX=uploadfleet/);
+    expect(() => redisConnectionFromConfig({ ...cluster!.config, prefix: 'a{}b' })).toThrow(RedisConfigError);
     expect(clusterPrefixProblem('a{}b')).toBeDefined();
   });
 
-  it('will not start a worker fleet on the cluster with a prefix that has no hash tag', async () => {
-    await expect(startWorkerFleet({ ...config, prefix: 'upload-fleet' }, logger)).rejects.toThrow(/has no hash tag.*REDIS_PREFIX=\{upload-fleet\}/);
+  it('will not start a worker fleet on the cluster with a prefix whose braces make no hash tag', async () => {
+    await expect(startWorkerFleet({ ...config, prefix: 'upload}{fleet' }, logger)).rejects.toThrow(/braces that make no hash tag/);
   });
 
   it('checks maxmemory-policy on every master (CONFIG GET per node, not on one picked at random)', async () => {
@@ -195,14 +195,29 @@ describe.skipIf(!cluster)(`the fleet on a three-master Redis Cluster${unavailabl
     }
   });
 
-  it('keeps every key of the fleet (queues, records, limits, webhooks) in the one slot of the prefix hash tag', async () => {
+  it('keeps each queue in the slot of its own hash tag, and tags records, idempotency and limit keys by what they belong to', async () => {
     const keys = [...(await dumpPrefix(cluster!.config, prefix)).keys()];
-    expect(keys.some((k) => k.includes(':upload-http:'))).toBe(true);
-    expect(keys.some((k) => k.includes(':delivery:'))).toBe(true);
-    expect(keys.some((k) => k.includes(':limit:{ftp:'))).toBe(true);
-    expect(keys.some((k) => k.includes(':webhook'))).toBe(true);
     const [any] = await masterNodes(connection);
-    const slots = new Set(await Promise.all(keys.map(async (k) => Number(await any!.call('CLUSTER', 'KEYSLOT', k)))));
-    expect([...slots]).toEqual([Number(await any!.call('CLUSTER', 'KEYSLOT', prefix))]);
+    const slotOf = async (key: string) => Number(await any!.call('CLUSTER', 'KEYSLOT', key));
+    const slotsOf = async (of: string[]) => new Set(await Promise.all(of.map(slotOf)));
+    const httpQueue = keys.filter((k) => k.startsWith(`{${prefix}:http}:upload-http:`));
+    const webhookQueue = keys.filter((k) => k.startsWith(`{${prefix}:webhook}:webhook:`));
+    expect(httpQueue.length).toBeGreaterThan(5);
+    expect(webhookQueue.length).toBeGreaterThan(0);
+    // BullMQ's scripts touch several keys of one queue: each queue's keys share one slot.
+    expect([...(await slotsOf(httpQueue))]).toEqual([await slotOf(`{${prefix}:http}`)]);
+    expect([...(await slotsOf(webhookQueue))]).toEqual([await slotOf(`{${prefix}:webhook}`)]);
+    // Every record in the slot of its token; the records of this run spread over several slots.
+    const records = keys.filter((k) => k.startsWith(`${prefix}:delivery:{`));
+    expect(records.length).toBeGreaterThan(3);
+    for (const record of records) expect(await slotOf(record)).toBe(await slotOf(/\{(.+)\}$/.exec(record)![1]!));
+    expect((await slotsOf(records)).size).toBe(records.length);
+    expect(keys.filter((k) => k.startsWith(`${prefix}:idempotency:{`))).toHaveLength(1);
+    expect(keys.some((k) => k.startsWith(`${prefix}:limit:{ftp:`))).toBe(true);
+    // Nothing outside the layout: every key is a queue's, or under the prefix with a tag of
+    // its own, or one of the two delivery lists.
+    for (const key of keys) {
+      expect(key.startsWith('{') || /^[^{]+:\{[^}]+\}/.test(key) || key.startsWith(`${prefix}:deliveries`), key).toBe(true);
+    }
   });
 });

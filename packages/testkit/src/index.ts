@@ -22,3 +22,4 @@ export * from './fakes/gcs.js';
 export * from './http-front.js';
 export * from './fakes/google-drive.js';
 export * from './fakes/tiktok.js';
+export * from './round-trips.js';

@@ -7,9 +7,9 @@ import { Cluster, Redis } from 'ioredis';
 import { freePort, type RedisConnectionConfig } from '@upload-fleet/redis';
 
 /**
- * A local Redis Cluster of three masters (no replicas) for tests: three `redis-server`
- * processes on free ports of 127.0.0.1, each with its own data folder, joined and given
- * a third of the 16384 slots each.
+ * A local Redis Cluster of three masters for tests (optionally with one replica each):
+ * `redis-server` processes on free ports of 127.0.0.1, each with its own data folder,
+ * joined, the masters given an equal share of the 16384 slots.
  *
  * The cluster is formed with CLUSTER ADDSLOTS and CLUSTER MEET over ioredis rather than
  * `redis-cli --cluster create`: it needs no redis-cli (a separate package on some
@@ -20,6 +20,13 @@ import { freePort, type RedisConnectionConfig } from '@upload-fleet/redis';
 export interface TestRedisCluster {
   /** `127.0.0.1:port` of each master: the seed nodes of a client. */
   readonly nodes: string[];
+  /** `127.0.0.1:port` of each master's replica (empty without replicas). */
+  readonly replicas: string[];
+  /**
+   * Kills a node's process with SIGKILL (a crash: no save, no hand-over), by its
+   * `127.0.0.1:port`; with replicas, the cluster promotes the killed master's replica.
+   */
+  kill(node: string): void;
   /** What `redisConnectionFromConfig` takes (add the prefix). */
   readonly config: RedisConnectionConfig;
   /** A new ioredis Cluster client with the options BullMQ needs; the caller closes it. */
@@ -31,7 +38,20 @@ export interface TestRedisCluster {
 const SLOTS = 16384;
 const NODE_COUNT = 3;
 
-export async function startTestRedisCluster(options: { redisServerBinary?: string; timeoutMs?: number } = {}): Promise<TestRedisCluster> {
+export interface TestRedisClusterOptions {
+  redisServerBinary?: string;
+  timeoutMs?: number;
+  /** How many masters (default 3; 1 for a baseline in benchmarks). */
+  masters?: number;
+  /** One replica per master (for failover tests). Default false. */
+  replicas?: boolean;
+  /** cluster-node-timeout: how long a master may be unreachable before its replica takes over (default 5000). */
+  nodeTimeoutMs?: number;
+}
+
+export async function startTestRedisCluster(options: TestRedisClusterOptions = {}): Promise<TestRedisCluster> {
+  const masters = options.masters ?? NODE_COUNT;
+  const nodeCount = masters * (options.replicas ? 2 : 1);
   const dir = mkdtempSync(join(tmpdir(), 'upload-fleet-cluster-'));
   const children: ChildProcess[] = [];
   const admins: Redis[] = [];
@@ -43,7 +63,7 @@ export async function startTestRedisCluster(options: { redisServerBinary?: strin
   try {
     const ports: { port: number; bus: number }[] = [];
     const taken = new Set<number>();
-    while (ports.length < NODE_COUNT) {
+    while (ports.length < nodeCount) {
       const port = await freePort();
       const bus = await freePort();
       if (port === bus || taken.has(port) || taken.has(bus)) continue;
@@ -57,10 +77,13 @@ export async function startTestRedisCluster(options: { redisServerBinary?: strin
         '--port', String(port),
         '--cluster-port', String(bus),
         '--bind', '127.0.0.1',
+        // A node learns its own address from the nodes it meets; alone (one master) it
+        // would report none in CLUSTER SLOTS, and a client could not reach it.
+        '--cluster-announce-ip', '127.0.0.1',
         '--dir', nodeDir,
         '--cluster-enabled', 'yes',
         '--cluster-config-file', join(nodeDir, 'nodes.conf'),
-        '--cluster-node-timeout', '5000',
+        '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 5000),
         '--maxmemory-policy', 'noeviction',
         '--save', '',
         '--appendonly', 'no',
@@ -73,14 +96,28 @@ export async function startTestRedisCluster(options: { redisServerBinary?: strin
     }
 
     // A third of the slots each; then every node meets the first one (gossip does the rest).
-    for (let i = 0; i < NODE_COUNT; i++) {
-      const from = Math.floor((SLOTS * i) / NODE_COUNT);
-      const to = Math.floor((SLOTS * (i + 1)) / NODE_COUNT) - 1;
+    for (let i = 0; i < masters; i++) {
+      const from = Math.floor((SLOTS * i) / masters);
+      const to = Math.floor((SLOTS * (i + 1)) / masters) - 1;
       const slots = Array.from({ length: to - from + 1 }, (_, k) => from + k);
       await admins[i]!.call('CLUSTER', 'ADDSLOTS', ...slots.map(String));
     }
-    for (let i = 1; i < NODE_COUNT; i++) {
+    for (let i = 1; i < nodeCount; i++) {
       await admins[i]!.call('CLUSTER', 'MEET', '127.0.0.1', String(ports[0]!.port), String(ports[0]!.bus));
+    }
+    // Replica i follows master i, once it knows it (gossip from the MEET above).
+    for (let i = masters; i < nodeCount; i++) {
+      const masterId = String(await admins[i - masters]!.call('CLUSTER', 'MYID'));
+      const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+      for (;;) {
+        try {
+          await admins[i]!.call('CLUSTER', 'REPLICATE', masterId);
+          break;
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          await sleep(100);
+        }
+      }
     }
 
     const deadline = Date.now() + (options.timeoutMs ?? 20_000);
@@ -88,27 +125,36 @@ export async function startTestRedisCluster(options: { redisServerBinary?: strin
       const states = await Promise.all(
         admins.map(async (admin) => {
           const info = String(await admin.call('CLUSTER', 'INFO'));
-          return /cluster_state:ok/.test(info) && new RegExp(`cluster_known_nodes:${NODE_COUNT}\\b`).test(info) && /cluster_slots_ok:16384\b/.test(info);
+          return /cluster_state:ok/.test(info) && new RegExp(`cluster_known_nodes:${nodeCount}\\b`).test(info) && /cluster_slots_ok:16384\b/.test(info);
         }),
       );
-      if (states.every(Boolean)) break;
+      // With replicas: each one has synced with its master (master_link_status:up).
+      const synced = await Promise.all(admins.slice(masters).map(async (admin) => /master_link_status:up/.test(String(await admin.info('replication')))));
+      if (states.every(Boolean) && synced.every(Boolean)) break;
       if (Date.now() > deadline) throw new Error('The test Redis Cluster did not reach cluster_state:ok in time.');
       await sleep(100);
     }
 
-    const nodes = ports.map(({ port }) => `127.0.0.1:${port}`);
+    const nodes = ports.slice(0, masters).map(({ port }) => `127.0.0.1:${port}`);
+    const all = ports.map(({ port }) => `127.0.0.1:${port}`);
     const cluster: TestRedisCluster = {
       nodes,
+      replicas: all.slice(masters),
+      kill: (node) => {
+        const child = children[all.indexOf(node)];
+        if (!child) throw new Error(`${node} is not a node of this test cluster`);
+        child.kill('SIGKILL');
+      },
       config: { cluster: nodes },
       connect: () => new Cluster(nodes.map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })), { redisOptions: { maxRetriesPerRequest: null } }),
       dispose,
     };
-    // A client must see all three masters before the cluster is handed out.
+    // A client must see every master before the cluster is handed out.
     const probe = cluster.connect();
     try {
       await probe.set('{probe}:ready', '1', 'EX', 5);
-      const masters = probe.nodes('master');
-      if (masters.length !== NODE_COUNT) throw new Error(`The test Redis Cluster shows ${masters.length} masters, not ${NODE_COUNT}.`);
+      const seen = probe.nodes('master').length;
+      if (seen !== masters) throw new Error(`The test Redis Cluster shows ${seen} masters, not ${masters}.`);
     } finally {
       probe.disconnect();
     }

@@ -50,13 +50,16 @@ async function onEveryMaster(target: RedisTarget, fn: (node: Redis, connection: 
   }
 }
 
+/** The keys of a prefix: `<prefix>:...`, and on a cluster's spread layout the queues' `{<prefix>:<type>}:...` (KeyLayout). */
 async function* scanPrefix(node: Redis, prefix: string): AsyncGenerator<string[]> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length) yield keys;
-  } while (cursor !== '0');
+  for (const pattern of [`${prefix}:*`, `{${prefix}:*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) yield keys;
+    } while (cursor !== '0');
+  }
 }
 
 /** Deletes every key under a prefix (and only those), with SCAN on every master, never FLUSHDB. */

@@ -17,9 +17,14 @@ export interface WorkerProcess {
  * would leave running).
  */
 export function startWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(repoRoot, 'apps/worker/src/main.ts')], {
+  return startApp('worker', { HEALTH_PORT: '0', HEALTH_HOST: '127.0.0.1', ...env });
+}
+
+/** Starts one of the deployables (apps/<name>/src/main.ts) as its own OS process, like startWorker. */
+export function startApp(name: 'worker' | 'api', env: Record<string, string>): WorkerProcess {
+  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(repoRoot, `apps/${name}/src/main.ts`)], {
     cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: 'info', HEALTH_PORT: '0', HEALTH_HOST: '127.0.0.1', ...env },
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

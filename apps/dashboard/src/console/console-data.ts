@@ -157,11 +157,11 @@ export class ConsoleData {
     const status = await this.status.get(token);
     const uploads = await Promise.all(
       status.uploads.map(async (upload) => {
+        const queue = this.queues.upload(upload.type as DestinationType, record.meta.uploads[upload.index]?.shard);
         // An ended upload's status has no job to ask its attempts of; its job, while retained, knows.
-        const job = upload.state === 'completed' || upload.state === 'failed' ? await this.queues.upload(upload.type as DestinationType).getJob(upload.job_id) : undefined;
+        const job = upload.state === 'completed' || upload.state === 'failed' ? await queue.getJob(upload.job_id) : undefined;
         if (job?.opts.attempts) upload.max_attempts = job.opts.attempts;
-        const log = await this.queues
-          .upload(upload.type as DestinationType)
+        const log = await queue
           .getJobLogs(upload.job_id)
           .then((l) => l.logs)
           .catch(() => []);

@@ -59,3 +59,20 @@ address: {{ .Values.redis.address | quote }}
 enableTLS: "true"
 {{- end }}
 {{- end }}
+
+{{/*
+What BullMQ puts before ":wait" and ":active" of a pool's queue, as @upload-fleet/core
+KeyLayout names it (called with (list $ $pool)): on Redis Cluster with a plain prefix each
+pool's queue has its own hash tag, "{<prefix>:<pool>}:upload-<pool>"; otherwise (one
+server, or a prefix with a hash tag) "<prefix>:upload-<pool>".
+*/}}
+{{- define "upload-fleet.queueKeyBase" -}}
+{{- $root := index . 0 -}}
+{{- $pool := index . 1 -}}
+{{- $prefix := $root.Values.redis.prefix -}}
+{{- if and $root.Values.redis.cluster (not (contains "{" $prefix)) -}}
+{{ printf "{%s:%s}:upload-%s" $prefix $pool $pool }}
+{{- else -}}
+{{ printf "%s:upload-%s" $prefix $pool }}
+{{- end -}}
+{{- end }}

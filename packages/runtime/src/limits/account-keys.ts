@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { keyLayoutOf } from '@upload-fleet/core';
 import { isCredentialKey, limitKeyOf, type Destination } from '@upload-fleet/destinations/definitions';
 import type { AccountContext, DestinationAdapter } from '@upload-fleet/destinations';
 
@@ -19,7 +20,7 @@ export class AccountKeys {
     // The definition's key (bucket, host, or a credential's hash: docs/rate-limits.md).
     const fallback = limitKeyOf(destination);
     if (!adapter.accountOf || !isCredentialKey(fallback)) return fallback;
-    const cacheKey = `${this.prefix}:account:${adapter.type}:${fallback}`;
+    const cacheKey = keyLayoutOf(this.connection, this.prefix).account(adapter.type, fallback);
     const cached = await this.connection.get(cacheKey);
     if (cached) return cached;
     try {

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { keyLayoutOf, type KeyLayout } from '@upload-fleet/core';
 import type { DestinationType } from '@upload-fleet/destinations/definitions';
 import { rulesFor, type KeyRules, type LimitRules } from './rules.js';
 
@@ -104,7 +105,11 @@ export interface Permit {
 }
 
 export class FleetLimiter {
-  constructor(private readonly options: FleetLimiterOptions) {}
+  private readonly layout: KeyLayout;
+
+  constructor(private readonly options: FleetLimiterOptions) {
+    this.layout = keyLayoutOf(options.connection, options.prefix);
+  }
 
   rulesFor(type: DestinationType, key: string): KeyRules | undefined {
     return rulesFor(this.options.rules, type, key);
@@ -159,7 +164,7 @@ export class FleetLimiter {
   async snapshot(): Promise<AccountLimitState[]> {
     const { connection, prefix } = this.options;
     const accounts = new Map<string, { type: DestinationType; key: string | undefined; windowsMs: Set<number> }>();
-    for (const name of await scanKeys(connection, `${prefix}:limit:*`)) {
+    for (const name of await scanKeys(connection, this.layout.limitPattern())) {
       const parsed = parseLimitKeyName(prefix, name);
       if (!parsed) continue;
       const id = `${parsed.type}\u0000${parsed.key ?? ''}`;
@@ -178,7 +183,7 @@ export class FleetLimiter {
     const rules = key === undefined ? undefined : this.rulesFor(type, key);
     const keys = key === undefined ? { windows: [], leases: undefined, pause: this.typePauseKey(type) } : this.keysOf(type, key, rules);
     const windowsMs = [...new Set([...(rules?.windows ?? []).map((w) => w.windowMs), ...seenWindowsMs])].sort((a, b) => a - b);
-    const base = `${this.options.prefix}:limit:{${type}:${(key ?? '').replace(/[{}]/g, '_')}}`;
+    const base = this.layout.limitBase(type, key ?? '');
     const windows = await Promise.all(
       windowsMs.map(async (windowMs) => {
         const windowKey = `${base}:window:${windowMs}`;
@@ -212,7 +217,7 @@ export class FleetLimiter {
   }
 
   private typePauseKey(type: DestinationType): string {
-    return `${this.options.prefix}:limit:{${type}}:pause`;
+    return this.layout.limitTypePause(type);
   }
 
   private permit(type: DestinationType, key: string, member: string, leaseHolder: string, keys: LimitKeys): Permit {
@@ -232,8 +237,9 @@ export class FleetLimiter {
   }
 
   private keysOf(type: DestinationType, key: string, rules: KeyRules | undefined): LimitKeys {
-    // The hash tag {type:key} keeps every key of one account in one cluster slot.
-    const base = `${this.options.prefix}:limit:{${type}:${key.replace(/[{}]/g, '_')}}`;
+    // The hash tag {type:key} keeps every key of one account in one cluster slot (the
+    // scripts touch one account's keys only), and spreads the accounts over the masters.
+    const base = this.layout.limitBase(type, key);
     return {
       windows: (rules?.windows ?? []).map((w) => `${base}:window:${w.windowMs}`),
       leases: `${base}:leases`,

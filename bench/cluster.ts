@@ -1,0 +1,171 @@
+/**
+ * Redis Cluster benchmark: the same load on a local cluster of 1 and of 3 masters.
+ *  - keys per master under a mixed load of every registered destination type (enqueued,
+ *    not run: the share each master holds of the spread key layout);
+ *  - jobs/s end to end (enqueue, an in-process worker fleet uploading to local HTTP
+ *    receivers, completion) and Redis CPU per delivery (used_cpu_user + used_cpu_sys of
+ *    every master, INFO cpu, before and after).
+ * Prints a markdown table and, last, one JSON line with every figure.
+ *
+ *   pnpm bench:cluster                (BENCH_QUICK=1: fewer deliveries)
+ *
+ * The masters, the fleet and the load generator share this machine's cores: on a small
+ * or busy machine three masters cannot run faster than one; the figure that carries over
+ * to real hardware is the spread of the keys and of the CPU, not the jobs/s.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Cluster, Redis } from 'ioredis';
+import { createLogger, SecretBox } from '@upload-fleet/core';
+import { defaultDestinationsConfig } from '@upload-fleet/destinations';
+import { DEFINITIONS, DESTINATION_TYPES } from '@upload-fleet/destinations/definitions';
+import { masterNodes } from '@upload-fleet/redis';
+import { startWorkerFleet } from '@upload-fleet/runtime';
+import { startHttpReceiver, startTestRedisCluster } from '@upload-fleet/testkit';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? (QUICK ? 300 : 3000));
+const MIXED = QUICK ? 240 : 2400;
+const HOSTS = 8;
+const PREFIX = 'bench-cluster';
+const secretBox = new SecretBox([{ id: 'bench', key: Buffer.alloc(32, 1) }]);
+
+interface Row {
+  masters: number;
+  keys_per_master: number[];
+  min_key_share: number;
+  deliveries: number;
+  jobs_per_s: number;
+  redis_cpu_ms_per_delivery: number;
+  cpu_ms_per_master: number[];
+}
+
+async function cpuMsOf(nodes: Redis[]): Promise<number[]> {
+  return Promise.all(
+    nodes.map(async (node) => {
+      const info = await node.info('cpu');
+      const value = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+      return (value('used_cpu_user') + value('used_cpu_sys')) * 1000;
+    }),
+  );
+}
+
+async function keysPerMaster(nodes: Redis[]): Promise<number[]> {
+  return Promise.all(
+    nodes.map(async (node) => {
+      let count = 0;
+      for (const pattern of [`${PREFIX}*`, `{${PREFIX}*`]) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+          cursor = next;
+          count += keys.length;
+        } while (cursor !== '0');
+      }
+      return count;
+    }),
+  );
+}
+
+async function run(masters: number, sourceRoot: string): Promise<Row> {
+  const cluster = await startTestRedisCluster({ masters });
+  const receivers = await Promise.all(Array.from({ length: HOSTS }, () => startHttpReceiver()));
+  const logger = createLogger({ level: 'silent' });
+  const fleet = await startWorkerFleet(
+    {
+      redisUrl: undefined,
+      redis: cluster.config,
+      prefix: PREFIX,
+      secretBox,
+      webhookSecret: 'bench-cluster-webhook-secret',
+      pools: [{ type: 'http', concurrency: 32 }],
+      sourceRoot,
+      allowedPrivateHosts: ['127.0.0.1'],
+      maxAttempts: 3,
+      uploadTimeoutMs: 60_000,
+      shutdownGraceMs: 2_000,
+      lockDurationMs: 30_000,
+      stalledIntervalMs: 30_000,
+      maxStalledCount: 1,
+      backoff: { baseDelayMs: 500, maxDelayMs: 5_000 },
+      defaultRateLimitDelayMs: 1_000,
+      webhookTimeoutMs: 5_000,
+      webhookMaxAttempts: 1,
+      webhookBackoffMs: 1_000,
+      checkpointTtlSeconds: 3_600,
+      destinations: defaultDestinationsConfig(),
+      limitRules: {},
+      leaseTtlMs: 30_000,
+    },
+    logger,
+  );
+  const connection = cluster.connect() as Cluster;
+  try {
+    const nodes = await masterNodes(connection);
+    // Keys: a mixed load of every registered type, enqueued only (most types need a platform).
+    for (let i = 0; i < MIXED; i += 50) {
+      await Promise.all(
+        Array.from({ length: Math.min(50, MIXED - i) }, (_, k) => {
+          const n = i + k;
+          const example = DEFINITIONS.find((d) => d.type === DESTINATION_TYPES[n % DESTINATION_TYPES.length])!.example;
+          return fleet.producer.enqueue({ source: { path: 'clip.bin' }, upload: { destination: { ...example } }, ...(n % 3 === 0 ? { idempotency_key: `mixed-${n}` } : {}) });
+        }),
+      );
+    }
+    const perMaster = await keysPerMaster(nodes);
+    const total = perMaster.reduce((a, b) => a + b, 0);
+
+    // Throughput: http deliveries run end to end.
+    const cpuBefore = await cpuMsOf(nodes);
+    const started = Date.now();
+    const tokens: string[] = [];
+    for (let i = 0; i < DELIVERIES; i += 50) {
+      const batch = await fleet.producer.submitBatch(
+        Array.from({ length: Math.min(50, DELIVERIES - i) }, (_, k) => ({
+          source: { path: 'clip.bin' },
+          upload: { destination: { type: 'http', url: `${receivers[(i + k) % HOSTS]!.url}/in/${i + k}`, filename: `${i + k}.bin`, method: 'PUT' } },
+        })),
+      );
+      for (const outcome of batch) if (outcome.ok) tokens.push(outcome.result.token);
+    }
+    // Every throughput delivery completed (the mixed load's http examples never do: their host does not resolve).
+    const completedOf = async () => (await fleet.producer.queue('http').getJobCounts('completed')).completed ?? 0;
+    while ((await completedOf()) < tokens.length) await sleep(50);
+    const seconds = (Date.now() - started) / 1000;
+    const cpuAfter = await cpuMsOf(nodes);
+    const cpuPerMaster = cpuAfter.map((after, i) => after - cpuBefore[i]!);
+    return {
+      masters,
+      keys_per_master: perMaster,
+      min_key_share: Math.min(...perMaster.map((n) => n / total)),
+      deliveries: tokens.length,
+      jobs_per_s: tokens.length / seconds,
+      redis_cpu_ms_per_delivery: cpuPerMaster.reduce((a, b) => a + b, 0) / tokens.length,
+      cpu_ms_per_master: cpuPerMaster,
+    };
+  } finally {
+    await fleet.close();
+    connection.disconnect();
+    await Promise.all(receivers.map((r) => r.close()));
+    await cluster.dispose();
+  }
+}
+
+const sourceRoot = mkdtempSync(join(tmpdir(), 'upload-fleet-bench-cluster-'));
+try {
+  writeFileSync(join(sourceRoot, 'clip.bin'), Buffer.alloc(4 * 1024, 7));
+  const rows: Row[] = [];
+  for (const masters of [1, 3]) rows.push(await run(masters, sourceRoot));
+  const pct = (n: number) => `${(n * 100).toFixed(1)} %`;
+  console.log(`\nRedis Cluster, 1 vs 3 masters (${QUICK ? 'quick' : 'full'} mode; keys from ${MIXED} mixed deliveries of ${DESTINATION_TYPES.length} types, throughput from http deliveries)\n`);
+  console.log('| masters | keys per master | smallest share | deliveries | jobs/s | Redis CPU ms per delivery | CPU ms per master |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(`| ${r.masters} | ${r.keys_per_master.join(' / ')} | ${pct(r.min_key_share)} | ${r.deliveries} | ${r.jobs_per_s.toFixed(0)} | ${r.redis_cpu_ms_per_delivery.toFixed(3)} | ${r.cpu_ms_per_master.map((c) => c.toFixed(0)).join(' / ')} |`);
+  }
+  console.log(`\n${JSON.stringify({ bench: 'cluster', quick: QUICK, rows })}`);
+} finally {
+  rmSync(sourceRoot, { recursive: true, force: true });
+}
