@@ -148,11 +148,11 @@ describe('Helm chart: workers and autoscaling', () => {
       const layout = keyLayout(prefix, { cluster });
       for (const pool of poolNames) {
         const triggers = triggersOf(byName(manifests, 'ScaledObject', `uf-worker-${pool}`));
-        expect(triggers.map((t) => t.metadata.listName)).toEqual([`${layout.queueKeyBase(pool)}:wait`, `${layout.queueKeyBase(pool)}:active`]);
+        expect(triggers.map((t) => t.metadata.listName)).toEqual([`${layout.queueKeyBase(pool)}:prioritized`, `${layout.queueKeyBase(pool)}:wait`, `${layout.queueKeyBase(pool)}:active`]);
       }
     }
     // The spread layout's names, spelled out once.
-    expect(triggersOf(byName(render({ values: { redis: { prefix: 'uf', cluster: true, address: 'a:6379' } } }), 'ScaledObject', 'uf-worker-s3'))[0]!.metadata.listName).toBe('{uf:s3}:upload-s3:wait');
+    expect(triggersOf(byName(render({ values: { redis: { prefix: 'uf', cluster: true, address: 'a:6379' } } }), 'ScaledObject', 'uf-worker-s3'))[0]!.metadata.listName).toBe('{uf:s3}:upload-s3:prioritized');
   });
 
   it('switches to the redis-cluster scaler, a TriggerAuthentication for the password, or fixed replicas without KEDA', () => {

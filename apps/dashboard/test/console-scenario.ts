@@ -137,7 +137,7 @@ export async function startConsoleScenario(): Promise<ConsoleScenario> {
   };
 }
 
-/** The receiver: /ok and /hook accept, /reject answers 400 echoing a secret, /busy 429, /hold reads slowly until released. */
+/** The receiver: /ok and /hook accept, /reject answers 400 echoing a secret once the body is in, /busy 429, /hold reads slowly until released. */
 async function receive(req: IncomingMessage, res: ServerResponse, released: Promise<void>): Promise<void> {
   const path = (req.url ?? '').split('?')[0];
   if (path === '/busy') {
@@ -145,8 +145,12 @@ async function receive(req: IncomingMessage, res: ServerResponse, released: Prom
     return void res.writeHead(429, { 'retry-after': '3600' }).end('slow down');
   }
   if (path === '/reject') {
+    // Like a form handler, it refuses once it has read the form: the file's bytes reached it,
+    // so the attempt counts against the account's limits (one that never sent a byte would not).
     req.resume();
-    return void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'filename must end in .mov', password: SECRETS.echoed, auth: `Bearer ${SECRETS.bearer}` }));
+    return void req.on('end', () =>
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'filename must end in .mov', password: SECRETS.echoed, auth: `Bearer ${SECRETS.bearer}` })),
+    );
   }
   if (path === '/hold') {
     // A slow reader until released: bytes keep trickling in, so the upload stays active and

@@ -176,17 +176,18 @@ describe('Producer', () => {
     const own = uniquePrefix('producer-rollback');
     const broken = new Producer({ connection: redis, prefix: own, secretBox: box });
     try {
-      // The http queue's wait list is not a list: BullMQ's add script fails inside the
-      // MULTI, after the record and the s3 job were written by the commands before it.
+      // The http queue's prioritized set (where every job with a priority waits) is not a
+      // sorted set: BullMQ's add script fails inside the MULTI, after the record and the s3
+      // job were written by the commands before it.
       await broken.queue('http').waitUntilReady();
-      await redis.set(`${own}:${uploadQueueName('http')}:wait`, 'not-a-list');
+      await redis.set(`${own}:${uploadQueueName('http')}:prioritized`, 'not-a-sorted-set');
       const keyed = request({ idempotency_key: 'rollback-1' });
       await expect(broken.enqueue(keyed, { owner: 'rb' })).rejects.toThrow(/WRONGTYPE/);
       const left = [...(await dumpPrefix(url, own)).keys()];
       expect(left.filter((k) => k.includes(':delivery:') || k.includes(':idempotency:'))).toEqual([]);
       expect(await broken.index.count('rb')).toBe(0);
-      expect(await broken.queue('s3').getJobCounts('waiting')).toEqual({ waiting: 0 });
-      await redis.del(`${own}:${uploadQueueName('http')}:wait`);
+      expect(await broken.queue('s3').getJobCounts('waiting', 'prioritized')).toEqual({ waiting: 0, prioritized: 0 });
+      await redis.del(`${own}:${uploadQueueName('http')}:prioritized`);
       const retried = await broken.enqueue(keyed, { owner: 'rb' });
       expect(retried.created).toBe(true);
     } finally {

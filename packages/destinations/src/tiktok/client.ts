@@ -1,6 +1,6 @@
-import got from 'got';
 import { FleetError, type NetworkGuard } from '@upload-fleet/core';
 import type { CredentialProvider } from '../adapter.js';
+import { sendPlatformRequest, sendWithBearer, type BearerTokens } from '../platform-request.js';
 import { errorForFailure, isTokenRejection, type TikTokAnswer, type TikTokStep } from './errors.js';
 
 /**
@@ -15,49 +15,44 @@ import { errorForFailure, isTokenRejection, type TikTokAnswer, type TikTokStep }
  * rejected token, so the fleet refreshes once however many workers saw it expire. A second
  * rejection means the user withdrew the app's access: reconnect.
  *
- * Why got and no SDK: TikTok publishes no Node SDK for the Content Posting API; its four
- * requests are small JSON POSTs and PUTs of chunks, and got takes the guard's lookup.
+ * Why no SDK: TikTok publishes no Node SDK for the Content Posting API; its four requests
+ * are small JSON POSTs and PUTs of chunks, sent like every platform's (platform-request.ts).
  */
-
-const CONNECT_TIMEOUT_MS = 30_000;
-/** From the last byte of a request to the answer's headers. */
-const RESPONSE_TIMEOUT_MS = 2 * 60_000;
-/** No byte moving either way for this long: the connection is stuck. */
-const IDLE_SOCKET_MS = 2 * 60_000;
 
 export class TikTokClient {
   private token: string | undefined;
   private readonly apiBase: string;
+  private readonly tokens: BearerTokens;
 
   constructor(
-    private readonly authSecret: string,
-    private readonly credentials: CredentialProvider,
+    authSecret: string,
+    credentials: CredentialProvider,
     apiBaseUrl: string,
     private readonly network: NetworkGuard,
     private readonly signal: AbortSignal,
   ) {
     this.apiBase = apiBaseUrl.replace(/\/+$/, '');
+    this.tokens = {
+      current: async () => (this.token ??= await credentials.accessToken('tiktok', authSecret)),
+      renew: async (rejected) => (this.token = await credentials.accessToken('tiktok', authSecret, rejected)),
+      rejectedAfterRenewal: () =>
+        new FleetError(
+          'UF_RECONNECT_REQUIRED',
+          'TikTok rejected the access token of this auth_secret even right after the fleet refreshed it: the account withdrew the app\'s access. Connect the TikTok account again (POST /v1/connect/tiktok) and submit with the new auth_secret',
+          { destination: 'tiktok', status: 401 },
+        ),
+    };
   }
 
-  /** A JSON POST to the Content Posting API (`path` like /v2/post/publish/video/init/). */
+  /** A JSON POST to the Content Posting API (`path` like /v2/post/publish/video/init/), its token renewed once after a 401. */
   async api(step: TikTokStep, path: string, body: unknown): Promise<TikTokAnswer> {
     const url = new URL(`${this.apiBase}${path}`);
     await this.network.assertAllowed(url);
-    const send = (token: string) =>
-      this.send(step, 'POST', url.toString(), { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=UTF-8' }, JSON.stringify(body));
-    const token = (this.token ??= await this.credentials.accessToken('tiktok', this.authSecret));
-    const answer = await send(token);
-    if (!isTokenRejection(answer)) return answer;
-    this.token = await this.credentials.accessToken('tiktok', this.authSecret, token);
-    const again = await send(this.token);
-    if (isTokenRejection(again)) {
-      throw new FleetError(
-        'UF_RECONNECT_REQUIRED',
-        'TikTok rejected the access token of this auth_secret even right after the fleet refreshed it: the account withdrew the app\'s access. Connect the TikTok account again (POST /v1/connect/tiktok) and submit with the new auth_secret',
-        { destination: 'tiktok', status: 401 },
-      );
-    }
-    return again;
+    return sendWithBearer(
+      this.tokens,
+      (token) => this.send(step, 'POST', url.toString(), { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=UTF-8' }, JSON.stringify(body)),
+      isTokenRejection,
+    );
   }
 
   /** A PUT of one chunk to the upload URL (it carries its own upload token; no bearer token). */
@@ -66,24 +61,7 @@ export class TikTokClient {
     return this.send('chunk', 'PUT', uploadUrl, headers, body);
   }
 
-  private async send(step: TikTokStep, method: 'POST' | 'PUT', url: string, headers: Record<string, string>, body: string | Buffer): Promise<TikTokAnswer> {
-    try {
-      const response = await got(url, {
-        method,
-        headers,
-        body,
-        responseType: 'text',
-        dnsLookup: this.network.lookup,
-        signal: this.signal,
-        followRedirect: false,
-        throwHttpErrors: false,
-        // The chunk loop and BullMQ retry knowing the checkpoint; got retrying inside would hide that.
-        retry: { limit: 0 },
-        timeout: { lookup: CONNECT_TIMEOUT_MS, connect: CONNECT_TIMEOUT_MS, secureConnect: CONNECT_TIMEOUT_MS, response: RESPONSE_TIMEOUT_MS, socket: IDLE_SOCKET_MS },
-      });
-      return { status: response.statusCode, headers: response.headers, body: response.body };
-    } catch (error) {
-      throw errorForFailure(error, step, this.signal);
-    }
+  private send(step: TikTokStep, method: 'POST' | 'PUT', url: string, headers: Record<string, string>, body: string | Buffer): Promise<TikTokAnswer> {
+    return sendPlatformRequest({ method, url, headers, body }, { network: this.network, signal: this.signal, errorForFailure: (error) => errorForFailure(error, step, this.signal) });
   }
 }

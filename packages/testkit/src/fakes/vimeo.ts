@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -165,6 +166,11 @@ export async function startVimeoFake(options: VimeoFakeOptions = {}): Promise<Vi
 
   // The real tus server, and the proxy in front of it that the upload links name.
   const datastore = new FileStore({ directory: dir });
+  // FileStore's constructor starts a recursive mkdir of its directory that nothing awaits
+  // and whose failure it throws uncaught: removing the folder while that mkdir runs (a fake
+  // closed right after it started) fails it with ENOENT. Its own mkdir of the existing
+  // folder, issued after, ends after it on the libuv pool's queue in practice; close waits for it.
+  const directoryReady = mkdir(dir, { recursive: true });
   const tus = new TusServer({ path: '/files', datastore });
   const tusRequests: FakeTusRequest[] = [];
   const tusHttp = createServer((req, res) => {
@@ -402,6 +408,7 @@ export async function startVimeoFake(options: VimeoFakeOptions = {}): Promise<Vi
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
       }
+      await directoryReady;
       rmSync(dir, { recursive: true, force: true });
     },
   };
