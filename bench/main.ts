@@ -3,8 +3,8 @@
  * its own (so one's servers and memory do not weigh on the next). Arguments (`--quick`) and
  * the environment pass through to each.
  *
- * The suites, in order. bench/cluster.ts and bench/submit.ts (the Redis Cluster and submit
- * path benchmarks) belong in this list once they exist.
+ * The suites, in order: the side-by-side data path, the limiter, the submit path against a
+ * minimal route, and Redis Cluster 1 vs 3 masters. `BENCH_SUITES=submit,cluster` runs some.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -14,6 +14,10 @@ const suites: { file: string; env?: Record<string, string> }[] = [
   { file: 'side-by-side.ts' },
   // The limiter's cost per job and its throughput with limits on and off.
   { file: 'limits.ts', env: quick ? { BENCH_JOBS: '1000' } : {} },
+  // POST /v1/deliveries and the batch route against a minimal Fastify + zod + BullMQ route.
+  { file: 'submit.ts', env: quick ? { BENCH_QUICK: '1' } : {} },
+  // Keys per master, jobs/s and Redis CPU per delivery on 1 vs 3 masters.
+  { file: 'cluster.ts', env: quick ? { BENCH_QUICK: '1' } : {} },
 ];
 
 const only = process.env.BENCH_SUITES?.split(',');
