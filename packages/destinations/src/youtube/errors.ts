@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { FleetError, parseRetryAfter } from '@upload-fleet/core';
+import { googleErrorOf, platformSaid, reasonsOf } from '../google/error-body.js';
 import { classifyFailure } from '../transport-errors.js';
 import { msUntilPacificMidnight } from './pacific-midnight.js';
 
@@ -24,13 +25,6 @@ export interface YouTubeAnswer {
   status: number;
   headers: IncomingHttpHeaders;
   body: string;
-}
-
-export interface GoogleErrorBody {
-  code?: number;
-  message?: string;
-  status?: string;
-  errors?: { domain?: string; reason?: string; message?: string }[];
 }
 
 /**
@@ -59,21 +53,12 @@ const STEP_TEXT: Record<YouTubeStep, string> = {
   channel: 'to name the channel of the access token',
 };
 
-export function googleErrorOf(body: string): GoogleErrorBody | undefined {
-  try {
-    const parsed = JSON.parse(body) as { error?: unknown };
-    return parsed && typeof parsed.error === 'object' && parsed.error !== null ? (parsed.error as GoogleErrorBody) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Why a non-2xx (and non-308) answer failed the step. */
 export function errorForAnswer(answer: YouTubeAnswer, step: YouTubeStep, now = new Date()): FleetError {
   const google = googleErrorOf(answer.body);
-  const reasons = (google?.errors ?? []).map((e) => e.reason).filter((r): r is string => typeof r === 'string');
+  const reasons = reasonsOf(google);
   const has = (...names: string[]) => names.some((name) => reasons.includes(name));
-  const said = platformSaid(google, reasons);
+  const said = platformSaid(google);
   const refused = `YouTube refused ${STEP_TEXT[step]}`;
   const status = answer.status;
   const options = { destination: 'youtube', status };
@@ -147,7 +132,7 @@ export function errorForAnswer(answer: YouTubeAnswer, step: YouTubeStep, now = n
  */
 export function isTokenRejection(answer: YouTubeAnswer): boolean {
   if (answer.status !== 401) return false;
-  return !(googleErrorOf(answer.body)?.errors ?? []).some((e) => e.reason === 'youtubeSignupRequired');
+  return !reasonsOf(googleErrorOf(answer.body)).includes('youtubeSignupRequired');
 }
 
 /**
@@ -181,28 +166,6 @@ function stepName(step: YouTubeStep): string {
     verdict: 'videos.list',
     channel: 'channels.list',
   }[step];
-}
-
-/**
- * `: "<the platform's message>" (<reason>)`, or '' without a Google error body. Google's
- * messages carry HTML (`<a href>`, `<code>`); the text alone is kept, at most 300 characters.
- */
-function platformSaid(google: GoogleErrorBody | undefined, reasons: string[]): string {
-  const raw = google?.message ?? google?.errors?.[0]?.message;
-  if (!raw && reasons.length === 0) return '';
-  const text = (raw ?? '')
-    .replace(/<[^>]*>/g, '')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .replace(/\.$/, '');
-  const clipped = text.length > 300 ? `${text.slice(0, 297)}...` : text;
-  const reason = reasons[0] ? ` (${reasons[0]})` : '';
-  return clipped ? `: "${clipped}"${reason}` : reason;
 }
 
 function hoursAndMinutes(ms: number): string {
