@@ -15,14 +15,16 @@ import { testConfig } from './fleet-harness.js';
 /**
  * A master of a three-master, three-replica Redis Cluster is killed (SIGKILL) while the
  * fleet works through a backlog, and the cluster promotes its replica: every delivery
- * still completes (no job lost), and no upload that had not started at the kill reaches
- * the destination twice. The killed master is the one holding the http pool's queue (its
- * own hash tag), the hardest case.
+ * still completes (no job lost), and none reaches the destination twice. The killed master
+ * is the one holding the http pool's queue (its own hash tag), the hardest case.
  *
- * Known gap (not exactly once): an upload that finished at the destination just as the
- * master died, before its outcome reached the delivery record, runs again once the
- * promoted replica hands its stalled job to another worker (seen: 1 or 2 of 60).
- * The test bounds those doubles by the uploads in flight at the kill and prints them.
+ * Uploads in flight at the kill used to run twice (1 or 2 of 60): their final-record write
+ * or checkpoint delete failed with "Too many Cluster redirections" (ioredis gave up after
+ * 16 retries, 1.6 s, before the replica was promoted), and the attempt was retried as a
+ * transient failure although the destination had the file. A worker's cluster connection
+ * now rides through a failover (@upload-fleet/redis CLUSTER_FAILOVER_RIDE_THROUGH_MS).
+ * What remains (README, Redis Cluster, "Failover"): a record write acknowledged by a master
+ * that dies before its replica has it.
  */
 let cluster: TestRedisCluster | undefined;
 let unavailable = '';
@@ -59,7 +61,7 @@ describe.skipIf(!cluster)(`the fleet through a master failover${unavailable ? ` 
     await cluster?.dispose();
   });
 
-  it('loses no job, and runs twice none that had not started, when the master of the pool\'s queue fails over to its replica', async () => {
+  it('loses no job and runs none twice when the master of the pool\'s queue fails over to its replica', async () => {
     const count = 60;
     const tokens: string[] = [];
     for (let i = 0; i < count; i++) {
@@ -96,9 +98,8 @@ describe.skipIf(!cluster)(`the fleet through a master failover${unavailable ? ` 
       if (arrived > 1) doubled.push(path);
     }
     console.info(`[cluster failover] ${count} deliveries, 0 lost, ${doubled.length} uploaded twice (${doubled.join(', ') || 'none'}), ${startedAtKill.size} had started at the kill`);
-    // Only an upload already under way at the kill may have run twice, and at most twice.
-    for (const path of doubled) expect(startedAtKill.has(path), path).toBe(true);
-    expect(receiver.requests.filter((r) => r.complete).length).toBeLessThanOrEqual(count + startedAtKill.size);
+    expect(doubled, 'uploads that reached the destination twice').toEqual([]);
+    expect(receiver.requests.filter((r) => r.complete)).toHaveLength(count);
     // The work after the kill ran on the promoted replica: the killed node is no master now.
     const after = cluster!.connect();
     try {
