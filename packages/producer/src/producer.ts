@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
-import { DEFAULT_PREFIX, createNetworkGuard, type DeliveryStatus, type SecretBox, type UploadJobData, type UploadResult } from '@upload-fleet/core';
+import { DEFAULT_PREFIX, createNetworkGuard, type DeliveryStatus, type PoolShards, type SecretBox, type UploadJobData, type UploadResult } from '@upload-fleet/core';
 import type { DestinationType } from '@upload-fleet/destinations/definitions';
 import type { OwnerOptions } from './delivery-access.js';
 import { DeliveryControl, type CancelResult, type RetryResult, type WebhookReplayResult } from './delivery-control.js';
@@ -37,6 +37,11 @@ export interface ProducerOptions {
    * check is left to the worker, which refuses such uploads when they run.
    */
   allowedPrivateHosts?: string[];
+  /**
+   * Pools split into shards (POOL_SHARDS): uploads are placed on a shard by their
+   * destination account. Every process of a fleet must be given the same counts.
+   */
+  poolShards?: PoolShards;
 }
 
 /**
@@ -74,7 +79,7 @@ export class Producer {
     const ttlSeconds = options.deliveryTtlSeconds ?? DEFAULT_DELIVERY_TTL_SECONDS;
     this.deliveries = new DeliveryStore(options.connection, this.prefix, ttlSeconds);
     this.index = new DeliveryIndex(options.connection, this.prefix, ttlSeconds);
-    this.queues = new DeliveryQueues(options.connection, this.prefix, options.onError);
+    this.queues = new DeliveryQueues(options.connection, this.prefix, options.onError, options.poolShards);
     this.status = new StatusProjection(this.deliveries, this.queues, maxAttempts);
     this.outcomes = new OutcomeRecorder(this.deliveries, this.queues, {
       retention,
@@ -87,12 +92,17 @@ export class Producer {
     this.log = new DeliveryLog(this.deliveries, this.index, this.status);
   }
 
-  /** The BullMQ queue of a destination type (created on first use). */
+  /** The BullMQ queue of a destination type (its first shard; created on first use). */
   queue(type: DestinationType): Queue<UploadJobData, UploadResult> {
     return this.queues.upload(type);
   }
 
   /** The queue of webhook deliveries (callback_url), retried on its own schedule. */
+  /** Every shard's queue of a destination type (one for a pool never split): what workers, metrics and the dashboard read. */
+  shardQueues(type: DestinationType): Queue<UploadJobData, UploadResult>[] {
+    return this.queues.uploadShards(type);
+  }
+
   webhookQueue(): Queue<WebhookJobData> {
     return this.queues.webhooks();
   }

@@ -19,6 +19,7 @@ import {
   type ConfigProblem,
   type Env,
   type LogLevel,
+  type PoolShards,
   type ValuesOf,
 } from '@upload-fleet/core';
 import { parseLimitRules, DEFAULT_LIMIT_RULES, type LimitRules } from './limits/rules.js';
@@ -99,6 +100,8 @@ export interface WorkerConfig {
   /** REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (+ TLS, credentials); undefined: none set. */
   redis?: RedisConnectionConfig;
   prefix: string;
+  /** POOL_SHARDS: pools split into shards; a pool's workers consume every shard. Unset: one each. */
+  poolShards?: PoolShards;
   secretBox: SecretBox;
   webhookSecret: string;
   pools: PoolConfig[];
@@ -173,13 +176,14 @@ export function workerConfig({ availableTypes = DESTINATION_TYPES, cwd = process
   return defineConfig({
     label: 'worker',
     settings: workerProcessSettings,
-    check: (env, raw) => [...poolsOf(env, raw, availableTypes).problems, ...oauthProblems(env), ...redisProblems(env, raw, { required: requireRedis })],
+    check: (env, raw) => [...poolsOf(env, raw, availableTypes).problems, ...oauthProblems(env), ...redisProblems(env, raw, { required: requireRedis, destinationTypes: DESTINATION_TYPES })],
     build: (c, raw): WorkerProcessConfig => {
       const redis = redisConfigOf(c);
       return {
         redisUrl: redis?.url,
         ...(redis ? { redis } : {}),
         prefix: c.REDIS_PREFIX,
+        poolShards: c.POOL_SHARDS,
         secretBox: SecretBox.fromConfig(c.ENCRYPTION_KEYS),
         webhookSecret: c.WEBHOOK_SECRET,
         pools: poolsOf(c, raw, availableTypes).pools,
