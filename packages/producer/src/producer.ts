@@ -7,7 +7,7 @@ import { DeliveryControl, type CancelResult, type RetryResult, type WebhookRepla
 import { DeliveryLog, type DeliveryListPage, type DeliveryListQuery } from './delivery-log.js';
 import { DeliveryQueues, type WebhookJobData } from './delivery-queues.js';
 import { DeliveryIndex } from './delivery-index.js';
-import { DeliveryStore } from './delivery-store.js';
+import { DeliveryStore, type FinalRecordReplicas } from './delivery-store.js';
 import { DeliverySubmitter, type BatchItemOutcome, type EnqueueOptions, type EnqueueResult } from './delivery-submission.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
 import { DEFAULT_DELIVERY_TTL_SECONDS, DEFAULT_RETENTION, type RetentionOptions } from './retention.js';
@@ -42,6 +42,8 @@ export interface ProducerOptions {
    * destination account. Every process of a fleet must be given the same counts.
    */
   poolShards?: PoolShards;
+  /** Final records reach this many replicas before a worker completes the job (workers' FINAL_RECORD_REPLICAS). */
+  finalRecordReplicas?: FinalRecordReplicas;
 }
 
 /**
@@ -77,7 +79,7 @@ export class Producer {
     const maxAttempts = options.maxAttempts ?? 5;
     const retention = options.retention ?? DEFAULT_RETENTION;
     const ttlSeconds = options.deliveryTtlSeconds ?? DEFAULT_DELIVERY_TTL_SECONDS;
-    this.deliveries = new DeliveryStore(options.connection, this.prefix, ttlSeconds);
+    this.deliveries = new DeliveryStore(options.connection, this.prefix, ttlSeconds, options.finalRecordReplicas);
     this.index = new DeliveryIndex(options.connection, this.prefix, ttlSeconds);
     this.queues = new DeliveryQueues(options.connection, this.prefix, options.onError, options.poolShards);
     this.status = new StatusProjection(this.deliveries, this.queues, maxAttempts);

@@ -68,6 +68,9 @@ export const workerSettings = settingGroup(
   // Unset: the built-in rules (DEFAULT_LIMIT_RULES); set: JSON over them.
   customSetting('RATE_LIMITS', { parse: parseRateLimits }),
   durationMsSetting('KEY_LEASE_TTL_MS', { default: MINUTE }),
+  // Redis replicates asynchronously: a final record a master acknowledged can die with it.
+  integerSetting('FINAL_RECORD_REPLICAS', { default: 0, min: 0, unit: 'replicas' }),
+  durationMsSetting('FINAL_RECORD_REPLICA_TIMEOUT_MS', { default: SECOND }),
   portSetting('HEALTH_PORT', { default: 8081 }),
   stringSetting('HEALTH_HOST', { default: '0.0.0.0' }),
 );
@@ -121,6 +124,11 @@ export interface WorkerConfig {
   checkpointTtlSeconds: number;
   /** Fleet-wide limits per destination account (RATE_LIMITS over the defaults). */
   limitRules: LimitRules;
+  /**
+   * FINAL_RECORD_REPLICAS and its timeout: a final record is on this many replicas (Redis
+   * WAIT) before the job completes, so a failover cannot lose it. Unset or 0: not waited for.
+   */
+  finalRecordReplicas?: { replicas: number; timeoutMs: number };
   leaseTtlMs: number;
   /** Operator settings of the destinations (endpoints, parts in flight). */
   destinations: DestinationsConfig;
@@ -193,6 +201,7 @@ export function workerConfig({ availableTypes = DESTINATION_TYPES, cwd = process
         uploadTimeoutMs: c.UPLOAD_TIMEOUT_MS,
         shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
         lockDurationMs: c.LOCK_DURATION_MS,
+        ...(c.FINAL_RECORD_REPLICAS > 0 ? { finalRecordReplicas: { replicas: c.FINAL_RECORD_REPLICAS, timeoutMs: c.FINAL_RECORD_REPLICA_TIMEOUT_MS } } : {}),
         stalledIntervalMs: c.STALLED_INTERVAL_MS,
         maxStalledCount: c.MAX_STALLED_COUNT,
         backoff: { baseDelayMs: c.BACKOFF_BASE_MS, maxDelayMs: c.BACKOFF_MAX_MS },

@@ -19,10 +19,10 @@ export interface UploadPoolOptions extends Omit<UploadProcessorOptions, 'adapter
 
 /**
  * The workers of one destination type in this process: a BullMQ Worker on each shard of
- * that type's queue (one for a pool never split). Each shard's Worker runs `concurrency`
- * uploads, so a process with N shards may run N times as many; the jobs of one shard are
- * its destination accounts' (see DeliveryQueues.shardOf), and an idle shard costs one
- * blocking connection wait, not a slot.
+ * that type's queue (one for a pool never split). The pool's concurrency is shared out
+ * over its shards (rounded up, at least one each), so WORKER_CONCURRENCY still bounds
+ * the uploads of a pod; the jobs of one shard are those of its destination accounts
+ * (DeliveryQueues.shardOf).
  */
 export interface UploadPool {
   readonly type: string;
@@ -33,7 +33,9 @@ export function createUploadPool(options: UploadPoolOptions): UploadPool {
   const processor = createUploadProcessor(options);
   const layout = keyLayoutOf(options.connection, options.prefix);
   const type = options.adapter.type;
-  const workers = shardsOf(options.poolShards ?? {}, type).map((shard) => shardWorker(options, processor, layout.queueName(type, shard), layout.queuePrefix(type, shard)));
+  const shards = shardsOf(options.poolShards ?? {}, type);
+  const concurrency = Math.max(1, Math.ceil(options.concurrency / shards.length));
+  const workers = shards.map((shard) => shardWorker({ ...options, concurrency }, processor, layout.queueName(type, shard), layout.queuePrefix(type, shard)));
   return { type, workers };
 }
 

@@ -64,6 +64,15 @@ export async function startWorkerFleet(config: WorkerConfig, logger: Logger, opt
     // when they name a blocked address literal; the guard below checks every connection.
     allowedPrivateHosts: config.allowedPrivateHosts,
     ...(config.poolShards ? { poolShards: config.poolShards } : {}),
+    ...(config.finalRecordReplicas
+      ? {
+          finalRecordReplicas: {
+            ...config.finalRecordReplicas,
+            onShortfall: (token: string, acknowledged: number) =>
+              logger.warn({ delivery: token, replicas: acknowledged, wanted: config.finalRecordReplicas!.replicas }, 'a final record reached fewer replicas than FINAL_RECORD_REPLICAS in time; a failover of its master now could run the upload again'),
+          },
+        }
+      : {}),
     onError: (error) => logger.warn({ err: error.message }, 'queue connection error'),
   });
 
