@@ -48,6 +48,10 @@ interface Row {
   jobs_per_s: number;
   redis_cpu_ms_per_delivery: number;
   cpu_ms_per_master: number[];
+  /** Redis commands per delivery (every master, INFO commandstats; a script counts once, and so does each command it calls). */
+  commands_per_delivery: number;
+  /** The commands that took the most Redis time: calls per delivery and share of the time. */
+  top_commands: { command: string; calls_per_delivery: number; usec_share: number }[];
 }
 
 async function cpuMsOf(nodes: Redis[]): Promise<number[]> {
@@ -58,6 +62,20 @@ async function cpuMsOf(nodes: Redis[]): Promise<number[]> {
       return (value('used_cpu_user') + value('used_cpu_sys')) * 1000;
     }),
   );
+}
+
+/** Calls and usec per command (INFO commandstats), summed over the masters. */
+async function commandStatsOf(nodes: Redis[]): Promise<Map<string, { calls: number; usec: number }>> {
+  const stats = new Map<string, { calls: number; usec: number }>();
+  for (const node of nodes) {
+    for (const match of (await node.info('commandstats')).matchAll(/cmdstat_([\w|]+):calls=(\d+),usec=(\d+)/g)) {
+      const entry = stats.get(match[1]!) ?? { calls: 0, usec: 0 };
+      entry.calls += Number(match[2]);
+      entry.usec += Number(match[3]);
+      stats.set(match[1]!, entry);
+    }
+  }
+  return stats;
 }
 
 async function keysPerMaster(nodes: Redis[]): Promise<number[]> {
@@ -128,6 +146,7 @@ async function run(masters: number, shards: number, sourceRoot: string): Promise
 
     // Throughput: http deliveries run end to end.
     const cpuBefore = await cpuMsOf(nodes);
+    const statsBefore = await commandStatsOf(nodes);
     const started = Date.now();
     const tokens: string[] = [];
     for (let i = 0; i < DELIVERIES; i += 50) {
@@ -145,6 +164,9 @@ async function run(masters: number, shards: number, sourceRoot: string): Promise
     while ((await completedOf()) < tokens.length) await sleep(50);
     const seconds = (Date.now() - started) / 1000;
     const cpuAfter = await cpuMsOf(nodes);
+    const statsAfter = await commandStatsOf(nodes);
+    const delta = [...statsAfter].map(([command, after]) => ({ command, calls: after.calls - (statsBefore.get(command)?.calls ?? 0), usec: after.usec - (statsBefore.get(command)?.usec ?? 0) }));
+    const totalUsec = delta.reduce((a, d) => a + d.usec, 0);
     const cpuPerMaster = cpuAfter.map((after, i) => after - cpuBefore[i]!);
     return {
       masters,
@@ -156,6 +178,11 @@ async function run(masters: number, shards: number, sourceRoot: string): Promise
       jobs_per_s: tokens.length / seconds,
       redis_cpu_ms_per_delivery: cpuPerMaster.reduce((a, b) => a + b, 0) / tokens.length,
       cpu_ms_per_master: cpuPerMaster,
+      commands_per_delivery: delta.reduce((a, d) => a + d.calls, 0) / tokens.length,
+      top_commands: delta
+        .sort((a, b) => b.usec - a.usec)
+        .slice(0, 6)
+        .map((d) => ({ command: d.command, calls_per_delivery: d.calls / tokens.length, usec_share: d.usec / totalUsec })),
     };
   } finally {
     await fleet.close();
@@ -176,6 +203,11 @@ try {
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(`| ${r.masters} | ${r.http_shards} (${r.jobs_per_shard.join(' / ')}) | ${r.keys_per_master.join(' / ')} | ${pct(r.min_key_share)} | ${r.deliveries} | ${r.jobs_per_s.toFixed(0)} | ${r.redis_cpu_ms_per_delivery.toFixed(3)} | ${r.cpu_ms_per_master.map((c) => c.toFixed(0)).join(' / ')} |`);
+  }
+  console.log('\n| masters | http shards | Redis commands per delivery | most Redis time (calls per delivery, share of time) |');
+  console.log('|---|---|---|---|');
+  for (const r of rows) {
+    console.log(`| ${r.masters} | ${r.http_shards} | ${r.commands_per_delivery.toFixed(1)} | ${r.top_commands.map((c) => `${c.command} ${c.calls_per_delivery.toFixed(1)} (${pct(c.usec_share)})`).join(', ')} |`);
   }
   console.log(`\n${JSON.stringify({ bench: 'cluster', quick: QUICK, rows })}`);
 } finally {
