@@ -4,7 +4,11 @@
  *    not run: the share each master holds of the spread key layout);
  *  - jobs/s end to end (enqueue, an in-process worker fleet uploading to local HTTP
  *    receivers, completion) and Redis CPU per delivery (used_cpu_user + used_cpu_sys of
- *    every master, INFO cpu, before and after).
+ *    every master, INFO cpu, before and after);
+ *  - three runs: 1 master; 3 masters with the http pool in one queue (one master serves
+ *    it all); 3 masters with the http pool split into 3 shards (POOL_SHARDS=http:3, each
+ *    receiver one account, placed on a shard by its host). With this prefix the three
+ *    shards' hash tags fall on three different masters.
  * Prints a markdown table and, last, one JSON line with every figure.
  *
  *   pnpm bench:cluster                (BENCH_QUICK=1: fewer deliveries)
@@ -28,18 +32,26 @@ import { startHttpReceiver, startTestRedisCluster } from '@upload-fleet/testkit'
 const QUICK = process.env.BENCH_QUICK === '1';
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? (QUICK ? 300 : 3000));
 const MIXED = QUICK ? 240 : 2400;
-const HOSTS = 8;
+// Accounts (receivers): each is placed on one shard by its host:port, so enough of them to fill three.
+const HOSTS = 24;
 const PREFIX = 'bench-cluster';
 const secretBox = new SecretBox([{ id: 'bench', key: Buffer.alloc(32, 1) }]);
 
 interface Row {
   masters: number;
+  http_shards: number;
+  /** Throughput jobs completed from each shard's queue. */
+  jobs_per_shard: number[];
   keys_per_master: number[];
   min_key_share: number;
   deliveries: number;
   jobs_per_s: number;
   redis_cpu_ms_per_delivery: number;
   cpu_ms_per_master: number[];
+  /** Redis commands per delivery (every master, INFO commandstats; a script counts once, and so does each command it calls). */
+  commands_per_delivery: number;
+  /** The commands that took the most Redis time: calls per delivery and share of the time. */
+  top_commands: { command: string; calls_per_delivery: number; usec_share: number }[];
 }
 
 async function cpuMsOf(nodes: Redis[]): Promise<number[]> {
@@ -50,6 +62,20 @@ async function cpuMsOf(nodes: Redis[]): Promise<number[]> {
       return (value('used_cpu_user') + value('used_cpu_sys')) * 1000;
     }),
   );
+}
+
+/** Calls and usec per command (INFO commandstats), summed over the masters. */
+async function commandStatsOf(nodes: Redis[]): Promise<Map<string, { calls: number; usec: number }>> {
+  const stats = new Map<string, { calls: number; usec: number }>();
+  for (const node of nodes) {
+    for (const match of (await node.info('commandstats')).matchAll(/cmdstat_([\w|]+):calls=(\d+),usec=(\d+)/g)) {
+      const entry = stats.get(match[1]!) ?? { calls: 0, usec: 0 };
+      entry.calls += Number(match[2]);
+      entry.usec += Number(match[3]);
+      stats.set(match[1]!, entry);
+    }
+  }
+  return stats;
 }
 
 async function keysPerMaster(nodes: Redis[]): Promise<number[]> {
@@ -69,7 +95,7 @@ async function keysPerMaster(nodes: Redis[]): Promise<number[]> {
   );
 }
 
-async function run(masters: number, sourceRoot: string): Promise<Row> {
+async function run(masters: number, shards: number, sourceRoot: string): Promise<Row> {
   const cluster = await startTestRedisCluster({ masters });
   const receivers = await Promise.all(Array.from({ length: HOSTS }, () => startHttpReceiver()));
   const logger = createLogger({ level: 'silent' });
@@ -78,6 +104,7 @@ async function run(masters: number, sourceRoot: string): Promise<Row> {
       redisUrl: undefined,
       redis: cluster.config,
       prefix: PREFIX,
+      poolShards: { http: shards },
       secretBox,
       webhookSecret: 'bench-cluster-webhook-secret',
       pools: [{ type: 'http', concurrency: 32 }],
@@ -119,6 +146,7 @@ async function run(masters: number, sourceRoot: string): Promise<Row> {
 
     // Throughput: http deliveries run end to end.
     const cpuBefore = await cpuMsOf(nodes);
+    const statsBefore = await commandStatsOf(nodes);
     const started = Date.now();
     const tokens: string[] = [];
     for (let i = 0; i < DELIVERIES; i += 50) {
@@ -131,19 +159,30 @@ async function run(masters: number, sourceRoot: string): Promise<Row> {
       for (const outcome of batch) if (outcome.ok) tokens.push(outcome.result.token);
     }
     // Every throughput delivery completed (the mixed load's http examples never do: their host does not resolve).
-    const completedOf = async () => (await fleet.producer.queue('http').getJobCounts('completed')).completed ?? 0;
+    const perShardOf = () => Promise.all(fleet.producer.shardQueues('http').map(async (q) => (await q.getJobCounts('completed')).completed ?? 0));
+    const completedOf = async () => (await perShardOf()).reduce((a, b) => a + b, 0);
     while ((await completedOf()) < tokens.length) await sleep(50);
     const seconds = (Date.now() - started) / 1000;
     const cpuAfter = await cpuMsOf(nodes);
+    const statsAfter = await commandStatsOf(nodes);
+    const delta = [...statsAfter].map(([command, after]) => ({ command, calls: after.calls - (statsBefore.get(command)?.calls ?? 0), usec: after.usec - (statsBefore.get(command)?.usec ?? 0) }));
+    const totalUsec = delta.reduce((a, d) => a + d.usec, 0);
     const cpuPerMaster = cpuAfter.map((after, i) => after - cpuBefore[i]!);
     return {
       masters,
+      http_shards: shards,
+      jobs_per_shard: await perShardOf(),
       keys_per_master: perMaster,
       min_key_share: Math.min(...perMaster.map((n) => n / total)),
       deliveries: tokens.length,
       jobs_per_s: tokens.length / seconds,
       redis_cpu_ms_per_delivery: cpuPerMaster.reduce((a, b) => a + b, 0) / tokens.length,
       cpu_ms_per_master: cpuPerMaster,
+      commands_per_delivery: delta.reduce((a, d) => a + d.calls, 0) / tokens.length,
+      top_commands: delta
+        .sort((a, b) => b.usec - a.usec)
+        .slice(0, 6)
+        .map((d) => ({ command: d.command, calls_per_delivery: d.calls / tokens.length, usec_share: d.usec / totalUsec })),
     };
   } finally {
     await fleet.close();
@@ -157,13 +196,18 @@ const sourceRoot = mkdtempSync(join(tmpdir(), 'upload-fleet-bench-cluster-'));
 try {
   writeFileSync(join(sourceRoot, 'clip.bin'), Buffer.alloc(4 * 1024, 7));
   const rows: Row[] = [];
-  for (const masters of [1, 3]) rows.push(await run(masters, sourceRoot));
+  for (const [masters, shards] of [[1, 1], [3, 1], [3, 3]] as const) rows.push(await run(masters, shards, sourceRoot));
   const pct = (n: number) => `${(n * 100).toFixed(1)} %`;
   console.log(`\nRedis Cluster, 1 vs 3 masters (${QUICK ? 'quick' : 'full'} mode; keys from ${MIXED} mixed deliveries of ${DESTINATION_TYPES.length} types, throughput from http deliveries)\n`);
-  console.log('| masters | keys per master | smallest share | deliveries | jobs/s | Redis CPU ms per delivery | CPU ms per master |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('| masters | http shards (jobs each) | keys per master | smallest share | deliveries | jobs/s | Redis CPU ms per delivery | CPU ms per master |');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.masters} | ${r.keys_per_master.join(' / ')} | ${pct(r.min_key_share)} | ${r.deliveries} | ${r.jobs_per_s.toFixed(0)} | ${r.redis_cpu_ms_per_delivery.toFixed(3)} | ${r.cpu_ms_per_master.map((c) => c.toFixed(0)).join(' / ')} |`);
+    console.log(`| ${r.masters} | ${r.http_shards} (${r.jobs_per_shard.join(' / ')}) | ${r.keys_per_master.join(' / ')} | ${pct(r.min_key_share)} | ${r.deliveries} | ${r.jobs_per_s.toFixed(0)} | ${r.redis_cpu_ms_per_delivery.toFixed(3)} | ${r.cpu_ms_per_master.map((c) => c.toFixed(0)).join(' / ')} |`);
+  }
+  console.log('\n| masters | http shards | Redis commands per delivery | most Redis time (calls per delivery, share of time) |');
+  console.log('|---|---|---|---|');
+  for (const r of rows) {
+    console.log(`| ${r.masters} | ${r.http_shards} | ${r.commands_per_delivery.toFixed(1)} | ${r.top_commands.map((c) => `${c.command} ${c.calls_per_delivery.toFixed(1)} (${pct(c.usec_share)})`).join(', ')} |`);
   }
   console.log(`\n${JSON.stringify({ bench: 'cluster', quick: QUICK, rows })}`);
 } finally {

@@ -8,7 +8,7 @@
  * (`$k, $v :=` over maps in key order, like Go, and lists), `define`, `end`; `$x := ...`;
  * pipelines with `|`; operands `.a.b`, `$`, `$x.a`, strings, numbers, booleans, `( ... )`;
  * functions include, toYaml, nindent, indent, quote, printf (%s %d %v), list, index,
- * not, and, or, default, eq, contains.
+ * not, and, or, default, eq, contains, until, int.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -320,6 +320,11 @@ class Engine {
         return truthy(args[1]) ? args[1] : args[0];
       case 'eq':
         return args[0] === args[1];
+      case 'until':
+        // Sprig: until N is the list 0 .. N-1.
+        return Array.from({ length: Number(args[0]) }, (_, i) => i);
+      case 'int':
+        return Math.trunc(Number(args[0] ?? 0));
       case 'contains':
         // Sprig: contains SUBSTRING STRING.
         return display(args[1]).includes(display(args[0]));

@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { Worker } from 'bullmq';
-import { SecretBox, keyLayout, settingValue, uploadQueueName } from '@upload-fleet/core';
+import { SecretBox, keyLayout, parsePoolShards, settingValue, uploadQueueName } from '@upload-fleet/core';
 import { DESTINATION_TYPES } from '@upload-fleet/destinations/definitions';
 import { Producer } from '@upload-fleet/producer';
 import { loadWorkerConfig, workerSettings } from '@upload-fleet/runtime';
@@ -153,6 +153,24 @@ describe('Helm chart: workers and autoscaling', () => {
     }
     // The spread layout's names, spelled out once.
     expect(triggersOf(byName(render({ values: { redis: { prefix: 'uf', cluster: true, address: 'a:6379' } } }), 'ScaledObject', 'uf-worker-s3'))[0]!.metadata.listName).toBe('{uf:s3}:upload-s3:prioritized');
+  });
+
+  it('splits a pool into the shards of redis.poolShards: POOL_SHARDS alike in every app, and a scaler trigger on each shard\'s queue', () => {
+    for (const [prefix, cluster] of [['upload-fleet', true], ['{upload-fleet}', true], ['upload-fleet', false]] as const) {
+      const manifests = render({ values: { redis: { prefix, cluster, address: 'a:6379', poolShards: { http: 3, s3: 2 } } } });
+      const layout = keyLayout(prefix, { cluster });
+      for (const deployment of ofKind(manifests, 'Deployment')) {
+        const env = envValues(containerOf(deployment));
+        expect(parsePoolShards(env.POOL_SHARDS ?? ''), deployment.metadata.name).toEqual({ shards: { http: 3, s3: 2 }, problems: [] });
+      }
+      for (const pool of poolNames) {
+        const shards = pool === 'http' ? 3 : pool === 's3' ? 2 : 1;
+        const expected = Array.from({ length: shards }, (_, shard) => ['prioritized', 'wait', 'active'].map((list) => `${layout.queueKeyBase(pool, shard)}:${list}`)).flat();
+        expect(triggersOf(byName(manifests, 'ScaledObject', `uf-worker-${pool}`)).map((t) => t.metadata.listName), pool).toEqual(expected);
+      }
+    }
+    // Without shards no app is given POOL_SHARDS.
+    for (const deployment of ofKind(manifests, 'Deployment')) expect(envValues(containerOf(deployment)).POOL_SHARDS).toBeUndefined();
   });
 
   it('switches to the redis-cluster scaler, a TriggerAuthentication for the password, or fixed replicas without KEDA', () => {

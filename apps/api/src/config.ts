@@ -16,6 +16,8 @@ import {
   type Reading,
   type ValuesOf,
 } from '@upload-fleet/core/settings';
+import type { PoolShards } from '@upload-fleet/core';
+import { DESTINATION_TYPES } from '@upload-fleet/destinations/definitions';
 import { enabledOAuthProviders, oauthEnvSettings, oauthProblems, oauthSettingsOf, type OAuthSettings } from '@upload-fleet/credentials';
 import { redisConfigOf, redisEnvSettings, redisProblems, type RedisConnectionConfig } from '@upload-fleet/redis';
 
@@ -42,6 +44,8 @@ export interface ApiServiceConfig extends ApiConfig {
   /** REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (+ REDIS_TLS, REDIS_USERNAME, REDIS_PASSWORD). */
   redis: RedisConnectionConfig;
   redisPrefix: string;
+  /** POOL_SHARDS: submits place uploads on the shards the workers consume. */
+  poolShards: PoolShards;
   /** ENCRYPTION_KEYS as given (checked here, parsed by SecretBox.fromConfig). */
   encryptionKeys: string;
   /** Attempts per upload, the first included; set on each job at enqueue time. */
@@ -123,7 +127,7 @@ export const apiServiceConfig = defineConfig({
   label: 'API',
   settings: apiServiceSettings,
   check(env, raw) {
-    const problems = [...oauthProblems(env), ...redisProblems(env, raw, { required: true })];
+    const problems = [...oauthProblems(env), ...redisProblems(env, raw, { required: true, destinationTypes: DESTINATION_TYPES })];
     const connectable = enabledOAuthProviders(oauthSettingsOf(env)).length > 0;
     if (connectable && !env.PUBLIC_BASE_URL) {
       problems.push({ setting: 'PUBLIC_BASE_URL', message: 'PUBLIC_BASE_URL is required when an OAuth client is configured: the external URL of this API, for the connect flow\'s redirect URIs' });
@@ -135,6 +139,7 @@ export const apiServiceConfig = defineConfig({
     redisUrl: env.REDIS_URL,
     redis: redisConfigOf(env)!,
     redisPrefix: env.REDIS_PREFIX,
+    poolShards: env.POOL_SHARDS,
     encryptionKeys: env.ENCRYPTION_KEYS,
     maxAttempts: env.UPLOAD_MAX_ATTEMPTS,
     oauth: oauthSettingsOf(env),

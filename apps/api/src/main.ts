@@ -34,6 +34,7 @@ const producer = new Producer({
   prefix: config.redisPrefix,
   secretBox,
   maxAttempts: config.maxAttempts,
+  poolShards: config.poolShards,
   // A URL whose host is a blocked address literal gets a 400 at once (the worker checks again).
   allowedPrivateHosts: config.allowedPrivateHosts,
   onError: (error) => logger.warn({ err: error.message }, 'queue connection error'),
@@ -41,7 +42,7 @@ const producer = new Producer({
 
 // Job counts of every upload queue and the webhook queue: the API sees the whole fleet.
 const metrics = createMetrics({
-  queues: () => [...DESTINATION_TYPES.map((type) => producer.queue(type)), producer.webhookQueue()],
+  queues: () => [...DESTINATION_TYPES.flatMap((type) => producer.shardQueues(type)), producer.webhookQueue()],
   redisUp: () => connection.status === 'ready',
   defaultLabels: { service: 'api' },
 });

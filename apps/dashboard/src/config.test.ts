@@ -20,6 +20,7 @@ describe('loadDashboardConfig', () => {
       redisUrl: REDIS_URL,
       redis: { url: REDIS_URL, prefix: 'upload-fleet' },
       redisPrefix: 'upload-fleet',
+      poolShards: {},
       port: DEFAULT_DASHBOARD_PORT,
       host: '0.0.0.0',
       auth: { type: 'basic', users: [{ name: 'ops', password: 'correct-horse-battery' }, { name: 'viewer', password: 'pass:with:colons' }] },

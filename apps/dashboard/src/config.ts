@@ -13,6 +13,8 @@ import {
   type LogLevel,
   type Reading,
 } from '@upload-fleet/core/settings';
+import type { PoolShards } from '@upload-fleet/core';
+import { DESTINATION_TYPES } from '@upload-fleet/destinations/definitions';
 import { redisConfigOf, redisEnvSettings, redisProblems, type RedisConnectionConfig } from '@upload-fleet/redis';
 
 /** One dashboard login (HTTP Basic). */
@@ -33,6 +35,8 @@ export interface DashboardConfig {
   redisUrl: string | undefined;
   redis: RedisConnectionConfig;
   redisPrefix: string;
+  /** POOL_SHARDS, as the API and the workers read it: every shard's queue is shown. */
+  poolShards: PoolShards;
   port: number;
   host: string;
   auth: DashboardAuth;
@@ -92,7 +96,7 @@ export const dashboardConfig = defineConfig({
   label: 'dashboard',
   settings: dashboardSettings,
   check(env, raw) {
-    const problems = redisProblems(env, raw, { required: true });
+    const problems = redisProblems(env, raw, { required: true, destinationTypes: DESTINATION_TYPES });
     if (env.DASHBOARD_AUTH === 'basic' && (env.DASHBOARD_USERS ?? []).length === 0) {
       problems.push({
         setting: 'DASHBOARD_USERS',
@@ -107,6 +111,7 @@ export const dashboardConfig = defineConfig({
     redisUrl: env.REDIS_URL,
     redis: redisConfigOf(env)!,
     redisPrefix: env.REDIS_PREFIX,
+    poolShards: env.POOL_SHARDS,
     port: env.DASHBOARD_PORT,
     host: env.DASHBOARD_HOST,
     auth: env.DASHBOARD_AUTH === 'none' ? { type: 'none' } : { type: 'basic', users: env.DASHBOARD_USERS ?? [] },

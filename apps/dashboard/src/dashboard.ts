@@ -4,7 +4,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import { Queue, type Job } from 'bullmq';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { redisConnectionFromConfig, type RedisConnection, type RedisConnectionConfig } from '@upload-fleet/redis';
-import { DEFAULT_PREFIX, WEBHOOK_QUEUE, createLogger, type Logger, type UploadJobData } from '@upload-fleet/core';
+import { DEFAULT_PREFIX, WEBHOOK_QUEUE, createLogger, shardsOf, type Logger, type PoolShards, type UploadJobData } from '@upload-fleet/core';
 import { DEFINITIONS } from '@upload-fleet/destinations/definitions';
 import { DeliveryStore } from '@upload-fleet/producer';
 import { DEFAULT_LIMIT_RULES, type LimitRules } from '@upload-fleet/runtime/limits';
@@ -31,6 +31,8 @@ export interface BuildDashboardOptions {
   logger?: Logger;
   /** The fleet's limit rules (RATE_LIMITS over the defaults), for the console's "remaining"; default: the defaults. */
   limitRules?: LimitRules;
+  /** POOL_SHARDS: pools split into shards; each shard's queue is shown (and counted) on its own. */
+  poolShards?: PoolShards;
 }
 
 /**
@@ -57,9 +59,11 @@ export function buildDashboard(options: BuildDashboardOptions): FastifyInstance 
   const queues: Queue[] = [];
   const adapters: RedactingQueueAdapter[] = [];
   for (const { type, description } of DEFINITIONS) {
-    const queue = new Queue<UploadJobData>(deliveries.layout.queueName(type), { connection: options.connection, prefix: deliveries.layout.queuePrefix(type) });
-    queues.push(queue);
-    adapters.push(new RedactingQueueAdapter(queue, { readOnly, description, retry: (job) => retryUpload(deliveries, job) }));
+    for (const shard of shardsOf(options.poolShards ?? {}, type)) {
+      const queue = new Queue<UploadJobData>(deliveries.layout.queueName(type, shard), { connection: options.connection, prefix: deliveries.layout.queuePrefix(type, shard) });
+      queues.push(queue);
+      adapters.push(new RedactingQueueAdapter(queue, { readOnly, description, retry: (job) => retryUpload(deliveries, job) }));
+    }
   }
   const webhooks = new Queue(WEBHOOK_QUEUE, { connection: options.connection, prefix: deliveries.layout.webhookQueuePrefix() });
   queues.push(webhooks);
@@ -116,7 +120,7 @@ export function buildDashboard(options: BuildDashboardOptions): FastifyInstance 
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
   app.register(board.registerPlugin(), { prefix: mount });
   // The delivery console beside Bull Board, behind the same login (console/).
-  const consoleData = new ConsoleData(options.connection, prefix, options.limitRules ?? DEFAULT_LIMIT_RULES, queues);
+  const consoleData = new ConsoleData(options.connection, prefix, options.limitRules ?? DEFAULT_LIMIT_RULES, queues, options.poolShards ?? {});
   registerConsoleRoutes(app, consoleData, { consolePath: `${mount}/console`, boardPath: `${mount}/`, readOnly });
   app.addHook('onClose', async () => {
     await Promise.all([...queues.map((queue) => queue.close()), consoleData.close()]);

@@ -1,5 +1,5 @@
 import { apiConfig, type ApiConfig } from '@upload-fleet/api';
-import { ConfigError, defineConfig, FLEET_DATA_DIR, LOG_LEVEL, portSetting, settingGroup, type ConfigProblem, type Env, type LogLevel } from '@upload-fleet/core';
+import { ConfigError, defineConfig, FLEET_DATA_DIR, LOG_LEVEL, portSetting, settingGroup, type ConfigProblem, type Env, type LogLevel, type PoolShards } from '@upload-fleet/core';
 import { dashboardConfig, type DashboardConfig } from '@upload-fleet/dashboard';
 import { workerConfig, type WorkerProcessConfig } from '@upload-fleet/runtime';
 import { PUBLIC_BASE_URL } from '@upload-fleet/credentials';
@@ -32,13 +32,15 @@ export interface FleetConfig {
   logLevel: LogLevel;
   /** PUBLIC_BASE_URL, when set. */
   publicBaseUrl: string | undefined;
+  /** POOL_SHARDS; the API, worker and dashboard parts read the same value from the same environment. */
+  poolShards: PoolShards;
 }
 
 export const fleetConfig = defineConfig({
   label: 'upload-fleet',
   settings: fleetSettings,
   check: (env, raw) => redisProblems(env, raw),
-  build: (env): FleetConfig => ({ dataDir: env.FLEET_DATA_DIR, redis: redisConfigOf(env), embeddedRedisPort: env.REDIS_PORT, logLevel: env.LOG_LEVEL, publicBaseUrl: env.PUBLIC_BASE_URL }),
+  build: (env): FleetConfig => ({ dataDir: env.FLEET_DATA_DIR, redis: redisConfigOf(env), embeddedRedisPort: env.REDIS_PORT, logLevel: env.LOG_LEVEL, publicBaseUrl: env.PUBLIC_BASE_URL, poolShards: env.POOL_SHARDS }),
 });
 
 /** Parses the environment; throws one ConfigError that lists every problem. For the entrypoint only. */

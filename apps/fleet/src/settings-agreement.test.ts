@@ -62,6 +62,7 @@ const projections: Record<string, Partial<Record<Process, (config: AnyConfig) =>
       .flatMap((prefix) => ['CLIENT_ID', 'CLIENT_SECRET', 'AUTH_URL', 'TOKEN_URL', 'SCOPES'].map((s) => `${prefix}_${s}`))
       .map((name) => [name, { api: oauth, worker: oauth }]),
   ),
+  POOL_SHARDS: { api: (c) => c.poolShards, worker: (c) => c.poolShards, dashboard: (c) => c.poolShards, 'pnpm start': (c) => c.poolShards },
   ALLOWED_PRIVATE_HOSTS: { api: (c) => c.allowedPrivateHosts, worker: (c) => c.allowedPrivateHosts },
   PUBLIC_BASE_URL: { api: (c) => c.oauth.publicBaseUrl, 'pnpm start': (c) => c.publicBaseUrl },
 };

@@ -4,13 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '@upload-fleet/redis';
+import { keyLayout, shardFor } from '@upload-fleet/core';
+import { freePort, redisConnectionFromConfig } from '@upload-fleet/redis';
 import { deletePrefix, startApp, startHttpReceiver, startTestRedisCluster, started, startWorker, until, type HttpReceiver, type TestRedisCluster, type WorkerProcess } from '@upload-fleet/testkit';
 
 /**
  * Exactly once across processes on a three-master Redis Cluster with a plain prefix (the
  * spread layout): the API and three workers, each its own OS process as in a deployment,
- * deliveries submitted over HTTP; every upload reaches its destination once.
+ * deliveries submitted over HTTP; every upload reaches its destination once. The http pool
+ * is split into three shards (POOL_SHARDS, read by the API and every worker from the
+ * environment), and the receivers are accounts spread over all three.
  */
 let cluster: TestRedisCluster | undefined;
 let unavailable = '';
@@ -28,13 +31,20 @@ describe.skipIf(!cluster)(`the API and three worker processes on a Redis Cluster
   const prefix = `uft-procs-${randomUUID().slice(0, 8)}`;
   const sourceRoot = cluster ? mkdtempSync(join(tmpdir(), 'upload-fleet-cluster-procs-')) : '';
   const processes: WorkerProcess[] = [];
-  let receiver: HttpReceiver;
+  const poolShards = { http: 3 };
+  /** Each receiver is one destination account (the http limit key is its host:port); every shard has some. */
+  const receivers: HttpReceiver[] = [];
   let api = '';
 
   beforeAll(async () => {
-    receiver = await startHttpReceiver();
+    const shardsHit = new Set<number>();
+    while ((shardsHit.size < 3 || receivers.length < 6) && receivers.length < 40) {
+      const receiver = await startHttpReceiver();
+      receivers.push(receiver);
+      shardsHit.add(shardFor(poolShards, 'http', new URL(receiver.url).host));
+    }
     writeFileSync(join(sourceRoot, 'clip.bin'), Buffer.alloc(32 * 1024, 3));
-    const common = { REDIS_CLUSTER_NODES: cluster!.nodes.join(','), REDIS_PREFIX: prefix, ENCRYPTION_KEYS: KEY, ALLOWED_PRIVATE_HOSTS: '127.0.0.1', LOG_LEVEL: 'warn' };
+    const common = { REDIS_CLUSTER_NODES: cluster!.nodes.join(','), REDIS_PREFIX: prefix, ENCRYPTION_KEYS: KEY, ALLOWED_PRIVATE_HOSTS: '127.0.0.1', LOG_LEVEL: 'warn', POOL_SHARDS: 'http:3' };
     const port = await freePort();
     processes.push(startApp('api', { ...common, API_KEYS: `farm:${API_KEY}`, PORT: String(port), HOST: '127.0.0.1' }));
     api = `http://127.0.0.1:${port}`;
@@ -49,7 +59,7 @@ describe.skipIf(!cluster)(`the API and three worker processes on a Redis Cluster
   afterAll(async () => {
     for (const p of processes) p.child.kill('SIGKILL');
     await Promise.all(processes.map((p) => p.exited));
-    await receiver?.close();
+    await Promise.all(receivers.map((r) => r.close()));
     if (cluster) await deletePrefix(cluster.config, prefix);
     rmSync(sourceRoot, { recursive: true, force: true });
     await cluster?.dispose();
@@ -63,7 +73,7 @@ describe.skipIf(!cluster)(`the API and three worker processes on a Redis Cluster
         headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
         body: JSON.stringify({
           source: { path: 'clip.bin' },
-          uploads: ['a', 'b'].map((part) => ({ destination: { type: 'http', url: `${receiver.url}/p/${i}/${part}`, filename: `${i}-${part}.bin`, method: 'PUT' } })),
+          uploads: ['a', 'b'].map((part) => ({ destination: { type: 'http', url: `${receivers[i % receivers.length]!.url}/p/${i}/${part}`, filename: `${i}-${part}.bin`, method: 'PUT' } })),
         }),
       });
       expect(response.status, await response.clone().text()).toBe(202);
@@ -83,10 +93,20 @@ describe.skipIf(!cluster)(`the API and three worker processes on a Redis Cluster
       await sleep(200);
     }
     expect(pending.size).toBe(0);
+    const arrived = receivers.flatMap((r) => r.requests.filter((request) => request.complete));
     for (let i = 0; i < count; i++) {
-      for (const part of ['a', 'b']) expect(receiver.requests.filter((r) => r.path === `/p/${i}/${part}` && r.complete), `${i}/${part}`).toHaveLength(1);
+      for (const part of ['a', 'b']) expect(arrived.filter((r) => r.path === `/p/${i}/${part}`), `${i}/${part}`).toHaveLength(1);
     }
-    expect(receiver.requests.filter((r) => r.complete)).toHaveLength(2 * count);
+    expect(arrived).toHaveLength(2 * count);
+    // Each shard's queue completed the uploads of its accounts.
+    const expected = [0, 1, 2].map((shard) => 2 * Array.from({ length: count }, (_, i) => i).filter((i) => shardFor(poolShards, 'http', new URL(receivers[i % receivers.length]!.url).host) === shard).length);
+    const connection = redisConnectionFromConfig({ ...cluster!.config, prefix });
+    try {
+      const layout = keyLayout(prefix, { cluster: true });
+      expect(await Promise.all([0, 1, 2].map((shard) => connection.zcard(`${layout.queueKeyBase('http', shard)}:completed`)))).toEqual(expected);
+    } finally {
+      connection.disconnect();
+    }
     // Every process is still up: nothing above was done by a survivor alone.
     for (const p of processes) expect(p.child.exitCode).toBeNull();
   }, 60_000);

@@ -109,3 +109,59 @@ export function keyLayout(prefix: string, options: { cluster: boolean }): KeyLay
 export function keyLayoutOf(connection: { isCluster?: boolean }, prefix: string): KeyLayout {
   return keyLayout(prefix, { cluster: connection.isCluster === true });
 }
+
+/**
+ * How many shards each pool's queue is split into (POOL_SHARDS, like `s3:4,http:2`); a
+ * type not named has one. Shard n > 0 is its own queue with its own hash tag
+ * (`queuePrefix(type, n)`), so on a cluster a pool's shards spread over the masters; the
+ * workers of a pool consume every shard.
+ */
+export type PoolShards = Readonly<Partial<Record<string, number>>>;
+
+/** The most shards one pool may have (more queues than masters buy nothing). */
+export const MAX_POOL_SHARDS = 64;
+
+/** The shard count of a type (1 unless POOL_SHARDS names it). */
+export function shardCountOf(shards: PoolShards, type: string): number {
+  return shards[type] ?? 1;
+}
+
+/** Every shard number of a type: 0 .. count-1. */
+export function shardsOf(shards: PoolShards, type: string): number[] {
+  return Array.from({ length: shardCountOf(shards, type) }, (_, n) => n);
+}
+
+/**
+ * The shard an upload goes to: a stable hash (FNV-1a, 32 bit) of its destination account
+ * (the limit key), so one account's jobs share one shard, and with it their order and the
+ * limits the pool enforces. The same in every process and every version: changing it would
+ * move an account's new jobs away from its waiting ones.
+ */
+export function shardFor(shards: PoolShards, type: string, account: string): number {
+  const count = shardCountOf(shards, type);
+  if (count <= 1) return 0;
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(account, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hash % count;
+}
+
+/**
+ * Reads POOL_SHARDS (`type:count` entries separated by commas): the counts, or the problems
+ * (each names the entry). `types` are the known destination types, when the caller knows them.
+ */
+export function parsePoolShards(text: string, types?: readonly string[]): { shards: PoolShards; problems: string[] } {
+  const shards: Record<string, number> = {};
+  const problems: string[] = [];
+  for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const match = /^([a-z0-9_-]+):(\d+)$/.exec(entry);
+    const count = Number(match?.[2]);
+    if (!match || !Number.isInteger(count) || count < 1 || count > MAX_POOL_SHARDS) {
+      problems.push(`"${entry}" is not <type>:<shards> with 1 to ${MAX_POOL_SHARDS} shards (like "s3:4,http:2")`);
+    } else if (types && !types.includes(match[1]!)) {
+      problems.push(`"${entry}" names no destination type (known: ${types.join(', ')})`);
+    } else if (shards[match[1]!] !== undefined) {
+      problems.push(`"${entry}": ${match[1]} is named twice`);
+    } else shards[match[1]!] = count;
+  }
+  return { shards, problems };
+}

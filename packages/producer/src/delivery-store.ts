@@ -64,6 +64,19 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return false
 `;
 
+/**
+ * Final records kept on replicas before a worker acts on them (FINAL_RECORD_REPLICAS).
+ * Redis replicates asynchronously, so a record its master acknowledged can be lost when
+ * that master dies before a replica has it; the upload would then run again after the
+ * failover, since nothing shows it completed. WAIT closes that window.
+ */
+export interface FinalRecordReplicas {
+  replicas: number;
+  timeoutMs: number;
+  /** Fewer replicas than asked had the record when the timeout passed (it is on the master). */
+  onShortfall(token: string, acknowledged: number): void;
+}
+
 export class DeliveryStore {
   readonly layout: KeyLayout;
 
@@ -72,6 +85,7 @@ export class DeliveryStore {
     prefix: string,
     /** How long a delivery record is kept after its creation. */
     private readonly ttlSeconds: number,
+    private readonly finalRecordReplicas?: FinalRecordReplicas,
   ) {
     this.layout = keyLayoutOf(redis, prefix);
   }
@@ -155,8 +169,22 @@ export class DeliveryStore {
    * last upload of the delivery to end, so the caller sends the webhook exactly once.
    */
   async recordFinal(token: string, index: number, record: FinalUploadRecord): Promise<number> {
-    const result = await this.redis.eval(RECORD_FINAL_SCRIPT, 1, this.key(token), String(index), JSON.stringify(record));
-    return Number(result);
+    const durable = this.finalRecordReplicas;
+    if (!durable) {
+      const result = await this.redis.eval(RECORD_FINAL_SCRIPT, 1, this.key(token), String(index), JSON.stringify(record));
+      return Number(result);
+    }
+    // WAIT in the same pipeline: it goes to the record's master (a pipeline is sent to the
+    // node of its keys; WAIT has none) and waits for the script's write to reach replicas.
+    const [[scriptError, generation] = [], [waitError, acknowledged] = []] = (await this.redis
+      .pipeline()
+      .eval(RECORD_FINAL_SCRIPT, 1, this.key(token), String(index), JSON.stringify(record))
+      .call('WAIT', String(durable.replicas), String(durable.timeoutMs))
+      .exec()) as [Error | null, unknown][];
+    if (scriptError) throw scriptError;
+    if (waitError) throw waitError;
+    if (Number(acknowledged) < durable.replicas) durable.onShortfall(token, Number(acknowledged));
+    return Number(generation);
   }
 
   /** Puts a final record back (used when a retry could not re-queue the job). */

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobsOptions } from 'bullmq';
-import { uploadQueueName, type LiteralAddressCheck, type SecretBox } from '@upload-fleet/core';
+import { type LiteralAddressCheck, type SecretBox } from '@upload-fleet/core';
 import { expandDeliveryTemplates, uploadsOf, validateDeliveryRequest, type DeliveryRequest, type DestinationType } from '@upload-fleet/destinations/definitions';
 import type { OwnerOptions } from './delivery-access.js';
 import type { DeliveryIndex } from './delivery-index.js';
@@ -52,7 +52,7 @@ export class DeliverySubmitter {
 
   constructor(
     private readonly store: DeliveryStore,
-    queues: DeliveryQueues,
+    private readonly queues: DeliveryQueues,
     private readonly options: DeliverySubmitterOptions,
   ) {
     this.writer = new DeliveryWriter(store, queues, options.index);
@@ -93,7 +93,7 @@ export class DeliverySubmitter {
 
     const earlier = created ? undefined : await this.store.read(token);
     // A take-over keeps the record the first request wrote (its created_at).
-    const meta = earlier?.meta ?? metaFor(token, owner, fingerprint, request);
+    const meta = earlier?.meta ?? metaFor(token, owner, fingerprint, request, this.queues);
     const jobs = uploadsOf(request).map((upload, index) => ({
       type: upload.destination.type,
       shard: meta.uploads[index]!.shard ?? 0,
@@ -170,7 +170,13 @@ function newDeliveryToken(): string {
   return `dlv_${randomBytes(16).toString('base64url')}`;
 }
 
-function metaFor(token: string, owner: string, fingerprint: string, request: DeliveryRequest): DeliveryMeta {
+/**
+ * The delivery record's metadata, with each upload's queue. A pool split into shards
+ * (POOL_SHARDS) gets the upload on the shard of its destination account
+ * (DeliveryQueues.shardOf); the shard is recorded, and cancel, retry and status find the
+ * job there.
+ */
+function metaFor(token: string, owner: string, fingerprint: string, request: DeliveryRequest, queues: DeliveryQueues): DeliveryMeta {
   return {
     token,
     owner,
@@ -178,11 +184,10 @@ function metaFor(token: string, owner: string, fingerprint: string, request: Del
     ...(request.callback_url ? { callback_url: request.callback_url } : {}),
     ...(request.metadata ? { metadata: request.metadata } : {}),
     fingerprint,
-    uploads: uploadsOf(request).map((upload, index) => ({
-      index,
-      type: upload.destination.type,
-      queue: uploadQueueName(upload.destination.type),
-      job_id: jobIdOf(token, index),
-    })),
+    uploads: uploadsOf(request).map((upload, index) => {
+      const type = upload.destination.type;
+      const shard = queues.shardOf(upload.destination);
+      return { index, type, queue: queues.layout.queueName(type, shard), job_id: jobIdOf(token, index), ...(shard > 0 ? { shard } : {}) };
+    }),
   };
 }

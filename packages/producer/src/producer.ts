@@ -1,13 +1,13 @@
 import type { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
-import { DEFAULT_PREFIX, createNetworkGuard, type DeliveryStatus, type SecretBox, type UploadJobData, type UploadResult } from '@upload-fleet/core';
+import { DEFAULT_PREFIX, createNetworkGuard, type DeliveryStatus, type PoolShards, type SecretBox, type UploadJobData, type UploadResult } from '@upload-fleet/core';
 import type { DestinationType } from '@upload-fleet/destinations/definitions';
 import type { OwnerOptions } from './delivery-access.js';
 import { DeliveryControl, type CancelResult, type RetryResult, type WebhookReplayResult } from './delivery-control.js';
 import { DeliveryLog, type DeliveryListPage, type DeliveryListQuery } from './delivery-log.js';
 import { DeliveryQueues, type WebhookJobData } from './delivery-queues.js';
 import { DeliveryIndex } from './delivery-index.js';
-import { DeliveryStore } from './delivery-store.js';
+import { DeliveryStore, type FinalRecordReplicas } from './delivery-store.js';
 import { DeliverySubmitter, type BatchItemOutcome, type EnqueueOptions, type EnqueueResult } from './delivery-submission.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
 import { DEFAULT_DELIVERY_TTL_SECONDS, DEFAULT_RETENTION, type RetentionOptions } from './retention.js';
@@ -37,6 +37,13 @@ export interface ProducerOptions {
    * check is left to the worker, which refuses such uploads when they run.
    */
   allowedPrivateHosts?: string[];
+  /**
+   * Pools split into shards (POOL_SHARDS): uploads are placed on a shard by their
+   * destination account. Every process of a fleet must be given the same counts.
+   */
+  poolShards?: PoolShards;
+  /** Final records reach this many replicas before a worker completes the job (workers' FINAL_RECORD_REPLICAS). */
+  finalRecordReplicas?: FinalRecordReplicas;
 }
 
 /**
@@ -72,9 +79,9 @@ export class Producer {
     const maxAttempts = options.maxAttempts ?? 5;
     const retention = options.retention ?? DEFAULT_RETENTION;
     const ttlSeconds = options.deliveryTtlSeconds ?? DEFAULT_DELIVERY_TTL_SECONDS;
-    this.deliveries = new DeliveryStore(options.connection, this.prefix, ttlSeconds);
+    this.deliveries = new DeliveryStore(options.connection, this.prefix, ttlSeconds, options.finalRecordReplicas);
     this.index = new DeliveryIndex(options.connection, this.prefix, ttlSeconds);
-    this.queues = new DeliveryQueues(options.connection, this.prefix, options.onError);
+    this.queues = new DeliveryQueues(options.connection, this.prefix, options.onError, options.poolShards);
     this.status = new StatusProjection(this.deliveries, this.queues, maxAttempts);
     this.outcomes = new OutcomeRecorder(this.deliveries, this.queues, {
       retention,
@@ -87,12 +94,17 @@ export class Producer {
     this.log = new DeliveryLog(this.deliveries, this.index, this.status);
   }
 
-  /** The BullMQ queue of a destination type (created on first use). */
+  /** The BullMQ queue of a destination type (its first shard; created on first use). */
   queue(type: DestinationType): Queue<UploadJobData, UploadResult> {
     return this.queues.upload(type);
   }
 
   /** The queue of webhook deliveries (callback_url), retried on its own schedule. */
+  /** Every shard's queue of a destination type (one for a pool never split): what workers, metrics and the dashboard read. */
+  shardQueues(type: DestinationType): Queue<UploadJobData, UploadResult>[] {
+    return this.queues.uploadShards(type);
+  }
+
   webhookQueue(): Queue<WebhookJobData> {
     return this.queues.webhooks();
   }

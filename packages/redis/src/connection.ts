@@ -95,6 +95,19 @@ export type RedisRole = 'worker' | 'client';
 /** How long a `client` connection waits for the answer to one command. */
 export const CLIENT_COMMAND_TIMEOUT_MS = 1_000;
 
+/**
+ * How long a `worker` connection to a Redis Cluster keeps retrying a command while a master
+ * fails over (its replica promoted after cluster-node-timeout, 15 s by default, plus the
+ * election). ioredis retries a command that met a closed node connection or CLUSTERDOWN
+ * every `retryDelayOnFailover` / `retryDelayOnClusterDown` ms, but only `maxRedirections`
+ * times (16 by default: about 1.6 s), then fails it with "Too many Cluster redirections".
+ * A worker whose final-record write failed that way after the destination had the file
+ * retried the whole upload: the one reason the failover test saw uploads run twice. With
+ * this budget the write waits for the promoted replica instead.
+ */
+export const CLUSTER_FAILOVER_RIDE_THROUGH_MS = 30_000;
+const CLUSTER_RETRY_DELAY_MS = 200;
+
 const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
   worker: { maxRetriesPerRequest: null },
   client: { maxRetriesPerRequest: 0, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, commandTimeout: CLIENT_COMMAND_TIMEOUT_MS },
@@ -138,6 +151,16 @@ export function redisConnectionFromConfig(config: RedisConnectionConfig, role: R
         // queue is the cluster client's own option.
         redisOptions: { ...credentials, ...tls, ...roleOptions },
         ...(roleOptions.enableOfflineQueue === false ? { enableOfflineQueue: false } : {}),
+        // A worker's commands ride through a master failover (see CLUSTER_FAILOVER_RIDE_THROUGH_MS);
+        // the API's keep ioredis's defaults and fail fast.
+        ...(role === 'worker'
+          ? {
+              retryDelayOnFailover: CLUSTER_RETRY_DELAY_MS,
+              retryDelayOnClusterDown: CLUSTER_RETRY_DELAY_MS,
+              retryDelayOnTryAgain: CLUSTER_RETRY_DELAY_MS,
+              maxRedirections: Math.ceil(CLUSTER_FAILOVER_RIDE_THROUGH_MS / CLUSTER_RETRY_DELAY_MS),
+            }
+          : {}),
         // Managed TLS clusters (ElastiCache) answer node addresses that must not be
         // re-resolved, or the certificate's name no longer matches (ioredis README).
         ...(config.tls ? { dnsLookup: (address: string, callback: (error: Error | null, address: string) => void) => callback(null, address) } : {}),

@@ -1,5 +1,6 @@
 import {
   booleanSetting,
+  customSetting,
   defineConfig,
   isUnset,
   listSetting,
@@ -10,7 +11,7 @@ import {
   type Env,
   type ValuesOf,
 } from '@upload-fleet/core/settings';
-import { DEFAULT_PREFIX } from '@upload-fleet/core';
+import { DEFAULT_PREFIX, parsePoolShards, type PoolShards } from '@upload-fleet/core';
 import { clusterPrefixProblem, parseHostPort, type RedisConnectionConfig } from './connection.js';
 
 /**
@@ -26,6 +27,7 @@ import { clusterPrefixProblem, parseHostPort, type RedisConnectionConfig } from 
  * | `REDIS_TLS` | `true`: TLS to the cluster or Sentinel servers (a `rediss://` URL needs nothing) |
  * | `REDIS_USERNAME`, `REDIS_PASSWORD` | ACL credentials for the cluster and Sentinel forms |
  * | `REDIS_PREFIX` | key prefix of every queue and record; on a cluster without braces (the fleet tags keys itself), `{...}` keeps the single-slot layout of earlier versions |
+ * | `POOL_SHARDS` | pools split into shards, `type:count,...` (like `s3:4,http:2`): the API places each upload on a shard by its destination account, the workers of a pool consume every shard, the dashboard and metrics count them all; the same value in every process |
  *
  * A process spreads `redisEnvSettings` into its settings group, adds `redisProblems` to its
  * checks and builds its connection with `redisConfigOf`.
@@ -51,6 +53,16 @@ export const redisEnvSettings = settingGroup(
   stringSetting('REDIS_USERNAME', {}),
   stringSetting('REDIS_PASSWORD', { secret: true }),
   stringSetting('REDIS_PREFIX', { default: DEFAULT_PREFIX }),
+  // Part of the key layout, so every process reads it here: a producer that placed jobs on
+  // shards the workers do not consume would leave them waiting for ever.
+  customSetting('POOL_SHARDS', {
+    default: {} as PoolShards,
+    defaultText: '',
+    parse: (text) => {
+      const { shards, problems } = parsePoolShards(text);
+      return problems.length > 0 ? { ok: false, problems: problems.map((p) => `POOL_SHARDS: ${p}`) } : { ok: true, value: shards };
+    },
+  }),
 );
 
 export type RedisEnv = Partial<ValuesOf<typeof redisEnvSettings>>;
@@ -60,8 +72,13 @@ export type RedisEnv = Partial<ValuesOf<typeof redisEnvSettings>>;
  * a Sentinel name with sentinels, and no stray braces in the prefix on a cluster. `raw` is the
  * environment itself, so a REDIS_URL that is set but malformed is not also reported missing.
  */
-export function redisProblems(env: RedisEnv, raw: Env, options: { required?: boolean } = {}): ConfigProblem[] {
+export function redisProblems(env: RedisEnv, raw: Env, options: { required?: boolean; destinationTypes?: readonly string[] } = {}): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  if (options.destinationTypes && env.POOL_SHARDS) {
+    for (const type of Object.keys(env.POOL_SHARDS).filter((t) => !options.destinationTypes!.includes(t))) {
+      problems.push({ setting: 'POOL_SHARDS', message: `POOL_SHARDS names "${type}", which is no destination type (known: ${options.destinationTypes.join(', ')})` });
+    }
+  }
   const named = [env.REDIS_URL && 'REDIS_URL', env.REDIS_CLUSTER_NODES?.length && 'REDIS_CLUSTER_NODES', env.REDIS_SENTINELS?.length && 'REDIS_SENTINELS'].filter(Boolean);
   if (named.length > 1) problems.push({ setting: 'REDIS_URL', message: `set only one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS (found ${named.join(', ')})` });
   const anySet = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'].some((name) => !isUnset(raw[name]));

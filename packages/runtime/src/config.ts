@@ -19,6 +19,7 @@ import {
   type ConfigProblem,
   type Env,
   type LogLevel,
+  type PoolShards,
   type ValuesOf,
 } from '@upload-fleet/core';
 import { parseLimitRules, DEFAULT_LIMIT_RULES, type LimitRules } from './limits/rules.js';
@@ -67,6 +68,9 @@ export const workerSettings = settingGroup(
   // Unset: the built-in rules (DEFAULT_LIMIT_RULES); set: JSON over them.
   customSetting('RATE_LIMITS', { parse: parseRateLimits }),
   durationMsSetting('KEY_LEASE_TTL_MS', { default: MINUTE }),
+  // Redis replicates asynchronously: a final record a master acknowledged can die with it.
+  integerSetting('FINAL_RECORD_REPLICAS', { default: 0, min: 0, unit: 'replicas' }),
+  durationMsSetting('FINAL_RECORD_REPLICA_TIMEOUT_MS', { default: SECOND }),
   portSetting('HEALTH_PORT', { default: 8081 }),
   stringSetting('HEALTH_HOST', { default: '0.0.0.0' }),
 );
@@ -99,6 +103,8 @@ export interface WorkerConfig {
   /** REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (+ TLS, credentials); undefined: none set. */
   redis?: RedisConnectionConfig;
   prefix: string;
+  /** POOL_SHARDS: pools split into shards; a pool's workers consume every shard. Unset: one each. */
+  poolShards?: PoolShards;
   secretBox: SecretBox;
   webhookSecret: string;
   pools: PoolConfig[];
@@ -118,6 +124,11 @@ export interface WorkerConfig {
   checkpointTtlSeconds: number;
   /** Fleet-wide limits per destination account (RATE_LIMITS over the defaults). */
   limitRules: LimitRules;
+  /**
+   * FINAL_RECORD_REPLICAS and its timeout: a final record is on this many replicas (Redis
+   * WAIT) before the job completes, so a failover cannot lose it. Unset or 0: not waited for.
+   */
+  finalRecordReplicas?: { replicas: number; timeoutMs: number };
   leaseTtlMs: number;
   /** Operator settings of the destinations (endpoints, parts in flight). */
   destinations: DestinationsConfig;
@@ -173,13 +184,14 @@ export function workerConfig({ availableTypes = DESTINATION_TYPES, cwd = process
   return defineConfig({
     label: 'worker',
     settings: workerProcessSettings,
-    check: (env, raw) => [...poolsOf(env, raw, availableTypes).problems, ...oauthProblems(env), ...redisProblems(env, raw, { required: requireRedis })],
+    check: (env, raw) => [...poolsOf(env, raw, availableTypes).problems, ...oauthProblems(env), ...redisProblems(env, raw, { required: requireRedis, destinationTypes: DESTINATION_TYPES })],
     build: (c, raw): WorkerProcessConfig => {
       const redis = redisConfigOf(c);
       return {
         redisUrl: redis?.url,
         ...(redis ? { redis } : {}),
         prefix: c.REDIS_PREFIX,
+        poolShards: c.POOL_SHARDS,
         secretBox: SecretBox.fromConfig(c.ENCRYPTION_KEYS),
         webhookSecret: c.WEBHOOK_SECRET,
         pools: poolsOf(c, raw, availableTypes).pools,
@@ -189,6 +201,7 @@ export function workerConfig({ availableTypes = DESTINATION_TYPES, cwd = process
         uploadTimeoutMs: c.UPLOAD_TIMEOUT_MS,
         shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
         lockDurationMs: c.LOCK_DURATION_MS,
+        ...(c.FINAL_RECORD_REPLICAS > 0 ? { finalRecordReplicas: { replicas: c.FINAL_RECORD_REPLICAS, timeoutMs: c.FINAL_RECORD_REPLICA_TIMEOUT_MS } } : {}),
         stalledIntervalMs: c.STALLED_INTERVAL_MS,
         maxStalledCount: c.MAX_STALLED_COUNT,
         backoff: { baseDelayMs: c.BACKOFF_BASE_MS, maxDelayMs: c.BACKOFF_MAX_MS },

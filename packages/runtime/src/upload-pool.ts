@@ -1,6 +1,6 @@
 import { MetricsTime, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { keyLayoutOf, type Logger, type UploadJobData, type UploadResult } from '@upload-fleet/core';
+import { keyLayoutOf, shardsOf, type Logger, type PoolShards, type UploadJobData, type UploadResult } from '@upload-fleet/core';
 import type { DestinationAdapter } from '@upload-fleet/destinations';
 import { retryDelayMs } from './retry-policy.js';
 import { ABORT_LOCK_LOST, createUploadProcessor, RetryableUploadError, type UploadProcessorOptions } from './upload-processor.js';
@@ -12,21 +12,37 @@ export interface UploadPoolOptions extends Omit<UploadProcessorOptions, 'adapter
   stalledIntervalMs: number;
   /** A job whose worker died this many times fails instead of looping forever. */
   maxStalledCount: number;
+  /** POOL_SHARDS: the pool consumes each of its shards (one queue each). Unset: one. */
+  poolShards?: PoolShards;
   logger: Logger;
 }
 
-/** The workers of one destination type in this process: a BullMQ Worker on that type's queue. */
+/**
+ * The workers of one destination type in this process: a BullMQ Worker on each shard of
+ * that type's queue (one for a pool never split). The pool's concurrency is shared out
+ * over its shards (rounded up, at least one each), so WORKER_CONCURRENCY still bounds
+ * the uploads of a pod; the jobs of one shard are those of its destination accounts
+ * (DeliveryQueues.shardOf).
+ */
 export interface UploadPool {
   readonly type: string;
-  readonly worker: Worker<UploadJobData, UploadResult>;
+  readonly workers: Worker<UploadJobData, UploadResult>[];
 }
 
 export function createUploadPool(options: UploadPoolOptions): UploadPool {
   const processor = createUploadProcessor(options);
   const layout = keyLayoutOf(options.connection, options.prefix);
-  const worker = new Worker<UploadJobData, UploadResult>(layout.queueName(options.adapter.type), processor, {
+  const type = options.adapter.type;
+  const shards = shardsOf(options.poolShards ?? {}, type);
+  const concurrency = Math.max(1, Math.ceil(options.concurrency / shards.length));
+  const workers = shards.map((shard) => shardWorker({ ...options, concurrency }, processor, layout.queueName(type, shard), layout.queuePrefix(type, shard)));
+  return { type, workers };
+}
+
+function shardWorker(options: UploadPoolOptions, processor: ReturnType<typeof createUploadProcessor>, queueName: string, prefix: string): Worker<UploadJobData, UploadResult> {
+  const worker = new Worker<UploadJobData, UploadResult>(queueName, processor, {
     connection: options.connection as Redis,
-    prefix: layout.queuePrefix(options.adapter.type),
+    prefix,
     concurrency: options.concurrency,
     lockDuration: options.lockDurationMs,
     stalledInterval: options.stalledIntervalMs,
@@ -53,6 +69,5 @@ export function createUploadPool(options: UploadPoolOptions): UploadPool {
   });
   worker.on('error', (error) => options.logger.error({ destination: options.adapter.type, err: error.message }, 'worker error'));
   worker.on('stalled', (jobId) => options.logger.warn({ job_id: jobId, destination: options.adapter.type }, 'job stalled (its worker died); it will run again'));
-
-  return { type: options.adapter.type, worker };
+  return worker;
 }

@@ -63,6 +63,16 @@ export async function startWorkerFleet(config: WorkerConfig, logger: Logger, opt
     // Deliveries submitted through this producer (`pnpm start`'s API) are refused at once
     // when they name a blocked address literal; the guard below checks every connection.
     allowedPrivateHosts: config.allowedPrivateHosts,
+    ...(config.poolShards ? { poolShards: config.poolShards } : {}),
+    ...(config.finalRecordReplicas
+      ? {
+          finalRecordReplicas: {
+            ...config.finalRecordReplicas,
+            onShortfall: (token: string, acknowledged: number) =>
+              logger.warn({ delivery: token, replicas: acknowledged, wanted: config.finalRecordReplicas!.replicas }, 'a final record reached fewer replicas than FINAL_RECORD_REPLICAS in time; a failover of its master now could run the upload again'),
+          },
+        }
+      : {}),
     onError: (error) => logger.warn({ err: error.message }, 'queue connection error'),
   });
 
@@ -77,7 +87,7 @@ export async function startWorkerFleet(config: WorkerConfig, logger: Logger, opt
 
   // Job counts of this process's pools and of the webhook queue, read at scrape time.
   const metrics = createMetrics({
-    queues: () => [...config.pools.map(({ type }) => producer.queue(type)), producer.webhookQueue()],
+    queues: () => [...config.pools.flatMap(({ type }) => producer.shardQueues(type)), producer.webhookQueue()],
     redisUp: () => redisUp,
     ...(options.metricsLabels ? { defaultLabels: options.metricsLabels } : {}),
   });
@@ -111,14 +121,15 @@ export async function startWorkerFleet(config: WorkerConfig, logger: Logger, opt
       lockDurationMs: config.lockDurationMs,
       stalledIntervalMs: config.stalledIntervalMs,
       maxStalledCount: config.maxStalledCount,
+      ...(config.poolShards ? { poolShards: config.poolShards } : {}),
       metrics,
     });
   });
   const webhookWorker = createWebhookWorker({ connection, prefix: config.prefix, status: producer.status, outcomes: producer.outcomes, secret: config.webhookSecret, network, timeoutMs: config.webhookTimeoutMs, logger, metrics });
-  const workers: Worker[] = [...pools.map((p) => p.worker as Worker), webhookWorker];
+  const workers: Worker[] = [...pools.flatMap((p) => p.workers as Worker[]), webhookWorker];
   for (const worker of workers) void worker.run();
   await Promise.all(workers.map((w) => w.waitUntilReady()));
-  logger.info({ pools: config.pools }, 'worker pools started');
+  logger.info({ pools: config.pools, pool_shards: config.poolShards ?? {} }, 'worker pools started');
 
   let draining = false;
   let closing: Promise<void> | undefined;
@@ -133,7 +144,7 @@ export async function startWorkerFleet(config: WorkerConfig, logger: Logger, opt
         logger.info({ grace_ms: config.shutdownGraceMs }, 'shutting down: no new jobs; waiting for active uploads');
         const abortTimer = setTimeout(() => {
           logger.warn('grace period over: aborting active uploads (they resume elsewhere)');
-          for (const pool of pools) pool.worker.cancelAllJobs(ABORT_SHUTDOWN);
+          for (const worker of pools.flatMap((p) => p.workers)) worker.cancelAllJobs(ABORT_SHUTDOWN);
         }, config.shutdownGraceMs);
         try {
           await Promise.all(workers.map((w) => w.close()));

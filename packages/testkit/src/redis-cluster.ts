@@ -27,6 +27,9 @@ export interface TestRedisCluster {
    * `127.0.0.1:port`; with replicas, the cluster promotes the killed master's replica.
    */
   kill(node: string): void;
+  /** Stops a node's process (SIGSTOP) until `resume`: a replica that stops acknowledging, for WAIT. */
+  pause(node: string): void;
+  resume(node: string): void;
   /** What `redisConnectionFromConfig` takes (add the prefix). */
   readonly config: RedisConnectionConfig;
   /** A new ioredis Cluster client with the options BullMQ needs; the caller closes it. */
@@ -137,14 +140,17 @@ export async function startTestRedisCluster(options: TestRedisClusterOptions = {
 
     const nodes = ports.slice(0, masters).map(({ port }) => `127.0.0.1:${port}`);
     const all = ports.map(({ port }) => `127.0.0.1:${port}`);
+    const childOf = (node: string) => {
+      const child = children[all.indexOf(node)];
+      if (!child) throw new Error(`${node} is not a node of this test cluster`);
+      return child;
+    };
     const cluster: TestRedisCluster = {
       nodes,
       replicas: all.slice(masters),
-      kill: (node) => {
-        const child = children[all.indexOf(node)];
-        if (!child) throw new Error(`${node} is not a node of this test cluster`);
-        child.kill('SIGKILL');
-      },
+      kill: (node) => childOf(node).kill('SIGKILL'),
+      pause: (node) => childOf(node).kill('SIGSTOP'),
+      resume: (node) => childOf(node).kill('SIGCONT'),
       config: { cluster: nodes },
       connect: () => new Cluster(nodes.map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })), { redisOptions: { maxRetriesPerRequest: null } }),
       dispose,

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
-import { ERROR_CATALOG, WEBHOOK_QUEUE, type DeliveryState, type DeliveryStatus, type ErrorCode } from '@upload-fleet/core';
+import { ERROR_CATALOG, WEBHOOK_QUEUE, shardCountOf, shardsOf, type PoolShards, type DeliveryState, type DeliveryStatus, type ErrorCode } from '@upload-fleet/core';
 import { DEFINITIONS, type DestinationType } from '@upload-fleet/destinations/definitions';
 import { DEFAULT_RETENTION, DeliveryControl, DeliveryIndex, DeliveryQueues, DeliveryStore, OutcomeRecorder, StatusProjection, type CancelResult, type RetryResult } from '@upload-fleet/producer';
 import { FleetLimiter, type AccountLimitState, type LimitRules } from '@upload-fleet/runtime/limits';
@@ -93,11 +93,13 @@ export class ConsoleData {
     limitRules: LimitRules,
     /** Bull Board's queues (upload-<type> and webhooks), reused for metrics and counts. */
     private readonly bullQueues: Queue[],
+    /** POOL_SHARDS: a pool split into shards has one queue (and one row) per shard. */
+    private readonly poolShards: PoolShards = {},
   ) {
     // TTL 0: the console never writes a record or the index.
     this.store = new DeliveryStore(connection, prefix, 0);
     this.index = new DeliveryIndex(connection, prefix, 0);
-    this.queues = new DeliveryQueues(connection, prefix);
+    this.queues = new DeliveryQueues(connection, prefix, undefined, poolShards);
     this.status = new StatusProjection(this.store, this.queues, 5);
     // The lease TTL is used only when acquiring; the console only reads.
     this.limiter = new FleetLimiter({ connection, prefix, rules: limitRules, leaseTtlMs: 0 });
@@ -187,7 +189,12 @@ export class ConsoleData {
   }
 
   async pools(): Promise<PoolThroughput[]> {
-    const labels = new Map<string, { type: string; label: string }>(DEFINITIONS.map((d) => [`upload-${d.type}`, { type: d.type, label: d.label }]));
+    const labels = new Map<string, { type: string; label: string }>(
+      DEFINITIONS.flatMap((d) => {
+        const count = shardCountOf(this.poolShards, d.type);
+        return shardsOf(this.poolShards, d.type).map((shard) => [this.queues.layout.queueName(d.type, shard), { type: d.type, label: count > 1 ? `${d.label} (shard ${shard + 1} of ${count})` : d.label }] as const);
+      }),
+    );
     labels.set(WEBHOOK_QUEUE, { type: 'webhook', label: 'Webhooks' });
     const now = Date.now();
     const pools = await Promise.all(

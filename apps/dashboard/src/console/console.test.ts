@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SecretBox, shardFor } from '@upload-fleet/core';
+import { Producer } from '@upload-fleet/producer';
 import { PLANTED, asOps, startDashboardHarness, type DashboardHarness } from '../test-support.js';
 import { ACTION_HEADER, filterOf } from './console-routes.js';
 
@@ -70,5 +73,35 @@ describe('console actions', () => {
     expect((await h.producer.get(token)).state).toBe('cancelled');
     const missing = await app.inject({ method: 'POST', url: '/console/api/deliveries/dlv_nope/cancel', headers: { ...asOps, [ACTION_HEADER]: '1' } });
     expect(missing.statusCode).toBe(404);
+  });
+});
+
+describe('a pool split into shards (POOL_SHARDS)', () => {
+  it('shows and counts each shard\'s queue, and finds an upload on its shard', async () => {
+    const poolShards = { http: 3 };
+    const sharded = new Producer({ connection: h.connection, prefix: h.prefix, secretBox: new SecretBox([{ id: 'test', key: randomBytes(32) }]), poolShards });
+    try {
+      // An account (the http limit key is the host) that the placement puts on the last shard.
+      const host = Array.from({ length: 50 }, (_, i) => `in-${i}.example.com`).find((name) => shardFor(poolShards, 'http', name) === 2)!;
+      const { token } = await sharded.enqueue({ source: { url: 'https://media.example.com/a.mp4' }, upload: { destination: { type: 'http', url: `https://${host}/in`, filename: 'a.mp4' } } });
+      const job = (await sharded.shardQueues('http')[2]!.getJob(`${token}-0`))!;
+      await job.log('waiting on shard 3 of 3');
+      const app = await h.dashboard({ poolShards });
+      const pools = (await app.inject({ method: 'GET', url: '/console/api/pools', headers: asOps })).json<{ pools: { queue: string; label: string; counts: Record<string, number> }[] }>().pools;
+      const http = pools.filter((p) => p.queue.startsWith('upload-http'));
+      expect(http.map((p) => [p.queue, p.label])).toEqual([
+        ['upload-http', 'HTTP (shard 1 of 3)'],
+        ['upload-http-1', 'HTTP (shard 2 of 3)'],
+        ['upload-http-2', 'HTTP (shard 3 of 3)'],
+      ]);
+      expect(http[2]!.counts.prioritized).toBe(1);
+      const detail = (await app.inject({ method: 'GET', url: `/console/api/deliveries/${token}`, headers: asOps })).json<{ status: { uploads: { state: string }[] }; uploads: { log: string[] }[] }>();
+      expect(detail.status.uploads.map((u) => u.state)).toEqual(['queued']);
+      // The job's log comes from its shard's queue.
+      expect(detail.uploads[0]!.log).toEqual(['waiting on shard 3 of 3']);
+      await sharded.cancel(token);
+    } finally {
+      await sharded.close();
+    }
   });
 });
