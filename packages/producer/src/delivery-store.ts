@@ -41,19 +41,23 @@ export interface DeliveryRecord {
   webhook?: WebhookStatus;
 }
 
-/** Marks upload i final; answers the generation to notify when this completed the delivery, else 0. */
+/**
+ * Marks upload i final; answers the generation to notify when this completed the delivery
+ * (else 0) and then also the meta, so the caller learns the callback_url in the same round trip.
+ */
 const RECORD_FINAL_SCRIPT = `
 redis.call('HSET', KEYS[1], 'final:' .. ARGV[1], ARGV[2])
-redis.call('HDEL', KEYS[1], 'deferral:' .. ARGV[1])
+if ARGV[3] == '1' then redis.call('HDEL', KEYS[1], 'deferral:' .. ARGV[1]) end
 local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '0')
+local index = tonumber(ARGV[1])
 for i = 0, total - 1 do
-  if redis.call('HEXISTS', KEYS[1], 'final:' .. i) == 0 then return 0 end
+  if i ~= index and redis.call('HEXISTS', KEYS[1], 'final:' .. i) == 0 then return {0, false} end
 end
 local generation = redis.call('HGET', KEYS[1], 'generation') or '0'
 if redis.call('HSETNX', KEYS[1], 'notified:' .. generation, '1') == 1 then
-  return tonumber(generation) + 1
+  return {tonumber(generation) + 1, redis.call('HGET', KEYS[1], 'meta')}
 end
-return 0
+return {0, false}
 `;
 
 /** Sets KEYS[1] to ARGV[1] for ARGV[2] seconds unless it is set; answers the holder, or nil when claimed. */
@@ -169,22 +173,38 @@ export class DeliveryStore {
    * last upload of the delivery to end, so the caller sends the webhook exactly once.
    */
   async recordFinal(token: string, index: number, record: FinalUploadRecord): Promise<number> {
+    return (await this.recordEnd(token, index, record)).generation;
+  }
+
+  /**
+   * recordFinal, answering with the generation (0 when the delivery has not ended, or its
+   * webhook was already due) the delivery's callback_url when it has one: what the worker
+   * needs to enqueue the webhook, without reading the record again. `deferralMayExist: false`
+   * (the caller knows no deferral was written for the upload) skips deleting it.
+   */
+  async recordEnd(token: string, index: number, record: FinalUploadRecord, options: { deferralMayExist?: boolean } = {}): Promise<{ generation: number; callbackUrl?: string }> {
+    const clearDeferral = options.deferralMayExist ?? true;
+    const args = [RECORD_FINAL_SCRIPT, 1, this.key(token), String(index), JSON.stringify(record), clearDeferral ? '1' : '0'] as const;
     const durable = this.finalRecordReplicas;
+    let answer: [number, string | null];
     if (!durable) {
-      const result = await this.redis.eval(RECORD_FINAL_SCRIPT, 1, this.key(token), String(index), JSON.stringify(record));
-      return Number(result);
+      answer = (await this.redis.eval(...args)) as [number, string | null];
+    } else {
+      // WAIT in the same pipeline: it goes to the record's master (a pipeline is sent to the
+      // node of its keys; WAIT has none) and waits for the script's write to reach replicas.
+      const [[scriptError, scriptAnswer] = [], [waitError, acknowledged] = []] = (await this.redis
+        .pipeline()
+        .eval(...args)
+        .call('WAIT', String(durable.replicas), String(durable.timeoutMs))
+        .exec()) as [Error | null, unknown][];
+      if (scriptError) throw scriptError;
+      if (waitError) throw waitError;
+      if (Number(acknowledged) < durable.replicas) durable.onShortfall(token, Number(acknowledged));
+      answer = scriptAnswer as [number, string | null];
     }
-    // WAIT in the same pipeline: it goes to the record's master (a pipeline is sent to the
-    // node of its keys; WAIT has none) and waits for the script's write to reach replicas.
-    const [[scriptError, generation] = [], [waitError, acknowledged] = []] = (await this.redis
-      .pipeline()
-      .eval(RECORD_FINAL_SCRIPT, 1, this.key(token), String(index), JSON.stringify(record))
-      .call('WAIT', String(durable.replicas), String(durable.timeoutMs))
-      .exec()) as [Error | null, unknown][];
-    if (scriptError) throw scriptError;
-    if (waitError) throw waitError;
-    if (Number(acknowledged) < durable.replicas) durable.onShortfall(token, Number(acknowledged));
-    return Number(generation);
+    const [generation, meta] = answer;
+    const callbackUrl = meta ? (JSON.parse(meta) as DeliveryMeta).callback_url : undefined;
+    return { generation: Number(generation), ...(callbackUrl ? { callbackUrl } : {}) };
   }
 
   /** Puts a final record back (used when a retry could not re-queue the job). */

@@ -30,10 +30,6 @@ export class OutcomeRecorder {
   }
 
   /**
-   * Records how an upload ended. When that ends the whole delivery and it has a
-   * callback_url, the webhook is enqueued (once per delivery generation).
-   */
-  /**
    * The final outcome already recorded for an upload, if any: an attempt that finds one
    * completed must not upload again (BullMQ can run a job once more after its lock lapsed
    * while Redis was away, though its outcome had reached the record).
@@ -42,12 +38,17 @@ export class OutcomeRecorder {
     return this.store.readFinal(token, index);
   }
 
-  async finishUpload(token: string, index: number, record: FinalUploadRecord): Promise<void> {
-    const generation = await this.store.recordFinal(token, index, record);
-    if (generation === 0) return;
-    const delivery = await this.store.read(token);
-    if (!delivery?.meta.callback_url) return;
-    await this.sendWebhook(token, delivery.meta.callback_url, generation, `${token}-webhook-${generation}`);
+  /**
+   * Records how an upload ended. When that ends the whole delivery and it has a
+   * callback_url, the webhook is enqueued (once per delivery generation). The upload's
+   * deferral, if any, is removed with it; `deferralMayExist: false` says there is none (the
+   * job's first run), which spares Redis the delete.
+   */
+  async finishUpload(token: string, index: number, record: FinalUploadRecord, options: { deferralMayExist?: boolean } = {}): Promise<void> {
+    // One round trip: the final record, and when it ended the delivery, its callback_url.
+    const { generation, callbackUrl } = await this.store.recordEnd(token, index, record, options);
+    if (generation === 0 || !callbackUrl) return;
+    await this.sendWebhook(token, callbackUrl, generation, `${token}-webhook-${generation}`);
   }
 
   /**

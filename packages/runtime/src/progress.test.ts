@@ -14,12 +14,24 @@ describe('throttledProgress', () => {
       vi.advanceTimersByTime(50); // 101 reports over ~5 s
     }
     await progress.flush();
-    // One event per second of reports, plus the final one.
-    expect(events.length).toBeGreaterThanOrEqual(5);
-    expect(events.length).toBeLessThanOrEqual(7);
+    // One event per second of reports (the first a second in), plus the final one.
+    expect(events.length).toBeGreaterThanOrEqual(4);
+    expect(events.length).toBeLessThanOrEqual(6);
+    expect(events[0]!.bytes_sent).toBeGreaterThan(0);
     expect(events.at(-1)).toEqual({ bytes_sent: 1000, bytes_total: 1000 });
     const times = events.map((e) => e.bytes_sent);
     expect([...times].sort((a, b) => a - b)).toEqual(times);
+  });
+
+  it('publishes nothing for an upload that ends within its first interval', async () => {
+    const events: UploadProgress[] = [];
+    const progress = throttledProgress(1024, async (p) => void events.push(p), 1000);
+    progress.report(0);
+    vi.advanceTimersByTime(5);
+    progress.report(1024);
+    await progress.flush();
+    expect(events).toEqual([]);
+    expect(progress.bytesSent).toBe(1024);
   });
 
   it('never reports more than the total nor goes backwards', async () => {

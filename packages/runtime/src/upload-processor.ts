@@ -82,7 +82,11 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
     const secretValues = secretStringsOf(secrets);
     const log = createScrubbingLogger(baseLog, secretValues);
 
-    const checkpoint = redisCheckpointStore(options.connection, options.prefix, String(job.id), options.checkpointTtlSeconds);
+    // The job's first run (no attempt ended, never handed back or deferred, never stalled)
+    // knows what earlier runs leave behind, a deferral or a checkpoint, is not there: it
+    // skips clearing them (a round trip each for every upload otherwise).
+    const firstRun = job.attemptsMade === 0 && job.attemptsStarted <= 1;
+    const checkpoint = redisCheckpointStore(options.connection, options.prefix, String(job.id), options.checkpointTtlSeconds, { leftByEarlierRun: !firstRun });
     const timeout = AbortSignal.timeout(options.uploadTimeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
 
@@ -133,7 +137,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         leaseRenewal = setInterval(() => void activePermit.renew().catch(() => undefined), Math.max(100, options.leaseTtlMs / 3));
       }
 
-      await outcomes.clearDeferral(data.token, data.index);
+      if (!firstRun) await outcomes.clearDeferral(data.token, data.index);
       // The whole file's SHA-256 goes into every result, hashed from the bytes the adapter streams (sources/source-digest.ts).
       const source = digestingSource(await openSource(data.source, { sourceRoot: options.sourceRoot, network: options.network }));
       const progress = throttledProgress(source.size, (p) => job.updateProgress(p));
@@ -163,8 +167,8 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       const result = { ...scrubDeep(answer, secretValues), sha256: await source.sha256() };
       progress.report(source.size);
       await progress.flush();
-      await checkpoint.clear();
-      await outcomes.finishUpload(data.token, data.index, { state: 'completed', result, attempts: attempt, finished_at: new Date().toISOString() });
+      await checkpoint.clearAfterCompletion();
+      await outcomes.finishUpload(data.token, data.index, { state: 'completed', result, attempts: attempt, finished_at: new Date().toISOString() }, { deferralMayExist: !firstRun });
       log.info({ url: result.url, bytes: result.bytes }, 'upload completed');
       options.metrics.uploadCompleted(adapter.type, result.bytes, seconds());
       return result;

@@ -29,7 +29,11 @@ describe('an upload the delivery record shows completed', () => {
     const first = await producer.waitFor(token, { timeoutMs: 30_000, pollIntervalMs: 100 });
     expect(first.state).toBe('completed');
     const queue = producer.queue('http');
-    const job = (await queue.getJob(uploads[0]!.job_id))!;
+    // The record is written before BullMQ finishes the job: wait for the job's own completion.
+    const job = await until('the job to complete', async () => {
+      const current = await queue.getJob(uploads[0]!.job_id);
+      return current?.finishedOn !== undefined && (await current.getState()) === 'completed' ? current : undefined;
+    }, 30_000);
     const finishedOn = job.finishedOn!;
 
     // The job runs again, as it does after a lost lock: back to waiting, record untouched.

@@ -480,6 +480,47 @@ describe('http adapter', () => {
     expect(receiver.connections).toBe(0);
   });
 
+  it('reuses one kept-alive connection for consecutive uploads to the same host', async () => {
+    const { path, data } = file('small');
+    const network = createNetworkGuard({ allowedPrivateHosts: ['127.0.0.1'] });
+    for (const name of ['first', 'second', 'third']) {
+      const { context } = makeContext({ url: `${receiver.url}/${name}`, filename: `${name}.mp4`, method: 'PUT' }, fileSource(path), { network });
+      const result = await httpAdapter.upload(context);
+      expect(result.status).toBe(200);
+    }
+    expect(receiver.requests.map((r) => [r.path, r.sha256])).toEqual(['/first', '/second', '/third'].map((p) => [p, sha256(data)]));
+    expect(receiver.connections).toBe(1);
+  });
+
+  it('keeps a connection per host name: two names of one address never share a socket', async () => {
+    const { path } = file('small');
+    const port = new URL(receiver.url).port;
+    // Both names resolve to the allowed 127.0.0.1 (an allowed literal admits names that resolve to it).
+    const network = createNetworkGuard({ allowedPrivateHosts: ['127.0.0.1'], resolver: (_hostname, _options, callback) => setImmediate(() => callback(null, [{ address: '127.0.0.1', family: 4 }])) });
+    for (const host of ['a.example', 'b.example', 'a.example', 'b.example']) {
+      const { context } = makeContext({ url: `http://${host}:${port}/${host}`, filename: 'v.mp4', method: 'PUT' }, fileSource(path), { network });
+      await httpAdapter.upload(context);
+    }
+    expect(receiver.requests.map((r) => r.headers.host)).toEqual(['a.example', 'b.example', 'a.example', 'b.example'].map((h) => `${h}:${port}`));
+    expect(receiver.connections).toBe(2);
+  });
+
+  it('checks every request against the guard, an idle kept-alive socket to the host notwithstanding', async () => {
+    const { path } = file('small');
+    const port = new URL(receiver.url).port;
+    let address = '127.0.0.1';
+    const network = createNetworkGuard({ allowedPrivateHosts: ['127.0.0.1'], resolver: (_hostname, _options, callback) => setImmediate(() => callback(null, [{ address, family: 4 }])) });
+    const upload = () => makeContext({ url: `http://rebind.example:${port}/upload`, filename: 'v.mp4', method: 'PUT' }, fileSource(path), { network }).context;
+    await httpAdapter.upload(upload());
+    expect(receiver.connections).toBe(1);
+    // The name now resolves to the metadata address: the open socket to it must not carry a request.
+    address = '169.254.169.254';
+    const error = await uploadError(upload());
+    expect(error.code).toBe('UF_BLOCKED_ADDRESS');
+    expect(error.message).toContain('169.254.169.254');
+    expect(receiver.requests).toHaveLength(1);
+  });
+
   it('turns a refused connection into a transient UF_NETWORK', async () => {
     const { path } = file('small');
     const url = `${receiver.url}/upload`;

@@ -1,5 +1,8 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { finished } from 'node:stream/promises';
 import got, { type PlainResponse, type Request } from 'got';
-import { FleetError, scrubDeep, type UploadResult } from '@upload-fleet/core';
+import { FleetError, scrubDeep, type NetworkGuard, type UploadResult } from '@upload-fleet/core';
 import type { HttpDestination } from './definition.js';
 import type { DestinationAdapter, UploadContext } from '../adapter.js';
 import { errorForAnswer, errorForFailure, resultOf } from './outcome.js';
@@ -23,6 +26,34 @@ const CONNECT_TIMEOUT_MS = 30_000;
 const RESPONSE_TIMEOUT_MS = 5 * 60_000;
 /** The answer's body is kept in the result for the caller (ids, URLs it returns), up to this much. */
 const MAX_RESPONSE_BODY_BYTES = 64 * 1024;
+
+/**
+ * Keep-alive agents, one pair per network guard (so one per worker process, whose pools share
+ * one guard): an upload to a host that was just uploaded to reuses the idle connection
+ * instead of opening a new one (the TCP handshake and, for https, the TLS one: most of the
+ * cost of a small file). The guard's rules still hold for every connection:
+ * - `assertAllowed` runs before every request, reused socket or not, on the URL's name and
+ *   port, resolving the name again;
+ * - a new socket is only ever opened through the guard's `lookup` (got passes `dnsLookup` to
+ *   the agent's createConnection), so an idle socket is one whose address the guard passed;
+ * - Node pools sockets by host name, port and TLS options (`Agent.getName`), so a socket is
+ *   reused only for the same name and port, never for another host that resolves to the same
+ *   address, and never across guards with different allowlists (this map).
+ * Node closes an idle socket a second before the server's announced `Keep-Alive: timeout`,
+ * which leaves little room for the race where a server drops a socket as it is reused; a
+ * request that meets it fails as any reset does (transient, retried with backoff).
+ */
+const agentsByGuard = new WeakMap<NetworkGuard, { http: HttpAgent; https: HttpsAgent }>();
+
+function agentsFor(network: NetworkGuard): { http: HttpAgent; https: HttpsAgent } {
+  let agents = agentsByGuard.get(network);
+  if (!agents) {
+    // lifo: the most recently used socket first, the one least likely to have been closed.
+    agents = { http: new HttpAgent({ keepAlive: true, scheduling: 'lifo' }), https: new HttpsAgent({ keepAlive: true, scheduling: 'lifo' }) };
+    agentsByGuard.set(network, agents);
+  }
+  return agents;
+}
 
 export const httpAdapter: DestinationAdapter<'http'> = {
   type: 'http',
@@ -63,6 +94,7 @@ async function upload(context: UploadContext<HttpDestination>): Promise<UploadRe
   // request (and so the answer), and a failed request ends the writing.
   const sending = writeBody(request, body, context);
   sending.catch((error: unknown) => request.destroy(error as Error));
+  let delivered = false;
   try {
     const response = await responseOf(request, target, signal);
     const text = await bodyTextOf(request, log);
@@ -72,15 +104,38 @@ async function upload(context: UploadContext<HttpDestination>): Promise<UploadRe
     }
     context.reportProgress(source.size);
     log.info({ host: target.host, status: response.statusCode }, 'uploaded to the HTTP destination');
+    delivered = true;
     // The answer is stored and shown by the status API: an endpoint that echoes the
     // request's credentials (many debug endpoints do) must not get them stored.
     return scrubDeep(resultOf(target, source.size, response.statusCode, response.headers, text), credentialsSent(destination, target, headers));
   } finally {
     // The source is closed before the attempt ends (on failure or abort the request's close
     // ends the writing at once).
-    if (!request.destroyed && !request.writableFinished) request.destroy();
+    if (delivered) await handBack(request, sending);
+    else if (!request.destroyed && !request.writableFinished) request.destroy();
     await sending.catch(() => undefined);
   }
+}
+
+/** How long a delivered request may take to finish writing before its connection is closed. */
+const FINISH_GRACE_MS = 5_000;
+
+/**
+ * After a whole 2xx answer: lets the request finish writing (its last bytes and its end can
+ * still be on their way when the answer has been read), so that Node hands its socket back
+ * to the keep-alive agent; destroying the request now would close a connection the next
+ * upload could use. Bounded, for a server that answered early and stopped reading: then the
+ * request is destroyed, and its connection with it.
+ */
+async function handBack(request: Request, sending: Promise<void>): Promise<void> {
+  if (request.writableFinished || request.destroyed) return;
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, FINISH_GRACE_MS)));
+  // A failure here changes nothing about the delivered upload; the request is destroyed below.
+  const finishedWriting = sending.then(() => finished(request, { readable: false })).catch(() => undefined);
+  await Promise.race([finishedWriting, grace]);
+  clearTimeout(timer);
+  if (!request.writableFinished && !request.destroyed) request.destroy();
 }
 
 /** The body: the envelope's head, the file (exactly its size), the trailer. */
@@ -102,6 +157,7 @@ function send(context: UploadContext<HttpDestination>, target: URL, headers: Rec
     method: destination.method,
     headers,
     dnsLookup: context.network.lookup,
+    agent: agentsFor(context.network),
     // A redirect answer is reported, not followed: see errorForAnswer.
     followRedirect: false,
     // Every status comes back as an answer; outcome.ts decides what it means.
@@ -205,20 +261,26 @@ async function bodyTextOf(request: Request, log: UploadContext<HttpDestination>[
   const chunks: Buffer[] = [];
   let length = 0;
   let truncated = false;
+  let whole = false;
   try {
-    for await (const chunk of request as AsyncIterable<Buffer>) {
+    // Not destroyed at the end: a whole answer leaves the connection to the keep-alive agent
+    // (Node hands the socket back once the request's own end is written, which can come a
+    // moment after the answer; destroying the request then would close the socket).
+    for await (const chunk of request.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       chunks.push(chunk);
       length += chunk.length;
       if (length > MAX_RESPONSE_BODY_BYTES) {
         truncated = true;
-        break; // leaving the loop destroys the stream, and with it the rest of the answer
+        break;
       }
     }
+    whole = !truncated;
   } catch (error) {
     truncated = true;
     log.warn({ code: (error as { code?: unknown }).code }, 'the HTTP destination answer broke off; keeping the part received');
   } finally {
-    if (!request.destroyed) request.destroy();
+    // An answer cut short (too long, or broken off) takes its connection with it.
+    if (!whole && !request.destroyed) request.destroy();
   }
   const bytes = Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BODY_BYTES);
   return { text: new TextDecoder().decode(bytes), truncated };

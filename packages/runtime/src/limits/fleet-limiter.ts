@@ -123,20 +123,24 @@ export class FleetLimiter {
    * worker left, instead of waiting for it to lapse (KEY_LEASE_TTL_MS) behind its own ghost.
    */
   async acquire(type: DestinationType, key: string, member: string, leaseHolder: string = member): Promise<Decision> {
-    // A pause of the whole destination type (its own slot, so checked on its own).
-    const typePausedForMs = await this.options.connection.pttl(this.typePauseKey(type));
-    if (typePausedForMs > 0) return { allowed: false, waitMs: typePausedForMs, reason: 'paused' };
     const rules = this.rulesFor(type, key);
     const keys = this.keysOf(type, key, rules);
+    const { connection } = this.options;
     if (!rules) {
-      // No rule, but the platform may still have paused this key.
-      const pausedForMs = await this.options.connection.pttl(keys.pause);
+      // No rule, but the platform may have paused the whole type or this key. Two reads in
+      // different slots (so not one script on a cluster), sent together: one round trip.
+      const [typePausedForMs, pausedForMs] = await Promise.all([connection.pttl(this.typePauseKey(type)), connection.pttl(keys.pause)]);
+      if (typePausedForMs > 0) return { allowed: false, waitMs: typePausedForMs, reason: 'paused' };
       if (pausedForMs > 0) return { allowed: false, waitMs: pausedForMs, reason: 'paused' };
-      return { allowed: true, permit: this.permit(type, key, member, leaseHolder, keys) };
+      return { allowed: true, permit: this.permit(type, key, member, leaseHolder, keys, rules) };
     }
+    // A pause of the whole destination type (its own slot, so checked on its own), before
+    // the decision that takes a slot.
+    const typePausedForMs = await connection.pttl(this.typePauseKey(type));
+    if (typePausedForMs > 0) return { allowed: false, waitMs: typePausedForMs, reason: 'paused' };
     const args = [member, rules.windows.length, rules.concurrency ?? 0, this.options.leaseTtlMs, ...rules.windows.flatMap((w) => [w.limit, w.windowMs]), leaseHolder];
-    const [allowed, waitMs, reason] = (await this.options.connection.eval(ACQUIRE, keys.windows.length + 2, ...keys.windows, keys.leases, keys.pause, ...args)) as [number, number, string];
-    if (allowed === 1) return { allowed: true, permit: this.permit(type, key, member, leaseHolder, keys) };
+    const [allowed, waitMs, reason] = (await connection.eval(ACQUIRE, keys.windows.length + 2, ...keys.windows, keys.leases, keys.pause, ...args)) as [number, number, string];
+    if (allowed === 1) return { allowed: true, permit: this.permit(type, key, member, leaseHolder, keys, rules) };
     return { allowed: false, waitMs: Math.max(1, Number(waitMs)), reason: reason as 'window' | 'concurrency' | 'paused' };
   }
 
@@ -220,15 +224,17 @@ export class FleetLimiter {
     return this.layout.limitTypePause(type);
   }
 
-  private permit(type: DestinationType, key: string, member: string, leaseHolder: string, keys: LimitKeys): Permit {
+  private permit(type: DestinationType, key: string, member: string, leaseHolder: string, keys: LimitKeys, rules: KeyRules | undefined): Permit {
     const { connection, leaseTtlMs } = this.options;
+    // Only a concurrency cap takes a lease (ACQUIRE); without one there is nothing to end.
+    const leased = (rules?.concurrency ?? 0) > 0;
     return {
       key,
       renew: async () => {
-        await connection.eval(RENEW, 1, keys.leases, leaseHolder, String(leaseTtlMs));
+        if (leased) await connection.eval(RENEW, 1, keys.leases, leaseHolder, String(leaseTtlMs));
       },
       release: async () => {
-        await connection.zrem(keys.leases, leaseHolder);
+        if (leased) await connection.zrem(keys.leases, leaseHolder);
       },
       giveBack: async () => {
         if (keys.windows.length > 0) await Promise.all(keys.windows.map((k) => connection.zrem(k, member)));

@@ -73,9 +73,21 @@ export async function openPathSource(requestedPath: string, sourceRoot: string):
  */
 export const FILE_READ_CHUNK_BYTES = 1024 * 1024;
 
+/**
+ * The real path of each SOURCE_ROOT, resolved once per process: the root is the operator's
+ * (not the request's) and does not move while the worker runs, so resolving it for every
+ * upload was a file system walk per job for nothing. A root that cannot be read is not
+ * remembered: it is tried again on the next upload.
+ */
+const realRoots = new Map<string, string>();
+
 async function realRootOf(root: string): Promise<string> {
+  const known = realRoots.get(root);
+  if (known !== undefined) return known;
   try {
-    return await realpath(root);
+    const real = await realpath(root);
+    realRoots.set(root, real);
+    return real;
   } catch (error) {
     throw new FleetError('UF_CONFIGURATION', `SOURCE_ROOT "${root}" cannot be read (${codeOf(error)})`, { cause: error });
   }
