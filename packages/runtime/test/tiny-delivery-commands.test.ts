@@ -57,7 +57,7 @@ describe('the Redis commands of one tiny delivery', () => {
    * is polled with ZCOUNT, a command the worker never sends, so the polls are not counted.
    */
   async function commandsOf(count: number): Promise<{ spent: Map<string, number>; trips: string[][] }> {
-    const worker = fleet.pools[0]!.worker;
+    const worker = fleet.pools[0]!.workers[0]!;
     await worker.pause();
     const queue = producer.queue('http');
     const completedKey = `${queue.opts.prefix}:${queue.name}:completed`;
