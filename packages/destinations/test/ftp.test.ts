@@ -15,6 +15,7 @@ import type { CheckpointStore, UploadSource } from '../src/adapter.js';
 import { createFtpAdapter, type FtpAdapterOptions, type FtpCheckpoint, type FtpDestinationWithTls } from '../src/ftp/index.js';
 import { fileSource, memoryCheckpoints, until, writeRandomFile, type SourceFile } from './behaviour/harness.js';
 import { fileReaderSource, testUploadContext } from './upload-context.js';
+import { SOURCE_WRITE_CHUNK_BYTES } from '../src/source-writer.js';
 import { REFUSED_FOLDER, startFtpServer, storedFile, freePort, type FtpServerOptions, type LocalFtpServer } from './behaviour/targets/ftp.js';
 
 const MiB = 1024 * 1024;
@@ -298,7 +299,7 @@ describe('ftp adapter: resume', () => {
     expect(await storedFile(join(server.root, 'renders/video.mp4'))).toEqual({ size: medium.size, sha256: medium.sha256 });
   });
 
-  it('writes a file source to the data connection in 1 MiB writes, every byte once and in order', async () => {
+  it('writes a file source to the data connection in writes of SOURCE_WRITE_CHUNK_BYTES, every byte once and in order', async () => {
     const server = await ftpServer();
     const writes: number[] = [];
     const inner = fileReaderSource(medium);
@@ -312,8 +313,8 @@ describe('ftp adapter: resume', () => {
     };
     await upload(destinationFor(server), medium, { source: counting });
     expect(await storedFile(join(server.root, 'renders/video.mp4'))).toEqual({ size: medium.size, sha256: medium.sha256 });
-    // 8 MiB + 11 bytes: eight full buffers, the 11-byte tail, and the 1-byte read that proves the end.
-    expect(writes).toEqual([...Array(8).fill(MiB), 11, 1]);
+    // 8 MiB + 11 bytes: full buffers, the 11-byte tail, and the 1-byte read that proves the end.
+    expect(writes).toEqual([...Array((8 * MiB) / SOURCE_WRITE_CHUNK_BYTES).fill(SOURCE_WRITE_CHUNK_BYTES), 11, 1]);
   });
 });
 

@@ -6,7 +6,7 @@ import { writeSource } from '../source-writer.js';
  * The body of a STOR or APPE. basic-ftp pipes a Readable into the data connection once the
  * server has said 150 and the connection (TLS included) is up; this one pushes no bytes of
  * its own. At the first read, which is that moment, it writes the source straight into the
- * data connection with `writeSource` (two reused 1 MiB buffers, exactly `size - offset`
+ * data connection with `writeSource` (two reused buffers of SOURCE_WRITE_CHUNK_BYTES, exactly `size - offset`
  * bytes, UF_SOURCE_CHANGED otherwise) and then ends, so basic-ftp's pipe ends the data
  * connection after the last byte has been taken.
  *
