@@ -16,7 +16,9 @@ export const SOURCE_WRITE_CHUNK_BYTES = 4 * 1024 * 1024;
  * Writes the source's bytes from `offset` to its end into `sink`, exactly `size - offset` of
  * them: a source that ends early or goes on past its size is UF_SOURCE_CHANGED, since the
  * destination was promised that many (a Content-Length, an FTP file that must not end
- * "complete" and short). Does not end `sink`.
+ * "complete" and short). Does not end `sink`. The check comes before the last byte is
+ * written: a destination that has all it was promised may answer at once (an HTTP 200),
+ * and a file that has grown must not be delivered as if complete.
  *
  * File sources (`openReader`) are read into two buffers (SOURCE_WRITE_CHUNK_BYTES) that take turns: one is filled
  * while the other is written, and a buffer is filled again only once its write has called
@@ -48,13 +50,17 @@ export async function writeSource(source: UploadSource, offset: number, sink: Wr
     const stream = await source.open(offset);
     try {
       let position = offset;
+      // The chunk that reaches the size waits for the stream's end, which proves there is no more.
+      let last: Buffer | undefined;
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         options.signal?.throwIfAborted();
         position += chunk.byteLength;
         if (position > source.size) throw changed('it has more bytes');
-        await write(chunk);
+        if (position === source.size) last = chunk;
+        else await write(chunk);
       }
       if (position !== source.size) throw changed(`it ended at byte ${position}`);
+      if (last) await write(last);
     } finally {
       stream.destroy();
     }
@@ -64,6 +70,8 @@ export async function writeSource(source: UploadSource, offset: number, sink: Wr
   const reader = await source.openReader();
   try {
     const buffers = [Buffer.allocUnsafeSlow(SOURCE_WRITE_CHUNK_BYTES), Buffer.allocUnsafeSlow(SOURCE_WRITE_CHUNK_BYTES)];
+    /** One byte past the size: a read there that finds a byte means the file has grown. */
+    const probe = Buffer.alloc(1);
     let position = offset;
     let turn = 0;
     // The write of the other buffer, still under way while this one is filled.
@@ -77,12 +85,14 @@ export async function writeSource(source: UploadSource, offset: number, sink: Wr
       const bytes = await reader.read(buffer.subarray(0, Math.min(buffer.length, source.size - position)), position);
       if (bytes === 0) throw changed(`it ended at byte ${position}`);
       position += bytes;
+      if (position === source.size && (await reader.read(probe, position)) > 0) throw changed('it has more bytes');
       await writing;
       writing = write(buffer.subarray(0, bytes));
       writing.catch(() => undefined);
     }
     await writing;
-    if ((await reader.read(buffers[turn]!.subarray(0, 1), position)) > 0) throw changed('it has more bytes');
+    // An empty source (nothing read above) is checked here.
+    if (position === offset && (await reader.read(probe, position)) > 0) throw changed('it has more bytes');
   } finally {
     await reader.close();
   }
