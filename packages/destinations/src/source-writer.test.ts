@@ -73,6 +73,18 @@ describe('writeSource', () => {
     }
   });
 
+  it('finds a file that has grown before it writes the last byte: the sink never holds the whole announced size', async () => {
+    // A destination that has all it was promised may answer at once (an HTTP 200), taking a grown file as complete.
+    const size = 2 * SOURCE_WRITE_CHUNK_BYTES;
+    const grownStream: UploadSource = { size, description: 'x', open: async () => Readable.from([bytes.subarray(0, size), bytes.subarray(size, size + 5)]) };
+    for (const source of [fileSource(path, size, true), fileSource(path, size, false), grownStream]) {
+      const sink = slowSink();
+      const error = await writeSource(source, 0, sink, { destination: 'http' }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'UF_SOURCE_CHANGED', message: expect.stringMatching(/has more bytes/) });
+      expect(sink.bytes).toBeLessThan(size);
+    }
+  });
+
   it('stops when the sink is destroyed under a write, and closes the file', async () => {
     let closed = false;
     const source = fileSource(path, bytes.length);

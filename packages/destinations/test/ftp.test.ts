@@ -14,7 +14,8 @@ import { ftpDestinationSchema } from '../src/ftp/definition.js';
 import type { CheckpointStore, UploadSource } from '../src/adapter.js';
 import { createFtpAdapter, type FtpAdapterOptions, type FtpCheckpoint, type FtpDestinationWithTls } from '../src/ftp/index.js';
 import { fileSource, memoryCheckpoints, until, writeRandomFile, type SourceFile } from './behaviour/harness.js';
-import { testUploadContext } from './upload-context.js';
+import { fileReaderSource, testUploadContext } from './upload-context.js';
+import { SOURCE_WRITE_CHUNK_BYTES } from '../src/source-writer.js';
 import { REFUSED_FOLDER, startFtpServer, storedFile, freePort, type FtpServerOptions, type LocalFtpServer } from './behaviour/targets/ftp.js';
 
 const MiB = 1024 * 1024;
@@ -73,7 +74,8 @@ function destinationFor(server: { host: string }, fields: Record<string, unknown
 }
 
 async function upload(destination: FtpDestinationWithTls, file: SourceFile, options: RunOptions = {}, logs: LogEntry[] = []): Promise<UploadResult> {
-  const { adapter: adapterOptions, timeoutMs, source = fileSource(file), network = localGuard, ...rest } = options;
+  // A file source as the runtime hands it (positional reads); the behaviour suite covers stream sources.
+  const { adapter: adapterOptions, timeoutMs, source = fileReaderSource(file), network = localGuard, ...rest } = options;
   const context = testUploadContext(destination, { source, network, contentType: 'video/mp4', log: capturingLogger(logs), ...rest });
   return createFtpAdapter({ timeoutMs: timeoutMs ?? 10_000 }, adapterOptions).upload(context);
 }
@@ -264,15 +266,55 @@ describe('ftp adapter: resume', () => {
     expect(await storedFile(join(server.root, 'renders/first.mp4'))).toEqual({ size: small.size, sha256: small.sha256 });
   });
 
-  it('fails with UF_SOURCE_CHANGED, and keeps no checkpoint, when the source is shorter than announced', async () => {
+  it.each([
+    ['shorter', 1000],
+    ['longer', -1000],
+  ])('fails with UF_SOURCE_CHANGED, and keeps no checkpoint, when the source is %s than announced', async (_name, more) => {
+    for (const inner of [fileReaderSource(small), fileSource(small)]) {
+      const server = await ftpServer();
+      const checkpoints = memoryCheckpoints();
+      const lying: UploadSource = { ...inner, size: small.size + more };
+      const error = await uploadError(destinationFor(server), small, { source: lying, checkpoint: checkpoints });
+      expect(error.code).toBe('UF_SOURCE_CHANGED');
+      expect(checkpoints.state).toBeUndefined();
+      expect(existsSync(join(server.root, 'renders/video.mp4'))).toBe(false);
+    }
+  });
+
+  it('sends a source without positional reads (a URL source) from its stream, resuming from an offset', async () => {
     const server = await ftpServer();
     const checkpoints = memoryCheckpoints();
-    const inner = fileSource(small);
-    const lying: UploadSource = { ...inner, size: small.size + 1000 };
-    const error = await uploadError(destinationFor(server), small, { source: lying, checkpoint: checkpoints });
-    expect(error.code).toBe('UF_SOURCE_CHANGED');
-    expect(checkpoints.state).toBeUndefined();
-    expect(existsSync(join(server.root, 'renders/video.mp4'))).toBe(false);
+    server.throttle(4 * MiB);
+    const interruption = new AbortController();
+    const first = upload(destinationFor(server), medium, { source: fileSource(medium), checkpoint: checkpoints, signal: interruption.signal });
+    first.catch(() => undefined);
+    await until('part of the file to arrive', () => server.bytesReceived() > 2 * MiB);
+    interruption.abort();
+    expect(await first.then(() => 'finished', (e: FleetError) => e.code)).toBe('UF_ABORTED');
+    server.throttle(0);
+    await settled(() => server.bytesReceived());
+    const from = server.commands.length;
+    await upload(destinationFor(server), medium, { source: fileSource(medium), checkpoint: checkpoints });
+    expect(verbs(commandsSince(server, from))).toContain('APPE');
+    expect(await storedFile(join(server.root, 'renders/video.mp4'))).toEqual({ size: medium.size, sha256: medium.sha256 });
+  });
+
+  it('writes a file source to the data connection in writes of SOURCE_WRITE_CHUNK_BYTES, every byte once and in order', async () => {
+    const server = await ftpServer();
+    const writes: number[] = [];
+    const inner = fileReaderSource(medium);
+    // The buffers the adapter reads into are the ones it writes: their sizes are the reads'.
+    const counting: UploadSource = {
+      ...inner,
+      openReader: async () => {
+        const reader = await inner.openReader!();
+        return { read: async (buffer, position) => (writes.push(buffer.byteLength), reader.read(buffer, position)), close: reader.close };
+      },
+    };
+    await upload(destinationFor(server), medium, { source: counting });
+    expect(await storedFile(join(server.root, 'renders/video.mp4'))).toEqual({ size: medium.size, sha256: medium.sha256 });
+    // 8 MiB + 11 bytes: full buffers, the 11-byte tail, and the 1-byte read that proves the end.
+    expect(writes).toEqual([...Array((8 * MiB) / SOURCE_WRITE_CHUNK_BYTES).fill(SOURCE_WRITE_CHUNK_BYTES), 11, 1]);
   });
 });
 

@@ -1,4 +1,5 @@
 import { createReadStream, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { contentTypeFor, createLogger, createNetworkGuard, createScrubbingLogger, type NetworkGuard, type ScopedLogger } from '@upload-fleet/core';
 import type { Destination } from '../src/definitions.js';
 import type { CheckpointStore, CredentialProvider, UploadContext, UploadSource } from '../src/index.js';
@@ -64,6 +65,23 @@ export function fileSource(file: { path: string; name: string }): UploadSource {
     size: statSync(file.path).size,
     description: file.name,
     open: async (offset = 0) => createReadStream(file.path, { start: offset }),
+  };
+}
+
+/**
+ * A file as the runtime's path sources are: a stream for `open`, and positional reads into
+ * the caller's buffers (`openReader`), which writeSource and SourceRangeReader prefer.
+ */
+export function fileReaderSource(file: { path: string; name: string }): UploadSource {
+  return {
+    ...fileSource(file),
+    openReader: async () => {
+      const handle = await open(file.path);
+      return {
+        read: async (buffer: Uint8Array, position: number) => (await handle.read(buffer, 0, buffer.byteLength, position)).bytesRead,
+        close: () => handle.close(),
+      };
+    },
   };
 }
 

@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConnectionOptions } from 'node:tls';
 import { Client, FTPError } from 'basic-ftp';
@@ -8,7 +7,7 @@ import type { DestinationAdapter, UploadContext } from '../adapter.js';
 import { TempFileCheckpoint, type TempFileState } from '../temp-file-checkpoint.js';
 import type { FtpSettings } from './definition.js';
 import { errorForFtp, type FtpErrorContext, type FtpStep } from './errors.js';
-import { ExactLength } from './exact-length.js';
+import { DataConnectionBody } from './data-connection-body.js';
 import { uploadPaths, type UploadPaths } from './paths.js';
 import { openSession, type FtpSecureMode } from './session.js';
 import { transferModeName, transferStrategyFor } from './transfer-mode.js';
@@ -60,7 +59,8 @@ class FtpUpload {
   private readonly client: Client;
   /** What is being done now: a failure is classified by it. */
   private step: FtpErrorContext;
-  private stream: Readable | undefined;
+  /** The body of the transfer under way: destroyed when the upload stops. */
+  private body: DataConnectionBody | undefined;
   /** Taken once the temporary file is ours: saved again when the upload stops. */
   private readonly checkpoint: TempFileCheckpoint;
   /** Bytes of the source the server has been sent, as far as this attempt knows. */
@@ -130,7 +130,7 @@ class FtpUpload {
     } finally {
       signal.removeEventListener('abort', onAbort);
       this.client.close();
-      this.stream?.destroy();
+      this.body?.destroy();
     }
   }
 
@@ -181,8 +181,8 @@ class FtpUpload {
     const { source } = this.context;
     const append = offset > 0;
     this.step = this.stepAt(append ? 'append to' : 'store', this.paths.temp);
-    this.stream = await source.open(offset);
-    const body = new ExactLength(this.stream, source.size - offset);
+    const body = new DataConnectionBody(source, offset, () => this.client.ftp.dataSocket, this.context.signal);
+    this.body = body;
     this.context.reportProgress(offset);
     this.client.trackProgress((info) => this.progressed(Math.min(source.size, offset + info.bytes)));
     try {
@@ -193,7 +193,7 @@ class FtpUpload {
       // whole file again.
       if (append && error instanceof FTPError && [500, 502, 504].includes(error.code) && !this.client.closed) {
         this.context.log.warn({ host: this.server.display, reply: error.code }, 'the FTP server does not append (APPE); uploading the whole file again');
-        this.stream.destroy();
+        body.destroy();
         return this.transfer(0);
       }
       throw error;

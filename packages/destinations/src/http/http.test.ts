@@ -10,7 +10,8 @@ import { httpDestinationSchema, type HttpDestination } from './definition.js';
 import { startHttpReceiver, type HttpReceiver } from '@upload-fleet/testkit';
 import type { UploadContext, UploadSource } from '../adapter.js';
 import { httpAdapter } from './index.js';
-import { testUploadContext } from '../../test/upload-context.js';
+import { fileReaderSource, testUploadContext } from '../../test/upload-context.js';
+import { SOURCE_WRITE_CHUNK_BYTES } from '../source-writer.js';
 
 const MiB = 1024 * 1024;
 const localGuard = createNetworkGuard({ allowedPrivateHosts: ['127.0.0.1'] });
@@ -530,6 +531,49 @@ describe('http adapter', () => {
     expect(error.code).toBe('UF_NETWORK');
     expect(error.message).toContain('ECONNREFUSED');
     receiver = await startHttpReceiver(); // for afterEach
+  });
+
+  it.each(['PUT', 'POST'] as const)('%s of a file source: the file exactly, an exact Content-Length, read and written in buffers of SOURCE_WRITE_CHUNK_BYTES', async (method) => {
+    const { path, data } = file('medium');
+    const inner = fileReaderSource({ path, name: 'medium.mp4' });
+    const reads: number[] = [];
+    // The adapter writes the buffers it reads into: their sizes are its writes' sizes.
+    const source: UploadSource = {
+      ...inner,
+      open: () => Promise.reject(new Error('a file source is read through its reader, not a stream')),
+      openReader: async () => {
+        const reader = await inner.openReader!();
+        return { read: async (buffer, position) => (reads.push(buffer.byteLength), reader.read(buffer, position)), close: reader.close };
+      },
+    };
+    const { context, progress } = makeContext({ url: `${receiver.url}/reader`, filename: 'v.mp4', method }, source, { contentType: 'video/mp4' });
+    const result = await httpAdapter.upload(context);
+    const received = receiver.requests[0]!;
+    expect(Number(received.headers['content-length'])).toBe(received.bodyBytes);
+    expect(received.headers['transfer-encoding']).toBeUndefined();
+    if (method === 'PUT') {
+      expect(received.bodyBytes).toBe(data.length);
+      expect(received.sha256).toBe(sha256(data));
+    } else {
+      expect(received.files[0]).toMatchObject({ size: data.length, sha256: sha256(data) });
+    }
+    // 8 MiB + 5 bytes: full buffers, the 5-byte tail, and the 1-byte read that proves the end.
+    expect(reads).toEqual([...Array((8 * MiB) / SOURCE_WRITE_CHUNK_BYTES).fill(SOURCE_WRITE_CHUNK_BYTES), 5, 1]);
+    expect(progress.at(-1)).toBe(data.length);
+    expect(result.bytes).toBe(data.length);
+  });
+
+  it('fails with UF_SOURCE_CHANGED, sending no more than its Content-Length, when a file source is longer or shorter than its size', async () => {
+    const { path, data } = file('medium');
+    for (const size of [data.length - 10, data.length + 10]) {
+      const lying: UploadSource = { ...fileReaderSource({ path, name: 'medium.mp4' }), size };
+      const { context } = makeContext({ url: `${receiver.url}/changed`, filename: 'v.mp4', method: 'PUT' }, lying);
+      const error = await uploadError(context);
+      expect(error.code).toBe('UF_SOURCE_CHANGED');
+    }
+    // The receiver never saw a body longer than the Content-Length it was promised.
+    expect(receiver.requests).toHaveLength(2);
+    for (const request of receiver.requests) expect(request.bodyBytes).toBeLessThanOrEqual(Number(request.headers['content-length']));
   });
 
   it('passes a source failure mid-upload through as the source\'s own FleetError', async () => {
