@@ -125,7 +125,9 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
       return reply;
     }
     request.apiKeyName = name;
-    request.log = request.log.child({ api_key: name });
+    // In place on the request's logger (Fastify made it for this request): a second child per
+    // request cost twice as much CPU as this.
+    (request.log as Logger).setBindings({ api_key: name });
   });
 
   // Refuse at once while Redis is away: a request must neither hang nor run later, when the

@@ -77,6 +77,17 @@ describe('createLogger', () => {
     expect(out.records[1]).toMatchObject({ attempt: 2, job: { id: '42', destination: { host: 'ftp.example.com' } } });
   });
 
+  it('never prints secret fields bound in place with setBindings, on the root or a child', () => {
+    const { out, log } = logger();
+    const child = log.child({ reqId: 'req-1' });
+    child.setBindings({ api_key: 'alice', destination: { type: 'ftp', password: SECRET } });
+    child.info('request completed');
+    log.setBindings({ oauth_token: SECRET });
+    log.info('root');
+    expect(out.text).not.toContain(SECRET);
+    expect(out.records[0]).toMatchObject({ reqId: 'req-1', api_key: 'alice', destination: { type: 'ftp', password: '[REDACTED]' }, msg: 'request completed' });
+  });
+
   it('never prints secret fields held by a logged error (an SDK error with its request config)', () => {
     const { out, log } = logger();
     const err = Object.assign(new Error('Request failed with status code 401'), {
