@@ -68,8 +68,9 @@ export class DeliverySubmitter {
     const submitted = validation.value;
     const now = new Date();
     const owner = options.owner ?? 'default';
-    const fingerprint = fingerprintOf(submitted);
     const keyHash = submitted.idempotency_key ? createHash('sha256').update(submitted.idempotency_key).digest('hex') : undefined;
+    // Only a request that can be replayed needs one (its canonical JSON and hash cost as much as the validation).
+    const fingerprint = keyHash ? fingerprintOf(submitted) : undefined;
 
     let token = newDeliveryToken();
     let created = true;
@@ -170,14 +171,14 @@ function newDeliveryToken(): string {
   return `dlv_${randomBytes(16).toString('base64url')}`;
 }
 
-function metaFor(token: string, owner: string, fingerprint: string, request: DeliveryRequest): DeliveryMeta {
+function metaFor(token: string, owner: string, fingerprint: string | undefined, request: DeliveryRequest): DeliveryMeta {
   return {
     token,
     owner,
     created_at: new Date().toISOString(),
     ...(request.callback_url ? { callback_url: request.callback_url } : {}),
     ...(request.metadata ? { metadata: request.metadata } : {}),
-    fingerprint,
+    ...(fingerprint ? { fingerprint } : {}),
     uploads: uploadsOf(request).map((upload, index) => ({
       index,
       type: upload.destination.type,
