@@ -8,6 +8,7 @@
  *
  *   pnpm bench:submit                 (BENCH_QUICK=1: shorter runs)
  *   BENCH_ROUTES=minimal,fleet        (some of minimal, fleet, keyed, batch; default all)
+ *   BENCH_ROUNDS=5 BENCH_SECONDS=3    (rounds of every route in turn, seconds each; default 3 x 5 s, quick 1 x 4 s)
  *
  * The load generator runs in a child process (tools/submit-load.ts), so this process runs
  * only the two servers and its CPU time while a route is under load is that route's cost:
@@ -31,7 +32,9 @@ import { startEmbeddedRedis } from '@upload-fleet/redis';
 import { ScriptProcess } from './lib/script-process.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 4 : 15));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 4 : 5));
+const WARM_SECONDS = Math.min(2, SECONDS);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ROUTES = new Set((process.env.BENCH_ROUTES ?? 'minimal,fleet,keyed,batch').split(','));
 const BATCH = 100;
@@ -47,6 +50,12 @@ interface LoadResult {
 /** The child that sends the requests; its own CPU is not counted. */
 const loader = new ScriptProcess(join(import.meta.dirname, 'tools/submit-load.ts'), { NODE_OPTIONS: '' });
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 /** Loads `url` with `body` requests from the child, measuring this process's CPU meanwhile. */
 async function load(url: string, body: 'single' | 'keyed' | 'batch', concurrency: number, seconds: number): Promise<LoadResult> {
   const perRequest = body === 'batch' ? BATCH : 1;
@@ -54,7 +63,6 @@ async function load(url: string, body: 'single' | 'keyed' | 'batch', concurrency
   const { result } = await loader.measure<{ done: number; failed: number; seconds: number }>({ url, body, batch: BATCH, concurrency, seconds, authorization: `Bearer ${API_KEY.key}` });
   const cpu = process.cpuUsage(cpuBefore);
   const deliveries = result.done * perRequest;
-  if (process.env.BENCH_DEBUG) console.error(body, url, { userMs: cpu.user / 1000 / deliveries, systemMs: cpu.system / 1000 / deliveries });
   return { deliveriesPerSecond: deliveries / result.seconds, failed: result.failed, apiCpuMsPerDelivery: (cpu.user + cpu.system) / 1000 / Math.max(1, deliveries) };
 }
 
@@ -80,9 +88,6 @@ minimal.post('/v1/deliveries', async (request, reply) => {
 
 try {
   const [apiUrl, minimalUrl] = await Promise.all([listen(api), listen(minimal)]);
-  // Warm both (JIT, BullMQ's script loading), then measure each on its own.
-  await load(`${minimalUrl}/v1/deliveries`, 'single', CONCURRENCY, 1);
-  await load(`${apiUrl}/v1/deliveries`, 'single', CONCURRENCY, 1);
   const batchConcurrency = Math.max(1, Math.round(CONCURRENCY / 8));
   const plan = [
     { name: 'minimal', route: 'minimal Fastify route (zod + one BullMQ add)', url: `${minimalUrl}/v1/deliveries`, body: 'single', concurrency: CONCURRENCY },
@@ -90,23 +95,38 @@ try {
     { name: 'keyed', route: 'POST /v1/deliveries with idempotency_key', url: `${apiUrl}/v1/deliveries`, body: 'keyed', concurrency: CONCURRENCY },
     { name: 'batch', route: `POST /v1/deliveries:batch (${BATCH} a request)`, url: `${apiUrl}/v1/deliveries:batch`, body: 'batch', concurrency: batchConcurrency },
   ] as const;
-  const rows = [];
-  for (const step of plan.filter((p) => ROUTES.has(p.name))) {
-    const measured = await load(step.url, step.body, step.concurrency, SECONDS);
-    rows.push({ name: step.name, route: step.route, concurrency: step.concurrency, deliveries_per_s: measured.deliveriesPerSecond, api_cpu_ms_per_delivery: measured.apiCpuMsPerDelivery, failed: measured.failed });
+  const steps = plan.filter((p) => ROUTES.has(p.name));
+  // Warm every route first (JIT, BullMQ's script loading), so the first measured is not the least optimized; then measure each on its own.
+  for (const step of steps) await load(step.url, step.body, step.concurrency, WARM_SECONDS);
+  // Rounds in turn (minimal, fleet, keyed, batch, minimal, ...), the median of each route:
+  // what else runs on the machine changes by the second, and so would a route measured alone.
+  const measured = new Map<string, LoadResult[]>(steps.map((step) => [step.name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const step of steps) measured.get(step.name)!.push(await load(step.url, step.body, step.concurrency, SECONDS));
   }
+  const rows = steps.map((step) => {
+    const results = measured.get(step.name)!;
+    return {
+      name: step.name,
+      route: step.route,
+      concurrency: step.concurrency,
+      deliveries_per_s: median(results.map((r) => r.deliveriesPerSecond)),
+      api_cpu_ms_per_delivery: median(results.map((r) => r.apiCpuMsPerDelivery)),
+      failed: results.reduce((sum, r) => sum + r.failed, 0),
+    };
+  });
   const floor = rows.find((r) => r.name === 'minimal');
   const fleet = rows.find((r) => r.name === 'fleet');
   const versus = (value: number, of: number | undefined) => (of === undefined ? '-' : `${(value / of).toFixed(2)}x`);
 
-  console.log(`\nSubmit path, one Redis, ${SECONDS} s each (${QUICK ? 'quick' : 'full'} mode; load generator in a child process)\n`);
+  console.log(`\nSubmit path, one Redis, median of ${ROUNDS} rounds of ${SECONDS} s each (${QUICK ? 'quick' : 'full'} mode; load generator in a child process)\n`);
   console.log('| route | concurrent requests | deliveries/s | vs minimal route | API CPU ms per delivery | vs minimal route | failed requests |');
   console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(`| ${r.route} | ${r.concurrency} | ${r.deliveries_per_s.toFixed(0)} | ${versus(r.deliveries_per_s, floor?.deliveries_per_s)} | ${r.api_cpu_ms_per_delivery.toFixed(3)} | ${versus(r.api_cpu_ms_per_delivery, floor?.api_cpu_ms_per_delivery)} | ${r.failed} |`);
   }
   const ratio = floor && fleet ? fleet.deliveries_per_s / floor.deliveries_per_s : undefined;
-  console.log(`\n${JSON.stringify({ bench: 'submit', quick: QUICK, seconds: SECONDS, ratio_to_minimal: ratio, rows })}`);
+  console.log(`\n${JSON.stringify({ bench: 'submit', quick: QUICK, seconds: SECONDS, rounds: ROUNDS, ratio_to_minimal: ratio, rows })}`);
 } finally {
   await loader.close();
   await api.close();
