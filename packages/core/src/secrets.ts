@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import { pooledRandomBytes } from './random-pool.js';
 
 /**
  * Fields marked here hold credentials. The producer encrypts them before a job reaches
@@ -83,7 +84,7 @@ export class SecretBox {
   }
 
   encrypt(plaintext: unknown): EncryptedEnvelope {
-    const iv = randomBytes(12);
+    const iv = pooledRandomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.current.key, iv, { authTagLength: AUTH_TAG_BYTES });
     const data = Buffer.concat([cipher.update(JSON.stringify(plaintext), 'utf8'), cipher.final()]);
     return {

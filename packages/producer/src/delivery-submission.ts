@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobsOptions } from 'bullmq';
-import { uploadQueueName, type LiteralAddressCheck, type SecretBox } from '@upload-fleet/core';
+import { pooledRandomBytes, uploadQueueName, type LiteralAddressCheck, type SecretBox } from '@upload-fleet/core';
 import { expandDeliveryTemplates, uploadsOf, validateDeliveryRequest, type DeliveryRequest, type DestinationType } from '@upload-fleet/destinations/definitions';
 import type { OwnerOptions } from './delivery-access.js';
 import type { DeliveryIndex } from './delivery-index.js';
@@ -168,7 +168,7 @@ export function jobIdOf(token: string, index: number): string {
 }
 
 function newDeliveryToken(): string {
-  return `dlv_${randomBytes(16).toString('base64url')}`;
+  return `dlv_${pooledRandomBytes(16).toString('base64url')}`;
 }
 
 function metaFor(token: string, owner: string, fingerprint: string | undefined, request: DeliveryRequest): DeliveryMeta {
