@@ -45,6 +45,15 @@ interface LoadResult {
   failed: number;
   /** CPU (user + system) of this process, the servers', per delivery accepted. */
   apiCpuMsPerDelivery: number;
+  /** CPU (user + system) of redis-server per delivery accepted, from its INFO cpu. */
+  redisCpuMsPerDelivery: number;
+}
+
+/** redis-server's own CPU seconds so far (INFO cpu: used_cpu_user + used_cpu_sys). */
+async function redisCpuSeconds(): Promise<number> {
+  const info = await connection.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return field('used_cpu_user') + field('used_cpu_sys');
 }
 
 /** The child that sends the requests; its own CPU is not counted. */
@@ -59,11 +68,13 @@ function median(values: number[]): number {
 /** Loads `url` with `body` requests from the child, measuring this process's CPU meanwhile. */
 async function load(url: string, body: 'single' | 'keyed' | 'batch', concurrency: number, seconds: number): Promise<LoadResult> {
   const perRequest = body === 'batch' ? BATCH : 1;
+  const redisBefore = await redisCpuSeconds();
   const cpuBefore = process.cpuUsage();
   const { result } = await loader.measure<{ done: number; failed: number; seconds: number }>({ url, body, batch: BATCH, concurrency, seconds, authorization: `Bearer ${API_KEY.key}` });
   const cpu = process.cpuUsage(cpuBefore);
+  const redisCpuMs = ((await redisCpuSeconds()) - redisBefore) * 1000;
   const deliveries = result.done * perRequest;
-  return { deliveriesPerSecond: deliveries / result.seconds, failed: result.failed, apiCpuMsPerDelivery: (cpu.user + cpu.system) / 1000 / Math.max(1, deliveries) };
+  return { deliveriesPerSecond: deliveries / result.seconds, failed: result.failed, apiCpuMsPerDelivery: (cpu.user + cpu.system) / 1000 / Math.max(1, deliveries), redisCpuMsPerDelivery: redisCpuMs / Math.max(1, deliveries) };
 }
 
 async function listen(app: FastifyInstance): Promise<string> {
@@ -112,6 +123,7 @@ try {
       concurrency: step.concurrency,
       deliveries_per_s: median(results.map((r) => r.deliveriesPerSecond)),
       api_cpu_ms_per_delivery: median(results.map((r) => r.apiCpuMsPerDelivery)),
+      redis_cpu_ms_per_delivery: median(results.map((r) => r.redisCpuMsPerDelivery)),
       failed: results.reduce((sum, r) => sum + r.failed, 0),
     };
   });
@@ -120,10 +132,10 @@ try {
   const versus = (value: number, of: number | undefined) => (of === undefined ? '-' : `${(value / of).toFixed(2)}x`);
 
   console.log(`\nSubmit path, one Redis, median of ${ROUNDS} rounds of ${SECONDS} s each (${QUICK ? 'quick' : 'full'} mode; load generator in a child process)\n`);
-  console.log('| route | concurrent requests | deliveries/s | vs minimal route | API CPU ms per delivery | vs minimal route | failed requests |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('| route | concurrent requests | deliveries/s | vs minimal route | API CPU ms per delivery | vs minimal route | Redis CPU ms per delivery | failed requests |');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.route} | ${r.concurrency} | ${r.deliveries_per_s.toFixed(0)} | ${versus(r.deliveries_per_s, floor?.deliveries_per_s)} | ${r.api_cpu_ms_per_delivery.toFixed(3)} | ${versus(r.api_cpu_ms_per_delivery, floor?.api_cpu_ms_per_delivery)} | ${r.failed} |`);
+    console.log(`| ${r.route} | ${r.concurrency} | ${r.deliveries_per_s.toFixed(0)} | ${versus(r.deliveries_per_s, floor?.deliveries_per_s)} | ${r.api_cpu_ms_per_delivery.toFixed(3)} | ${versus(r.api_cpu_ms_per_delivery, floor?.api_cpu_ms_per_delivery)} | ${r.redis_cpu_ms_per_delivery.toFixed(3)} | ${r.failed} |`);
   }
   const ratio = floor && fleet ? fleet.deliveries_per_s / floor.deliveries_per_s : undefined;
   console.log(`\n${JSON.stringify({ bench: 'submit', quick: QUICK, seconds: SECONDS, rounds: ROUNDS, ratio_to_minimal: ratio, rows })}`);
