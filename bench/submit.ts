@@ -7,9 +7,15 @@
  * Prints a markdown table and, last, one JSON line with every figure.
  *
  *   pnpm bench:submit                 (BENCH_QUICK=1: shorter runs)
+ *   BENCH_ROUTES=minimal,fleet        (some of minimal, fleet, keyed, batch; default all)
+ *   BENCH_ROUNDS=5 BENCH_SECONDS=3    (rounds of every route in turn, seconds each; default 3 x 5 s, quick 1 x 4 s)
  *
- * The servers, Redis and the load generator share this machine's cores, so the absolute
- * rates depend on what else runs; the ratio between the two routes is the figure to read.
+ * The load generator runs in a child process (tools/submit-load.ts), so this process runs
+ * only the two servers and its CPU time while a route is under load is that route's cost:
+ * "API CPU ms per delivery", the figure to read on a shared machine, beside the ratio of
+ * the rates (Redis and the load generator share the cores, so absolute rates depend on what
+ * else runs). Profile the servers with
+ * `node --cpu-prof --conditions=development --import tsx submit.ts` (the child is not profiled).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,37 +29,52 @@ import { createLogger, SecretBox } from '@upload-fleet/core';
 import { deliveryRequestSchema } from '@upload-fleet/destinations/definitions';
 import { Producer } from '@upload-fleet/producer';
 import { startEmbeddedRedis } from '@upload-fleet/redis';
+import { ScriptProcess } from './lib/script-process.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 4 : 15));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 4 : 5));
+const WARM_SECONDS = Math.min(2, SECONDS);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const ROUTES = new Set((process.env.BENCH_ROUTES ?? 'minimal,fleet,keyed,batch').split(','));
 const BATCH = 100;
 const API_KEY = { name: 'bench', key: 'bench-submit-key-3f9a2c' };
-const headers = { authorization: `Bearer ${API_KEY.key}`, 'content-type': 'application/json' };
 
-const delivery = (n: number) => ({
-  source: { path: `renders/${n}.mp4` },
-  upload: { extension: 'mp4', destination: { type: 'http', url: 'https://uploads.example.com/in', filename: `${n}.mp4`, headers: { Authorization: 'Bearer destination-token' } } },
-});
+interface LoadResult {
+  deliveriesPerSecond: number;
+  failed: number;
+  /** CPU (user + system) of this process, the servers', per delivery accepted. */
+  apiCpuMsPerDelivery: number;
+  /** CPU (user + system) of redis-server per delivery accepted, from its INFO cpu. */
+  redisCpuMsPerDelivery: number;
+}
 
-/** Sends `body(n)` to `url` from `concurrency` loops for `seconds`; answers requests per second (failures counted apart). */
-async function load(url: string, body: (n: number) => unknown, concurrency: number, seconds: number): Promise<{ perSecond: number; failed: number }> {
-  const until = Date.now() + seconds * 1000;
-  let done = 0;
-  let failed = 0;
-  let n = 0;
-  const started = Date.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (Date.now() < until) {
-        const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body(n++)) });
-        await response.arrayBuffer();
-        if (response.status < 300) done += 1;
-        else failed += 1;
-      }
-    }),
-  );
-  return { perSecond: done / ((Date.now() - started) / 1000), failed };
+/** redis-server's own CPU seconds so far (INFO cpu: used_cpu_user + used_cpu_sys). */
+async function redisCpuSeconds(): Promise<number> {
+  const info = await connection.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
+
+/** The child that sends the requests; its own CPU is not counted. */
+const loader = new ScriptProcess(join(import.meta.dirname, 'tools/submit-load.ts'), { NODE_OPTIONS: '' });
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Loads `url` with `body` requests from the child, measuring this process's CPU meanwhile. */
+async function load(url: string, body: 'single' | 'keyed' | 'batch', concurrency: number, seconds: number): Promise<LoadResult> {
+  const perRequest = body === 'batch' ? BATCH : 1;
+  const redisBefore = await redisCpuSeconds();
+  const cpuBefore = process.cpuUsage();
+  const { result } = await loader.measure<{ done: number; failed: number; seconds: number }>({ url, body, batch: BATCH, concurrency, seconds, authorization: `Bearer ${API_KEY.key}` });
+  const cpu = process.cpuUsage(cpuBefore);
+  const redisCpuMs = ((await redisCpuSeconds()) - redisBefore) * 1000;
+  const deliveries = result.done * perRequest;
+  return { deliveriesPerSecond: deliveries / result.seconds, failed: result.failed, apiCpuMsPerDelivery: (cpu.user + cpu.system) / 1000 / Math.max(1, deliveries), redisCpuMsPerDelivery: redisCpuMs / Math.max(1, deliveries) };
 }
 
 async function listen(app: FastifyInstance): Promise<string> {
@@ -78,27 +99,48 @@ minimal.post('/v1/deliveries', async (request, reply) => {
 
 try {
   const [apiUrl, minimalUrl] = await Promise.all([listen(api), listen(minimal)]);
-  // Warm both (JIT, BullMQ's script loading), then measure each on its own.
-  await load(`${minimalUrl}/v1/deliveries`, delivery, CONCURRENCY, 1);
-  await load(`${apiUrl}/v1/deliveries`, delivery, CONCURRENCY, 1);
-  const floor = await load(`${minimalUrl}/v1/deliveries`, delivery, CONCURRENCY, SECONDS);
-  const fleet = await load(`${apiUrl}/v1/deliveries`, delivery, CONCURRENCY, SECONDS);
-  const keyed = await load(`${apiUrl}/v1/deliveries`, (n) => ({ ...delivery(n), idempotency_key: `bench-${n}-${randomBytes(4).toString('hex')}` }), CONCURRENCY, SECONDS);
   const batchConcurrency = Math.max(1, Math.round(CONCURRENCY / 8));
-  const batch = await load(`${apiUrl}/v1/deliveries:batch`, (n) => ({ deliveries: Array.from({ length: BATCH }, (_, k) => delivery(n * BATCH + k)) }), batchConcurrency, SECONDS);
+  const plan = [
+    { name: 'minimal', route: 'minimal Fastify route (zod + one BullMQ add)', url: `${minimalUrl}/v1/deliveries`, body: 'single', concurrency: CONCURRENCY },
+    { name: 'fleet', route: 'POST /v1/deliveries', url: `${apiUrl}/v1/deliveries`, body: 'single', concurrency: CONCURRENCY },
+    { name: 'keyed', route: 'POST /v1/deliveries with idempotency_key', url: `${apiUrl}/v1/deliveries`, body: 'keyed', concurrency: CONCURRENCY },
+    { name: 'batch', route: `POST /v1/deliveries:batch (${BATCH} a request)`, url: `${apiUrl}/v1/deliveries:batch`, body: 'batch', concurrency: batchConcurrency },
+  ] as const;
+  const steps = plan.filter((p) => ROUTES.has(p.name));
+  // Warm every route first (JIT, BullMQ's script loading), so the first measured is not the least optimized; then measure each on its own.
+  for (const step of steps) await load(step.url, step.body, step.concurrency, WARM_SECONDS);
+  // Rounds in turn (minimal, fleet, keyed, batch, minimal, ...), the median of each route:
+  // what else runs on the machine changes by the second, and so would a route measured alone.
+  const measured = new Map<string, LoadResult[]>(steps.map((step) => [step.name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const step of steps) measured.get(step.name)!.push(await load(step.url, step.body, step.concurrency, SECONDS));
+  }
+  const rows = steps.map((step) => {
+    const results = measured.get(step.name)!;
+    return {
+      name: step.name,
+      route: step.route,
+      concurrency: step.concurrency,
+      deliveries_per_s: median(results.map((r) => r.deliveriesPerSecond)),
+      api_cpu_ms_per_delivery: median(results.map((r) => r.apiCpuMsPerDelivery)),
+      redis_cpu_ms_per_delivery: median(results.map((r) => r.redisCpuMsPerDelivery)),
+      failed: results.reduce((sum, r) => sum + r.failed, 0),
+    };
+  });
+  const floor = rows.find((r) => r.name === 'minimal');
+  const fleet = rows.find((r) => r.name === 'fleet');
+  const versus = (value: number, of: number | undefined) => (of === undefined ? '-' : `${(value / of).toFixed(2)}x`);
 
-  const rows = [
-    { route: 'minimal Fastify route (zod + one BullMQ add)', concurrency: CONCURRENCY, deliveries_per_s: floor.perSecond, failed: floor.failed },
-    { route: 'POST /v1/deliveries', concurrency: CONCURRENCY, deliveries_per_s: fleet.perSecond, failed: fleet.failed },
-    { route: 'POST /v1/deliveries with idempotency_key', concurrency: CONCURRENCY, deliveries_per_s: keyed.perSecond, failed: keyed.failed },
-    { route: `POST /v1/deliveries:batch (${BATCH} a request)`, concurrency: batchConcurrency, deliveries_per_s: batch.perSecond * BATCH, failed: batch.failed },
-  ];
-  console.log(`\nSubmit path, one Redis, ${SECONDS} s each (${QUICK ? 'quick' : 'full'} mode)\n`);
-  console.log('| route | concurrent requests | deliveries/s | vs minimal route | failed requests |');
-  console.log('|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.route} | ${r.concurrency} | ${r.deliveries_per_s.toFixed(0)} | ${(r.deliveries_per_s / floor.perSecond).toFixed(2)}x | ${r.failed} |`);
-  console.log(`\n${JSON.stringify({ bench: 'submit', quick: QUICK, seconds: SECONDS, ratio_to_minimal: fleet.perSecond / floor.perSecond, rows })}`);
+  console.log(`\nSubmit path, one Redis, median of ${ROUNDS} rounds of ${SECONDS} s each (${QUICK ? 'quick' : 'full'} mode; load generator in a child process)\n`);
+  console.log('| route | concurrent requests | deliveries/s | vs minimal route | API CPU ms per delivery | vs minimal route | Redis CPU ms per delivery | failed requests |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(`| ${r.route} | ${r.concurrency} | ${r.deliveries_per_s.toFixed(0)} | ${versus(r.deliveries_per_s, floor?.deliveries_per_s)} | ${r.api_cpu_ms_per_delivery.toFixed(3)} | ${versus(r.api_cpu_ms_per_delivery, floor?.api_cpu_ms_per_delivery)} | ${r.redis_cpu_ms_per_delivery.toFixed(3)} | ${r.failed} |`);
+  }
+  const ratio = floor && fleet ? fleet.deliveries_per_s / floor.deliveries_per_s : undefined;
+  console.log(`\n${JSON.stringify({ bench: 'submit', quick: QUICK, seconds: SECONDS, rounds: ROUNDS, ratio_to_minimal: ratio, rows })}`);
 } finally {
+  await loader.close();
   await api.close();
   await minimal.close();
   await minimalQueue.close();

@@ -187,6 +187,25 @@ describe('errors', () => {
     expect(logged.find((l) => l.msg === 'unexpected error')?.err?.message).toContain('ECONNREFUSED');
     await app.close();
   });
+
+  it('logs an unexpected error without the secret fields it carries, at any depth and in any case, whatever logger the API was given', async () => {
+    const { logger, lines } = capturingLogger();
+    const broken = {
+      get: async () => {
+        throw Object.assign(new Error('request failed'), {
+          config: { headers: { 'X-Token': 'header-secret-1' }, data: { destination: { Password: 'deep-secret-2', aws_secret_access_key: 'deep-secret-3' } } },
+        });
+      },
+    } as unknown as Producer;
+    const app = buildApi({ producer: broken, apiKeys: [ALICE], logger });
+    const res = await app.inject({ method: 'GET', url: '/v1/deliveries/dlv_abc', headers: asAlice });
+    expect(res.statusCode).toBe(500);
+    await app.close();
+    const log = lines.join('');
+    expect(log).toContain('unexpected error');
+    expect(log).toContain('"api_key":"alice"');
+    expect(log).not.toMatch(/header-secret-1|deep-secret-2|deep-secret-3/);
+  });
 });
 
 describe('Redis failing in the middle of a request', () => {
@@ -222,5 +241,25 @@ describe('request logging', () => {
     expect(log).not.toContain('wJalrXUtnFEMI');
     expect(log).not.toContain('my-videos');
     expect(log).not.toContain('debug=');
+  });
+
+  it('logs the method and path of each request through the core logger too (it copies records to redact them, and a copy has no getters)', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const app = buildApi({ producer: h.producer, apiKeys: [ALICE], logger: createLogger({ level: 'info' }, stream) });
+    const res = await app.inject({ method: 'POST', url: '/v1/deliveries?debug=wJalr', headers: asAlice, payload: s3Request() });
+    expect(res.statusCode).toBe(202);
+    await app.close();
+    const incoming = lines.map((l) => JSON.parse(l) as { msg: string; req?: unknown; res?: unknown; api_key?: string });
+    expect(incoming.find((l) => l.msg === 'incoming request')?.req).toEqual({ method: 'POST', path: '/v1/deliveries' });
+    expect(incoming.find((l) => l.msg === 'request completed')).toMatchObject({ res: { statusCode: 202 }, api_key: 'alice' });
+    const log = lines.join('');
+    expect(log).not.toContain(ALICE.key);
+    expect(log).not.toContain('wJalrXUtnFEMI');
   });
 });

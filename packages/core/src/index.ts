@@ -3,6 +3,7 @@ export * from './errors.js';
 export * from './job.js';
 export * from './logger.js';
 export * from './queues.js';
+export * from './random-pool.js';
 export * from './key-layout.js';
 export * from './request.js';
 export * from './schema-helpers.js';

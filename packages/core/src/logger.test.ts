@@ -1,5 +1,6 @@
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createLogger, createScrubbingLogger, redactedFieldNames, registerSecretFieldNames } from './logger.js';
+import { createLogger, redactingChild, createScrubbingLogger, redactedFieldNames, registerSecretFieldNames } from './logger.js';
 
 // What destination definitions register when they are defined (packages/destinations checks
 // that every secret field of every schema is in the list).
@@ -75,6 +76,17 @@ describe('createLogger', () => {
     expect(out.text).not.toContain(SECRET);
     expect(out.records.map((record) => record.msg)).toEqual(['uploading', 'retrying', 'deep']);
     expect(out.records[1]).toMatchObject({ attempt: 2, job: { id: '42', destination: { host: 'ftp.example.com' } } });
+  });
+
+  it('never prints secret fields bound in place with setBindings, on the root or a child', () => {
+    const { out, log } = logger();
+    const child = log.child({ reqId: 'req-1' });
+    child.setBindings({ api_key: 'alice', destination: { type: 'ftp', password: SECRET } });
+    child.info('request completed');
+    log.setBindings({ oauth_token: SECRET });
+    log.info('root');
+    expect(out.text).not.toContain(SECRET);
+    expect(out.records[0]).toMatchObject({ reqId: 'req-1', api_key: 'alice', destination: { type: 'ftp', password: '[REDACTED]' }, msg: 'request completed' });
   });
 
   it('never prints secret fields held by a logged error (an SDK error with its request config)', () => {
@@ -201,5 +213,28 @@ describe('createScrubbingLogger', () => {
     const fields = { nested: { token: SECRET } };
     scoped.info(fields);
     expect(fields.nested.token).toBe(SECRET);
+  });
+});
+
+describe('redactingChild', () => {
+  class Request {
+    get method() {
+      return 'POST';
+    }
+    get url() {
+      return '/v1/deliveries?token=x';
+    }
+  }
+  const serializers = { req: (req: Request) => ({ method: req.method, path: req.url.split('?')[0] }) };
+
+  it.each([
+    ['a plain pino logger', (out: ReturnType<typeof capture>) => pino({ level: 'info' }, out.stream)],
+    ['a createLogger logger', (out: ReturnType<typeof capture>) => createLogger({ level: 'info' }, out.stream)],
+  ])('hides secret fields at any depth in every record and binding of %s, and serializes getters before it copies', (_label, parentOf) => {
+    const out = capture();
+    const child = redactingChild(parentOf(out), { component: 'api', password: SECRET }, { serializers });
+    child.child({ reqId: 'r1' }).info({ req: new Request(), err: { config: { data: { destination: { Password: SECRET, key: SECRET } } } } }, 'incoming');
+    expect(out.text).not.toContain(SECRET);
+    expect(out.records[0]).toMatchObject({ component: 'api', reqId: 'r1', req: { method: 'POST', path: '/v1/deliveries' }, msg: 'incoming' });
   });
 });

@@ -1,4 +1,4 @@
-import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import pino, { type Bindings, type ChildLoggerOptions, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { scrubText } from './secrets.js';
 
 export type { Logger } from 'pino';
@@ -49,7 +49,51 @@ export function createLogger(options: LoggerOptions = {}, destination?: Destinat
   logger.child = function (this: Logger, bindings, childOptions) {
     return child.call(this, redactRecord(bindings), childOptions);
   } as typeof child;
+  // The same for bindings added to a logger in place (cheaper than a child: the API binds each request's key name so).
+  const setBindings = logger.setBindings;
+  logger.setBindings = function (this: Logger, bindings) {
+    setBindings.call(this, redactRecord(bindings));
+  } as typeof setBindings;
   return logger;
+}
+
+/**
+ * A child of any pino logger (one this module did not make, like a caller's own) that hides
+ * the REDACTED field names in every record and in its bindings, at any depth and in any case,
+ * as `createLogger`'s loggers do; then the parent's own `log` formatter, if it has one.
+ * Children of the child keep it (pino passes the `log` formatter down). Cheaper than
+ * pino `redact` paths with wildcards, which run a redactor over every bound value.
+ *
+ * `serializers` are applied here, before the redaction: pino runs formatters before
+ * serializers, so a serializer that reads getters (a request's `method` and `url`) would
+ * otherwise receive the redaction's plain copy without them. pino gets a pass-through
+ * serializer for each of their keys, so that none it or a framework adds (Fastify's `req`)
+ * runs again on their output.
+ */
+export function redactingChild(logger: Logger, bindings: Bindings, options: ChildLoggerOptions = {}): Logger {
+  const { serializers = {}, ...childOptions } = options;
+  const parentLog = (logger as unknown as Record<symbol, { log?: (object: object) => object } | undefined>)[pino.symbols.formattersSym]?.log;
+  const serialize = (object: object): object => {
+    let out: Record<string, unknown> | undefined;
+    for (const [name, serializer] of Object.entries(serializers)) {
+      if (!Object.hasOwn(object, name)) continue;
+      out ??= { ...object };
+      out[name] = serializer(out[name]);
+    }
+    return out ?? object;
+  };
+  return logger.child(bindings, {
+    ...childOptions,
+    serializers: Object.fromEntries(Object.keys(serializers).map((name) => [name, (value: unknown) => value])),
+    formatters: {
+      ...childOptions.formatters,
+      log: (object) => {
+        const serialized = serialize(object);
+        return redactRecord(parentLog ? parentLog(serialized) : serialized);
+      },
+      bindings: (childBindings) => redactRecord(childBindings),
+    },
+  });
 }
 
 /** A copy of a record's (or bindings') fields with secret fields replaced at any depth. */

@@ -64,6 +64,21 @@ describe('SecretBox', () => {
     expect(new Set(envelopes.map((e) => e.data)).size).toBe(200);
   });
 
+
+  it('prepares its keys once and keeps its own copy: envelopes stay readable by any box with the same key bytes, and a caller reusing its Buffer changes nothing', () => {
+    const bytes = randomBytes(32);
+    const original = Buffer.from(bytes);
+    const box = new SecretBox([{ id: 'k', key: bytes }]);
+    const first = box.encrypt(SECRETS);
+    bytes.fill(0);
+    const second = box.encrypt(SECRETS);
+    const sameKey = new SecretBox([{ id: 'k', key: original }]);
+    expect(sameKey.decrypt(first)).toEqual(SECRETS);
+    expect(sameKey.decrypt(second)).toEqual(SECRETS);
+    expect(box.decrypt(sameKey.encrypt(SECRETS))).toEqual(SECRETS);
+    // A key that really were the zeroed Buffer could not read them.
+    expect(() => new SecretBox([{ id: 'k', key: Buffer.alloc(32) }]).decrypt(second)).toThrow();
+  });
   describe('detects tampering', () => {
     const box = new SecretBox([key('k1'), key('k2')]);
     const envelope = box.encrypt(SECRETS);

@@ -25,8 +25,8 @@ export interface DeliveryMeta {
   created_at: string;
   callback_url?: string;
   metadata?: Record<string, string | number | boolean>;
-  /** Fingerprint of the request (without secrets) for idempotency-key conflicts. */
-  fingerprint: string;
+  /** Fingerprint of the request (without secrets) for idempotency-key conflicts; only a request with an idempotency_key has one. */
+  fingerprint?: string;
   /** `shard`: which shard of its pool the job went to (absent: the first, or a pool never split). */
   uploads: { index: number; type: DestinationType; queue: string; job_id: string; shard?: number }[];
 }

@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobsOptions } from 'bullmq';
-import { type LiteralAddressCheck, type SecretBox } from '@upload-fleet/core';
+import { pooledRandomBytes, type LiteralAddressCheck, type SecretBox } from '@upload-fleet/core';
 import { expandDeliveryTemplates, uploadsOf, validateDeliveryRequest, type DeliveryRequest, type DestinationType } from '@upload-fleet/destinations/definitions';
 import type { OwnerOptions } from './delivery-access.js';
 import type { DeliveryIndex } from './delivery-index.js';
@@ -68,8 +68,9 @@ export class DeliverySubmitter {
     const submitted = validation.value;
     const now = new Date();
     const owner = options.owner ?? 'default';
-    const fingerprint = fingerprintOf(submitted);
     const keyHash = submitted.idempotency_key ? createHash('sha256').update(submitted.idempotency_key).digest('hex') : undefined;
+    // Only a request that can be replayed needs one (its canonical JSON and hash cost as much as the validation).
+    const fingerprint = keyHash ? fingerprintOf(submitted) : undefined;
 
     let token = newDeliveryToken();
     let created = true;
@@ -167,7 +168,7 @@ export function jobIdOf(token: string, index: number): string {
 }
 
 function newDeliveryToken(): string {
-  return `dlv_${randomBytes(16).toString('base64url')}`;
+  return `dlv_${pooledRandomBytes(16).toString('base64url')}`;
 }
 
 /**
@@ -176,14 +177,14 @@ function newDeliveryToken(): string {
  * (DeliveryQueues.shardOf); the shard is recorded, and cancel, retry and status find the
  * job there.
  */
-function metaFor(token: string, owner: string, fingerprint: string, request: DeliveryRequest, queues: DeliveryQueues): DeliveryMeta {
+function metaFor(token: string, owner: string, fingerprint: string | undefined, request: DeliveryRequest, queues: DeliveryQueues): DeliveryMeta {
   return {
     token,
     owner,
     created_at: new Date().toISOString(),
     ...(request.callback_url ? { callback_url: request.callback_url } : {}),
     ...(request.metadata ? { metadata: request.metadata } : {}),
-    fingerprint,
+    ...(fingerprint ? { fingerprint } : {}),
     uploads: uploadsOf(request).map((upload, index) => {
       const type = upload.destination.type;
       const shard = queues.shardOf(upload.destination);
