@@ -18,7 +18,7 @@
  * to real hardware is the spread of the keys and of the CPU, not the jobs/s.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster, Redis } from 'ioredis';
@@ -28,6 +28,7 @@ import { DEFINITIONS, DESTINATION_TYPES } from '@upload-fleet/destinations/defin
 import { masterNodes } from '@upload-fleet/redis';
 import { startWorkerFleet } from '@upload-fleet/runtime';
 import { startHttpReceiver, startTestRedisCluster } from '@upload-fleet/testkit';
+import { writeBenchSection } from './lib/sections.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? (QUICK ? 300 : 3000));
@@ -198,18 +199,38 @@ try {
   const rows: Row[] = [];
   for (const [masters, shards] of [[1, 1], [3, 1], [3, 3]] as const) rows.push(await run(masters, shards, sourceRoot));
   const pct = (n: number) => `${(n * 100).toFixed(1)} %`;
-  console.log(`\nRedis Cluster, 1 vs 3 masters (${QUICK ? 'quick' : 'full'} mode; keys from ${MIXED} mixed deliveries of ${DESTINATION_TYPES.length} types, throughput from http deliveries)\n`);
-  console.log('| masters | http shards (jobs each) | keys per master | smallest share | deliveries | jobs/s | Redis CPU ms per delivery | CPU ms per master |');
-  console.log('|---|---|---|---|---|---|---|---|');
-  for (const r of rows) {
-    console.log(`| ${r.masters} | ${r.http_shards} (${r.jobs_per_shard.join(' / ')}) | ${r.keys_per_master.join(' / ')} | ${pct(r.min_key_share)} | ${r.deliveries} | ${r.jobs_per_s.toFixed(0)} | ${r.redis_cpu_ms_per_delivery.toFixed(3)} | ${r.cpu_ms_per_master.map((c) => c.toFixed(0)).join(' / ')} |`);
-  }
-  console.log('\n| masters | http shards | Redis commands per delivery | most Redis time (calls per delivery, share of time) |');
-  console.log('|---|---|---|---|');
-  for (const r of rows) {
-    console.log(`| ${r.masters} | ${r.http_shards} | ${r.commands_per_delivery.toFixed(1)} | ${r.top_commands.map((c) => `${c.command} ${c.calls_per_delivery.toFixed(1)} (${pct(c.usec_share)})`).join(', ')} |`);
-  }
-  console.log(`\n${JSON.stringify({ bench: 'cluster', quick: QUICK, rows })}`);
+  const one = rows.find((r) => r.masters === 1)!;
+  const unsharded = rows.find((r) => r.masters === 3 && r.http_shards === 1)!;
+  const sharded = rows.find((r) => r.masters === 3 && r.http_shards === 3)!;
+  const busiestShare = (r: Row) => Math.max(...r.cpu_ms_per_master) / r.cpu_ms_per_master.reduce((x, y) => x + y, 0);
+  const lines = [
+    '## Redis Cluster, 1 vs 3 masters (`bench/cluster.ts`)',
+    '',
+    `A local cluster (redis-server in cluster mode) on the same 2 cores as the API, the workers and the load; keys from ${MIXED} mixed deliveries of ${DESTINATION_TYPES.length} types, throughput from http deliveries to local sinks, Redis CPU from each node's INFO cpu (${QUICK ? 'quick' : 'full'} mode). Written ${new Date().toISOString()}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} after.`,
+    '',
+    '| masters | http shards (jobs each) | keys per master | smallest share | deliveries | jobs/s | Redis CPU ms per delivery | CPU ms per master |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.masters} | ${r.http_shards} (${r.jobs_per_shard.join(' / ')}) | ${r.keys_per_master.join(' / ')} | ${pct(r.min_key_share)} | ${r.deliveries} | ${r.jobs_per_s.toFixed(0)} | ${r.redis_cpu_ms_per_delivery.toFixed(3)} | ${r.cpu_ms_per_master.map((c) => c.toFixed(0)).join(' / ')} |`,
+    ),
+    '',
+    '| masters | http shards | Redis commands per delivery | most Redis time (calls per delivery, share of time) |',
+    '|---|---|---|---|',
+    ...rows.map((r) => `| ${r.masters} | ${r.http_shards} | ${r.commands_per_delivery.toFixed(1)} | ${r.top_commands.map((c) => `${c.command} ${c.calls_per_delivery.toFixed(1)} (${pct(c.usec_share)})`).join(', ')} |`),
+    '',
+    '| what | figure | target | met |',
+    '|---|---|---|---|',
+    `| Cluster: smallest share of keys on a master (3 masters, mixed load) | ${pct(sharded.min_key_share)} | ≥ 15 % | ${sharded.min_key_share >= 0.15 ? 'yes' : '**no**'} |`,
+    `| Cluster: jobs/s, 3 masters (http pool in 3 shards) / 1 master | ${(sharded.jobs_per_s / one.jobs_per_s).toFixed(2)} | grows with masters | ${sharded.jobs_per_s > one.jobs_per_s ? 'yes' : '**no**'} (2 shared cores: see the Redis CPU) |`,
+    `| Cluster: busiest master's share of Redis CPU, 3 masters, unsharded vs 3 shards | ${pct(busiestShare(unsharded))} vs ${pct(busiestShare(sharded))} | the load spreads | ${busiestShare(sharded) < busiestShare(unsharded) ? 'yes' : '**no**'} |`,
+    `| Cluster: Redis CPU ms per delivery, 3 masters (3 shards) / 1 master | ${(sharded.redis_cpu_ms_per_delivery / one.redis_cpu_ms_per_delivery).toFixed(2)} | reported | - |`,
+    '',
+  ];
+  console.log(`\n${lines.join('\n')}`);
+  const summary = { bench: 'cluster', quick: QUICK, rows };
+  console.log(`\n${JSON.stringify(summary)}`);
+  writeBenchSection('cluster', lines, summary);
 } finally {
   rmSync(sourceRoot, { recursive: true, force: true });
 }

@@ -19,7 +19,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -30,6 +30,7 @@ import { deliveryRequestSchema } from '@upload-fleet/destinations/definitions';
 import { Producer } from '@upload-fleet/producer';
 import { startEmbeddedRedis } from '@upload-fleet/redis';
 import { ScriptProcess } from './lib/script-process.js';
+import { writeBenchSection } from './lib/sections.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 4 : 5));
@@ -131,14 +132,30 @@ try {
   const fleet = rows.find((r) => r.name === 'fleet');
   const versus = (value: number, of: number | undefined) => (of === undefined ? '-' : `${(value / of).toFixed(2)}x`);
 
-  console.log(`\nSubmit path, one Redis, median of ${ROUNDS} rounds of ${SECONDS} s each (${QUICK ? 'quick' : 'full'} mode; load generator in a child process)\n`);
-  console.log('| route | concurrent requests | deliveries/s | vs minimal route | API CPU ms per delivery | vs minimal route | Redis CPU ms per delivery | failed requests |');
-  console.log('|---|---|---|---|---|---|---|---|');
-  for (const r of rows) {
-    console.log(`| ${r.route} | ${r.concurrency} | ${r.deliveries_per_s.toFixed(0)} | ${versus(r.deliveries_per_s, floor?.deliveries_per_s)} | ${r.api_cpu_ms_per_delivery.toFixed(3)} | ${versus(r.api_cpu_ms_per_delivery, floor?.api_cpu_ms_per_delivery)} | ${r.redis_cpu_ms_per_delivery.toFixed(3)} | ${r.failed} |`);
-  }
   const ratio = floor && fleet ? fleet.deliveries_per_s / floor.deliveries_per_s : undefined;
-  console.log(`\n${JSON.stringify({ bench: 'submit', quick: QUICK, seconds: SECONDS, rounds: ROUNDS, ratio_to_minimal: ratio, rows })}`);
+  const batch = rows.find((r) => r.name === 'batch');
+  const lines = [
+    '## Submit path (`bench/submit.ts`)',
+    '',
+    `One redis-server; the API and the minimal route in one process, the load generator in a child process; median of ${ROUNDS} rounds of ${SECONDS} s each (${QUICK ? 'quick' : 'full'} mode). Written ${new Date().toISOString()}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} after.`,
+    '',
+    '| route | concurrent requests | deliveries/s | vs minimal route | API CPU ms per delivery | vs minimal route | Redis CPU ms per delivery | failed requests |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.route} | ${r.concurrency} | ${r.deliveries_per_s.toFixed(0)} | ${versus(r.deliveries_per_s, floor?.deliveries_per_s)} | ${r.api_cpu_ms_per_delivery.toFixed(3)} | ${versus(r.api_cpu_ms_per_delivery, floor?.api_cpu_ms_per_delivery)} | ${r.redis_cpu_ms_per_delivery.toFixed(3)} | ${r.failed} |`,
+    ),
+    '',
+    '| what | figure | target | met |',
+    '|---|---|---|---|',
+    `| Submit: POST /v1/deliveries / minimal route, equal concurrency | ${ratio === undefined ? '-' : ratio.toFixed(2)} | ≥ 0.5 | ${ratio === undefined ? 'not measured' : ratio >= 0.5 ? 'yes' : '**no**'} |`,
+    `| Batch submit: deliveries/s (${BATCH} a request) / minimal route | ${batch && floor ? (batch.deliveries_per_s / floor.deliveries_per_s).toFixed(2) : '-'} | reported | - |`,
+    '',
+  ];
+  console.log(`\n${lines.join('\n')}`);
+  const summary = { bench: 'submit', quick: QUICK, seconds: SECONDS, rounds: ROUNDS, ratio_to_minimal: ratio, rows };
+  console.log(`\n${JSON.stringify(summary)}`);
+  if (ROUTES.size === plan.length) writeBenchSection('submit', lines, summary);
 } finally {
   await loader.close();
   await api.close();
