@@ -213,7 +213,10 @@ async function s3(): Promise<void> {
       { name: 'lib default', once: async (i: number) => verified(`lib-d-${i}`, await libStorage.measure({ endpoint: server.endpoint, bucket, key: `lib-d-${i}`, file: file.path }), i) },
       { name: 'rclone default', once: async (i: number) => verified(`rclone-d-${i}`, await rclone(`rclone-d-${i}`, []), i) },
       { name: 'fleet equal', once: async (i: number) => verified(`fleet-e-${i}`, await fleetEqual.deliver('clip.mp4', destination(`fleet-e-${i}`)), i) },
-      ...variants.map(({ name, fleet }) => ({ name, once: async (i: number) => verified(`${name}-${i}`, await fleet.deliver('clip.mp4', destination(`${name.replace(' ', '-')}-${i}`)), i) })),
+      ...variants.map(({ name, fleet }) => {
+        const key = (i: number) => `${name.replace(' ', '-')}-${i}`;
+        return { name, once: async (i: number) => verified(key(i), await fleet.deliver('clip.mp4', destination(key(i))), i) };
+      }),
     ];
     // For development: only the rows named (BENCH_S3_ROWS="fleet equal,aws equal"); the report leaves the others out.
     const only = process.env.BENCH_S3_ROWS?.split(',').map((name) => name.trim());
