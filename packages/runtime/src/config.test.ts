@@ -40,7 +40,7 @@ describe('loadWorkerConfig', () => {
   });
 
   it('reads S3_PART_SIZE_MIB as MiB and refuses a part size S3 would not take, naming the setting', () => {
-    expect(loadWorkerConfig(base, ['s3'], '/srv').destinations.s3.partSize).toBe(12 * 1024 * 1024);
+    expect(loadWorkerConfig(base, ['s3'], '/srv').destinations.s3.partSize).toBe(8 * 1024 * 1024);
     expect(loadWorkerConfig({ ...base, S3_PART_SIZE_MIB: '64', S3_PARTS_IN_FLIGHT: '8' }, ['s3'], '/srv').destinations.s3).toMatchObject({ partSize: 64 * 1024 * 1024, partsInFlight: 8 });
     for (const [value, problem] of [
       ['4', /S3_PART_SIZE_MIB must be at least 5 MiB \(allowed: from 5 to 5120; got 4\)/],
