@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -220,8 +221,16 @@ describe('single PUT or multipart', () => {
     const sizes = requests.all().filter((r) => r.operation === 'UploadPart').map((r) => Number(r.headers['content-length']));
     expect(sizes).toEqual([...Array.from({ length: 12 }, () => 8 * MiB), 4 * MiB + 4321]);
     expect(await server.stored(BUCKET, 'choice/eight-mib-parts.mp4')).toEqual({ size: file.size, sha256: file.sha256 });
-    // Two in flight (a tenth of the file makes those 5 MiB parts): parts finishing out of order, two buffers taking turns.
-    await run(destination({ filename: 'choice/eight-mib-two.mp4' }), file, { partSize: 8 * MiB, partsInFlight: 2 });
+    // Two in flight (a tenth of the file makes those 5 MiB parts): parts finishing out of order, two buffers taking turns,
+    // filled by positional reads (as a path source is read), which would overwrite a buffer still being sent at once.
+    const source: UploadSource = {
+      ...fileSource(file),
+      async openReader() {
+        const handle = await openFile(file.path);
+        return { read: async (buffer, position) => (await handle.read(buffer, 0, buffer.length, position)).bytesRead, close: () => handle.close() };
+      },
+    };
+    await run(destination({ filename: 'choice/eight-mib-two.mp4' }), file, { partSize: 8 * MiB, partsInFlight: 2, source });
     expect(await server.stored(BUCKET, 'choice/eight-mib-two.mp4')).toEqual({ size: file.size, sha256: file.sha256 });
   });
 
