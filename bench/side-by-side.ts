@@ -149,13 +149,20 @@ async function s3(): Promise<void> {
   const bucket = 'bench';
   const server = await startS3Server({ buckets: [bucket] });
   const equal = { partMiB: 16, parallel: 4 };
+  const defaultOf = (name: string) => destinationSettingVariables().find((v) => v.name === name)?.defaultText;
+  const [defaultPartMiB, defaultParallel] = [defaultOf('S3_PART_SIZE_MIB'), defaultOf('S3_PARTS_IN_FLIGHT')];
   const fleetDefault = fleetOf({ WORKER_POOLS: 's3' });
   const fleetEqual = fleetOf({ WORKER_POOLS: 's3', S3_PART_SIZE_MIB: String(equal.partMiB), S3_PARTS_IN_FLIGHT: String(equal.parallel) });
-  await fleetDefault.start();
-  // The "equal settings" fleet row needs a part-size setting; an unknown variable would be ignored silently.
-  const fleetHasPartSize = destinationSettingVariables().some((v) => v.name === 'S3_PART_SIZE_MIB');
-  if (fleetHasPartSize) await fleetEqual.start();
-  else notes.push('The fleet has no S3 part-size setting (S3_PART_SIZE_MIB), so it has no "equal settings" S3 row.');
+  // For choosing defaults: more fleet rows, each its own worker process, as `MiB×parts` (BENCH_S3_FLEET_VARIANTS=5x4,8x4,32x4).
+  const variants = (process.env.BENCH_S3_FLEET_VARIANTS ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((text) => {
+      const [partMiB, parallel] = text.split('x').map(Number);
+      if (!Number.isInteger(partMiB) || !Number.isInteger(parallel)) throw new Error(`BENCH_S3_FLEET_VARIANTS: "${text}" is not like 8x4`);
+      return { name: `fleet ${partMiB}x${parallel}`, settings: `${partMiB} MiB × ${parallel}`, fleet: fleetOf({ WORKER_POOLS: 's3', S3_PART_SIZE_MIB: String(partMiB), S3_PARTS_IN_FLIGHT: String(parallel) }) };
+    });
+  for (const fleet of [fleetDefault, fleetEqual, ...variants.map((v) => v.fleet)]) await fleet.start();
   const libStorage = new ScriptProcess(join(import.meta.dirname, 'tools/lib-storage-upload.ts'), { AWS_ACCESS_KEY_ID: S3RVER_KEY, AWS_SECRET_ACCESS_KEY: S3RVER_SECRET });
   const awsConfig = (name: string, lines: string[]) => {
     const path = join(work, `aws-${name}.ini`);
@@ -205,18 +212,29 @@ async function s3(): Promise<void> {
       { name: 'aws default', once: async (i: number) => verified(`aws-d-${i}`, await aws(awsDefault, `aws-d-${i}`), i) },
       { name: 'lib default', once: async (i: number) => verified(`lib-d-${i}`, await libStorage.measure({ endpoint: server.endpoint, bucket, key: `lib-d-${i}`, file: file.path }), i) },
       { name: 'rclone default', once: async (i: number) => verified(`rclone-d-${i}`, await rclone(`rclone-d-${i}`, []), i) },
+      { name: 'fleet equal', once: async (i: number) => verified(`fleet-e-${i}`, await fleetEqual.deliver('clip.mp4', destination(`fleet-e-${i}`)), i) },
+      ...variants.map(({ name, fleet }) => {
+        const key = (i: number) => `${name.replace(' ', '-')}-${i}`;
+        return { name, once: async (i: number) => verified(key(i), await fleet.deliver('clip.mp4', destination(key(i))), i) };
+      }),
     ];
-    if (fleetHasPartSize) tools.push({ name: 'fleet equal', once: async (i: number) => verified(`fleet-e-${i}`, await fleetEqual.deliver('clip.mp4', destination(`fleet-e-${i}`)), i) });
-    const results = await interleaved(RUNS, tools);
+    // For development: only the rows named (BENCH_S3_ROWS="fleet equal,aws equal"); the report leaves the others out.
+    const only = process.env.BENCH_S3_ROWS?.split(',').map((name) => name.trim());
+    const results = await interleaved(RUNS, only ? tools.filter((t) => only.includes(t.name) || (only.includes('variants') && variants.some((v) => v.name === t.name))) : tools);
+    const rowOf = (r: Omit<Row, 'runs'>, name: string) => {
+      const runs = results.get(name);
+      if (runs) row(r, runs);
+    };
     const base = { section: 's3', path: 'S3 multipart (s3rver)', amount: fileBytes, unit: 'MiB/s' } as const;
-    if (fleetHasPartSize) row({ ...base, tool: 'fleet', settings: eq }, results.get('fleet equal')!);
-    row({ ...base, tool: 'AWS CLI v2', settings: eq }, results.get('aws equal')!);
-    row({ ...base, tool: 'lib-storage', settings: eq }, results.get('lib equal')!);
-    row({ ...base, tool: 'rclone', settings: eq }, results.get('rclone equal')!);
-    row({ ...base, tool: 'fleet', settings: 'defaults' }, results.get('fleet default')!);
-    row({ ...base, tool: 'AWS CLI v2', settings: 'defaults (8 MiB × 10)' }, results.get('aws default')!);
-    row({ ...base, tool: 'lib-storage', settings: 'defaults (5 MiB × 4)' }, results.get('lib default')!);
-    row({ ...base, tool: 'rclone', settings: 'defaults (5 MiB × 4)' }, results.get('rclone default')!);
+    rowOf({ ...base, tool: 'fleet', settings: eq }, 'fleet equal');
+    rowOf({ ...base, tool: 'AWS CLI v2', settings: eq }, 'aws equal');
+    rowOf({ ...base, tool: 'lib-storage', settings: eq }, 'lib equal');
+    rowOf({ ...base, tool: 'rclone', settings: eq }, 'rclone equal');
+    rowOf({ ...base, tool: 'fleet', settings: `defaults (${defaultPartMiB} MiB × ${defaultParallel})` }, 'fleet default');
+    rowOf({ ...base, tool: 'AWS CLI v2', settings: 'defaults (8 MiB × 10)' }, 'aws default');
+    rowOf({ ...base, tool: 'lib-storage', settings: 'defaults (5 MiB × 4)' }, 'lib default');
+    rowOf({ ...base, tool: 'rclone', settings: 'defaults (5 MiB × 4)' }, 'rclone default');
+    for (const { name, settings } of variants) rowOf({ ...base, tool: 'fleet', settings: `${settings} (variant)` }, name);
     // The AWS CLI's Python start-up is inside its figures (GNU time sees the whole process).
     const startup = await measureCommand(AWS, ['--version']);
     notes.push(`AWS CLI start-up (\`aws --version\`): ${startup.cpuSeconds.toFixed(2)} CPU s, inside its S3 figures.`);
@@ -224,6 +242,7 @@ async function s3(): Promise<void> {
     await libStorage.close();
     await fleetDefault.close();
     await fleetEqual.close();
+    for (const { fleet } of variants) await fleet.close();
     await server.close();
   }
 }

@@ -30,9 +30,13 @@ export class SourceRangeReader {
     private readonly signal?: AbortSignal,
   ) {}
 
-  /** The file's bytes [offset, offset + length). */
-  async read(offset: number, length: number): Promise<Buffer> {
-    const out = Buffer.allocUnsafe(length);
+  /**
+   * The file's bytes [offset, offset + length), in a new buffer or, given `into` (exactly
+   * `length` bytes), in that one: an adapter that reuses its part buffers (S3).
+   */
+  async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
+    if (into && into.length !== length) throw new RangeError(`a range of ${length} bytes cannot be read into ${into.length} bytes`);
+    const out = into ?? Buffer.allocUnsafe(length);
     if (length === 0) return out;
     if (this.source.openReader) {
       // No stream chunks to allocate and copy: each range is one positional read (or a few).

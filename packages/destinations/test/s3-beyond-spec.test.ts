@@ -14,6 +14,7 @@ import { FleetError, type UploadResult } from '@upload-fleet/core';
 import { s3ErrorAnswer, startHttpFront, type HttpFront } from '@upload-fleet/testkit';
 import { s3DestinationSchema, type S3Destination } from '../src/s3/definition.js';
 import { createS3Adapter } from '../src/s3/index.js';
+import { defaultDestinationsConfig } from '../src/definitions.js';
 import { fileSource, writeRandomFile, type SourceFile } from './behaviour/harness.js';
 import { testUploadContext } from './upload-context.js';
 import { S3RVER_KEY, S3RVER_SECRET, startS3Server, type LocalS3Server } from './behaviour/targets/s3.js';
@@ -60,7 +61,7 @@ function destination(overrides: Record<string, unknown> = {}): S3Destination {
 }
 
 function run(dest: S3Destination, file: SourceFile): Promise<UploadResult> {
-  const adapter = createS3Adapter({ partsInFlight: 2, forcePathStyle: undefined });
+  const adapter = createS3Adapter({ ...defaultDestinationsConfig().s3, partsInFlight: 2 });
   return adapter.upload(testUploadContext(dest, { source: fileSource(file), secrets: [S3RVER_SECRET, SESSION_TOKEN] }));
 }
 

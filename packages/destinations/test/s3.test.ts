@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -17,11 +18,13 @@ import { s3DestinationSchema, type S3Destination } from '../src/s3/definition.js
 import type { CheckpointStore, UploadSource } from '../src/index.js';
 import type { S3Checkpoint } from '../src/s3/checkpoint.js';
 import { createS3Adapter } from '../src/s3/index.js';
+import { DEFAULT_PART_SIZE_MIB } from '../src/s3/part-size.js';
 import { fileSource, memoryCheckpoints, writeRandomFile, type SourceFile } from './behaviour/harness.js';
 import { testUploadContext } from './upload-context.js';
 import { S3RVER_KEY, S3RVER_SECRET, startS3Server, type LocalS3Server } from './behaviour/targets/s3.js';
 
 const MiB = 1024 * 1024;
+const DEFAULT_PART_SIZE = DEFAULT_PART_SIZE_MIB * MiB;
 const BUCKET = 'videos';
 const localGuard = createNetworkGuard({ allowedPrivateHosts: ['127.0.0.1'] });
 
@@ -60,14 +63,16 @@ interface RunOptions {
   checkpoint?: CheckpointStore;
   onProgress?: (bytes: number) => void;
   partsInFlight?: number;
+  /** S3_PART_SIZE_MIB in bytes; the default's when not given. */
+  partSize?: number;
   forcePathStyle?: boolean;
   network?: NetworkGuard;
   source?: UploadSource;
 }
 
 function run(dest: S3Destination, file: SourceFile, options: RunOptions = {}): Promise<UploadResult> {
-  const adapter = createS3Adapter({ partsInFlight: options.partsInFlight ?? 4, forcePathStyle: options.forcePathStyle });
-  const { partsInFlight: _partsInFlight, forcePathStyle: _forcePathStyle, source = fileSource(file), network = localGuard, ...rest } = options;
+  const adapter = createS3Adapter({ partsInFlight: options.partsInFlight ?? 4, partSize: options.partSize ?? DEFAULT_PART_SIZE, forcePathStyle: options.forcePathStyle });
+  const { partsInFlight: _partsInFlight, partSize: _partSize, forcePathStyle: _forcePathStyle, source = fileSource(file), network = localGuard, ...rest } = options;
   return adapter.upload(testUploadContext(dest, { source, network, secrets: [S3RVER_SECRET], ...rest }));
 }
 
@@ -208,6 +213,34 @@ describe('single PUT or multipart', () => {
     expect(server.peak('UploadPart')).toBe(1);
   });
 
+  it('cuts the file in parts of S3_PART_SIZE_MIB, read into reused buffers: every byte exact, the last part shorter', async () => {
+    const file = await writeRandomFile(dir, 'eight-mib-parts.mp4', 100 * MiB + 4321);
+    const requests = watchRequests();
+    // One in flight: a single buffer carries all 13 parts.
+    await run(destination({ filename: 'choice/eight-mib-parts.mp4' }), file, { partSize: 8 * MiB, partsInFlight: 1 });
+    const sizes = requests.all().filter((r) => r.operation === 'UploadPart').map((r) => Number(r.headers['content-length']));
+    expect(sizes).toEqual([...Array.from({ length: 12 }, () => 8 * MiB), 4 * MiB + 4321]);
+    expect(await server.stored(BUCKET, 'choice/eight-mib-parts.mp4')).toEqual({ size: file.size, sha256: file.sha256 });
+    // Two in flight (a tenth of the file makes those 5 MiB parts): parts finishing out of order, two buffers taking turns,
+    // filled by positional reads (as a path source is read), which would overwrite a buffer still being sent at once.
+    const source: UploadSource = {
+      ...fileSource(file),
+      async openReader() {
+        const handle = await openFile(file.path);
+        return { read: async (buffer, position) => (await handle.read(buffer, 0, buffer.length, position)).bytesRead, close: () => handle.close() };
+      },
+    };
+    await run(destination({ filename: 'choice/eight-mib-two.mp4' }), file, { partSize: 8 * MiB, partsInFlight: 2, source });
+    expect(await server.stored(BUCKET, 'choice/eight-mib-two.mp4')).toEqual({ size: file.size, sha256: file.sha256 });
+  });
+
+  it('keeps S3\'s 5 MiB minimum and a tenth of the file in flight whatever part size is set', async () => {
+    const requests = watchRequests();
+    await run(destination({ filename: 'choice/large-setting.mp4' }), sixParts, { partSize: 64 * MiB, partsInFlight: 4 });
+    expect(requests.partsSent().sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await server.stored(BUCKET, 'choice/large-setting.mp4')).toEqual({ size: sixParts.size, sha256: sixParts.sha256 });
+  });
+
   it('holds in flight at most a tenth of the file, which is what a crash makes it send again', async () => {
     // 4 configured: 25 MiB (5 parts) go one at a time, 100 MiB (20 parts) two at a time.
     server.resetPeaks();
@@ -251,6 +284,21 @@ describe('resuming an interrupted multipart upload', () => {
     const resumed = await run(destination({ filename: `${key}.old` }), sixParts, { checkpoint: again });
     expect(resumed.checksum).toEqual({ algorithm: 'MD5', scope: 'parts', parts: 6, verified: false });
     expect(await server.stored(BUCKET, `${key}.old`)).toEqual({ size: sixParts.size, sha256: sixParts.sha256 });
+  });
+
+  it('resumes with the part size the upload started with, though S3_PART_SIZE_MIB changed since, every byte exact', async () => {
+    const file = await writeRandomFile(dir, 'resume-part-size.mp4', 100 * MiB + 99);
+    const key = 'resume/part-size.mp4';
+    const { store, signal } = interruptAfter(4);
+    expect((await failure(run(destination({ filename: key }), file, { checkpoint: store, signal, partSize: 8 * MiB, partsInFlight: 1 }))).code).toBe('UF_ABORTED');
+    expect((store.state as S3Checkpoint).partSize).toBe(8 * MiB);
+    const requests = watchRequests();
+    const result = await run(destination({ filename: key }), file, { checkpoint: store, partSize: 5 * MiB, partsInFlight: 2 });
+    const sent = requests.all().filter((r) => r.operation === 'UploadPart');
+    expect(sent.every((r) => r.partNumber! > 4) && sent.some((r) => r.partNumber === 13)).toBe(true);
+    expect(sent.filter((r) => r.partNumber !== 13).every((r) => Number(r.headers['content-length']) === 8 * MiB)).toBe(true);
+    expect(result.checksum).toMatchObject({ scope: 'parts', parts: 13, verified: true });
+    expect(await server.stored(BUCKET, key)).toEqual({ size: file.size, sha256: file.sha256 });
   });
 
   it('trusts ListParts over the checkpoint: a part missing from the checkpoint is not sent again', async () => {

@@ -38,4 +38,16 @@ describe('loadWorkerConfig', () => {
   it('requires ENCRYPTION_KEYS and WEBHOOK_SECRET and says how to make a key', () => {
     expect(() => loadWorkerConfig({}, ['http'])).toThrow(/ENCRYPTION_KEYS is required.*openssl rand -base64 32[\s\S]*WEBHOOK_SECRET/);
   });
+
+  it('reads S3_PART_SIZE_MIB as MiB and refuses a part size S3 would not take, naming the setting', () => {
+    expect(loadWorkerConfig(base, ['s3'], '/srv').destinations.s3.partSize).toBe(8 * 1024 * 1024);
+    expect(loadWorkerConfig({ ...base, S3_PART_SIZE_MIB: '64', S3_PARTS_IN_FLIGHT: '8' }, ['s3'], '/srv').destinations.s3).toMatchObject({ partSize: 64 * 1024 * 1024, partsInFlight: 8 });
+    for (const [value, problem] of [
+      ['4', /S3_PART_SIZE_MIB must be at least 5 MiB \(allowed: from 5 to 5120; got 4\)/],
+      ['5121', /S3_PART_SIZE_MIB must be at most 5120 MiB/],
+      ['16MB', /S3_PART_SIZE_MIB must be a whole number of MiB/],
+    ] as const) {
+      expect(() => loadWorkerConfig({ ...base, S3_PART_SIZE_MIB: value }, ['s3'], '/srv'), value).toThrow(problem);
+    }
+  });
 });

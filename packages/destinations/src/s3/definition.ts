@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { baseResultSchema, defineDestination, destinationSettings, NO_LIMITS } from '../definition.js';
 import { accept, booleanSetting, customSetting, evenWithOtherProblems, integerSetting, refuse, requiredString, secret, settingGroup } from '@upload-fleet/core';
 import { BUCKET_DEFAULT_ACL, objectParameterProblems, S3_ACL_CHOICES, S3_SSE, S3_STORAGE_CLASSES, SIGNED_URL_MAX_SECONDS } from './object-parameters.js';
+import { DEFAULT_PART_SIZE_MIB, MAX_PART_SIZE, MiB, MIN_PART_SIZE } from './part-size.js';
 import {
   CANNED_ACLS,
   DEFAULT_ENDPOINT_TEMPLATES,
@@ -147,6 +148,8 @@ export const s3Definition = defineDestination({
   settings: destinationSettings(
     settingGroup(
       integerSetting('S3_PARTS_IN_FLIGHT', { default: 4, min: 1, unit: 'parts' }),
+      // S3's part limits (part-size.ts): 5 MiB to 5 GiB. Huge files get larger parts, smaller ones smaller parts (docs/destinations/s3.md).
+      integerSetting('S3_PART_SIZE_MIB', { default: DEFAULT_PART_SIZE_MIB, min: MIN_PART_SIZE / MiB, max: MAX_PART_SIZE / MiB, unit: 'MiB' }),
       // Unset: automatic (path-style for s3host endpoints that are an IP or carry a port; MinIO: always).
       booleanSetting('S3_FORCE_PATH_STYLE', {}),
       // Endpoint templates of the S3-compatible providers, for jurisdictions, gateways and self-hosted installs.
@@ -157,6 +160,7 @@ export const s3Definition = defineDestination({
     ),
     (env): S3Settings => ({
       partsInFlight: env.S3_PARTS_IN_FLIGHT,
+      partSize: env.S3_PART_SIZE_MIB * MiB,
       forcePathStyle: env.S3_FORCE_PATH_STYLE,
       endpoints: { r2: env.S3_R2_ENDPOINT, b2: env.S3_B2_ENDPOINT, wasabi: env.S3_WASABI_ENDPOINT, spaces: env.S3_SPACES_ENDPOINT },
     }),
@@ -167,6 +171,8 @@ export const s3Definition = defineDestination({
 export interface S3Settings {
   /** Parts uploaded at once per upload (multipart). */
   partsInFlight: number;
+  /** Bytes per part for files large enough (S3_PART_SIZE_MIB); part-size.ts fits it to S3's limits and the file. */
+  partSize: number;
   /** Path-style URLs (http://host/bucket/key) for s3host endpoints. Default: only for hosts that are an IP or carry a port. */
   forcePathStyle: boolean | undefined;
   /** Endpoint templates of the named providers (providers.ts); each defaults to the provider's documented endpoint. */

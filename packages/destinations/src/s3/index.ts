@@ -60,7 +60,7 @@ async function upload(config: S3Settings, context: UploadContext<S3Destination>)
     const saved = parseCheckpoint(await context.checkpoint.load());
     const resumable = saved !== undefined && checkpointFits(saved, { endpoint: endpoint.id, bucket, key, size: source.size });
     // A started multipart upload is continued even if the chooser would now pick a single PUT.
-    const multipart = resumable || source.size > choosePartSize(source.size);
+    const multipart = resumable || source.size > choosePartSize(source.size, config.partSize, config.partsInFlight);
     log.info({ bucket, key, provider, host: endpoint.publicHost, bytes: source.size, multipart, resuming: resumable }, 'uploading to S3');
     for (const note of plan.notes) log.info({ provider }, note);
 
@@ -76,6 +76,7 @@ async function upload(config: S3Settings, context: UploadContext<S3Destination>)
             objectParams: objectParams(destination, context.contentType, plan),
             acl: { ...aclRequest(destination.acl), acl: plan.acl },
             partsInFlight: config.partsInFlight,
+            partSize: config.partSize,
             where,
             progress,
           },

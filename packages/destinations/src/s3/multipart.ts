@@ -15,6 +15,7 @@ import { countSentBytes } from './client.js';
 import { classifyS3Error, s3ErrorName, type S3Where } from './errors.js';
 import { choosePartSize, partCount, partRange, partsInFlightFor } from './part-size.js';
 import { SourceRangeReader } from '../source-ranges.js';
+import { PartBuffers } from './part-buffers.js';
 import { sendPartsInFlight } from '../parts-in-flight.js';
 import type { PartProgress } from '../part-progress.js';
 import { sendWithAcl, type AclOutcome } from './acl-fallback.js';
@@ -33,8 +34,9 @@ import { bareEtag, checkEtag, CHECKSUM_MISMATCH, ChecksumMismatch, md5Of, multip
  *    (NoSuchUpload) starts over. Otherwise CreateMultipartUpload, and the UploadId is
  *    saved before any part is sent.
  * 2. Send the missing parts, at most `partsInFlight` at once, each read from the source
- *    into memory at its own offset, with a Content-MD5, its ETag checked against that MD5
- *    (checksum.ts). The checkpoint is saved after each.
+ *    at its own offset into one of as many reused part buffers (part-buffers.ts), with a
+ *    Content-MD5, its ETag checked against that MD5 (checksum.ts). The checkpoint is saved
+ *    after each.
  * 3. CompleteMultipartUpload with every part's ETag, then clear the checkpoint.
  *
  * On failure: a permanent error aborts the multipart upload (AbortMultipartUpload) and
@@ -57,6 +59,8 @@ export interface MultipartJob {
   acl: AclRequest;
   /** S3_PARTS_IN_FLIGHT. */
   partsInFlight: number;
+  /** S3_PART_SIZE_MIB in bytes, for a new upload (a resumed one keeps its own part size). */
+  partSize: number;
   where: S3Where;
   progress: PartProgress;
 }
@@ -180,7 +184,7 @@ async function listParts(job: MultipartJob, uploadId: string): Promise<Map<numbe
 
 async function start(job: MultipartJob): Promise<UploadState> {
   const { context } = job;
-  const partSize = choosePartSize(job.size);
+  const partSize = choosePartSize(job.size, job.partSize, job.partsInFlight);
   context.signal.throwIfAborted();
   // Not cancelled once sent (the socket's idle timeout still bounds it): an UploadId that
   // S3 issued but we never saw could be neither resumed nor aborted.
@@ -206,11 +210,12 @@ async function start(job: MultipartJob): Promise<UploadState> {
  */
 async function sendMissingParts(job: MultipartJob, state: UploadState): Promise<void> {
   let saving: Promise<void> = Promise.resolve();
+  const buffers = new PartBuffers(state.partSize);
   try {
     await sendPartsInFlight({
       inFlight: partsInFlightFor(job.partsInFlight, state.partSize, job.size),
       signal: job.context.signal,
-      read: (signal) => missingParts(job, state, signal),
+      read: (signal) => missingParts(job, state, buffers, signal),
       send: async ({ partNumber, body }, signal) => {
         let sent: SentPart;
         try {
@@ -222,6 +227,7 @@ async function sendMissingParts(job: MultipartJob, state: UploadState): Promise<
         if (!sent.verified) state.verified = false;
         state.done.set(partNumber, { etag: sent.etag, size: body.length, md5: sent.md5 });
         job.progress.finished(partNumber, body.length);
+        buffers.give(body);
         saving = saving.then(() => saveCheckpoint(job, state));
       },
     });
@@ -230,14 +236,14 @@ async function sendMissingParts(job: MultipartJob, state: UploadState): Promise<
   }
 }
 
-/** The parts S3 does not hold, each read from the source when a sender asks for it. */
-async function* missingParts(job: MultipartJob, state: UploadState, signal: AbortSignal): AsyncGenerator<{ partNumber: number; body: Buffer }> {
+/** The parts S3 does not hold, each read from the source into a free part buffer when a sender asks for it. */
+async function* missingParts(job: MultipartJob, state: UploadState, buffers: PartBuffers, signal: AbortSignal): AsyncGenerator<{ partNumber: number; body: Buffer }> {
   const reader = new SourceRangeReader(job.context.source, 's3', signal);
   try {
     for (let partNumber = 1; partNumber <= partCount(job.size, state.partSize); partNumber += 1) {
       if (state.done.has(partNumber)) continue;
       const { offset, length } = partRange(partNumber, job.size, state.partSize);
-      yield { partNumber, body: await reader.read(offset, length) };
+      yield { partNumber, body: await reader.read(offset, length, buffers.take(length)) };
     }
   } finally {
     reader.close();

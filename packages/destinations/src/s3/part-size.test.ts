@@ -38,6 +38,38 @@ describe('choosePartSize', () => {
   });
 });
 
+describe('choosePartSize with an operator part size (S3_PART_SIZE_MIB) and parts in flight', () => {
+  it.each([
+    ['a 1 GiB file, 16 MiB × 4: exactly the setting', GiB, 16, 4, 16 * MiB],
+    ['a 640 MiB file, 16 MiB × 4: four parts fill its tenth', 640 * MiB, 16, 4, 16 * MiB],
+    ['a 256 MiB file, 16 MiB × 4: smaller parts keep four in flight within a tenth', 256 * MiB, 16, 4, 6 * MiB],
+    ['a 64 MiB file, 16 MiB × 4: never under 5 MiB', 64 * MiB, 16, 4, 5 * MiB],
+    ['a 10 MiB file, 16 MiB × 4: still two parts, as before', 10 * MiB, 16, 4, 5 * MiB],
+    ['a 1 TiB file, 16 MiB × 4: grown to fit 10,000 parts', TiB, 16, 4, 105 * MiB],
+    ['a 5 TiB file, 64 MiB × 4: grown to fit 10,000 parts', 5 * TiB, 64, 4, 525 * MiB],
+    ['a 100 GiB file, 5 GiB × 1: S3\'s largest part', 100 * GiB, 5120, 1, MAX_PART_SIZE],
+    ['a 100 GiB file, 64 MiB × 1', 100 * GiB, 64, 1, 64 * MiB],
+  ])('%s', (_name, size, partMiB, inFlight, expected) => {
+    expect(choosePartSize(size, partMiB * MiB, inFlight)).toBe(expected);
+  });
+
+  it('always fits S3\'s limits and keeps the parts in flight within a tenth of the file', () => {
+    const sizes = [6 * MiB, 64 * MiB, 200 * MiB + 5, 256 * MiB, GiB, 4 * GiB + 1, 48 * GiB, TiB + 1, MAX_OBJECT_SIZE];
+    for (const size of sizes) {
+      for (const [partMiB, configured] of [[5, 4], [16, 4], [64, 8], [5120, 1], [16, 32]] as const) {
+        const partSize = choosePartSize(size, partMiB * MiB, configured);
+        const what = `${size} bytes, ${partMiB} MiB × ${configured}`;
+        expect(partSize, what).toBeGreaterThanOrEqual(MIN_PART_SIZE);
+        expect(partSize, what).toBeLessThanOrEqual(Math.max(partMiB * MiB, choosePartSize(size)));
+        expect(partSize % MiB, what).toBe(0);
+        expect(partCount(size, partSize), what).toBeLessThanOrEqual(MAX_PARTS);
+        const inFlight = partsInFlightFor(configured, partSize, size);
+        if (partSize > MIN_PART_SIZE) expect(inFlight * partSize, what).toBeLessThanOrEqual(size * 0.1);
+      }
+    }
+  });
+});
+
 describe('partRange', () => {
   it('numbers parts from 1, the last one holding the rest', () => {
     const size = 12 * MiB + 3;

@@ -5,12 +5,18 @@
  * object is at most 5 TiB.
  */
 
-const MiB = 1024 * 1024;
+export const MiB = 1024 * 1024;
 
 export const MIN_PART_SIZE = 5 * MiB;
 export const MAX_PART_SIZE = 5 * 1024 * MiB;
 export const MAX_PARTS = 10_000;
 export const MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MiB;
+
+/**
+ * S3_PART_SIZE_MIB's default, chosen by measurement (docs/destinations/s3.md, "Why 8 MiB × 4"):
+ * larger parts cost a little less CPU, but more peak memory per upload.
+ */
+export const DEFAULT_PART_SIZE_MIB = 8;
 
 /**
  * Parts are held in memory while they are sent (so the SDK can retry one, and so each
@@ -20,16 +26,30 @@ export const MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MiB;
 export const MAX_BUFFERED_BYTES = 512 * MiB;
 
 /**
- * The part size for a file: the smallest whole number of MiB that is at least 5 MiB and
- * fits the file in 10,000 parts. Small parts keep memory low and make a resume resend
- * little; whole MiB keep the numbers readable in logs. 1 TB gives 96 MiB parts, 5 TiB
- * gives 525 MiB parts.
+ * The most a crash may cost, as a share of the file: the parts in flight when a worker dies
+ * are lost (S3 keeps only whole parts), so they are sent again by the next attempt.
  */
-export function choosePartSize(size: number): number {
+export const MAX_RESEND_SHARE = 0.1;
+
+/**
+ * The part size for a file: the operator's part size (S3_PART_SIZE_MIB), within S3's rules
+ * and the resend budget, in whole MiB (readable in logs).
+ *
+ * - At least 5 MiB, and large enough to fit the file in 10,000 parts: a huge file gets
+ *   larger parts whatever was configured (1 TB: 96 MiB, 5 TiB: 525 MiB).
+ * - At most what keeps `inFlight` parts within MAX_RESEND_SHARE of the file, so a smaller
+ *   file keeps its parallelism with smaller parts (down to 5 MiB) instead of sending one
+ *   large part at a time, and a crash still resends at most a tenth of it: with 8 MiB × 4
+ *   (the defaults), a 256 MiB file goes in 6 MiB parts, 320 MiB and more in 8 MiB parts.
+ *
+ * The defaults (`preferred` 5 MiB, one in flight) give the smallest part that fits.
+ */
+export function choosePartSize(size: number, preferred = MIN_PART_SIZE, inFlight = 1): number {
   if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`not a file size: ${size}`);
   if (size > MAX_OBJECT_SIZE) throw new RangeError(`${size} bytes is more than S3's largest object (5 TiB)`);
-  const smallestFitting = Math.ceil(size / MAX_PARTS);
-  return Math.max(MIN_PART_SIZE, Math.ceil(smallestFitting / MiB) * MiB);
+  const smallestFitting = Math.max(MIN_PART_SIZE, Math.ceil(Math.ceil(size / MAX_PARTS) / MiB) * MiB);
+  const withinResendShare = Math.floor((size * MAX_RESEND_SHARE) / Math.max(1, inFlight) / MiB) * MiB;
+  return Math.max(smallestFitting, Math.min(preferred, withinResendShare, MAX_PART_SIZE));
 }
 
 /** Number of parts of a multipart upload (a 0-byte file never gets one: it is a single PUT). */
@@ -42,12 +62,6 @@ export function partRange(partNumber: number, size: number, partSize: number): {
   const offset = (partNumber - 1) * partSize;
   return { offset, length: Math.min(partSize, size - offset) };
 }
-
-/**
- * The most a crash may cost, as a share of the file: the parts in flight when a worker dies
- * are lost (S3 keeps only whole parts), so they are sent again by the next attempt.
- */
-export const MAX_RESEND_SHARE = 0.1;
 
 /**
  * Parts sent at once: the configured number, fewer when that many would hold more than

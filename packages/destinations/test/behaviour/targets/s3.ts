@@ -1,6 +1,7 @@
 import { s3DestinationSchema } from '../../../src/s3/definition.js';
 import { S3RVER_KEY, S3RVER_SECRET, startS3Server, startTcpProxy, freePort } from '@upload-fleet/testkit';
 import { createS3Adapter } from '../../../src/s3/index.js';
+import { defaultDestinationsConfig } from '../../../src/definitions.js';
 import type { BehaviourTarget, ErrorCase } from '../target.js';
 
 export { S3RVER_KEY, S3RVER_SECRET, startS3Server, type LocalS3Server, type S3Fault, type S3Request } from '@upload-fleet/testkit';
@@ -11,7 +12,7 @@ export { S3RVER_KEY, S3RVER_SECRET, startS3Server, type LocalS3Server, type S3Fa
 export async function createTarget(): Promise<BehaviourTarget> {
   const server = await startS3Server({ buckets: [BUCKET] });
   const proxy = await startTcpProxy(server.port);
-  const adapter = createS3Adapter({ partsInFlight: 4, forcePathStyle: undefined });
+  const adapter = createS3Adapter(defaultDestinationsConfig().s3);
   const destination = (name: string, overrides: Record<string, unknown> = {}) =>
     s3DestinationSchema.parse({
       type: 's3',
