@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './fleet.js';
+import { writeBenchSection } from './sections.js';
 import { summarize, type Row, type Summary } from './stats.js';
 
 export interface Report {
@@ -80,7 +81,8 @@ export function writeReport(report: Report): void {
   const lines: string[] = [
     '# Benchmarks',
     '',
-    'Written by `pnpm bench` (`bench/side-by-side.ts`); the same figures are in `docs/benchmarks.json`.',
+    'Written by `pnpm bench`: this part by `bench/side-by-side.ts` (the same figures in `docs/benchmarks.json`), the submit',
+    'path and Redis Cluster sections after it by `bench/submit.ts` and `bench/cluster.ts` (each suite rewrites only its own part).',
     'Each figure is the median of the runs, and the spread is the slowest and fastest run; the tools of one',
     'path run interleaved (1 2 3, 2 3 1, …) against the same local server and the same page-cached file, so a',
     'change of load hits each alike. Ratios are taken within this one run.',
@@ -122,7 +124,7 @@ export function writeReport(report: Report): void {
   lines.push('');
   if (report.notes.length) lines.push('## Notes', '', ...report.notes.map((n) => `- ${n}`), '');
   const out = process.env.BENCH_OUT ?? join(repoRoot, 'docs');
-  writeFileSync(join(out, 'benchmarks.md'), lines.join('\n'));
+  writeBenchSection('side-by-side', lines);
   writeFileSync(join(out, 'benchmarks.json'), `${JSON.stringify({ ...report, rows: report.rows.map((r) => ({ ...r, summary: summarize(r) })), targets: list }, null, 2)}\n`);
   console.log(lines.join('\n'));
 }
