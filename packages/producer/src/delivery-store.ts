@@ -45,6 +45,10 @@ export interface DeliveryRecord {
  * Marks upload i final; answers the generation to notify when this completed the delivery
  * (else 0) and then also the meta, so the caller learns the callback_url in the same round trip.
  */
+/** The name RECORD_FINAL_SCRIPT is defined under on a connection (ioredis defineCommand). */
+const RECORD_FINAL_COMMAND = 'uploadFleetRecordFinal';
+type RecordFinalCommand = Record<typeof RECORD_FINAL_COMMAND, (...args: readonly string[]) => Promise<unknown>>;
+
 const RECORD_FINAL_SCRIPT = `
 redis.call('HSET', KEYS[1], 'final:' .. ARGV[1], ARGV[2])
 if ARGV[3] == '1' then redis.call('HDEL', KEYS[1], 'deferral:' .. ARGV[1]) end
@@ -92,6 +96,10 @@ export class DeliveryStore {
     private readonly finalRecordReplicas?: FinalRecordReplicas,
   ) {
     this.layout = keyLayoutOf(redis, prefix);
+    // The final-record script runs on every upload: ioredis's defineCommand sends it by its
+    // SHA (EVALSHA, falling back to EVAL once after a NOSCRIPT) instead of its whole text,
+    // which Redis would otherwise read and hash on every call. Defined once per connection.
+    if (!(RECORD_FINAL_COMMAND in redis)) redis.defineCommand(RECORD_FINAL_COMMAND, { numberOfKeys: 1, lua: RECORD_FINAL_SCRIPT });
   }
 
   key(token: string): string {
@@ -184,17 +192,17 @@ export class DeliveryStore {
    */
   async recordEnd(token: string, index: number, record: FinalUploadRecord, options: { deferralMayExist?: boolean } = {}): Promise<{ generation: number; callbackUrl?: string }> {
     const clearDeferral = options.deferralMayExist ?? true;
-    const args = [RECORD_FINAL_SCRIPT, 1, this.key(token), String(index), JSON.stringify(record), clearDeferral ? '1' : '0'] as const;
+    const args = [this.key(token), String(index), JSON.stringify(record), clearDeferral ? '1' : '0'] as const;
     const durable = this.finalRecordReplicas;
     let answer: [number, string | null];
     if (!durable) {
-      answer = (await this.redis.eval(...args)) as [number, string | null];
+      answer = (await (this.redis as unknown as RecordFinalCommand)[RECORD_FINAL_COMMAND](...args)) as [number, string | null];
     } else {
       // WAIT in the same pipeline: it goes to the record's master (a pipeline is sent to the
       // node of its keys; WAIT has none) and waits for the script's write to reach replicas.
       const [[scriptError, scriptAnswer] = [], [waitError, acknowledged] = []] = (await this.redis
         .pipeline()
-        .eval(...args)
+        .eval(RECORD_FINAL_SCRIPT, 1, ...args)
         .call('WAIT', String(durable.replicas), String(durable.timeoutMs))
         .exec()) as [Error | null, unknown][];
       if (scriptError) throw scriptError;

@@ -95,8 +95,9 @@ describe('the Redis commands of one tiny delivery', () => {
     // callback_url read back), and BullMQ's finish that fetches the next job. No progress
     // write (a tiny file ends within its first second), no deferral or checkpoint to clear on
     // a first run, no lease without a concurrency cap. Before this was trimmed: 11 (hget | pttl |
-    // pttl | hdel | progress | progress | del | eval | hgetall | zrem | BullMQ's finish).
-    const perJob = ['hget', 'pttl,pttl', 'eval', 'evalsha'];
+    // pttl | hdel | progress | progress | del | eval | hgetall | zrem | BullMQ's finish). The
+    // final record's script goes by its SHA (defineCommand), as BullMQ's do.
+    const perJob = ['hget', 'pttl,pttl', 'evalsha', 'evalsha'];
     const names = roundTrips.map((t) => t.join(','));
     const first = names.indexOf('hget');
     expect(names.slice(first, first + perJob.length * deliveries), names.join(' | ')).toEqual(Array.from({ length: deliveries }, () => perJob).flat());

@@ -78,7 +78,8 @@ async function upload(context: UploadContext<HttpDestination>): Promise<UploadRe
           contentType: context.contentType,
           fields: destination.fields,
         });
-  log.info({ host: target.host, method: destination.method, bytes: source.size }, 'uploading to the HTTP destination');
+  // Debug: the processor logs every upload's start and end at info already (one line each).
+  log.debug({ host: target.host, method: destination.method, bytes: source.size }, 'uploading to the HTTP destination');
 
   const headers = headersFor(context, target, body);
   const request = send(context, target, headers);
@@ -103,7 +104,7 @@ async function upload(context: UploadContext<HttpDestination>): Promise<UploadRe
       throw errorForAnswer(target, response.statusCode, response.headers, text);
     }
     context.reportProgress(source.size);
-    log.info({ host: target.host, status: response.statusCode }, 'uploaded to the HTTP destination');
+    log.debug({ host: target.host, status: response.statusCode }, 'uploaded to the HTTP destination');
     delivered = true;
     // The answer is stored and shown by the status API: an endpoint that echoes the
     // request's credentials (many debug endpoints do) must not get them stored.

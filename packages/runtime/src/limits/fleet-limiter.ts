@@ -19,6 +19,10 @@ export type Decision =
   | { allowed: true; permit: Permit }
   | { allowed: false; waitMs: number; reason: 'window' | 'concurrency' | 'paused' };
 
+/** The name ACQUIRE is defined under on a connection (ioredis defineCommand). */
+const ACQUIRE_COMMAND = 'uploadFleetLimitAcquire';
+type AcquireCommand = Record<typeof ACQUIRE_COMMAND, (...args: (string | number)[]) => Promise<unknown>>;
+
 const ACQUIRE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -109,6 +113,10 @@ export class FleetLimiter {
 
   constructor(private readonly options: FleetLimiterOptions) {
     this.layout = keyLayoutOf(options.connection, options.prefix);
+    // Sent by its SHA (EVALSHA, EVAL once after a NOSCRIPT) rather than its whole text on
+    // every upload of a limited pool; the number of keys varies with the rules, so it is
+    // the first argument (no numberOfKeys).
+    if (!(ACQUIRE_COMMAND in options.connection)) options.connection.defineCommand(ACQUIRE_COMMAND, { lua: ACQUIRE });
   }
 
   rulesFor(type: DestinationType, key: string): KeyRules | undefined {
@@ -139,7 +147,7 @@ export class FleetLimiter {
     const typePausedForMs = await connection.pttl(this.typePauseKey(type));
     if (typePausedForMs > 0) return { allowed: false, waitMs: typePausedForMs, reason: 'paused' };
     const args = [member, rules.windows.length, rules.concurrency ?? 0, this.options.leaseTtlMs, ...rules.windows.flatMap((w) => [w.limit, w.windowMs]), leaseHolder];
-    const [allowed, waitMs, reason] = (await connection.eval(ACQUIRE, keys.windows.length + 2, ...keys.windows, keys.leases, keys.pause, ...args)) as [number, number, string];
+    const [allowed, waitMs, reason] = (await (connection as unknown as AcquireCommand)[ACQUIRE_COMMAND](keys.windows.length + 2, ...keys.windows, keys.leases, keys.pause, ...args)) as [number, number, string];
     if (allowed === 1) return { allowed: true, permit: this.permit(type, key, member, leaseHolder, keys, rules) };
     return { allowed: false, waitMs: Math.max(1, Number(waitMs)), reason: reason as 'window' | 'concurrency' | 'paused' };
   }
