@@ -1,4 +1,5 @@
-import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { FleetError } from '@upload-fleet/core';
@@ -45,16 +46,14 @@ export async function openPathSource(requestedPath: string, sourceRoot: string):
   };
 
   async function openChecked(): Promise<FileHandle> {
-    // Resolve again: between the check above and now (a retry may come hours later) a
-    // path component could have been replaced by a symlink that leads elsewhere.
-    const current = await realFileInside(realRoot, candidate, description);
-    const handle = await open(current, 'r').catch((error: unknown) => {
-      throw notFoundOr(error, description);
-    });
+    // Check again: between the check above and now (a retry may come hours later) a path
+    // component could have been replaced by a symlink that leads elsewhere.
+    const handle = await openInside(realRoot, candidate, description);
     try {
       // The destination was promised `size` bytes (Content-Length, resumable sessions):
       // a file rewritten since must be opened afresh, not sent half old, half new.
       const now = await handle.stat();
+      if (!now.isFile()) throw new FleetError('UF_SOURCE_NOT_FOUND', `Source path "${description}" is not a regular file any more`);
       if (now.size !== size) {
         throw new FleetError('UF_SOURCE_CHANGED', `Source "${description}" changed size while the upload ran (${size} bytes, now ${now.size}); the upload will start again`);
       }
@@ -92,6 +91,35 @@ async function realRootOf(root: string): Promise<string> {
     throw new FleetError('UF_CONFIGURATION', `SOURCE_ROOT "${root}" cannot be read (${codeOf(error)})`, { cause: error });
   }
 }
+
+/**
+ * Opens the file and checks where the opened file really is: on Linux the kernel's name of
+ * the open descriptor (/proc/self/fd/N, one readlink) rather than a realpath before the
+ * open, which costs a walk of every path component per upload and leaves a moment between
+ * the check and the open for a swap. O_NONBLOCK: a FIFO swapped in does not hang the open
+ * (on a regular file the flag does nothing). Elsewhere (no /proc) realpath, then open.
+ */
+async function openInside(realRoot: string, candidate: string, description: string): Promise<FileHandle> {
+  if (!procFdAvailable) {
+    const current = await realFileInside(realRoot, candidate, description);
+    return await open(current, 'r').catch((error: unknown) => {
+      throw notFoundOr(error, description);
+    });
+  }
+  const handle = await open(candidate, constants.O_RDONLY | constants.O_NONBLOCK).catch((error: unknown) => {
+    throw notFoundOr(error, description);
+  });
+  try {
+    const real = await readlink(`/proc/self/fd/${handle.fd}`);
+    if (!isInside(realRoot, real)) throw forbidden(description, 'is a symbolic link that leads outside SOURCE_ROOT');
+    return handle;
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+const procFdAvailable = process.platform === 'linux' && existsSync('/proc/self/fd');
 
 /** The real path of a file, refused unless it lies inside the real root (symlinks resolved). */
 async function realFileInside(realRoot: string, candidate: string, description: string): Promise<string> {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -145,6 +146,23 @@ describe('path sources', () => {
     rmSync(join(root, 'renders', 'swapped.mp4'));
     symlinkSync(join(outside, 'secret.txt'), join(root, 'renders', 'swapped.mp4'));
     expect((await fleetErrorOf(swapped.open())).code).toBe('UF_SOURCE_FORBIDDEN');
+  });
+
+  it('fails open() when a directory on the path became an escaping symlink, or the file a FIFO, after the check', async () => {
+    mkdirSync(join(root, 'renders', 'day'));
+    writeFileSync(join(root, 'renders', 'day', 'cut.mp4'), CONTENT);
+    writeFileSync(join(outside, 'cut.mp4'), CONTENT);
+    const moved = await openSource({ path: 'renders/day/cut.mp4' }, options());
+    rmSync(join(root, 'renders', 'day'), { recursive: true });
+    symlinkSync(outside, join(root, 'renders', 'day'));
+    expect((await fleetErrorOf(moved.openReader!())).code).toBe('UF_SOURCE_FORBIDDEN');
+
+    writeFileSync(join(root, 'renders', 'pipe.mp4'), CONTENT);
+    const piped = await openSource({ path: 'renders/pipe.mp4' }, options());
+    rmSync(join(root, 'renders', 'pipe.mp4'));
+    execFileSync('mkfifo', [join(root, 'renders', 'pipe.mp4')]);
+    // Refused, not left waiting for a writer that never comes.
+    expect((await fleetErrorOf(piped.openReader!())).code).toBe('UF_SOURCE_NOT_FOUND');
   });
 
   it('fails open() when the file changed size since it was opened', async () => {
