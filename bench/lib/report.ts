@@ -83,6 +83,7 @@ export function writeReport(report: Report): void {
     '',
     'Written by `pnpm bench`: this part by `bench/side-by-side.ts` (the same figures in `docs/benchmarks.json`), the submit',
     'path and Redis Cluster sections after it by `bench/submit.ts` and `bench/cluster.ts` (each suite rewrites only its own part).',
+    'What each change to these paths bought, and what was tried and did not help: `docs/performance-changes.md`.',
     'Each figure is the median of the runs, and the spread is the slowest and fastest run; the tools of one',
     'path run interleaved (1 2 3, 2 3 1, …) against the same local server and the same page-cached file, so a',
     'change of load hits each alike. Ratios are taken within this one run.',
