@@ -33,7 +33,8 @@ export class Fleet {
   async start(): Promise<void> {
     for (let i = 0; i < (this.options.processes ?? 1); i += 1) {
       // BENCH_WORKER_NODE_ARGS: Node options for the workers alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-      const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+      // The worker runs with the young-generation cap the image gives it (deploy/docker-entrypoint.sh).
+      const nodeArgs = ['--max-semi-space-size=8', ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
       const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'apps/worker/dist/main.js')], {
         cwd: repoRoot,
         env: {

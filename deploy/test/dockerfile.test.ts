@@ -148,6 +148,8 @@ describe('deploy/Dockerfile', () => {
     const script = readRepoFile('deploy/docker-entrypoint.sh');
     expect(script).toContain(`  ${IMAGE_APPS.join(' | ')})`);
     expect(script).toContain('exec node "/app/apps/$app/dist/main.js" "$@"');
+    // The worker's peak RSS target (issue 12) holds only with the young generation capped.
+    expect(script).toContain('if [ "$app" = worker ]; then export NODE_OPTIONS="--max-semi-space-size=8');
     for (const app of IMAGE_APPS) expect(existsSync(join(REPO_ROOT, `apps/${app}/src/main.ts`)), `apps/${app}/src/main.ts`).toBe(true);
     const unknown = spawnSync('sh', [join(REPO_ROOT, 'deploy/docker-entrypoint.sh'), 'fleet'], { encoding: 'utf8' });
     expect(unknown.status).toBe(64);
