@@ -154,10 +154,12 @@ describe('status and cancel', () => {
 
 describe('--wait', () => {
   it('follows a real upload: progress lines with bytes, rate and ETA, then the file URL; exit 0', async () => {
-    // Big and slow enough that socket buffers cannot swallow it: ~4 s, a progress report a second.
-    const size = 12 * 1024 * 1024;
+    // Big and slow enough that socket buffers cannot swallow it: ~4 s, a progress report a
+    // second. The worker writes a file in 4 MiB steps and loopback buffers hold several MiB,
+    // so the file is many steps larger than what the buffers take at once.
+    const size = 32 * 1024 * 1024;
     const source = h.writeSource('progress.mp4', size);
-    h.receiver.setThrottle(3 * 1024 * 1024);
+    h.receiver.setThrottle(8 * 1024 * 1024);
     try {
       const run = await h.cli(['submit', '--source-path', source, '--destination', JSON.stringify(httpDestination('/in/progress')), '--wait']);
       expect(run.code, run.stderr).toBe(0);
@@ -166,7 +168,7 @@ describe('--wait', () => {
       expect(result.join('\n')).toContain(`${token}  completed`);
       expect(result.join('\n')).toContain(`#0 http  completed  ${h.receiver.url}/in/progress`);
       // Standard error is not a terminal here: plain lines, one per change.
-      const progress = run.stderr.split('\n').filter((line) => /^#0 http +active {2}[\d.]+ (B|KiB|MiB) \/ 12\.0 MiB \(\d+%\) {2}.+\/s {2}ETA (--|\d\S*)$/.test(line));
+      const progress = run.stderr.split('\n').filter((line) => /^#0 http +active {2}[\d.]+ (B|KiB|MiB) \/ 32\.0 MiB \(\d+%\) {2}.+\/s {2}ETA (--|\d\S*)$/.test(line));
       expect(progress.length, run.stderr).toBeGreaterThanOrEqual(2);
       expect(progress.some((line) => /\d MiB\/s {2}ETA \d/.test(line)), run.stderr).toBe(true);
       expect(run.stderr).toMatch(/#0 http +completed/);
