@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyLayout, shardFor } from '@upload-fleet/core';
 import { freePort, redisConnectionFromConfig } from '@upload-fleet/redis';
-import { deletePrefix, startApp, startHttpReceiver, startTestRedisCluster, started, startWorker, until, type HttpReceiver, type TestRedisCluster, type WorkerProcess } from '@upload-fleet/testkit';
+import { deletePrefix, startApp, startHttpReceiver, startClusterForTests, started, startWorker, until, type HttpReceiver, type WorkerProcess } from '@upload-fleet/testkit';
 
 /**
  * Exactly once across processes on a three-master Redis Cluster with a plain prefix (the
@@ -15,14 +15,7 @@ import { deletePrefix, startApp, startHttpReceiver, startTestRedisCluster, start
  * is split into three shards (POOL_SHARDS, read by the API and every worker from the
  * environment), and the receivers are accounts spread over all three.
  */
-let cluster: TestRedisCluster | undefined;
-let unavailable = '';
-try {
-  cluster = await startTestRedisCluster();
-} catch (error) {
-  unavailable = (error as Error).message.split('\n')[0]!;
-  console.warn(`SKIPPED apps/worker/test/cluster-processes.test.ts: redis-server cannot start a cluster here (${unavailable})`);
-}
+const { cluster, unavailable } = await startClusterForTests('apps/worker/test/cluster-processes.test.ts');
 
 const KEY = `k1:${Buffer.alloc(32, 5).toString('base64')}`;
 const API_KEY = 'render-farm-key-5d2c8a';

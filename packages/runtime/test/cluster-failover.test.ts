@@ -7,7 +7,7 @@ import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, keyLayout } from '@upload-fleet/core';
 import { masterNodes } from '@upload-fleet/redis';
-import { deletePrefix, startHttpReceiver, startTestRedisCluster, type HttpReceiver, type TestRedisCluster } from '@upload-fleet/testkit';
+import { deletePrefix, startHttpReceiver, startClusterForTests, type HttpReceiver } from '@upload-fleet/testkit';
 import { DeliveryStore, Producer } from '@upload-fleet/producer';
 import { startWorkerFleet, type WorkerFleet } from '../src/index.js';
 import { testConfig } from './fleet-harness.js';
@@ -26,15 +26,8 @@ import { testConfig } from './fleet-harness.js';
  * What remains (README, Redis Cluster, "Failover"): a record write acknowledged by a master
  * that dies before its replica has it.
  */
-let cluster: TestRedisCluster | undefined;
-let unavailable = '';
-try {
-  // A short node timeout: the replica takes over about a second after the kill.
-  cluster = await startTestRedisCluster({ replicas: true, nodeTimeoutMs: 1_000 });
-} catch (error) {
-  unavailable = (error as Error).message.split('\n')[0]!;
-  console.warn(`SKIPPED packages/runtime/test/cluster-failover.test.ts: redis-server cannot start a cluster here (${unavailable})`);
-}
+// A short node timeout: the replica takes over about a second after the kill.
+const { cluster, unavailable } = await startClusterForTests('packages/runtime/test/cluster-failover.test.ts', { replicas: true, nodeTimeoutMs: 1_000 });
 
 describe.skipIf(!cluster)(`the fleet through a master failover${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   const prefix = `uft-failover-${randomUUID().slice(0, 8)}`;

@@ -5,21 +5,14 @@ import { SecretBox, keyLayout } from '@upload-fleet/core';
 import { DEFINITIONS, DESTINATION_TYPES } from '@upload-fleet/destinations/definitions';
 import { Producer } from '@upload-fleet/producer';
 import { masterNodes } from '@upload-fleet/redis';
-import { countRoundTrips, deletePrefix, startTestRedisCluster, type RoundTripLog, type TestRedisCluster } from '@upload-fleet/testkit';
+import { countRoundTrips, deletePrefix, startClusterForTests, type RoundTripLog } from '@upload-fleet/testkit';
 
 /**
  * The spread key layout on a three-master Redis Cluster (@upload-fleet/core KeyLayout):
  * under a mixed load of every registered destination type, every master holds a share of
  * the keys; and what one submit costs there in round trips.
  */
-let cluster: TestRedisCluster | undefined;
-let unavailable = '';
-try {
-  cluster = await startTestRedisCluster();
-} catch (error) {
-  unavailable = (error as Error).message.split('\n')[0]!;
-  console.warn(`SKIPPED packages/runtime/test/cluster-layout.test.ts: redis-server cannot start a cluster here (${unavailable})`);
-}
+const { cluster, unavailable } = await startClusterForTests('packages/runtime/test/cluster-layout.test.ts');
 
 /** A delivery of one upload to a type's documented example, its account varied where the example names one. */
 function deliveryTo(type: (typeof DESTINATION_TYPES)[number], n: number) {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, keyLayout, SecretBox, shardFor, type PoolShards } from '@upload-fleet/core';
 import { Producer } from '@upload-fleet/producer';
 import { redisConnectionFromConfig, redisEnvSchema, type RedisConnection } from '@upload-fleet/redis';
-import { deletePrefix, dumpPrefix, startHttpReceiver, startTestRedisCluster, type HttpReceiver, type TestRedisCluster } from '@upload-fleet/testkit';
+import { deletePrefix, dumpPrefix, startHttpReceiver, startClusterForTests, type HttpReceiver } from '@upload-fleet/testkit';
 import { startWorkerFleet, workerConfig, type WorkerFleet } from '../src/index.js';
 import { testConfig } from './fleet-harness.js';
 
@@ -17,14 +17,7 @@ import { testConfig } from './fleet-harness.js';
  * http limit key: the receiver's host and port), the workers of the pool consume all three
  * shards, and cancel and status find a job on its shard. Each receiver is one account.
  */
-let cluster: TestRedisCluster | undefined;
-let unavailable = '';
-try {
-  cluster = await startTestRedisCluster();
-} catch (error) {
-  unavailable = (error as Error).message.split('\n')[0]!;
-  console.warn(`SKIPPED packages/runtime/test/cluster-shards.test.ts: redis-server cannot start a cluster here (${unavailable})`);
-}
+const { cluster, unavailable } = await startClusterForTests('packages/runtime/test/cluster-shards.test.ts');
 
 const SHARDS = 3;
 const poolShards: PoolShards = { http: SHARDS };

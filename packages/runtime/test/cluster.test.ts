@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, type DeliveryStatus } from '@upload-fleet/core';
 import { IdempotencyConflictError, type Producer } from '@upload-fleet/producer';
 import { clusterPrefixProblem, masterNodes, RedisConfigError, redisConnectionFromConfig, redisEnvSchema, type RedisConnection } from '@upload-fleet/redis';
-import { deletePrefix, dumpPrefix, startHttpReceiver, startTestRedisCluster, type HttpReceiver, type TestRedisCluster } from '@upload-fleet/testkit';
+import { deletePrefix, dumpPrefix, startHttpReceiver, startClusterForTests, type HttpReceiver } from '@upload-fleet/testkit';
 import { assertNoEviction, FleetLimiter, SIGNATURE_HEADER, startWorkerFleet, type LimitRules, type WorkerFleet } from '../src/index.js';
 import { testConfig, WEBHOOK_SECRET } from './fleet-harness.js';
 
@@ -19,14 +19,7 @@ import { testConfig, WEBHOOK_SECRET } from './fleet-harness.js';
  * tagged by what it belongs to, per-master checks). The fleet is the real one
  * (startWorkerFleet) given the cluster's seed nodes.
  */
-let cluster: TestRedisCluster | undefined;
-let unavailable = '';
-try {
-  cluster = await startTestRedisCluster();
-} catch (error) {
-  unavailable = (error as Error).message.split('\n')[0]!;
-  console.warn(`SKIPPED packages/runtime/test/cluster.test.ts: redis-server cannot start a cluster here (${unavailable})`);
-}
+const { cluster, unavailable } = await startClusterForTests('packages/runtime/test/cluster.test.ts');
 
 describe.skipIf(!cluster)(`the fleet on a three-master Redis Cluster${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   const prefix = `uft-cluster-${randomUUID().slice(0, 8)}`;

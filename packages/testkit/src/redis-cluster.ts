@@ -207,3 +207,18 @@ async function stopChild(child: ChildProcess): Promise<void> {
   child.kill('SIGTERM');
   await Promise.race([exited, sleep(5000).then(() => child.kill('SIGKILL'))]);
 }
+
+/**
+ * A cluster for a test file, or why there is none: a machine whose redis-server cannot run
+ * a cluster skips the file's cluster tests with the reason in their title and a warning,
+ * rather than failing them all at import.
+ */
+export async function startClusterForTests(testFile: string, options: TestRedisClusterOptions = {}): Promise<{ cluster?: TestRedisCluster; unavailable: string }> {
+  try {
+    return { cluster: await startTestRedisCluster(options), unavailable: '' };
+  } catch (error) {
+    const unavailable = (error as Error).message.split('\n')[0]!;
+    console.warn(`SKIPPED ${testFile}: redis-server cannot start a cluster here (${unavailable})`);
+    return { unavailable };
+  }
+}
