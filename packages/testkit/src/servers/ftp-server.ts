@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -217,17 +218,23 @@ export class Meter {
 }
 
 export async function storedFile(path: string): Promise<{ size: number; sha256: string } | undefined> {
-  let size: number;
+  // One open file for both the size and the bytes: a stat and a read by name can straddle a rename
+  // and mix the old file's size with the new file's bytes.
+  let file: FileHandle;
   try {
-    const stat = statSync(path);
-    if (!stat.isFile()) return undefined;
-    size = stat.size;
+    file = await open(path, 'r');
   } catch {
     return undefined;
   }
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return { size, sha256: hash.digest('hex') };
+  try {
+    const stat = await file.stat();
+    if (!stat.isFile()) return undefined;
+    const hash = createHash('sha256');
+    for await (const chunk of file.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
+    return { size: stat.size, sha256: hash.digest('hex') };
+  } finally {
+    await file.close();
+  }
 }
 
 
