@@ -22,9 +22,9 @@ import { AZURITE_ACCOUNT, AZURITE_KEY, S3RVER_KEY, S3RVER_SECRET, startAzurite, 
 import { writeRandomFile } from '../packages/destinations/test/behaviour/harness.js';
 import { Fleet, repoRoot } from './lib/fleet.js';
 import { startHttpSink } from './lib/http-sink.js';
-import { measureCommand, measureWhile, run, type Measurement } from './lib/measure.js';
+import { cpuSecondsOf, measureCommand, measureWhile, run, type Measurement } from './lib/measure.js';
 import { ScriptProcess } from './lib/script-process.js';
-import { interleaved, MiB, summarize, type Row } from './lib/stats.js';
+import { interleaved, MiB, offTheServerClock, summarize, type Row } from './lib/stats.js';
 import { writeReport } from './lib/report.js';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -206,7 +206,7 @@ async function s3(): Promise<void> {
   const verified = async (key: string, m: Measurement, run: number) => {
     // Reading a stored object back costs seconds per GiB: the first run of each tool is checked.
     if (run === 0) {
-      const stored = await server.stored(bucket, key);
+      const stored = await offTheServerClock(() => server.stored(bucket, key));
       if (stored?.sha256 !== storeFile.sha256) throw new Error(`S3 object ${key} differs from the file (${stored?.size ?? 'none'} bytes)`);
     }
     return m;
@@ -276,7 +276,7 @@ async function ftp(): Promise<void> {
       // --ftp-skip-pasv-ip: data connections to the control connection's address, through the same forwarders the fleet's go through.
       { name: 'curl -T', once: async (i) => checked(`curl-${i}.mp4`, await measureCommand('curl', ['-sS', '-f', '--ftp-skip-pasv-ip', '-T', file.path, `ftp://${server.host}/${server.uploadFolder}/curl-${i}.mp4`])) },
       { name: 'fleet', once: async (i) => checked(`fleet-${i}.mp4`, await fleet.deliver('clip.mp4', { type: 'ftp', host: server.host, filename: `/${server.uploadFolder}/fleet-${i}.mp4` })) },
-    ]);
+    ], { serverCpuSeconds: null });
     const base = { section: 'ftp', path: 'FTP (vsftpd)', amount: fileBytes, unit: 'MiB/s', settings: 'defaults' } as const;
     row({ ...base, tool: 'curl -T' }, results.get('curl -T')!);
     row({ ...base, tool: 'fleet' }, results.get('fleet')!);
@@ -298,7 +298,7 @@ async function azure(): Promise<void> {
   const job = (blob: string, method: string) => ({ url: `http://127.0.0.1:${azurite.port}/${AZURITE_ACCOUNT}`, account: AZURITE_ACCOUNT, key: AZURITE_KEY, container, blob, file: storeFile.path, method });
   const verified = async (name: string, m: Measurement, i: number) => {
     if (i === 0) {
-      const stored = await azurite.stored(container, name);
+      const stored = await offTheServerClock(() => azurite.stored(container, name));
       if (stored?.sha256 !== storeFile.sha256) throw new Error(`blob ${name} differs from the file`);
     }
     return m;
@@ -308,7 +308,7 @@ async function azure(): Promise<void> {
       { name: 'uploadFile', once: async (i) => verified(`file-${i}`, await sdk.measure(job(`file-${i}`, 'uploadFile')), i) },
       { name: 'uploadStream', once: async (i) => verified(`stream-${i}`, await sdk.measure(job(`stream-${i}`, 'uploadStream')), i) },
       { name: 'fleet', once: async (i) => verified(`fleet-${i}`, await fleet.deliver(storeFile.name, { type: 'azureblob', account: AZURITE_ACCOUNT, key: AZURITE_KEY, container, filename: `fleet-${i}` }), i) },
-    ]);
+    ], { serverCpuSeconds: () => cpuSecondsOf(azurite.pid) });
     const base = { section: 'azure', path: 'Azure Blob (azurite)', amount: storeFileBytes, unit: 'MiB/s', settings: 'defaults' } as const;
     row({ ...base, tool: '@azure/storage-blob uploadFile' }, results.get('uploadFile')!);
     row({ ...base, tool: '@azure/storage-blob uploadStream' }, results.get('uploadStream')!);

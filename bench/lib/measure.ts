@@ -19,6 +19,8 @@ export interface Measurement {
   /** user + system CPU seconds of the process. */
   cpuSeconds: number;
   peakRssMiB: number;
+  /** user + system CPU seconds of the server side meanwhile (see `interleaved`), when measured. */
+  serverCpuSeconds?: number;
 }
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux everywhere). */

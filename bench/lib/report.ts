@@ -105,6 +105,10 @@ export function writeReport(report: Report): void {
     '  /proc/<pid>/stat over the transfer. Per GiB of file for transfers, per job (ms) for the job rows.',
     '- **Peak RSS** is GNU time\'s maximum RSS for a command-line tool, VmHWM of /proc/<pid>/status for a long-lived',
     '  process (so a worker\'s figure is its peak over all runs of that path).',
+    '- **Server CPU** is the same figure for the server side over the same transfer: the bench\'s own process for the',
+    '  rows whose server runs in it (the HTTP sink, s3rver, the loopback receiver), azurite\'s process for Azure; not',
+    '  measured for FTP (vsftpd forks a process per session). Times the rate in GiB/s it is the cores the server kept',
+    '  busy: near 1 for a one-threaded JavaScript server (s3rver, azurite, the sink) means the row waited on the server.',
     '- The servers (the Node HTTP sink that counts and drops bodies, s3rver, vsftpd behind the testkit\'s counting',
     '  forwarders, azurite, redis-server) run on the same 2 cores as the client: the ceilings below show the loopback.',
     '',
@@ -112,13 +116,19 @@ export function writeReport(report: Report): void {
   for (const section of [...new Set(report.rows.map((r) => r.section))]) {
     const sectionRows = report.rows.filter((r) => r.section === section);
     const jobs = sectionRows[0]!.unit === 'jobs/s';
-    lines.push(`## ${section}`, '', `| path | tool | settings | ${jobs ? 'jobs/s' : 'MiB/s'} | spread | ${jobs ? 'CPU ms per job' : 'CPU s per GiB'} | peak RSS MiB | other |`, '|---|---|---|---|---|---|---|---|');
+    const server = !jobs && sectionRows.some((r) => summarize(r).serverCpu !== undefined);
+    lines.push(
+      `## ${section}`,
+      '',
+      `| path | tool | settings | ${jobs ? 'jobs/s' : 'MiB/s'} | spread | ${jobs ? 'CPU ms per job' : 'CPU s per GiB'} |${server ? ' server CPU s per GiB |' : ''} peak RSS MiB | other |`,
+      `|---|---|---|---|---|---|${server ? '---|' : ''}---|---|`,
+    );
     for (const r of sectionRows) {
       const s = summarize(r);
       const other = Object.entries(r.extra ?? {})
         .map(([k, v]) => `${k} ${fixed(v, 1)}`)
         .join(', ');
-      lines.push(`| ${r.path} | ${r.tool} | ${r.settings} | ${fixed(s.rate, jobs ? 0 : 1)} | ${fixed(s.rateMin, jobs ? 0 : 1)}–${fixed(s.rateMax, jobs ? 0 : 1)} | ${fixed(s.cpu)} | ${fixed(s.peakRssMiB, 0)} | ${other} |`);
+      lines.push(`| ${r.path} | ${r.tool} | ${r.settings} | ${fixed(s.rate, jobs ? 0 : 1)} | ${fixed(s.rateMin, jobs ? 0 : 1)}–${fixed(s.rateMax, jobs ? 0 : 1)} | ${fixed(s.cpu)} |${server ? ` ${fixed(s.serverCpu)} |` : ''} ${fixed(s.peakRssMiB, 0)} | ${other} |`);
     }
     lines.push('');
   }

@@ -18,6 +18,8 @@ export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2U
 export interface Azurite {
   /** Port of the blob service on 127.0.0.1. */
   readonly port: number;
+  /** azurite's process (the bench reads its CPU). */
+  readonly pid: number;
   /** A client of the development account, straight to azurite (no proxy). */
   readonly service: BlobServiceClient;
   /** Size and SHA-256 of a blob, read from azurite; undefined when there is none. */
@@ -58,6 +60,7 @@ export async function startAzurite(): Promise<Azurite> {
   });
   return {
     port,
+    pid: child.pid!,
     service,
     async stored(container, name) {
       const blob = service.getContainerClient(container).getBlobClient(name);
