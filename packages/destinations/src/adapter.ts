@@ -47,7 +47,11 @@ export interface UploadSource {
 
 /** An open file source: see `UploadSource.openReader`. */
 export interface SourceReader {
-  /** Reads into `buffer` from file position `position`; the bytes read (0 at the end of the file). */
+  /**
+   * Reads into `buffer` from file position `position`; the bytes read (0 at the end of the
+   * file). Memory in a SharedArrayBuffer may still be read by another thread after this
+   * returns (the worker hashes it in place): change it only by reading into it again.
+   */
   read(buffer: Uint8Array, position: number): Promise<number>;
   close(): Promise<void>;
 }

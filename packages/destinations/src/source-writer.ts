@@ -12,6 +12,9 @@ import type { UploadSource } from './adapter.js';
  */
 export const SOURCE_WRITE_CHUNK_BYTES = 4 * 1024 * 1024;
 
+/** Read buffers from this size on lie in a SharedArrayBuffer (see `writeSource`). */
+const SHARED_BUFFER_MIN_BYTES = 1024 * 1024;
+
 /**
  * Writes the source's bytes from `offset` to its end into `sink`, exactly `size - offset` of
  * them: a source that ends early or goes on past its size is UF_SOURCE_CHANGED, since the
@@ -73,7 +76,11 @@ export async function writeSource(source: UploadSource, offset: number, sink: Wr
     // 1 KiB file were megabytes of external memory per upload, and at a few hundred tiny
     // uploads a second the collections they forced cost half the worker's CPU.
     const bufferBytes = Math.max(1, Math.min(SOURCE_WRITE_CHUNK_BYTES, source.size - offset));
-    const buffers = [Buffer.allocUnsafeSlow(bufferBytes), Buffer.allocUnsafeSlow(bufferBytes)];
+    // Shared memory, so that the worker's whole-file SHA-256 hashes the bytes on its own
+    // thread without copying them (runtime's sources/sha256-thread.ts); a small file's
+    // buffers stay plain.
+    const allocate = () => (bufferBytes >= SHARED_BUFFER_MIN_BYTES ? Buffer.from(new SharedArrayBuffer(bufferBytes)) : Buffer.allocUnsafeSlow(bufferBytes));
+    const buffers = [allocate(), allocate()];
     /** One byte past the size: a read there that finds a byte means the file has grown. */
     const probe = Buffer.alloc(1);
     let position = offset;

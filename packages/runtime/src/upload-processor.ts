@@ -10,7 +10,7 @@ import type { FleetMetrics } from './metrics.js';
 import { throttledProgress } from './progress.js';
 import { retryDelayMs, withJitter, type BackoffOptions } from './retry-policy.js';
 import type { AccountKeys, FleetLimiter, Permit } from './limits/index.js';
-import { digestingSource, openSource } from './sources/index.js';
+import { digestingSource, openSource, type DigestingSource } from './sources/index.js';
 
 /** Reasons the runtime aborts an upload; adapters see them as `signal.reason`. */
 export const ABORT_SHUTDOWN = 'shutdown';
@@ -95,6 +95,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
     let permit: Permit | undefined;
     let leaseRenewal: NodeJS.Timeout | undefined;
     let bytesSent = 0;
+    let source: DigestingSource | undefined;
 
     try {
       // At-least-once is BullMQ's promise: a job whose outcome reached the delivery record can
@@ -139,7 +140,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
 
       if (!firstRun) await outcomes.clearDeferral(data.token, data.index);
       // The whole file's SHA-256 goes into every result, hashed from the bytes the adapter streams (sources/source-digest.ts).
-      const source = digestingSource(await openSource(data.source, { sourceRoot: options.sourceRoot, network: options.network }));
+      source = digestingSource(await openSource(data.source, { sourceRoot: options.sourceRoot, network: options.network }));
       const progress = throttledProgress(source.size, (p) => job.updateProgress(p));
       log.info({ source: source.description, bytes: source.size, limit_key: limitKey }, 'upload started');
 
@@ -238,6 +239,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       options.metrics.uploadRetried(adapter.type, error.code, seconds());
       throw new RetryableUploadError(failedReason, delayMs);
     } finally {
+      source?.close();
       clearInterval(leaseRenewal);
       await permit?.release().catch(() => undefined);
     }

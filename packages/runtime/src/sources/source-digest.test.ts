@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { UploadSource } from '@upload-fleet/destinations';
 import { FILE_READ_CHUNK_BYTES, openPathSource } from './path-source.js';
 import { digestingSource } from './source-digest.js';
+import { THREADED_SHA256_MIN_BYTES } from './sha256-thread.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'upload-fleet-digest-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -113,5 +114,43 @@ describe('the digesting source', () => {
     const readByAdapter = read();
     expect(await digesting.sha256()).toBe(expected);
     expect(read()).toBe(readByAdapter);
+  });
+});
+
+describe('the digesting source of a large file (hashed on a thread)', () => {
+  const large = randomBytes(THREADED_SHA256_MIN_BYTES + 3 * 1024 * 1024 + 17);
+  writeFileSync(join(dir, 'large.mp4'), large);
+  const largeSha256 = createHash('sha256').update(large).digest('hex');
+
+  it('hashes a stream and a resumed stream of it', async () => {
+    const whole = digestingSource(await openPathSource('large.mp4', dir));
+    expect(await drain(await whole.open())).toBe(large.length);
+    expect(await whole.sha256()).toBe(largeSha256);
+    const resumed = digestingSource(await openPathSource('large.mp4', dir));
+    await drain(await resumed.open(5 * 1024 * 1024 + 3));
+    expect(await resumed.sha256()).toBe(largeSha256);
+  });
+
+  it('hashes shared read buffers in place: a read into a buffer waits until the thread has hashed it', async () => {
+    const digesting = digestingSource(await openPathSource('large.mp4', dir));
+    const reader = await digesting.openReader!();
+    // Two shared buffers refilled at once, in turns, as writeSource does: a refill that did
+    // not wait would change bytes the thread has not hashed yet, and the digest would differ.
+    const buffers = [Buffer.from(new SharedArrayBuffer(1024 * 1024)), Buffer.from(new SharedArrayBuffer(1024 * 1024))];
+    let position = 0;
+    for (let turn = 0, bytesRead; (bytesRead = await reader.read(buffers[turn]!, position)) > 0; turn = 1 - turn) {
+      expect(buffers[turn]!.subarray(0, bytesRead).equals(large.subarray(position, position + bytesRead))).toBe(true);
+      position += bytesRead;
+    }
+    await reader.close();
+    expect(position).toBe(large.length);
+    expect(await digesting.sha256()).toBe(largeSha256);
+  });
+
+  it('drops the hash of an attempt that ends before its digest', async () => {
+    const digesting = digestingSource(await openPathSource('large.mp4', dir));
+    await drain(await digesting.open(), 4 * 1024 * 1024);
+    digesting.close();
+    await expect(digesting.sha256()).rejects.toThrow(/already computed or discarded/);
   });
 });

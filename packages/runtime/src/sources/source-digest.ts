@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import type { SourceReader, UploadSource } from '@upload-fleet/destinations';
+import { sha256For } from './sha256-thread.js';
 
 /**
  * The whole file's SHA-256, computed from the bytes the adapter streams, never by a second
@@ -15,34 +15,41 @@ import type { SourceReader, UploadSource } from '@upload-fleet/destinations';
  * an earlier attempt, and Node's crypto cannot carry a hash state across processes, so it
  * is not persisted), and parallel bytes beyond AHEAD_LIMIT_BYTES. That is a read of those
  * parts only: for a path source, the local file; for a URL source, a Range request.
+ *
+ * A large file is hashed on a thread (sha256-thread.ts), in place where the adapter reads
+ * into shared memory: a read into a buffer then waits until the thread has hashed what the
+ * last read put there.
  */
 export interface DigestingSource extends UploadSource {
   /** The file's SHA-256 (hex), reading once whatever this attempt did not stream. */
   sha256(): Promise<string>;
+  /** Drops the hash of an attempt that ends without `sha256()`. */
+  close(): void;
 }
 
 /** Out-of-order bytes held for the hash at most; beyond that they are read again at the end. */
 const AHEAD_LIMIT_BYTES = 64 * 1024 * 1024;
 
 export function digestingSource(source: UploadSource): DigestingSource {
-  const hash = createHash('sha256');
+  const hash = sha256For(source.size);
   let hashedUpTo = 0;
   let finished: string | undefined;
   /** Chunks that start beyond the hash's position, by start offset. */
   const ahead = new Map<number, Buffer>();
   let aheadBytes = 0;
 
-  const feed = (start: number, chunk: Buffer): void => {
+  /** Hashes or holds `chunk`; a promise while the thread reads the chunk's memory in place. */
+  const feed = (start: number, chunk: Buffer): Promise<void> | undefined => {
     const end = start + chunk.length;
-    if (finished !== undefined || end <= hashedUpTo) return;
+    if (finished !== undefined || end <= hashedUpTo) return undefined;
     if (start > hashedUpTo) {
       if (aheadBytes + chunk.length <= AHEAD_LIMIT_BYTES && !ahead.has(start)) {
         ahead.set(start, Buffer.from(chunk));
         aheadBytes += chunk.length;
       }
-      return;
+      return undefined;
     }
-    hash.update(chunk.subarray(hashedUpTo - start));
+    const hashing = hash.update(chunk.subarray(hashedUpTo - start));
     hashedUpTo = end;
     // Bytes kept for later may now be next.
     for (let progressed = true; progressed; ) {
@@ -58,15 +65,17 @@ export function digestingSource(source: UploadSource): DigestingSource {
         }
       }
     }
+    return hashing;
   };
 
   const tap = (stream: Readable, offset: number): Readable => {
     let position = offset;
     const tapped = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
-        feed(position, chunk);
+        const hashing = feed(position, chunk);
         position += chunk.length;
-        callback(null, chunk);
+        if (hashing) hashing.then(() => callback(null, chunk), callback);
+        else callback(null, chunk);
       },
     });
     stream.on('error', (error) => tapped.destroy(error));
@@ -81,15 +90,25 @@ export function digestingSource(source: UploadSource): DigestingSource {
       return tap(await source.open(offset), offset);
     },
     // A file source's positional reader, tapped the same way: the bytes are hashed from the
-    // adapter's own buffer before the adapter refills it (hash.update copies nothing it keeps).
+    // adapter's own buffer before the adapter refills it.
     ...(source.openReader
       ? {
           async openReader() {
             const reader = await source.openReader!();
+            /** Memory the thread is still hashing in place, by the buffer it lies in. */
+            const hashingIn = new Map<ArrayBufferLike, Promise<void>>();
             return {
               async read(buffer: Uint8Array, position: number) {
+                // The thread hashes in order: the last chunk in this memory is the one to wait for.
+                await hashingIn.get(buffer.buffer);
+                hashingIn.delete(buffer.buffer);
                 const bytes = await reader.read(buffer, position);
-                if (bytes > 0) feed(position, Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
+                if (bytes > 0) {
+                  const hashing = feed(position, Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
+                  // A thread that stopped fails the next read here and the digest: never unobserved.
+                  if (hashing) hashingIn.set(buffer.buffer, hashing);
+                  hashing?.catch(() => undefined);
+                }
                 return bytes;
               },
               close: () => reader.close(),
@@ -111,7 +130,7 @@ export function digestingSource(source: UploadSource): DigestingSource {
         let position = hashedUpTo;
         try {
           for await (const chunk of stream as AsyncIterable<Buffer>) {
-            feed(position, chunk.subarray(0, Math.max(0, gapEnd - position)));
+            await feed(position, chunk.subarray(0, Math.max(0, gapEnd - position)));
             position += chunk.length;
             if (position >= gapEnd) break;
           }
@@ -121,8 +140,12 @@ export function digestingSource(source: UploadSource): DigestingSource {
         if (position < gapEnd) throw new Error(`the source ended at byte ${position} of ${source.size} while its hash was computed`);
       }
       ahead.clear();
-      finished = hash.digest('hex');
+      finished = await hash.digest();
       return finished;
+    },
+    close() {
+      if (finished === undefined) hash.discard();
+      ahead.clear();
     },
   };
 }
@@ -136,7 +159,7 @@ async function feedFromReader(reader: SourceReader, from: number, to: number, fe
     for (let position = from; position < to; ) {
       const bytes = await reader.read(buffer.subarray(0, Math.min(buffer.length, to - position)), position);
       if (bytes === 0) throw new Error(`the source ended at byte ${position} while its hash was computed`);
-      feed(position, buffer.subarray(0, bytes));
+      await feed(position, buffer.subarray(0, bytes));
       position += bytes;
     }
   } finally {
