@@ -85,6 +85,36 @@ describe('writeSource', () => {
     }
   });
 
+  it('reads a small file once: the read that asks one byte past the size proves it ends there, or finds it grown', async () => {
+    const small = join(dir, 'small.mp4');
+    writeFileSync(small, bytes.subarray(0, 1024));
+    for (const [size, expected] of [[1024, 'complete'], [1000, 'grown']] as const) {
+      const asked: number[] = [];
+      const inner = fileSource(small, size);
+      const counting: UploadSource = {
+        ...inner,
+        openReader: async () => {
+          const reader = await inner.openReader!();
+          return { read: (buffer, position) => (asked.push(buffer.byteLength), reader.read(buffer, position)), close: reader.close };
+        },
+      };
+      const sink = slowSink();
+      const outcome = await writeSource(counting, 0, sink, { destination: 'http' }).then(() => 'complete', (e: unknown) => ((e as { code?: string }).code === 'UF_SOURCE_CHANGED' ? 'grown' : e));
+      expect(outcome).toBe(expected);
+      expect(asked).toEqual([size + 1]);
+      expect(sink.bytes).toBe(expected === 'complete' ? 1024 : 0);
+    }
+  });
+
+  it('proves the end with one read more when the last read fills a whole buffer (a size of whole buffers)', async () => {
+    const asked: number[] = [];
+    const inner = fileSource(path, 2 * SOURCE_WRITE_CHUNK_BYTES);
+    const reads = { ...inner, openReader: async () => { const reader = await inner.openReader!(); return { read: (buffer: Uint8Array, position: number) => (asked.push(buffer.byteLength), reader.read(buffer, position)), close: reader.close }; } };
+    await expect(writeSource(reads, SOURCE_WRITE_CHUNK_BYTES, slowSink(), { destination: 'http' })).rejects.toMatchObject({ code: 'UF_SOURCE_CHANGED', message: expect.stringMatching(/has more bytes/) });
+    // One whole buffer from the offset to the announced size, then the byte past it (the file goes on: grown).
+    expect(asked).toEqual([SOURCE_WRITE_CHUNK_BYTES, 1]);
+  });
+
   it('stops when the sink is destroyed under a write, and closes the file', async () => {
     let closed = false;
     const source = fileSource(path, bytes.length);

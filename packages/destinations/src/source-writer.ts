@@ -72,17 +72,16 @@ export async function writeSource(source: UploadSource, offset: number, sink: Wr
 
   const reader = await source.openReader();
   try {
-    // No larger than what is left to send (at least 1 byte): two full-size buffers for a
-    // 1 KiB file were megabytes of external memory per upload, and at a few hundred tiny
-    // uploads a second the collections they forced cost half the worker's CPU.
-    const bufferBytes = Math.max(1, Math.min(SOURCE_WRITE_CHUNK_BYTES, source.size - offset));
+    // No larger than what is left to send, and one byte (see below): two full-size buffers
+    // for a 1 KiB file were megabytes of external memory per upload, and at a few hundred
+    // tiny uploads a second the collections they forced cost half the worker's CPU.
+    const bufferBytes = Math.min(SOURCE_WRITE_CHUNK_BYTES, source.size - offset + 1);
     // Shared memory, so that the worker's whole-file SHA-256 hashes the bytes on its own
     // thread without copying them (runtime's sources/sha256-thread.ts); a small file's
     // buffers stay plain.
     const allocate = () => (bufferBytes >= SHARED_BUFFER_MIN_BYTES ? Buffer.from(new SharedArrayBuffer(bufferBytes)) : Buffer.allocUnsafeSlow(bufferBytes));
-    const buffers = [allocate(), allocate()];
-    /** One byte past the size: a read there that finds a byte means the file has grown. */
-    const probe = Buffer.alloc(1);
+    // The second only once a file needs more than one read.
+    const buffers: Buffer[] = [allocate()];
     let position = offset;
     let turn = 0;
     // The write of the other buffer, still under way while this one is filled.
@@ -91,19 +90,25 @@ export async function writeSource(source: UploadSource, offset: number, sink: Wr
     writing.catch(() => undefined);
     while (position < source.size) {
       options.signal?.throwIfAborted();
-      const buffer = buffers[turn]!;
+      const buffer = (buffers[turn] ??= allocate());
       turn = 1 - turn;
-      const bytes = await reader.read(buffer.subarray(0, Math.min(buffer.length, source.size - position)), position);
+      // The last read asks for one byte past the size where the buffer has room: a byte
+      // there means the file has grown, and a read of a regular file that stops at the size
+      // shows it ends there, with no read more to prove it (a tiny upload's one read).
+      const remaining = source.size - position;
+      const asked = Math.min(buffer.length, remaining + 1);
+      const bytes = await reader.read(buffer.subarray(0, asked), position);
       if (bytes === 0) throw changed(`it ended at byte ${position}`);
+      if (bytes > remaining) throw changed('it has more bytes');
       position += bytes;
-      if (position === source.size && (await reader.read(probe, position)) > 0) throw changed('it has more bytes');
+      if (position === source.size && asked === remaining && (await reader.read(Buffer.alloc(1), position)) > 0) throw changed('it has more bytes');
       await writing;
       writing = write(buffer.subarray(0, bytes));
       writing.catch(() => undefined);
     }
     await writing;
     // An empty source (nothing read above) is checked here.
-    if (position === offset && (await reader.read(probe, position)) > 0) throw changed('it has more bytes');
+    if (position === offset && (await reader.read(buffers[0]!, position)) > 0) throw changed('it has more bytes');
   } finally {
     await reader.close();
   }
