@@ -21,9 +21,12 @@ const suites: { file: string; env?: Record<string, string> }[] = [
 ];
 
 const only = process.env.BENCH_SUITES?.split(',');
+const started = Date.now();
+const minutesSince = (at: number) => ((Date.now() - at) / 60_000).toFixed(1);
 for (const suite of suites) {
   if (only && !only.includes(suite.file.replace(/\.ts$/, ''))) continue;
   console.warn(`\n== bench/${suite.file}`);
+  const suiteStarted = Date.now();
   const result = spawnSync(process.execPath, ['--conditions=development', '--import', 'tsx', join(import.meta.dirname, suite.file), ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...process.env, ...suite.env },
@@ -32,4 +35,7 @@ for (const suite of suites) {
     console.error(`bench/${suite.file} failed (exit ${result.status ?? result.signal})`);
     process.exit(1);
   }
+  // The whole run should stay within about 15 minutes: each suite's share shows where it goes.
+  console.warn(`== bench/${suite.file}: ${minutesSince(suiteStarted)} min`);
 }
+console.warn(`\npnpm bench: ${minutesSince(started)} min in all`);
