@@ -63,13 +63,20 @@ describe('the SHA-256 of a large file on a thread', () => {
     expect(await next.digest()).toBe(sha256(bytes));
   });
 
-  it('hashes a small file inline and a large one on the thread', async () => {
+  it('hashes a small file inline, and a large one on the thread when it is read into shared memory', async () => {
     const small = sha256For(THREADED_SHA256_MIN_BYTES - 1);
     // Inline: shared memory is hashed at once, so there is nothing to wait for.
     expect(small.update(shared(randomBytes(16)))).toBeUndefined();
     const large = sha256For(THREADED_SHA256_MIN_BYTES);
     expect(large.update(shared(randomBytes(16)))).toBeInstanceOf(Promise);
     large.discard();
+    // Read into plain buffers (S3's parts): inline, even a shared chunk later.
+    const parts = sha256For(THREADED_SHA256_MIN_BYTES);
+    const first = randomBytes(16);
+    const second = shared(randomBytes(16));
+    expect(parts.update(first)).toBeUndefined();
+    expect(parts.update(second)).toBeUndefined();
+    expect(await parts.digest()).toBe(sha256(Buffer.concat([first, second])));
     const inline = inlineSha256();
     inline.update(Buffer.from('upload-fleet'));
     expect(await inline.digest()).toBe(sha256(Buffer.from('upload-fleet')));

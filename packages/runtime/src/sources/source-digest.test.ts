@@ -117,7 +117,7 @@ describe('the digesting source', () => {
   });
 });
 
-describe('the digesting source of a large file (hashed on a thread)', () => {
+describe('the digesting source of a large file (hashed on a thread when read into shared buffers)', () => {
   const large = randomBytes(THREADED_SHA256_MIN_BYTES + 3 * 1024 * 1024 + 17);
   writeFileSync(join(dir, 'large.mp4'), large);
   const largeSha256 = createHash('sha256').update(large).digest('hex');

@@ -16,9 +16,9 @@ import { sha256For } from './sha256-thread.js';
  * is not persisted), and parallel bytes beyond AHEAD_LIMIT_BYTES. That is a read of those
  * parts only: for a path source, the local file; for a URL source, a Range request.
  *
- * A large file is hashed on a thread (sha256-thread.ts), in place where the adapter reads
- * into shared memory: a read into a buffer then waits until the thread has hashed what the
- * last read put there.
+ * A large file that the adapter reads into shared memory is hashed on a thread
+ * (sha256-thread.ts), in place: a read into a buffer then waits until the thread has hashed
+ * what the last read put there.
  */
 export interface DigestingSource extends UploadSource {
   /** The file's SHA-256 (hex), reading once whatever this attempt did not stream. */
