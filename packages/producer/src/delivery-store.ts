@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { keyLayoutOf, type DeferralRecord, type FinalUploadRecord, type KeyLayout, type WebhookStatus } from '@upload-fleet/core';
 import type { DestinationType } from '@upload-fleet/destinations/definitions';
@@ -71,6 +72,25 @@ if holder then return holder end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return false
 `;
+
+/**
+ * How often a final record follows its slot to a new owner, and the pause between: together
+ * longer than a failover (about 2 s with cluster-node-timeout 1 s; the worker's connection
+ * rides through 30 s of one, @upload-fleet/redis CLUSTER_FAILOVER_RIDE_THROUGH_MS).
+ */
+const CLUSTER_REDIRECT_ATTEMPTS = 100;
+const CLUSTER_REDIRECT_DELAY_MS = 100;
+
+/** Answers that say the command did not run on this node: another owns the slot, or it has none yet. */
+function isClusterRedirect(error: Error): boolean {
+  return /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /.test(error.message);
+}
+
+/** Has a cluster client learn the slots' owners again (a single server has none to learn). */
+async function refreshSlots(redis: Redis | Cluster): Promise<void> {
+  if (!('refreshSlotsCache' in redis)) return;
+  await new Promise<void>((resolve) => redis.refreshSlotsCache(() => resolve()));
+}
 
 /**
  * Final records kept on replicas before a worker acts on them (FINAL_RECORD_REPLICAS).
@@ -198,21 +218,43 @@ export class DeliveryStore {
     if (!durable) {
       answer = (await (this.redis as unknown as RecordFinalCommand)[RECORD_FINAL_COMMAND](...args)) as [number, string | null];
     } else {
-      // WAIT in the same pipeline: it goes to the record's master (a pipeline is sent to the
-      // node of its keys; WAIT has none) and waits for the script's write to reach replicas.
-      const [[scriptError, scriptAnswer] = [], [waitError, acknowledged] = []] = (await this.redis
-        .pipeline()
-        .eval(RECORD_FINAL_SCRIPT, 1, ...args)
-        .call('WAIT', String(durable.replicas), String(durable.timeoutMs))
-        .exec()) as [Error | null, unknown][];
-      if (scriptError) throw scriptError;
-      if (waitError) throw waitError;
-      if (Number(acknowledged) < durable.replicas) durable.onShortfall(token, Number(acknowledged));
+      const { scriptAnswer, acknowledged } = await this.recordFinalOnReplicas(args, durable);
+      if (acknowledged < durable.replicas) durable.onShortfall(token, acknowledged);
       answer = scriptAnswer as [number, string | null];
     }
     const [generation, meta] = answer;
     const callbackUrl = meta ? (JSON.parse(meta) as DeliveryMeta).callback_url : undefined;
     return { generation: Number(generation), ...(callbackUrl ? { callbackUrl } : {}) };
+  }
+
+  /**
+   * The final-record script and WAIT in one pipeline: it goes to the record's master (a
+   * pipeline is sent to the node of its keys; WAIT has none) and waits for the script's
+   * write to reach replicas.
+   *
+   * ioredis follows a cluster redirect in a pipeline only when no write in it succeeded, and
+   * WAIT succeeds on any node: after a failover or a resharding moved the record's slot, the
+   * script's MOVED (or ASK, TRYAGAIN, CLUSTERDOWN) came back as the answer, and the worker
+   * took an upload the destination had for a failure and ran it again (the failover test's
+   * one double in about 15 runs). The script did not run on such an answer, so it is sent
+   * again once the client knows the slot's new owner.
+   */
+  private async recordFinalOnReplicas(args: readonly string[], durable: FinalRecordReplicas): Promise<{ scriptAnswer: unknown; acknowledged: number }> {
+    for (let attempt = 1; ; attempt++) {
+      const [[scriptError, scriptAnswer] = [], [waitError, acknowledged] = []] = (await this.redis
+        .pipeline()
+        .eval(RECORD_FINAL_SCRIPT, 1, ...args)
+        .call('WAIT', String(durable.replicas), String(durable.timeoutMs))
+        .exec()) as [Error | null, unknown][];
+      if (scriptError && isClusterRedirect(scriptError) && attempt < CLUSTER_REDIRECT_ATTEMPTS) {
+        await refreshSlots(this.redis);
+        await sleep(CLUSTER_REDIRECT_DELAY_MS);
+        continue;
+      }
+      if (scriptError) throw scriptError;
+      if (waitError) throw waitError;
+      return { scriptAnswer, acknowledged: Number(acknowledged) };
+    }
   }
 
   /** Puts a final record back (used when a retry could not re-queue the job). */

@@ -218,7 +218,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
 
       const lastAttempt = attempt >= maxAttempts;
       if (error.category === 'permanent' || error.category === 'auth' || error.category === 'rate_limited' || lastAttempt) {
-        log.error({ code: error.code, category: error.category }, lastAttempt && error.retryable ? 'upload failed after its last attempt' : 'upload failed permanently');
+        log.error({ code: error.code, category: error.category, message: userMessage }, lastAttempt && error.retryable ? 'upload failed after its last attempt' : 'upload failed permanently');
         await outcomes.finishUpload(data.token, data.index, {
           state: 'failed',
           error: safeError,
@@ -235,7 +235,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         run_at: new Date(Date.now() + delayMs).toISOString(),
         error: safeError,
       });
-      log.warn({ code: error.code, retry_in_ms: delayMs }, 'upload failed; will retry');
+      log.warn({ code: error.code, message: userMessage, retry_in_ms: delayMs }, 'upload failed; will retry');
       options.metrics.uploadRetried(adapter.type, error.code, seconds());
       throw new RetryableUploadError(failedReason, delayMs);
     } finally {

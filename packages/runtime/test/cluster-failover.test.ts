@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Cluster } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, keyLayout } from '@upload-fleet/core';
 import { masterNodes } from '@upload-fleet/redis';
@@ -77,6 +77,25 @@ describe.skipIf(!cluster)(`the fleet through a master failover${unavailable ? ` 
     await store.delete(token);
   });
 
+  it('writes a final record whose slot moved to another master since the client learnt the slots, rather than failing with MOVED', async () => {
+    const { token } = await producer.enqueue({ source: { path: 'clip.bin' }, upload: { destination: { type: 'http', url: `${receiver.url}/moved`, filename: 'm.bin', method: 'PUT' } } });
+    expect((await producer.cancel(token)).cancelled).toEqual([0]);
+    const store = new DeliveryStore(connection, prefix, 60, { ...finalRecordReplicas, onShortfall: () => undefined });
+    const record = { state: 'cancelled' as const, attempts: 0, finished_at: new Date().toISOString() };
+    await store.recordFinal(token, 0, record);
+    // The record's slot is resharded to another master behind the client's back, as
+    // `redis-cli --cluster reshard` does: ioredis still sends the pipeline to the old owner,
+    // which answers the script with MOVED while WAIT succeeds.
+    const from = await masterOf(connection, store.key(token));
+    const to = cluster!.nodes.find((node) => node !== from)!;
+    await moveSlot(Number(await connection.call('CLUSTER', 'KEYSLOT', store.key(token))), from, to);
+    const moved = { ...record, finished_at: new Date(Date.now() + 1_000).toISOString() };
+    await store.recordFinal(token, 0, moved);
+    expect(await masterOf(connection, store.key(token))).toBe(to);
+    expect(await store.readFinal(token, 0)).toEqual(moved);
+    await store.delete(token);
+  });
+
   it('loses no job and runs none twice when the master of the pool\'s queue fails over to its replica', async () => {
     const count = 60;
     const tokens: string[] = [];
@@ -132,4 +151,21 @@ async function masterOf(connection: Cluster, key: string): Promise<string> {
   const slot = Number(await connection.call('CLUSTER', 'KEYSLOT', key));
   const ranges = (await connection.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
   return `127.0.0.1:${ranges.find(([from, to]) => slot >= from && slot <= to)![2][1]}`;
+}
+
+/** Moves a slot and its keys from one master to another: IMPORTING, MIGRATING, MIGRATE, then NODE on both. */
+async function moveSlot(slot: number, from: string, to: string): Promise<void> {
+  const [source, target] = [from, to].map((node) => new Redis({ host: '127.0.0.1', port: Number(node.split(':')[1]), lazyConnect: true }));
+  try {
+    const [sourceId, targetId] = [String(await source!.call('CLUSTER', 'MYID')), String(await target!.call('CLUSTER', 'MYID'))];
+    await target!.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', sourceId);
+    await source!.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', targetId);
+    const keys = (await source!.call('CLUSTER', 'GETKEYSINSLOT', slot, 1000)) as string[];
+    if (keys.length > 0) await source!.call('MIGRATE', '127.0.0.1', to.split(':')[1]!, '', 0, 5000, 'KEYS', ...keys);
+    await target!.call('CLUSTER', 'SETSLOT', slot, 'NODE', targetId);
+    await source!.call('CLUSTER', 'SETSLOT', slot, 'NODE', targetId);
+  } finally {
+    source!.disconnect();
+    target!.disconnect();
+  }
 }
