@@ -82,6 +82,28 @@ describe('POST /v1/deliveries: Redis round trips', () => {
     expect(trips).toEqual([deliveryTransaction(3)]);
   });
 
+  it('sends the deliveries submitted in one turn of the event loop in one socket write, each in its own MULTI', async () => {
+    // Separate pipelines written in one tick were already one round trip; what the group
+    // saves is the writes (each a wake-up of Redis) and ioredis's making of each MULTI.
+    const socket = (connection as unknown as { stream: { write: (...args: unknown[]) => boolean } }).stream;
+    const write = socket.write;
+    let writes = 0;
+    socket.write = function (this: unknown, ...args: unknown[]) {
+      writes += 1;
+      return write.apply(this, args);
+    };
+    try {
+      log.reset();
+      const submitted = (name: string) => producer.enqueue({ source: { path: `${name}.mp4` }, uploads: [upload('http', `${name}.mp4`)] }, { owner: 'alice' });
+      const results = await Promise.all([submitted('g1'), submitted('g2'), submitted('g3')]);
+      expect(new Set(results.map((r) => r.token)).size).toBe(3);
+      expect(log.trips).toEqual([[...deliveryTransaction(1), ...deliveryTransaction(1), ...deliveryTransaction(1)]]);
+      expect(writes).toBe(1);
+    } finally {
+      socket.write = write;
+    }
+  });
+
   it('takes one round trip more with an idempotency_key: the claim (one script: GET, else SET EX) comes first', async () => {
     const trips = await post({ source: { path: 'b.mp4' }, uploads: [upload('http', 'c.mp4')], idempotency_key: `render-${randomBytes(4).toString('hex')}` });
     expect(trips).toEqual([['eval'], deliveryTransaction(1)]);

@@ -139,6 +139,10 @@ export class DeliveryStore {
     return this.redis.multi();
   }
 
+  pipeline(): ChainableCommander {
+    return this.redis.pipeline();
+  }
+
   /**
    * Queues the writing of a new record into a transaction: its meta and total, generation 0
    * unless a taken-over record has one, and, with `enqueued`, the mark itself (when the

@@ -32,7 +32,9 @@ export interface DeliveryWrite {
  * - **one slot** (one server, Sentinel, or a hash-tagged cluster prefix): a single MULTI
  *   with the record (marked enqueued), every job (BullMQ's own add script, queued into the
  *   transaction with Job.addJob, as BullMQ's FlowProducer does) and the index entries. One
- *   round trip; Redis runs it as one unit, so no reader ever sees half a delivery.
+ *   round trip; Redis runs it as one unit, so no reader ever sees half a delivery. The
+ *   deliveries submitted in one turn of the event loop (a batch, or concurrent requests)
+ *   go out together, one MULTI each in one pipeline (writeGroup).
  * - **spread** (a cluster): the record, the jobs and the index live in different slots, and a
  *   MULTI or a script cannot span slots. Three steps, each one round trip (the commands of a
  *   step go out together): the record (not yet marked), then the jobs, then the enqueued
@@ -42,6 +44,9 @@ export interface DeliveryWrite {
  *   console take as "submitted". A failed step removes what the earlier ones wrote.
  */
 export class DeliveryWriter {
+  /** Deliveries waiting for this turn's group write (writeInOneTransaction). */
+  private readonly pending: { delivery: DeliveryWrite; resolve: () => void; reject: (error: unknown) => void }[] = [];
+
   constructor(
     private readonly store: DeliveryStore,
     private readonly queues: DeliveryQueues,
@@ -53,22 +58,58 @@ export class DeliveryWriter {
     else await this.writeInOneTransaction(delivery);
   }
 
-  private async writeInOneTransaction({ meta, jobs, createdAtMs }: DeliveryWrite): Promise<void> {
-    // BullMQ defines its scripts on the connection when a queue first connects; after that
-    // this answers at once (no round trip).
-    const queues = jobs.map((job) => this.queues.upload(job.type, job.shard));
-    await Promise.all([...new Set(queues)].map((queue) => queue.waitUntilReady()));
-    const multi = this.store.multi();
-    this.store.createIn(multi, meta, { enqueued: true });
-    // Queued synchronously into the transaction; the promises settle without any I/O.
-    await Promise.all(jobs.map((job, i) => new Job(queues[i]!, job.name, job.data, job.opts, job.opts.jobId).addJob(bullmqTransaction(multi))));
-    this.index.addIn(multi, meta.token, meta.owner, createdAtMs);
-    const results = (await multi.exec()) ?? [];
-    const failed = results.find(([error]) => error);
-    if (failed) {
-      // A command failed inside the transaction (the others ran): undo them.
-      await this.rollBack(meta).catch(() => undefined);
-      throw failed[0];
+  /**
+   * Joins the group of deliveries to be written in this turn of the event loop (see
+   * writeGroup); settles with this delivery's own outcome.
+   */
+  private writeInOneTransaction(delivery: DeliveryWrite): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ delivery, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => void this.writeGroup());
+    });
+  }
+
+  /**
+   * Writes every delivery submitted in one turn of the event loop in one pipeline, each in
+   * its own MULTI ... EXEC: all or nothing per delivery as before, but one socket write and
+   * one reply read for the group instead of one each (under load most of a submit's Redis
+   * cost was the write and the wake-up of Redis it causes, and ioredis's making of a MULTI).
+   */
+  private async writeGroup(): Promise<void> {
+    const group = this.pending.splice(0);
+    try {
+      // BullMQ defines its scripts on the connection when a queue first connects; after that
+      // this answers at once (no round trip).
+      const queuesOf = group.map(({ delivery }) => delivery.jobs.map((job) => this.queues.upload(job.type, job.shard)));
+      await Promise.all([...new Set(queuesOf.flat())].map((queue) => queue.waitUntilReady()));
+      const pipeline = this.store.pipeline();
+      const blocks: { from: number; exec: number }[] = [];
+      for (const [n, { delivery }] of group.entries()) {
+        const from = pipeline.length;
+        // ioredis pipelines take MULTI blocks (its types leave multi out of ChainableCommander).
+        (pipeline as unknown as { multi(): void }).multi();
+        this.store.createIn(pipeline, delivery.meta, { enqueued: true });
+        // Queued synchronously into the transaction; the promises settle without any I/O.
+        await Promise.all(delivery.jobs.map((job, i) => new Job(queuesOf[n]![i]!, job.name, job.data, job.opts, job.opts.jobId).addJob(bullmqTransaction(pipeline))));
+        this.index.addIn(pipeline, delivery.meta.token, delivery.meta.owner, delivery.createdAtMs);
+        void pipeline.exec(); // with a MULTI open, this queues its EXEC; the pipeline goes below
+        blocks.push({ from, exec: pipeline.length - 1 });
+      }
+      const results = (await pipeline.exec()) ?? [];
+      await Promise.all(
+        group.map(async ({ delivery, resolve, reject }, n) => {
+          const { from, exec } = blocks[n]!;
+          const [execError, replies] = results[exec] ?? [new Error('Redis answered no EXEC for the delivery')];
+          // EXECABORT (a command refused while queued) comes with the refusal before it; a
+          // command that failed inside the transaction (the others ran) is an Error among the replies.
+          const failure = execError ? (results.slice(from, exec).find(([error]) => error)?.[0] ?? execError) : (replies as unknown[]).find((reply) => reply instanceof Error);
+          if (!failure) return resolve();
+          await this.rollBack(delivery.meta).catch(() => undefined);
+          reject(failure);
+        }),
+      );
+    } catch (error) {
+      for (const { reject } of group) reject(error);
     }
   }
 

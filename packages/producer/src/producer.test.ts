@@ -172,6 +172,30 @@ describe('Producer', () => {
     await expect(producer.submitBatch(Array.from({ length: 101 }, () => request()))).rejects.toThrow(/got 101.*split/);
   });
 
+  it('writes deliveries submitted together in one pipeline, and one whose transaction fails takes none of the others with it', async () => {
+    const own = uniquePrefix('producer-group');
+    const broken = new Producer({ connection: redis, prefix: own, secretBox: box });
+    try {
+      // As above, the http queue's add script fails; the s3-only deliveries beside it must not.
+      await Promise.all([broken.queue('http').waitUntilReady(), broken.queue('s3').waitUntilReady()]);
+      await redis.set(`${own}:${uploadQueueName('http')}:prioritized`, 'not-a-sorted-set');
+      const s3Only = () => ({ ...request(), uploads: [request().uploads[0]] });
+      const outcomes = await Promise.allSettled([broken.enqueue(s3Only(), { owner: 'g' }), broken.enqueue(request(), { owner: 'g' }), broken.enqueue(s3Only(), { owner: 'g' })]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ message: expect.stringMatching(/WRONGTYPE/) });
+      expect(await broken.index.count('g')).toBe(2);
+      expect(await broken.queue('s3').getJobCounts('prioritized')).toEqual({ prioritized: 2 });
+      for (const outcome of outcomes) {
+        if (outcome.status === 'fulfilled') expect((await broken.get(outcome.value.token, { owner: 'g' })).uploads).toHaveLength(1);
+      }
+      const records = [...(await dumpPrefix(url, own)).keys()].filter((k) => k.includes(':delivery:'));
+      expect(records).toHaveLength(2);
+    } finally {
+      await broken.close();
+      await deletePrefix(url, own);
+    }
+  });
+
   it('writes nothing of a delivery whose transaction failed half-way: no job, no record, no index entry, the key free again', async () => {
     const own = uniquePrefix('producer-rollback');
     const broken = new Producer({ connection: redis, prefix: own, secretBox: box });
