@@ -123,7 +123,10 @@ describe('fleet-wide rate limits across worker processes', () => {
       // lease lapsing can let the next upload start.
       LOCK_DURATION_MS: '60000',
     });
-    slow.setThrottle(64 * 1024);
+    // The receiver holds the holder's 2 KiB upload for 8 s: long enough for the second to be
+    // picked up and deferred on a loaded machine (at 64 KiB/s it ended after about 30 ms, and
+    // the second sometimes found the lease free and ran at once).
+    slow.setThrottle(256);
     const first = await submit(producer, slow, '/holder');
     await until('the first upload to start', () => slow.requests.find((r) => r.path === '/holder'));
     const second = await submit(producer, slow, '/waiter');

@@ -90,7 +90,8 @@ async function main(): Promise<void> {
   // defence (a name can resolve anywhere), so every case is also enqueued past that check.
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
   const unchecked = new Producer({ connection, prefix: config.prefix, secretBox: config.secretBox });
-  const outcomes: { field: string; host: string; refusedAtSubmit: boolean; state: string; code: string | undefined }[] = [];
+  // `message`: what an upload that did not end as expected says, for the test's failure output.
+  const outcomes: { field: string; host: string; refusedAtSubmit: boolean; state: string; code: string | undefined; message?: string }[] = [];
   const accepted = await Promise.all(
     cases.map(async (c) => {
       const refusedAtSubmit = await fleet.producer.enqueue(c.request as never).then(
@@ -119,7 +120,8 @@ async function main(): Promise<void> {
       outcomes.push({ field: c.field, host: c.host, refusedAtSubmit, state: blocked ? 'failed' : `webhook ${webhook?.state}`, code: blocked ? 'UF_BLOCKED_ADDRESS' : webhook?.last_error });
       continue;
     }
-    outcomes.push({ field: c.field, host: c.host, refusedAtSubmit, state: final.uploads[0]!.state, code: final.uploads[0]!.error?.code });
+    const { state, error } = final.uploads[0]!;
+    outcomes.push({ field: c.field, host: c.host, refusedAtSubmit, state, code: error?.code, ...(error?.code === 'UF_BLOCKED_ADDRESS' ? {} : { message: error?.message }) });
   }
   await unchecked.close();
   connection.disconnect();

@@ -7,7 +7,7 @@ interface Report {
   /** Every listener counted a direct connection before the run. */
   reachable: boolean;
   connections: Record<string, number>;
-  outcomes: { field: string; host: string; refusedAtSubmit: boolean; state: string; code: string | undefined }[];
+  outcomes: { field: string; host: string; refusedAtSubmit: boolean; state: string; code: string | undefined; message?: string }[];
 }
 
 /**
