@@ -100,10 +100,17 @@ export class StatusProjection {
         if (!job.returnvalue) return { ...base, state: 'active', attempts, ...(progress ? { progress } : {}) };
         // The worker writes the final record right after; until then the job says it.
         return { ...base, ...fromFinal({ state: 'completed', result: job.returnvalue, attempts, finished_at: new Date(job.finishedOn ?? Date.now()).toISOString() }) };
-      case 'failed':
-        // The worker writes the final record right after failing the job; until then,
-        // read the code back from the failure reason ("[UF_CODE] message").
-        return { ...base, state: 'failed', attempts, error: errorFromFailedReason(job.failedReason) };
+      case 'failed': {
+        // The record and the job were read before the job failed, and its state after: the
+        // job says nothing of why (a projection of "UF_UNKNOWN, The upload failed.", which
+        // waitFor took as the outcome). The worker writes the final record before it fails
+        // the job, so it is there now; a job failed by BullMQ itself (stalled too often) has
+        // none, and its failure reason says why ("[UF_CODE] message" when it was ours).
+        const final = job.failedReason ? undefined : await this.store.readFinal(record.meta.token, upload.index);
+        if (final) return { ...base, ...fromFinal(final) };
+        const failed = job.failedReason ? job : ((await this.queues.upload(upload.type, upload.shard).getJob(upload.job_id)) ?? job);
+        return { ...base, state: 'failed', attempts: failed.attemptsMade, error: errorFromFailedReason(failed.failedReason) };
+      }
       default:
         return { ...base, state: 'queued', attempts };
     }
