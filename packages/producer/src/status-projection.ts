@@ -98,14 +98,14 @@ export class StatusProjection {
       case 'completed':
         // The job was read a moment before it completed: report it as still running.
         if (!job.returnvalue) return { ...base, state: 'active', attempts, ...(progress ? { progress } : {}) };
-        // The worker writes the final record right after; until then the job says it.
+        // No final record in what was read (the job completed after the record read): the job says it.
         return { ...base, ...fromFinal({ state: 'completed', result: job.returnvalue, attempts, finished_at: new Date(job.finishedOn ?? Date.now()).toISOString() }) };
       case 'failed': {
-        // The record and the job were read before the job failed, and its state after: the
-        // job says nothing of why (a projection of "UF_UNKNOWN, The upload failed.", which
-        // waitFor took as the outcome). The worker writes the final record before it fails
-        // the job, so it is there now; a job failed by BullMQ itself (stalled too often) has
-        // none, and its failure reason says why ("[UF_CODE] message" when it was ours).
+        // A job read before it failed and its state read after carries no failure reason
+        // (this was once projected as "UF_UNKNOWN, The upload failed.", and waitFor took it as
+        // the outcome). The worker writes the final record before it fails the job, so read
+        // the record again; a job failed by BullMQ itself (stalled too often) has none, and
+        // the job read again gives its reason ("[UF_CODE] message" when it was ours).
         const final = job.failedReason ? undefined : await this.store.readFinal(record.meta.token, upload.index);
         if (final) return { ...base, ...fromFinal(final) };
         const failed = job.failedReason ? job : ((await this.queues.upload(upload.type, upload.shard).getJob(upload.job_id)) ?? job);
