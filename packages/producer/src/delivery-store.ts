@@ -134,11 +134,7 @@ export class DeliveryStore {
     await this.createIn(this.redis.multi(), meta, { enqueued: false }).exec();
   }
 
-  /** A MULTI on the store's connection (DeliveryWriter puts a whole delivery in one). */
-  multi(): ChainableCommander {
-    return this.redis.multi();
-  }
-
+  /** A pipeline on the store's connection (DeliveryWriter puts each delivery of a group in a MULTI of it). */
   pipeline(): ChainableCommander {
     return this.redis.pipeline();
   }
