@@ -30,7 +30,17 @@ const SHARED_BUFFER_MIN_BYTES = 1024 * 1024;
  * garbage collector run full collections every few dozen MiB; on a worker's heap those
  * cost several times the CPU of the transfer. Other sources are streamed.
  */
-export async function writeSource(source: UploadSource, offset: number, sink: Writable, options: { destination: DestinationType; signal?: AbortSignal }): Promise<void> {
+export async function writeSource(
+  source: UploadSource,
+  offset: number,
+  sink: Writable,
+  options: {
+    destination: DestinationType;
+    signal?: AbortSignal;
+    /** Called with a chunk's size once the sink has taken it (its write called back): progress. */
+    onWritten?: (bytes: number) => void;
+  },
+): Promise<void> {
   const changed = (what: string) =>
     new FleetError('UF_SOURCE_CHANGED', `The source changed while it was uploaded: ${source.description} had ${source.size} bytes when the upload started, but ${what}`, {
       destination: options.destination,
@@ -44,8 +54,9 @@ export async function writeSource(source: UploadSource, offset: number, sink: Wr
       sink.once('close', onClose);
       sink.write(chunk, (error) => {
         sink.off('close', onClose);
-        if (error) reject(error);
-        else resolve();
+        if (error) return reject(error);
+        options.onWritten?.(chunk.byteLength);
+        resolve();
       });
     });
 

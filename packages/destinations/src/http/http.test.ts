@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createReadStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +11,7 @@ import { FleetError, createNetworkGuard, type NetworkGuard } from '@upload-fleet
 import { httpDestinationSchema, type HttpDestination } from './definition.js';
 import { startHttpReceiver, type HttpReceiver } from '@upload-fleet/testkit';
 import type { UploadContext, UploadSource } from '../adapter.js';
-import { httpAdapter } from './index.js';
+import { httpAdapter, httpTimeouts } from './index.js';
 import { fileReaderSource, testUploadContext } from '../../test/upload-context.js';
 import { SOURCE_WRITE_CHUNK_BYTES } from '../source-writer.js';
 
@@ -531,6 +533,68 @@ describe('http adapter', () => {
     expect(error.code).toBe('UF_NETWORK');
     expect(error.message).toContain('ECONNREFUSED');
     receiver = await startHttpReceiver(); // for afterEach
+  });
+
+  it('fails with a transient UF_TIMEOUT (response) when the server takes the whole body and never answers', async () => {
+    const { path, data } = file('small');
+    let received = 0;
+    const silent = createServer((request) => request.on('data', (chunk: Buffer) => (received += chunk.length)));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const saved = { ...httpTimeouts };
+    httpTimeouts.responseMs = 300;
+    try {
+      const { context } = makeContext({ url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/upload`, filename: 'v.mp4', method: 'PUT' }, fileSource(path));
+      const error = await uploadError(context);
+      expect(error.code).toBe('UF_TIMEOUT');
+      expect(error.retryable).toBe(true);
+      expect(error.message).toContain('response timeout');
+      expect(received).toBe(data.length);
+    } finally {
+      Object.assign(httpTimeouts, saved);
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
+  it('fails with a transient UF_TIMEOUT (connect) when a new connection does not get its address in time, sending nothing', async () => {
+    const { path } = file('small');
+    // The check before the request resolves the name; the lookup of the connection itself never answers.
+    let lookups = 0;
+    const slowDns = createNetworkGuard({
+      allowedPrivateHosts: ['127.0.0.1'],
+      resolver: (_hostname, _options, callback) => {
+        lookups += 1;
+        if (lookups === 1) callback(null, [{ address: '127.0.0.1', family: 4 }]);
+      },
+    });
+    const saved = { ...httpTimeouts };
+    httpTimeouts.connectMs = 300;
+    try {
+      const url = new URL(`${receiver.url}/upload`);
+      url.hostname = 'slow-dns.test';
+      const { context } = makeContext({ url: url.toString(), filename: 'v.mp4' }, fileSource(path), { network: slowDns });
+      const error = await uploadError(context);
+      expect(error.code).toBe('UF_TIMEOUT');
+      expect(error.retryable).toBe(true);
+      expect(error.message).toContain('connect timeout');
+      expect(lookups).toBe(2);
+      expect(receiver.requests).toHaveLength(0);
+    } finally {
+      Object.assign(httpTimeouts, saved);
+    }
+  });
+
+  it('sends a User-Agent unless one is given, and the URL\'s userinfo (decoded) as Basic auth', async () => {
+    const { path } = file('small');
+    const url = new URL(`${receiver.url}/upload`);
+    url.username = 'bob';
+    url.password = 'p@ss word';
+    await httpAdapter.upload(makeContext({ url: url.toString(), filename: 'v.mp4', method: 'PUT' }, fileSource(path)).context);
+    await httpAdapter.upload(makeContext({ url: `${receiver.url}/upload`, filename: 'v.mp4', method: 'PUT', headers: { 'User-Agent': 'render-farm/2' } }, fileSource(path)).context);
+    expect(receiver.requests[0]!.headers['user-agent']).toBe('upload-fleet');
+    expect(receiver.requests[0]!.headers.authorization).toBe(`Basic ${Buffer.from('bob:p@ss word').toString('base64')}`);
+    expect(receiver.requests[1]!.headers['user-agent']).toBe('render-farm/2');
+    expect(receiver.requests[1]!.headers.authorization).toBeUndefined();
   });
 
   it.each(['PUT', 'POST'] as const)('%s of a file source: the file exactly, an exact Content-Length, read and written in buffers of SOURCE_WRITE_CHUNK_BYTES', async (method) => {

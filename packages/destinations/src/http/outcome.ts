@@ -68,8 +68,8 @@ function answerExcerpt(body: { text: string; truncated: boolean }, target: URL):
 }
 
 /**
- * Why a request failed without an answer. got's own messages are never reused: they
- * contain the full URL, query string included.
+ * Why a request failed without an answer. The client's own messages are never reused: they
+ * can contain the full URL, query string included.
  */
 export function errorForFailure(error: unknown, target: URL, signal: AbortSignal): FleetError {
   return classifyFailure(error, { destination: 'http', where: `the HTTP destination ${target.host}`, signal, networkCodes: ['ERR_HTTP_CONTENT_LENGTH_MISMATCH'] });
