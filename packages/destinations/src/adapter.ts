@@ -43,6 +43,11 @@ export interface UploadSource {
    * Absent for sources that are not files (a URL source is one download).
    */
   openReader?(): Promise<SourceReader>;
+  /**
+   * Releases what the source holds open: a path source keeps the file it checked open for
+   * its first read. The worker calls it when the attempt ends; adapters do not.
+   */
+  close?(): Promise<void>;
 }
 
 /** An open file source: see `UploadSource.openReader`. */

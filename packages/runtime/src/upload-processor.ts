@@ -140,7 +140,8 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
 
       if (!firstRun) await outcomes.clearDeferral(data.token, data.index);
       // The whole file's SHA-256 goes into every result, hashed from the bytes the adapter streams (sources/source-digest.ts).
-      source = digestingSource(await openSource(data.source, { sourceRoot: options.sourceRoot, network: options.network }));
+      // holdOpen: the file checked is the file read (closed in `finally`).
+      source = digestingSource(await openSource(data.source, { sourceRoot: options.sourceRoot, network: options.network, holdOpen: true }));
       const progress = throttledProgress(source.size, (p) => job.updateProgress(p));
       log.info({ source: source.description, bytes: source.size, limit_key: limitKey }, 'upload started');
 
@@ -239,7 +240,8 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       options.metrics.uploadRetried(adapter.type, error.code, seconds());
       throw new RetryableUploadError(failedReason, delayMs);
     } finally {
-      source?.close();
+      // The outcome is decided; a descriptor that fails to close changes nothing about it.
+      await source?.close().catch((error: unknown) => log.warn({ code: (error as NodeJS.ErrnoException).code }, 'the source file could not be closed'));
       clearInterval(leaseRenewal);
       await permit?.release().catch(() => undefined);
     }

@@ -16,6 +16,11 @@ export interface OpenSourceOptions {
   network: NetworkGuard;
   /** For `url` sources: connect and time-to-response-headers limit per request. Default 30 s. */
   requestTimeoutMs?: number;
+  /**
+   * For `path` sources: keep the checked file open for the first read (openPathSource). The
+   * caller then closes the source when it is done with it.
+   */
+  holdOpen?: boolean;
 }
 
 /**
@@ -24,7 +29,7 @@ export interface OpenSourceOptions {
  * or transient network errors for a URL whose server fails.
  */
 export async function openSource(source: Source, options: OpenSourceOptions): Promise<UploadSource> {
-  if ('path' in source) return openPathSource(source.path, options.sourceRoot);
+  if ('path' in source) return openPathSource(source.path, options.sourceRoot, { holdOpen: options.holdOpen ?? false });
   return openUrlSource(source.url, { network: options.network, requestTimeoutMs: options.requestTimeoutMs });
 }
 

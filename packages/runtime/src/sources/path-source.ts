@@ -9,8 +9,16 @@ import type { SourceReader, UploadSource } from '@upload-fleet/destinations';
  * A file under SOURCE_ROOT. The path comes from the request, so it is treated as hostile:
  * `..`, absolute paths elsewhere and symlinks that lead out of the root are refused, or a
  * caller could upload /etc/passwd or a mounted secret to a server of their choosing.
+ *
+ * `holdOpen` (the worker's source of an upload attempt): the file is checked by opening it,
+ * and the first open()/openReader() reads from that very descriptor, so the bytes sent are
+ * those of the file that was checked and sized, and a tiny upload costs five file system
+ * calls (open, readlink, fstat, read, close) instead of seven: each asynchronous call is a
+ * hop to libuv's thread pool and back, about 70 µs of CPU on a busy worker, and the seven
+ * were a third of a 1 KiB delivery's CPU. Later opens check the path again. The caller must
+ * close() the source when the attempt ends: it releases the descriptor if nothing read it.
  */
-export async function openPathSource(requestedPath: string, sourceRoot: string): Promise<UploadSource> {
+export async function openPathSource(requestedPath: string, sourceRoot: string, options: { holdOpen?: boolean } = {}): Promise<UploadSource & { close(): Promise<void> }> {
   const root = path.resolve(sourceRoot);
   // Say nothing about files outside the root, not even whether they exist: the lexical
   // check comes before any file system call on the requested path.
@@ -20,28 +28,52 @@ export async function openPathSource(requestedPath: string, sourceRoot: string):
 
   const description = toPosix(path.relative(root, candidate));
   const realRoot = await realRootOf(root);
-  const real = await realFileInside(realRoot, candidate, description);
-  const info = await stat(real);
-  if (!info.isFile()) {
-    throw new FleetError('UF_SOURCE_NOT_FOUND', `Source path "${description}" is not a regular file`);
+  const notRegular = () => new FleetError('UF_SOURCE_NOT_FOUND', `Source path "${description}" is not a regular file`);
+  let held: FileHandle | undefined;
+  let size: number;
+  if (options.holdOpen) {
+    held = await openInside(realRoot, candidate, description);
+    try {
+      const info = await held.stat();
+      if (!info.isFile()) throw notRegular();
+      size = info.size;
+    } catch (error) {
+      await held.close();
+      throw error;
+    }
+  } else {
+    const info = await stat(await realFileInside(realRoot, candidate, description));
+    if (!info.isFile()) throw notRegular();
+    size = info.size;
   }
-  const size = info.size;
+
+  /** The checked descriptor for the first open, else a fresh, checked one. */
+  const handleForRead = async (): Promise<FileHandle> => {
+    const handle = held;
+    held = undefined;
+    return handle ?? (await openChecked());
+  };
 
   return {
     size,
     description,
     async open(offset = 0): Promise<Readable> {
       assertOffset(offset, size);
-      const handle = await openChecked();
+      const handle = await handleForRead();
       // autoClose (the default) closes the handle when the stream ends or is destroyed.
       return handle.createReadStream({ start: offset, highWaterMark: FILE_READ_CHUNK_BYTES });
     },
     async openReader(): Promise<SourceReader> {
-      const handle = await openChecked();
+      const handle = await handleForRead();
       return {
         read: async (buffer, position) => (await handle.read(buffer, 0, buffer.byteLength, position)).bytesRead,
         close: () => handle.close(),
       };
+    },
+    async close(): Promise<void> {
+      const handle = held;
+      held = undefined;
+      await handle?.close();
     },
   };
 

@@ -23,8 +23,8 @@ import { sha256For } from './sha256-thread.js';
 export interface DigestingSource extends UploadSource {
   /** The file's SHA-256 (hex), reading once whatever this attempt did not stream. */
   sha256(): Promise<string>;
-  /** Drops the hash of an attempt that ends without `sha256()`. */
-  close(): void;
+  /** Drops the hash of an attempt that ends without `sha256()`, and closes the source. */
+  close(): Promise<void>;
 }
 
 /** Out-of-order bytes held for the hash at most; beyond that they are read again at the end. */
@@ -143,9 +143,10 @@ export function digestingSource(source: UploadSource): DigestingSource {
       finished = await hash.digest();
       return finished;
     },
-    close() {
+    async close() {
       if (finished === undefined) hash.discard();
       ahead.clear();
+      await source.close?.();
     },
   };
 }

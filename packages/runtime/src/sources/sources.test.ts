@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -172,6 +172,59 @@ describe('path sources', () => {
     const error = await fleetErrorOf(source.open());
     expect(error.message).toContain('changed size');
     expect(error.retryable).toBe(true);
+  });
+
+  describe('held open (the worker\'s source of an attempt)', () => {
+    const heldOptions = () => ({ sourceRoot: root, network: guardAllowingLocal, holdOpen: true });
+    const openDescriptors = () => readdirSync('/proc/self/fd').length;
+
+    it.each([
+      ['../outside/secret.txt', 'UF_SOURCE_FORBIDDEN'],
+      ['renders/escape.mp4', 'UF_SOURCE_FORBIDDEN'],
+      ['renders/escape-dir/secret.txt', 'UF_SOURCE_FORBIDDEN'],
+      ['renders/missing.mp4', 'UF_SOURCE_NOT_FOUND'],
+      ['renders/video.mp4/child', 'UF_SOURCE_NOT_FOUND'],
+      ['renders/nested', 'UF_SOURCE_NOT_FOUND'],
+    ])('refuses %s as %s, as the unheld source does, leaving no descriptor open', async (requested, code) => {
+      const before = openDescriptors();
+      expect((await fleetErrorOf(openSource({ path: requested }, heldOptions()))).code).toBe(code);
+      expect(openDescriptors()).toBe(before);
+    });
+
+    it('refuses a FIFO at once instead of waiting for a writer', async () => {
+      execFileSync('mkfifo', [join(root, 'renders', 'held-pipe.mp4')]);
+      expect((await fleetErrorOf(openSource({ path: 'renders/held-pipe.mp4' }, heldOptions()))).message).toContain('not a regular file');
+    });
+
+    it('reads the file it checked on the first open, even when the path was swapped for an escaping symlink since; later opens check again', async () => {
+      writeFileSync(join(root, 'renders', 'held.mp4'), CONTENT);
+      const source = await openSource({ path: 'renders/held.mp4' }, heldOptions());
+      rmSync(join(root, 'renders', 'held.mp4'));
+      symlinkSync(join(outside, 'secret.txt'), join(root, 'renders', 'held.mp4'));
+      expect(await readAll(await source.open())).toEqual(CONTENT);
+      expect((await fleetErrorOf(source.open())).code).toBe('UF_SOURCE_FORBIDDEN');
+      expect((await fleetErrorOf(source.openReader!())).code).toBe('UF_SOURCE_FORBIDDEN');
+    });
+
+    it('hands its descriptor to the first positional reader, and close() releases one nothing read', async () => {
+      const before = openDescriptors();
+      const read = await openSource({ path: 'renders/video.mp4' }, heldOptions());
+      expect(openDescriptors()).toBe(before + 1);
+      const reader = await read.openReader!();
+      expect(openDescriptors()).toBe(before + 1);
+      const buffer = Buffer.alloc(CONTENT.length + 1);
+      expect(await reader.read(buffer, 0)).toBe(CONTENT.length);
+      await reader.close();
+      await read.close!();
+      expect(openDescriptors()).toBe(before);
+
+      const unread = await openSource({ path: 'renders/video.mp4' }, heldOptions());
+      expect(openDescriptors()).toBe(before + 1);
+      await unread.close!();
+      expect(openDescriptors()).toBe(before);
+      // Closed, it opens afresh (and checks again) when read after all.
+      expect(await readAll(await unread.open())).toEqual(CONTENT);
+    });
   });
 
   it('offers positional reads into the caller\'s buffer, with the checks of open()', async () => {
