@@ -199,6 +199,35 @@ describe('createScrubbingLogger', () => {
     expect(out.text).not.toContain('another-secret');
   });
 
+  it('without secrets: writes the fields as given (names like password still redacted, errors in their short form)', () => {
+    const { out, log } = logger('debug');
+    const scoped = createScrubbingLogger(log, []);
+    scoped.info({ bytes: 7, destination: { type: 'ftp', password: 'another-secret' } }, 'sent');
+    scoped.warn({ error: Object.assign(new Error('reset'), { code: 'ECONNRESET' }) });
+    expect(out.text).not.toContain('another-secret');
+    expect(out.records[0]).toMatchObject({ msg: 'sent', bytes: 7, destination: { type: 'ftp' } });
+    expect(out.records[1]).toMatchObject({ error: { type: 'Error', message: 'reset', code: 'ECONNRESET' } });
+    expect(out.records[1]!.error).not.toHaveProperty('stack');
+  });
+
+  it('does not look at the fields of a line its level does not write', () => {
+    const { out, log } = logger('info');
+    let reads = 0;
+    const fields = {
+      get note() {
+        reads += 1;
+        return `has ${SECRET}`;
+      },
+    };
+    createScrubbingLogger(log, secrets).debug(fields, 'hidden');
+    createScrubbingLogger(log, []).debug(fields, 'hidden');
+    expect(reads).toBe(0);
+    expect(out.records).toHaveLength(0);
+    createScrubbingLogger(log, secrets).info(fields, 'shown');
+    expect(reads).toBe(1);
+    expect(out.records[0]).toMatchObject({ msg: 'shown', note: 'has [REDACTED]' });
+  });
+
   it('handles fields that refer to themselves', () => {
     const { out, scoped } = scrubbing();
     const fields: Record<string, unknown> = { note: `has ${SECRET}` };

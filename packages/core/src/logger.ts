@@ -143,6 +143,13 @@ export interface ScopedLogger {
 /** Wraps a pino logger so the given secret values are replaced in every field and message. */
 export function createScrubbingLogger(base: Logger, secrets: readonly string[]): ScopedLogger {
   const emit = (level: 'debug' | 'info' | 'warn' | 'error') => (fields: object, message?: string) => {
+    // A line that is not written is not scrubbed (the HTTP adapter's debug lines, per upload).
+    if (!base.isLevelEnabled(level)) return;
+    // Nothing to scrub: the fields go as they are (pino's redaction of secret names still
+    // applies), unless one is an error, which is written in the same short form as always.
+    if (secrets.length === 0 && !Object.values(fields).some((value) => value instanceof Error)) {
+      return message === undefined ? base[level](fields) : base[level](fields, message);
+    }
     const cleanFields = scrubValue(fields, secrets) as object;
     if (message === undefined) base[level](cleanFields);
     else base[level](cleanFields, scrubText(message, secrets));

@@ -2,16 +2,30 @@ import { createHash } from 'node:crypto';
 import { JOB_PRIORITIES, secretFieldsOf, type SecretBox, type UploadJobData } from '@upload-fleet/core';
 import { destinationSchemas, type Destination, type DeliveryRequest, type UploadSpec } from '@upload-fleet/destinations/definitions';
 
-/** Splits a destination into its public part and its secret fields. */
+/**
+ * Splits a destination into its public part and its secret fields. A secret field that is
+ * an empty object its schema would give by default (the HTTP destination's `headers: {}`)
+ * is left out: it holds no secret, and the worker's parse puts the default back. A job with
+ * no secret then carries no envelope, which spares a decryption per upload.
+ */
 export function splitSecrets(destination: Destination): { visible: UploadJobData['destination']; secrets: Record<string, unknown> } {
-  const secretNames = new Set(secretFieldsOf(destinationSchemas[destination.type]));
+  const schema = destinationSchemas[destination.type];
+  const secretNames = new Set(secretFieldsOf(schema));
   const visible: Record<string, unknown> = {};
   const secrets: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(destination)) {
     if (value === undefined) continue;
-    (secretNames.has(name) ? secrets : visible)[name] = value;
+    if (!secretNames.has(name)) visible[name] = value;
+    else if (!isEmptyDefault(schema, name, value)) secrets[name] = value;
   }
   return { visible: visible as UploadJobData['destination'], secrets };
+}
+
+function isEmptyDefault(schema: (typeof destinationSchemas)[keyof typeof destinationSchemas], name: string, value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.keys(value).length > 0) return false;
+  const field = (schema.shape as Record<string, { safeParse(input: unknown): { success: boolean; data?: unknown } }>)[name];
+  const absent = field?.safeParse(undefined);
+  return absent?.success === true && typeof absent.data === 'object' && absent.data !== null && Object.keys(absent.data).length === 0;
 }
 
 /** The job as it is written to Redis: secret fields only inside the encrypted envelope. */

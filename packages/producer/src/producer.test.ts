@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox, uploadQueueName } from '@upload-fleet/core';
+import { destinationSchemas } from '@upload-fleet/destinations/definitions';
 import { deletePrefix, dumpPrefix, testRedisUrl, uniquePrefix } from '@upload-fleet/testkit';
 import { jobIdOf } from './delivery-submission.js';
 import { IdempotencyConflictError, ValidationFailedError } from './errors.js';
@@ -63,6 +64,18 @@ describe('Producer', () => {
 
     const everything = [...(await dumpPrefix(url, prefix)).values()].join('\n');
     for (const secret of [S3_SECRET, HTTP_PASSWORD, HTTP_BEARER, 'super-secret-api-token']) expect(everything).not.toContain(secret);
+  });
+
+  it('writes no secret envelope for a destination whose only secret field is its empty default, and the worker\'s parse gives the default back', async () => {
+    const { token } = await producer.enqueue({ source: { path: 'a.mp4' }, upload: { destination: { type: 'http', url: 'https://up.example.com/in', filename: 'a.mp4', method: 'PUT' } } });
+    const job = await producer.queue('http').getJob(jobIdOf(token, 0));
+    expect(job?.data).not.toHaveProperty('secrets');
+    expect(job?.data.destination).not.toHaveProperty('headers');
+    expect(destinationSchemas.http.parse(job!.data.destination)).toMatchObject({ headers: {}, url: 'https://up.example.com/in' });
+
+    const withHeader = await producer.enqueue({ source: { path: 'a.mp4' }, upload: { destination: { type: 'http', url: 'https://up.example.com/in', filename: 'a.mp4', headers: { 'X-Key': 'k-123456' } } } });
+    const headerJob = await producer.queue('http').getJob(jobIdOf(withHeader.token, 0));
+    expect(box.decrypt(headerJob!.data.secrets!)).toEqual({ headers: { 'X-Key': 'k-123456' } });
   });
 
   it('reports every upload as queued right after enqueueing', async () => {
