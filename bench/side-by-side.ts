@@ -81,15 +81,27 @@ readFileSync(file.path);
 let prefixCounter = 0;
 const fleetOf = (env: Record<string, string>, processes = 1) => new Fleet({ redisUrl, prefix: `bench${(prefixCounter += 1)}`, sourceRoot, env, processes });
 
+/** Runs a section when BENCH_SECTIONS names it, and notes how long it took (the whole bench has a budget of about 15 minutes). */
+async function section(name: string, body: () => Promise<void>): Promise<void> {
+  if (!SECTIONS.includes(name)) return;
+  const started = performance.now();
+  await body();
+  const seconds = (performance.now() - started) / 1000;
+  sectionSeconds.push(`${name} ${seconds.toFixed(0)} s`);
+  console.warn(`section ${name} took ${seconds.toFixed(0)} s`);
+}
+const sectionSeconds: string[] = [];
+
 try {
-  if (SECTIONS.includes('ceilings')) await ceilings();
-  if (SECTIONS.includes('http')) await http();
-  if (SECTIONS.includes('s3')) await s3();
-  if (SECTIONS.includes('ftp')) await ftp();
-  if (SECTIONS.includes('azure')) await azure();
-  if (SECTIONS.includes('tiny')) await tiny();
-  if (SECTIONS.includes('scale')) await scale();
-  if (SECTIONS.includes('memory')) await memory();
+  await section('ceilings', ceilings);
+  await section('http', http);
+  await section('s3', s3);
+  await section('ftp', ftp);
+  await section('azure', azure);
+  await section('tiny', tiny);
+  await section('scale', scale);
+  await section('memory', memory);
+  notes.push(`Time per section: ${sectionSeconds.join(', ')}.`);
 } finally {
   await redisServer.stop();
   rmSync(work, { recursive: true, force: true });
