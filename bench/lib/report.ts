@@ -10,6 +10,7 @@ export interface Report {
   fileMiB: number;
   /** The file of the S3 and Azure sections (smaller: the emulators are slow). */
   storeFileMiB: number;
+  azureFileMiB: number;
   startedAt: Date;
   finishedAt: Date;
   machine: { cpu: string; cores: number; memoryGiB: number; node: string; loadBefore: number[]; loadAfter: number[] };
@@ -90,7 +91,7 @@ export function writeReport(report: Report): void {
     'path run interleaved (1 2 3, 2 3 1, …) against the same local server and the same page-cached file, so a',
     'change of load hits each alike. Ratios are taken within this one run.',
     '',
-    `- Run: ${report.startedAt.toISOString()} to ${report.finishedAt.toISOString()}${report.quick ? ' — **quick mode** (small file, one run: for development, not for comparison)' : ''}; ${report.runs} run(s) per tool; ${report.fileMiB} MiB file (${report.storeFileMiB} MiB for S3 and Azure, whose emulators take 10 to 25 s a GiB).`,
+    `- Run: ${report.startedAt.toISOString()} to ${report.finishedAt.toISOString()}${report.quick ? ' — **quick mode** (small file, one run: for development, not for comparison)' : ''}; ${report.runs} run(s) per tool; ${report.fileMiB} MiB file (${report.storeFileMiB} MiB for S3 and ${report.azureFileMiB} MiB for Azure, whose emulators take 10 to 25 s a GiB).`,
     `- Machine: ${report.machine.cpu}, ${report.machine.cores} cores, ${report.machine.memoryGiB} GiB; Node ${report.machine.node}; load average ${report.machine.loadBefore.map((n) => n.toFixed(1)).join(' ')} before, ${report.machine.loadAfter.map((n) => n.toFixed(1)).join(' ')} after.`,
     `- Tools: ${Object.entries(report.tools).map(([k, v]) => `${k}: ${v}`).join('; ')}.`,
     '',
