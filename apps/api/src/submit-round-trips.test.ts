@@ -31,14 +31,14 @@ const upload = (type: 'http' | 'ftp', filename: string) => ({
 /** The delivery's one MULTI (DeliveryWriter): the record marked enqueued, one BullMQ add script per upload, the index. */
 const deliveryTransaction = (uploads: number) => [
   'multi',
-  // DeliveryStore.createIn: meta, total and the enqueued mark; generation; the TTL.
+  // DeliveryStore.createIn: meta, total, generation 0 and the enqueued mark; the TTL.
   'hset',
-  'hsetnx',
   'expire',
   // BullMQ's addStandardJob script per upload, queued into the same transaction.
   ...Array.from({ length: uploads }, () => 'evalsha'),
-  // DeliveryIndex.addIn: the fleet's and the owner's list, trimmed to the TTL.
-  ...['zadd', 'zremrangebyscore', 'expire', 'zadd', 'zremrangebyscore', 'expire'],
+  // DeliveryIndex.addIn: the fleet's and the owner's list (trimmed to the TTL by the
+  // warm-up's submit, and then once a minute: see the test of that below).
+  ...['zadd', 'zadd'],
   'exec',
 ];
 

@@ -5,10 +5,11 @@ import { keyLayoutOf, type KeyLayout } from '@upload-fleet/core';
  * The list of deliveries, newest first, for the delivery console: sorted sets of tokens
  * scored by creation time (ms), one for the whole fleet and one per owner (API key), so a
  * reader can be scoped to one owner. Written at enqueue (delivery-submission.ts), removed on
- * roll-back. Bounded like the records they point to: every write drops the entries older
- * than the record TTL and renews the set's own expiry, so the index never outlives the
- * records by more than one TTL. On a spread cluster the sets are keys of their own (not in
- * the record's slot), written with plain commands sent together with the enqueued mark; in
+ * roll-back. Bounded like the records they point to: a write drops the entries older than
+ * the record TTL and renews the set's own expiry, at most once a minute per set and process
+ * (INDEX_UPKEEP_INTERVAL_MS), to a TTL and a minute, so a set outlives every record it
+ * lists. On a spread cluster the sets are keys of their own (not in the record's slot),
+ * written with plain commands sent together with the enqueued mark; in
  * one slot they join the delivery's one MULTI (DeliveryWriter).
  */
 export interface DeliveryIndexQuery {
@@ -24,14 +25,27 @@ export interface DeliveryIndexQuery {
   limit?: number;
 }
 
+/**
+ * How often one process trims a set and renews its expiry. Every submit did both before: 4 of
+ * the 12 commands of a delivery's transaction, for entries that expire by the day (the record
+ * TTL is days), about a fifth of the submitting client's ioredis time per delivery.
+ */
+export const INDEX_UPKEEP_INTERVAL_MS = 60_000;
+
+/** Sets whose next upkeep time is remembered; beyond that (an owner per request?) the memory starts over. */
+const UPKEEP_SETS_REMEMBERED = 10_000;
+
 export class DeliveryIndex {
   private readonly layout: KeyLayout;
+  /** When each set is next trimmed and its expiry renewed (ms), by key. */
+  private readonly upkeepDueAt = new Map<string, number>();
 
   constructor(
     private readonly redis: Redis | Cluster,
     prefix: string,
     /** The delivery record TTL: entries older than this point to records that are gone. */
     private readonly ttlSeconds: number,
+    private readonly upkeepIntervalMs = INDEX_UPKEEP_INTERVAL_MS,
   ) {
     this.layout = keyLayoutOf(redis, prefix);
   }
@@ -54,14 +68,26 @@ export class DeliveryIndex {
     this.addCommands(multi, token, owner, createdAtMs);
   }
 
-  /** Adds the token to both sets, drops entries older than the TTL, renews the sets' expiry. */
+  /** Adds the token to both sets; when a set's upkeep is due, drops its entries older than the TTL and renews its expiry. */
   private addCommands<T extends Pick<Redis, 'zadd' | 'zremrangebyscore' | 'expire'> | ChainableCommander>(target: T, token: string, owner: string, createdAtMs: number): unknown[] {
     const oldest = createdAtMs - this.ttlSeconds * 1000;
     return [this.allKey(), this.ownerKey(owner)].flatMap((key) => [
       target.zadd(key, createdAtMs, token),
-      target.zremrangebyscore(key, '-inf', `(${oldest}`),
-      target.expire(key, this.ttlSeconds),
+      // The expiry is a TTL and an interval away: the writes of the interval after a renewal do not renew it.
+      ...(this.upkeepDue(key) ? [target.zremrangebyscore(key, '-inf', `(${oldest}`), target.expire(key, this.ttlSeconds + Math.ceil(this.upkeepIntervalMs / 1000))] : []),
     ]);
+  }
+
+  /**
+   * Whether this write should trim `key` and renew its expiry, counting it done (a write that
+   * fails leaves it to the next interval). The first write of a process to a set always does.
+   */
+  private upkeepDue(key: string): boolean {
+    const now = Date.now();
+    if ((this.upkeepDueAt.get(key) ?? 0) > now) return false;
+    if (this.upkeepDueAt.size >= UPKEEP_SETS_REMEMBERED) this.upkeepDueAt.clear();
+    this.upkeepDueAt.set(key, now + this.upkeepIntervalMs);
+    return true;
   }
 
   async remove(token: string, owner: string): Promise<void> {

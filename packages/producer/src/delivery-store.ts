@@ -141,15 +141,16 @@ export class DeliveryStore {
 
   /**
    * Queues the writing of a new record into a transaction: its meta and total, generation 0
-   * unless a taken-over record has one, and, with `enqueued`, the mark itself (when the
-   * jobs are in the same transaction).
+   * (kept instead when `takeOver`: a record an earlier request with the same idempotency key
+   * left may have one), and, with `enqueued`, the mark itself (when the jobs are in the same
+   * transaction).
    */
-  createIn(multi: ChainableCommander, meta: DeliveryMeta, options: { enqueued: boolean }): ChainableCommander {
+  createIn(multi: ChainableCommander, meta: DeliveryMeta, options: { enqueued: boolean; takeOver?: boolean }): ChainableCommander {
     const key = this.key(meta.token);
-    return multi
-      .hset(key, { meta: JSON.stringify(meta), total: String(meta.uploads.length), ...(options.enqueued ? { enqueued: '1' } : {}) })
-      .hsetnx(key, 'generation', '0')
-      .expire(key, this.ttlSeconds);
+    const fields = { meta: JSON.stringify(meta), total: String(meta.uploads.length), ...(options.enqueued ? { enqueued: '1' } : {}) };
+    if (options.takeOver) multi.hset(key, fields).hsetnx(key, 'generation', '0');
+    else multi.hset(key, { ...fields, generation: '0' });
+    return multi.expire(key, this.ttlSeconds);
   }
 
   /**

@@ -88,7 +88,7 @@ export class DeliveryWriter {
         const from = pipeline.length;
         // ioredis pipelines take MULTI blocks (its types leave multi out of ChainableCommander).
         (pipeline as unknown as { multi(): void }).multi();
-        this.store.createIn(pipeline, delivery.meta, { enqueued: true });
+        this.store.createIn(pipeline, delivery.meta, { enqueued: true, takeOver: delivery.keepRecord });
         // Queued synchronously into the transaction; the promises settle without any I/O.
         await Promise.all(delivery.jobs.map((job, i) => new Job(queuesOf[n]![i]!, job.name, job.data, job.opts, job.opts.jobId).addJob(bullmqTransaction(pipeline))));
         this.index.addIn(pipeline, delivery.meta.token, delivery.meta.owner, delivery.createdAtMs);
