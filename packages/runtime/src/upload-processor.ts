@@ -101,8 +101,10 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       // At-least-once is BullMQ's promise: a job whose outcome reached the delivery record can
       // run again, for example when Redis was away longer than the job lock and moveToFinished
       // found the lock gone. What the record shows completed is never uploaded twice: the job
-      // completes with the recorded result, and nothing is sent.
-      const recorded = await outcomes.recordedFinal(data.token, data.index);
+      // completes with the recorded result, and nothing is sent. Such a run is never the job's
+      // first (a job that runs again was fetched again, which counts attemptsStarted up), so
+      // the first run spares the read: a round trip of every upload.
+      const recorded = firstRun ? undefined : await outcomes.recordedFinal(data.token, data.index);
       if (recorded?.state === 'completed') {
         log.warn({ finished_at: recorded.finished_at }, 'the delivery record shows this upload completed; completing the job with the recorded result, sending nothing');
         await job.log(`already completed at ${recorded.finished_at} (delivery record); nothing sent again`);

@@ -83,31 +83,33 @@ describe('the Redis commands of one tiny delivery', () => {
   /** The round trips of the worker's connections (the producer's are not counted). */
   let trips: RoundTripLog;
 
-  it('costs four round trips of the worker and no more commands than measured', async () => {
+  it('costs three round trips of the worker and no more commands than measured', async () => {
     await commandsOf(2); // warm: scripts loaded, connections open
     const deliveries = 10;
     const { spent, trips: roundTrips } = await commandsOf(deliveries);
     const total = [...spent.values()].reduce((a, b) => a + b, 0);
     const breakdown = [...spent.entries()].sort((a, b) => b[1] - a[1]).map(([name, calls]) => `${name} ${calls}`).join(', ');
 
-    // Per upload, on the worker's connection: the final record (the at-least-once check), the
-    // pauses of the type and the account (sent together), the final record written (with the
-    // callback_url read back), and BullMQ's finish that fetches the next job. No progress
-    // write (a tiny file ends within its first second), no deferral or checkpoint to clear on
-    // a first run, no lease without a concurrency cap. Before this was trimmed: 11 (hget | pttl |
-    // pttl | hdel | progress | progress | del | eval | hgetall | zrem | BullMQ's finish). The
-    // final record's script goes by its SHA (defineCommand), as BullMQ's do.
-    const perJob = ['hget', 'pttl,pttl', 'evalsha', 'evalsha'];
+    // Per upload, on the worker's connection: the pauses of the type and the account (sent
+    // together), the final record written (with the callback_url read back), and BullMQ's
+    // finish that fetches the next job. No read of the final record (the at-least-once check:
+    // a job's first run cannot find its own outcome there), no progress write (a tiny file
+    // ends within its first second), no deferral or checkpoint to clear on a first run, no
+    // lease without a concurrency cap. Before this was trimmed: 11 (hget | pttl | pttl | hdel |
+    // progress | progress | del | eval | hgetall | zrem | BullMQ's finish). The final record's
+    // script goes by its SHA (defineCommand), as BullMQ's do.
+    const perJob = ['pttl,pttl', 'evalsha', 'evalsha'];
     const names = roundTrips.map((t) => t.join(','));
-    const first = names.indexOf('hget');
+    const first = names.indexOf('pttl,pttl');
     expect(names.slice(first, first + perJob.length * deliveries), names.join(' | ')).toEqual(Array.from({ length: deliveries }, () => perJob).flat());
     // Before them, the fetch of the first job; after them, nothing but BullMQ's wait for the next.
     expect(names.length - perJob.length * deliveries, names.join(' | ')).toBeLessThanOrEqual(3);
 
     // Every command Redis ran for the worker, its scripts' inner commands included (what
-    // `pnpm bench` counts). Measured: 42.3 per delivery (57.3 before); about 33 are BullMQ's own
-    // (fetch, lock, events, metrics, retention), 9 the fleet's.
-    expect(total / deliveries, breakdown).toBeLessThanOrEqual(42.5);
+    // `pnpm bench` counts). Measured: 41.3 per delivery (42.3 with the final record read on
+    // every run, 57.3 before the trim); about 33 are BullMQ's own (fetch, lock, events,
+    // metrics, retention), 8 the fleet's.
+    expect(total / deliveries, breakdown).toBeLessThanOrEqual(41.5);
   });
 });
 
