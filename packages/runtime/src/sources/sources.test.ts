@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNetworkGuard, FleetError } from '@upload-fleet/core';
-import { freePort } from '@upload-fleet/testkit';
+import { freePort, until } from '@upload-fleet/testkit';
 import { openSource } from './index.js';
 
 const CONTENT = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz');
@@ -224,6 +224,36 @@ describe('path sources', () => {
       expect(openDescriptors()).toBe(before);
       // Closed, it opens afresh (and checks again) when read after all.
       expect(await readAll(await unread.open())).toEqual(CONTENT);
+    });
+
+    it('closes a descriptor once: a reader closed twice, or read after its close, never touches a file opened since under the same number', async () => {
+      writeFileSync(join(root, 'renders', 'other.mp4'), Buffer.from('another file'));
+      const source = await openSource({ path: 'renders/video.mp4' }, heldOptions());
+      const reader = await source.openReader!();
+      await reader.close();
+      // The number just freed is the lowest free one: the next open takes it.
+      const other = await openSource({ path: 'renders/other.mp4' }, heldOptions());
+      const before = openDescriptors();
+      await reader.close();
+      await source.close!();
+      expect(openDescriptors()).toBe(before);
+      await expect(reader.read(Buffer.alloc(16), 0)).rejects.toMatchObject({ code: 'EBADF' });
+      const otherReader = await other.openReader!();
+      const buffer = Buffer.alloc(32);
+      expect(buffer.subarray(0, await otherReader.read(buffer, 0)).toString()).toBe('another file');
+      await otherReader.close();
+    });
+
+    it('lets the stream of the first open close the descriptor, and a later close() of the source close nothing else', async () => {
+      const before = openDescriptors();
+      const source = await openSource({ path: 'renders/video.mp4' }, heldOptions());
+      expect(await readAll(await source.open())).toEqual(CONTENT);
+      await until('the stream to close its descriptor', async () => (openDescriptors() === before ? true : undefined), 5_000);
+      const other = await openSource({ path: 'renders/video.mp4' }, heldOptions());
+      await source.close!();
+      expect(openDescriptors()).toBe(before + 1);
+      await other.close!();
+      expect(openDescriptors()).toBe(before);
     });
   });
 
