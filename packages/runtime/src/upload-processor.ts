@@ -87,8 +87,8 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
     // skips clearing them (a round trip each for every upload otherwise).
     const firstRun = job.attemptsMade === 0 && job.attemptsStarted <= 1;
     const checkpoint = redisCheckpointStore(options.connection, options.prefix, String(job.id), options.checkpointTtlSeconds, { leftByEarlierRun: !firstRun });
-    const timeout = AbortSignal.timeout(options.uploadTimeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const attemptAbort = abortOfAttempt(signal, options.uploadTimeoutMs);
+    const combined = attemptAbort.signal;
 
     // Fleet-wide limits of the destination account; see limits/ and docs/rate-limits.md.
     let limitKey: string | undefined;
@@ -179,7 +179,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
     } catch (raw) {
       // Errors from BullMQ's own control flow pass through untouched.
       if (raw instanceof DelayedError || raw instanceof UnrecoverableError) throw raw;
-      const error = classifyFailure(raw, signal, timeout, adapter.type);
+      const error = classifyFailure(raw, signal, attemptAbort.timedOut(), adapter.type);
       // What users and operators see: the message without any secret of this job. BullMQ's
       // failure reason carries the code in front, so the dashboard shows it too.
       const userMessage = scrubText(error.message, secretValues);
@@ -245,6 +245,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       // The outcome is decided; a descriptor that fails to close changes nothing about it.
       await source?.close().catch((error: unknown) => log.warn({ code: (error as NodeJS.ErrnoException).code }, 'the source file could not be closed'));
       clearInterval(leaseRenewal);
+      attemptAbort.dispose();
       await permit?.release().catch(() => undefined);
     }
   };
@@ -260,9 +261,40 @@ export function uploadIdOf(token: string, index: number): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
+/**
+ * The signal an attempt's adapter sees: aborted with the worker's reason (shutdown, lost
+ * lock) or when the attempt has run UPLOAD_TIMEOUT_MS. One AbortController whose timer is
+ * cleared when the attempt ends, not AbortSignal.timeout and AbortSignal.any: their timer
+ * stays pending (six hours by default) until the collector has freed the signal, and at a
+ * few hundred tiny uploads a second that piled up timers and weak references for the
+ * collector to clear; the pair also cost about 3 µs more per attempt.
+ */
+function abortOfAttempt(signal: AbortSignal | undefined, timeoutMs: number) {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+  }, timeoutMs);
+  // Like AbortSignal.timeout's, the timer does not keep the process alive by itself.
+  timer.unref();
+  const forward = () => controller.abort(signal?.reason);
+  if (signal?.aborted) forward();
+  else signal?.addEventListener('abort', forward, { once: true });
+  return {
+    signal: controller.signal,
+    /** The attempt ran out of time (and was not aborted by the worker first). */
+    timedOut: () => timedOut,
+    dispose() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', forward);
+    },
+  };
+}
+
 /** Turns whatever was thrown into the taxonomy, taking the abort reason into account. */
-function classifyFailure(raw: unknown, signal: AbortSignal | undefined, timeout: AbortSignal, destination: string): FleetError {
-  if (timeout.aborted && !(signal?.aborted)) {
+function classifyFailure(raw: unknown, signal: AbortSignal | undefined, timedOut: boolean, destination: string): FleetError {
+  if (timedOut && !(signal?.aborted)) {
     return new FleetError('UF_TIMEOUT', 'The upload attempt ran longer than UPLOAD_TIMEOUT_MS and was aborted', { destination, cause: raw });
   }
   if (signal?.aborted) {

@@ -44,5 +44,8 @@ describe('a destination that stalls', () => {
     expect(arrivals).toHaveLength(2);
     // The retry came after the timeout, not before: the stalled attempt held on until then.
     expect(arrivals[1]! - arrivals[0]!).toBeGreaterThanOrEqual(UPLOAD_TIMEOUT_MS);
+    // And it failed as a timeout of the attempt, not as an abort by the worker.
+    const job = await harness.fleet.producer.queue('http').getJob(final.uploads[0]!.job_id);
+    expect(job?.stacktrace.join('\n')).toContain('[UF_TIMEOUT] The upload attempt ran longer than UPLOAD_TIMEOUT_MS');
   });
 });
