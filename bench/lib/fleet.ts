@@ -4,9 +4,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { SecretBox } from '@upload-fleet/core';
 import { Producer } from '@upload-fleet/producer';
-import { cpuSecondsOf, peakRssMiBOf, rssMiBOf, type Measurement } from './measure.js';
+import { cpuSecondsOf, peakRssMiBOf, rssMiBOf, threadCpuSecondsOf, type Measurement } from './measure.js';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
+/** The name the worker gives its SHA-256 thread (runtime's sources/sha256-thread.ts). */
+const SHA256_THREAD_NAME = 'upload-fleet sha256';
 const ENCRYPTION_KEYS = `bench:${Buffer.alloc(32, 5).toString('base64')}`;
 
 /**
@@ -69,12 +71,18 @@ export class Fleet {
   /** One delivery of `path` (under SOURCE_ROOT) to `destination`, from enqueue to its completed status. */
   async deliver(path: string, destination: Record<string, unknown>): Promise<Measurement> {
     const cpuBefore = this.cpuSeconds();
+    const hashBefore = this.sha256ThreadCpuSeconds();
     const started = process.hrtime.bigint();
     const { token } = await this.producer.enqueue({ source: { path }, upload: { destination } });
     const final = await this.producer.waitFor(token, { timeoutMs: 30 * 60_000, pollIntervalMs: 20 });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (final.state !== 'completed') throw new Error(`the delivery ended ${final.state}: ${JSON.stringify(final.uploads[0])}\n${this.workers[0]!.output.slice(-3000)}`);
-    return { seconds, cpuSeconds: this.cpuSeconds() - cpuBefore, peakRssMiB: this.peakRssMiB() };
+    return { seconds, cpuSeconds: this.cpuSeconds() - cpuBefore, peakRssMiB: this.peakRssMiB(), sha256ThreadCpuSeconds: this.sha256ThreadCpuSeconds() - hashBefore };
+  }
+
+  /** user + system seconds of the workers' SHA-256 threads so far (runtime's sources/sha256-thread.ts names them). */
+  sha256ThreadCpuSeconds(): number {
+    return this.pids.reduce((sum, pid) => sum + threadCpuSecondsOf(pid, SHA256_THREAD_NAME), 0);
   }
 
   /** user + system seconds of all worker processes so far. */

@@ -10,7 +10,7 @@
  *   counters, over the transfer only. Peak RSS is VmHWM from /proc/<pid>/status.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,6 +21,8 @@ export interface Measurement {
   peakRssMiB: number;
   /** user + system CPU seconds of the server side meanwhile (see `interleaved`), when measured. */
   serverCpuSeconds?: number;
+  /** Of `cpuSeconds`, the fleet worker's SHA-256 thread's (the whole-file hash of every result), when measured. */
+  sha256ThreadCpuSeconds?: number;
 }
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux everywhere). */
@@ -60,6 +62,27 @@ export function cpuSecondsOf(pid: number): number {
   // Fields after the command name (which may hold spaces) start at state (field 3).
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU seconds (user + system) of the threads of process `pid` whose name starts with
+ * `namePrefix` (Linux keeps 15 characters of a thread's name: /proc/<pid>/task/<tid>/comm).
+ */
+export function threadCpuSecondsOf(pid: number, namePrefix: string): number {
+  let seconds = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    if (!name.startsWith(namePrefix.slice(0, 15))) continue;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    seconds += (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  }
+  return seconds;
 }
 
 /** Peak resident set (VmHWM) of a running process, in MiB. */

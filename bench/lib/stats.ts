@@ -32,6 +32,8 @@ export interface Summary {
   cpu: number;
   /** The server side's CPU seconds per GiB (MiB/s rows where it was measured). */
   serverCpu: number | undefined;
+  /** Of `cpu`, the fleet worker's SHA-256 thread's, per GiB (fleet MiB/s rows). */
+  sha256ThreadCpu: number | undefined;
   peakRssMiB: number;
 }
 
@@ -39,12 +41,14 @@ export function summarize(row: Row): Summary {
   const rates = row.runs.map((r) => (row.unit === 'MiB/s' ? row.amount / MiB : row.amount) / r.seconds);
   const cpus = row.runs.map((r) => (row.unit === 'MiB/s' ? r.cpuSeconds / (row.amount / GiB) : (r.cpuSeconds * 1000) / row.amount));
   const serverCpus = row.runs.flatMap((r) => (row.unit === 'MiB/s' && r.serverCpuSeconds !== undefined ? [r.serverCpuSeconds / (row.amount / GiB)] : []));
+  const hashCpus = row.runs.flatMap((r) => (row.unit === 'MiB/s' && r.sha256ThreadCpuSeconds !== undefined ? [r.sha256ThreadCpuSeconds / (row.amount / GiB)] : []));
   return {
     rate: median(rates),
     rateMin: Math.min(...rates),
     rateMax: Math.max(...rates),
     cpu: median(cpus),
     serverCpu: serverCpus.length ? median(serverCpus) : undefined,
+    sha256ThreadCpu: hashCpus.length ? median(hashCpus) : undefined,
     peakRssMiB: Math.max(...row.runs.map((r) => r.peakRssMiB)),
   };
 }
