@@ -9,8 +9,8 @@ import { keyLayoutOf, type KeyLayout } from '@upload-fleet/core';
  * the record TTL and renews the set's own expiry, at most once a minute per set and process
  * (INDEX_UPKEEP_INTERVAL_MS), to a TTL and a minute, so a set outlives every record it
  * lists. On a spread cluster the sets are keys of their own (not in the record's slot),
- * written with plain commands sent together with the enqueued mark; in
- * one slot they join the delivery's one MULTI (DeliveryWriter).
+ * written with plain commands sent together with the enqueued mark; in one slot they join
+ * the delivery's one MULTI (DeliveryWriter).
  */
 export interface DeliveryIndexQuery {
   /** Only this owner's deliveries; all owners when unset. */
@@ -32,7 +32,7 @@ export interface DeliveryIndexQuery {
  */
 export const INDEX_UPKEEP_INTERVAL_MS = 60_000;
 
-/** Sets whose next upkeep time is remembered; beyond that (an owner per request?) the memory starts over. */
+/** Sets whose next upkeep time is remembered (the fleet's and one per owner); beyond that the memory starts over. */
 const UPKEEP_SETS_REMEMBERED = 10_000;
 
 export class DeliveryIndex {
