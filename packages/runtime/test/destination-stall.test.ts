@@ -46,6 +46,6 @@ describe('a destination that stalls', () => {
     expect(arrivals[1]! - arrivals[0]!).toBeGreaterThanOrEqual(UPLOAD_TIMEOUT_MS);
     // And it failed as a timeout of the attempt, not as an abort by the worker.
     const job = await harness.fleet.producer.queue('http').getJob(final.uploads[0]!.job_id);
-    expect(job?.stacktrace.join('\n')).toContain('[UF_TIMEOUT] The upload attempt ran longer than UPLOAD_TIMEOUT_MS');
+    expect(job?.stacktrace?.join('\n')).toContain('[UF_TIMEOUT] The upload attempt ran longer than UPLOAD_TIMEOUT_MS');
   });
 });

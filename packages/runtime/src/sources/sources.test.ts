@@ -244,6 +244,24 @@ describe('path sources', () => {
       await otherReader.close();
     });
 
+    it('closes a descriptor only once the reads under way on it are done: they read the file, and close() settles after them', async () => {
+      const large = Buffer.alloc(8 * 1024 * 1024, 9);
+      writeFileSync(join(root, 'renders', 'large.mp4'), large);
+      const before = openDescriptors();
+      const source = await openSource({ path: 'renders/large.mp4' }, heldOptions());
+      const reader = await source.openReader!();
+      const into = [Buffer.alloc(large.length), Buffer.alloc(large.length)];
+      const reads = into.map((buffer) => reader.read(buffer, 0));
+      let readsDone = false;
+      void Promise.all(reads).then(() => (readsDone = true));
+      await reader.close();
+      expect(readsDone).toBe(true);
+      expect(await Promise.all(reads)).toEqual([large.length, large.length]);
+      for (const buffer of into) expect(buffer.equals(large)).toBe(true);
+      await source.close!();
+      expect(openDescriptors()).toBe(before);
+    });
+
     it('lets the stream of the first open close the descriptor, and a later close() of the source close nothing else', async () => {
       const before = openDescriptors();
       const source = await openSource({ path: 'renders/video.mp4' }, heldOptions());
