@@ -121,8 +121,9 @@ export function writeReport(report: Report): void {
     '  rows whose server runs in it (the HTTP sink, s3rver, the loopback receiver), azurite\'s process for Azure; not',
     '  measured for FTP (vsftpd forks a process per session). Times the rate in GiB/s it is the cores the server kept',
     '  busy: near 1 for a one-threaded JavaScript server (s3rver, azurite, the sink) means the row waited on the server.',
-    '- The servers (the Node HTTP sink that counts and drops bodies, s3rver, vsftpd behind the testkit\'s counting',
-    '  forwarders, azurite, redis-server) run on the same 2 cores as the client: the ceilings below show the loopback.',
+    '- The servers (the Node HTTP sink that counts and drops bodies, s3rver, vsftpd reached directly rather than through',
+    '  the testkit\'s counting forwarders, azurite, redis-server) run on the same 2 cores as the client: the ceilings',
+    '  below show the loopback.',
     '',
   ];
   for (const section of [...new Set(report.rows.map((r) => r.section))]) {

@@ -46,6 +46,12 @@ const LOCKED_FOLDER = 'locked';
 export interface Vsftpd {
   /** The control forwarder, as a destination's host. */
   host: string;
+  /**
+   * vsftpd's own control address, as a destination's host: sessions there bypass the
+   * forwarders (nothing counted or paced). For measuring clients against vsftpd alone: the
+   * forwarders cost their process about 1.6 CPU s per GiB, a core at curl's rate.
+   */
+  directHost: string;
   /** The anonymous root folder. */
   root: string;
   /** Anonymous uploads may write here (vsftpd refuses a writable anonymous root). */
@@ -130,6 +136,7 @@ export async function startVsftpd(): Promise<Vsftpd> {
 
   return {
     host: `127.0.0.1:${control.port}`,
+    directHost: `${SERVER_ADDRESS}:${controlPort}`,
     root,
     uploadFolder: UPLOAD_FOLDER,
     lockedFolder: LOCKED_FOLDER,
