@@ -35,9 +35,23 @@ export interface Ssh2SftpServer {
   close(): Promise<void>;
 }
 
+/**
+ * An ed25519 host key ssh2 can read back. ssh2's generateKeyPairSync strips every leading
+ * zero byte of the public key, so about one key in 256 comes out malformed and `new Server`
+ * throws "Malformed OpenSSH private key" (mscdex/ssh2#1390, #1513; seen here as a CI-breaking
+ * flake of the SFTP suite). A key that does not parse is simply generated again.
+ */
+function parsableHostKey(): string {
+  for (let attempt = 1; ; attempt += 1) {
+    const { private: privateKey, public: publicKey } = utils.generateKeyPairSync('ed25519');
+    if (!(utils.parseKey(privateKey) instanceof Error) && !(utils.parseKey(publicKey) instanceof Error)) return privateKey;
+    if (attempt >= 20) throw new Error('ssh2 generated 20 ed25519 host keys it cannot parse');
+  }
+}
+
 export async function startSsh2SftpServer(options: Ssh2SftpServerOptions): Promise<Ssh2SftpServer> {
   const root = mkdtempSync(join(tmpdir(), 'upload-fleet-ssh2-sftp-'));
-  const hostKey = utils.generateKeyPairSync('ed25519').private;
+  const hostKey = parsableHostKey();
   const methods: string[] = [];
   const requests: string[] = [];
   const clients = new Set<Connection>();
