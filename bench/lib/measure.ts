@@ -58,7 +58,11 @@ export function run(command: string, args: string[], options: { env?: NodeJS.Pro
 
 /** CPU seconds (user + system) the process has used so far. */
 export function cpuSecondsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return cpuSecondsIn(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/** utime + stime of a /proc stat line (a process's or a thread's), in seconds. */
+function cpuSecondsIn(stat: string): number {
   // Fields after the command name (which may hold spaces) start at state (field 3).
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
@@ -78,9 +82,7 @@ export function threadCpuSecondsOf(pid: number, namePrefix: string): number {
       continue; // the thread ended meanwhile
     }
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    if (!name.startsWith(namePrefix.slice(0, 15))) continue;
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    seconds += (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    if (name.startsWith(namePrefix.slice(0, 15))) seconds += cpuSecondsIn(stat);
   }
   return seconds;
 }
