@@ -7,6 +7,7 @@ import {
   defineConfig,
   durationMsSetting,
   ENCRYPTION_KEYS,
+  enumSetting,
   integerSetting,
   listSetting,
   LOG_LEVEL,
@@ -23,6 +24,7 @@ import {
   type ValuesOf,
 } from '@upload-fleet/core';
 import { parseLimitRules, DEFAULT_LIMIT_RULES, type LimitRules } from './limits/rules.js';
+import { SOURCE_FILE_CALL_MODES, type SourceFileCalls } from './sources/file-calls.js';
 import { DESTINATION_TYPES, destinationsConfigOf, destinationsEnvSettings, type DestinationType, type DestinationsConfig } from '@upload-fleet/destinations/definitions';
 import { oauthClientSettings, oauthProblems, oauthSettingsOf, type OAuthSettings } from '@upload-fleet/credentials';
 import { redisConfigOf, redisEnvSettings, redisProblems, type RedisConnectionConfig } from '@upload-fleet/redis';
@@ -52,6 +54,8 @@ export const workerSettings = settingGroup(
   listSetting('WORKER_POOLS', { default: ['all'] }),
   integerSetting('WORKER_CONCURRENCY', { default: 4, min: 1, unit: 'uploads' }),
   stringSetting('SOURCE_ROOT', { default: 'renders' }),
+  // How source files are opened and read: sources/file-calls.ts.
+  enumSetting('SOURCE_FILE_CALLS', { values: SOURCE_FILE_CALL_MODES, default: 'auto' }),
   ALLOWED_PRIVATE_HOSTS,
   durationMsSetting('UPLOAD_TIMEOUT_MS', { default: 6 * HOUR }),
   durationMsSetting('SHUTDOWN_GRACE_MS', { default: 25 * SECOND }),
@@ -109,6 +113,8 @@ export interface WorkerConfig {
   webhookSecret: string;
   pools: PoolConfig[];
   sourceRoot: string;
+  /** SOURCE_FILE_CALLS: inline or in the thread pool; `auto` (also when unset), by the file systems under SOURCE_ROOT. */
+  sourceFileCalls?: SourceFileCalls;
   allowedPrivateHosts: string[];
   maxAttempts: number;
   uploadTimeoutMs: number;
@@ -196,6 +202,7 @@ export function workerConfig({ availableTypes = DESTINATION_TYPES, cwd = process
         webhookSecret: c.WEBHOOK_SECRET,
         pools: poolsOf(c, raw, availableTypes).pools,
         sourceRoot: resolve(cwd, c.SOURCE_ROOT),
+        sourceFileCalls: c.SOURCE_FILE_CALLS,
         allowedPrivateHosts: c.ALLOWED_PRIVATE_HOSTS,
         maxAttempts: c.UPLOAD_MAX_ATTEMPTS,
         uploadTimeoutMs: c.UPLOAD_TIMEOUT_MS,

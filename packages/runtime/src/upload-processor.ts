@@ -10,7 +10,7 @@ import type { FleetMetrics } from './metrics.js';
 import { throttledProgress } from './progress.js';
 import { retryDelayMs, withJitter, type BackoffOptions } from './retry-policy.js';
 import type { AccountKeys, FleetLimiter, Permit } from './limits/index.js';
-import { digestingSource, openSource, type DigestingSource } from './sources/index.js';
+import { digestingSource, openSource, type DigestingSource, type SourceFileCalls } from './sources/index.js';
 
 /** Reasons the runtime aborts an upload; adapters see them as `signal.reason`. */
 export const ABORT_SHUTDOWN = 'shutdown';
@@ -25,6 +25,8 @@ export interface UploadProcessorOptions {
   outcomes: OutcomeRecorder;
   secretBox: SecretBox;
   sourceRoot: string;
+  /** How path sources make their file calls (SOURCE_FILE_CALLS); `auto` when unset. */
+  sourceFileCalls?: SourceFileCalls;
   network: NetworkGuard;
   /** Fleet-wide rate limits and concurrency caps per destination account. */
   limiter: FleetLimiter;
@@ -143,7 +145,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
       if (!firstRun) await outcomes.clearDeferral(data.token, data.index);
       // The whole file's SHA-256 goes into every result, hashed from the bytes the adapter streams (sources/source-digest.ts).
       // holdOpen: the file checked is the file read (closed in `finally`).
-      source = digestingSource(await openSource(data.source, { sourceRoot: options.sourceRoot, network: options.network, holdOpen: true }));
+      source = digestingSource(await openSource(data.source, { sourceRoot: options.sourceRoot, fileCalls: options.sourceFileCalls, network: options.network, holdOpen: true }));
       const progress = throttledProgress(source.size, (p) => job.updateProgress(p));
       log.info({ source: source.description, bytes: source.size, limit_key: limitKey }, 'upload started');
 
@@ -163,7 +165,7 @@ export function createUploadProcessor(options: UploadProcessorOptions) {
         lastAttempt: attempt >= maxAttempts,
         uploadId: uploadIdOf(data.token, data.index),
         network: options.network,
-        openFile: (file) => openSource(file, { sourceRoot: options.sourceRoot, network: options.network }),
+        openFile: (file) => openSource(file, { sourceRoot: options.sourceRoot, fileCalls: options.sourceFileCalls, network: options.network }),
         credentials: options.credentials,
       });
       // What the destination answered is stored (job return value, delivery record) and shown

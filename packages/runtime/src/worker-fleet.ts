@@ -108,6 +108,7 @@ export async function startWorkerFleet(config: WorkerConfig, logger: Logger, opt
       outcomes: producer.outcomes,
       secretBox: config.secretBox,
       sourceRoot: config.sourceRoot,
+      sourceFileCalls: config.sourceFileCalls,
       network,
       credentials,
       limiter,

@@ -1,6 +1,7 @@
 import type { NetworkGuard, Source } from '@upload-fleet/core';
 import type { UploadSource } from '@upload-fleet/destinations';
 import { openPathSource } from './path-source.js';
+import type { SourceFileCalls } from './file-calls.js';
 import { openUrlSource } from './url-source.js';
 
 /**
@@ -12,6 +13,8 @@ import { openUrlSource } from './url-source.js';
 export interface OpenSourceOptions {
   /** SOURCE_ROOT: `path` sources must resolve (symlinks included) inside this folder. */
   sourceRoot: string;
+  /** For `path` sources: their file calls inline or in the thread pool (file-calls.ts); `auto` when unset. */
+  fileCalls?: SourceFileCalls;
   /** Applied to `url` sources, their redirects and every connection they open. */
   network: NetworkGuard;
   /** For `url` sources: connect and time-to-response-headers limit per request. Default 30 s. */
@@ -29,10 +32,11 @@ export interface OpenSourceOptions {
  * or transient network errors for a URL whose server fails.
  */
 export async function openSource(source: Source, options: OpenSourceOptions): Promise<UploadSource> {
-  if ('path' in source) return openPathSource(source.path, options.sourceRoot, { holdOpen: options.holdOpen ?? false });
+  if ('path' in source) return openPathSource(source.path, options.sourceRoot, { holdOpen: options.holdOpen ?? false, fileCalls: options.fileCalls ?? 'auto' });
   return openUrlSource(source.url, { network: options.network, requestTimeoutMs: options.requestTimeoutMs });
 }
 
+export { inlineFileCallsUnder, type SourceFileCalls } from './file-calls.js';
 export { openPathSource } from './path-source.js';
 export { digestingSource, type DigestingSource } from './source-digest.js';
 export { openUrlSource, type UrlSourceOptions } from './url-source.js';

@@ -1,9 +1,10 @@
-import { close, constants, createReadStream, existsSync, fstat, open, read, readlink, type Stats } from 'node:fs';
+import { close, closeSync, constants, createReadStream, existsSync, fstat, fstatSync, open, openSync, read, readlink, readlinkSync, readSync, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { FleetError } from '@upload-fleet/core';
 import type { SourceReader, UploadSource } from '@upload-fleet/destinations';
+import { INLINE_READ_MAX_BYTES, inlineFileCallsUnder, type SourceFileCalls } from './file-calls.js';
 
 /**
  * A file under SOURCE_ROOT. The path comes from the request, so it is treated as hostile:
@@ -17,9 +18,14 @@ import type { SourceReader, UploadSource } from '@upload-fleet/destinations';
  * hop to libuv's thread pool and back, about 70 µs of CPU on a busy worker, and the seven
  * were a third of a 1 KiB delivery's CPU. Later opens check the path again. The caller must
  * close() the source when the attempt ends: it releases the descriptor if nothing read it.
- * The calls go through fs's callback functions, not FileHandle (see FileDescriptor).
+ * The calls go through fs's callback functions, not FileHandle (see FileDescriptor), or run
+ * inline on a local file system (`fileCalls`, file-calls.ts): no hop at all.
  */
-export async function openPathSource(requestedPath: string, sourceRoot: string, options: { holdOpen?: boolean } = {}): Promise<UploadSource & { close(): Promise<void> }> {
+export async function openPathSource(
+  requestedPath: string,
+  sourceRoot: string,
+  options: { holdOpen?: boolean; fileCalls?: SourceFileCalls } = {},
+): Promise<UploadSource & { close(): Promise<void> }> {
   const root = path.resolve(sourceRoot);
   // Say nothing about files outside the root, not even whether they exist: the lexical
   // check comes before any file system call on the requested path.
@@ -29,11 +35,12 @@ export async function openPathSource(requestedPath: string, sourceRoot: string, 
 
   const description = toPosix(path.relative(root, candidate));
   const realRoot = await realRootOf(root);
+  const inline = inlineFileCallsUnder(realRoot, options.fileCalls ?? 'auto');
   const notRegular = () => new FleetError('UF_SOURCE_NOT_FOUND', `Source path "${description}" is not a regular file`);
   let held: FileDescriptor | undefined;
   let size: number;
   if (options.holdOpen) {
-    held = await openInside(realRoot, candidate, description);
+    held = await openInside(realRoot, candidate, description, inline);
     try {
       const info = await held.stat();
       if (!info.isFile()) throw notRegular();
@@ -80,7 +87,7 @@ export async function openPathSource(requestedPath: string, sourceRoot: string, 
   async function openChecked(): Promise<FileDescriptor> {
     // Check again: between the check above and now (a retry may come hours later) a path
     // component could have been replaced by a symlink that leads elsewhere.
-    const handle = await openInside(realRoot, candidate, description);
+    const handle = await openInside(realRoot, candidate, description, inline);
     try {
       // The destination was promised `size` bytes (Content-Length, resumable sessions):
       // a file rewritten since must be opened afresh, not sent half old, half new.
@@ -131,18 +138,21 @@ async function realRootOf(root: string): Promise<string> {
  * the check and the open for a swap. O_NONBLOCK: a FIFO swapped in does not hang the open
  * (on a regular file the flag does nothing). Elsewhere (no /proc) realpath, then open.
  */
-async function openInside(realRoot: string, candidate: string, description: string): Promise<FileDescriptor> {
+async function openInside(realRoot: string, candidate: string, description: string, inline: boolean): Promise<FileDescriptor> {
   if (!procFdAvailable) {
     const current = await realFileInside(realRoot, candidate, description);
-    return await FileDescriptor.open(current, constants.O_RDONLY).catch((error: unknown) => {
+    return await FileDescriptor.open(current, constants.O_RDONLY, inline).catch((error: unknown) => {
       throw notFoundOr(error, description);
     });
   }
-  const handle = await FileDescriptor.open(candidate, constants.O_RDONLY | constants.O_NONBLOCK).catch((error: unknown) => {
+  const handle = await FileDescriptor.open(candidate, constants.O_RDONLY | constants.O_NONBLOCK, inline).catch((error: unknown) => {
     throw notFoundOr(error, description);
   });
   try {
-    const real = await new Promise<string>((resolve, reject) => readlink(`/proc/self/fd/${handle.fd}`, (error, link) => (error ? reject(error) : resolve(link))));
+    // /proc is the kernel's memory: inline, this never waits on the file's own file system.
+    const real = inline
+      ? readlinkSync(`/proc/self/fd/${handle.fd}`)
+      : await new Promise<string>((resolve, reject) => readlink(`/proc/self/fd/${handle.fd}`, (error, link) => (error ? reject(error) : resolve(link))));
     if (!isInside(realRoot, real)) throw forbidden(description, 'is a symbolic link that leads outside SOURCE_ROOT');
     return handle;
   } catch (error) {
@@ -161,26 +171,35 @@ const procFdAvailable = process.platform === 'linux' && existsSync('/proc/self/f
  * guarded is kept: the number is closed once, and only when no call on it is still under
  * way (a read that ran after the close could read a file opened since under the same
  * number); nothing reads it after its close; a stream that takes it over closes it itself.
+ *
+ * `inline` (file-calls.ts): open, fstat, small reads and close run synchronously on the
+ * event loop, and answer settled promises; a read larger than INLINE_READ_MAX_BYTES still
+ * goes to the thread pool, and a close waits for it as above.
  */
 class FileDescriptor {
   /** Set once the descriptor is closed (or closing), or handed to a stream that closes it. */
   private released = false;
-  /** Calls on the descriptor under way; the close waits for them. */
-  private pending = 0;
-  private closeWhenIdle: (() => void) | undefined;
+  /** Calls on the descriptor under way in the thread pool; the close waits for them to settle. */
+  private readonly underWay = new Set<Promise<unknown>>();
   private closing: Promise<void> | undefined;
 
-  private constructor(readonly fd: number) {}
+  private constructor(
+    readonly fd: number,
+    private readonly inline: boolean,
+  ) {}
 
-  static open(file: string, flags: number): Promise<FileDescriptor> {
-    return new Promise((resolve, reject) => open(file, flags, (error, fd) => (error ? reject(error) : resolve(new FileDescriptor(fd)))));
+  static open(file: string, flags: number, inline: boolean): Promise<FileDescriptor> {
+    if (inline) return settledNow(() => new FileDescriptor(openSync(file, flags), true));
+    return new Promise((resolve, reject) => open(file, flags, (error, fd) => (error ? reject(error) : resolve(new FileDescriptor(fd, false)))));
   }
 
   stat(): Promise<Stats> {
+    if (this.inline) return this.callNow(() => fstatSync(this.fd));
     return this.call<Stats>((done) => fstat(this.fd, done));
   }
 
   read(buffer: Uint8Array, position: number): Promise<number> {
+    if (this.inline && buffer.byteLength <= INLINE_READ_MAX_BYTES) return this.callNow(() => readSync(this.fd, buffer, 0, buffer.byteLength, position));
     return this.call<number>((done) => read(this.fd, buffer, 0, buffer.byteLength, position, (error, bytesRead) => done(error, bytesRead)));
   }
 
@@ -194,26 +213,40 @@ class FileDescriptor {
   close(): Promise<void> {
     if (this.released) return this.closing ?? Promise.resolve();
     this.released = true;
-    this.closing = new Promise((resolve, reject) => {
-      const closeNow = () => close(this.fd, (error) => (error ? reject(error) : resolve()));
-      if (this.pending === 0) closeNow();
-      else this.closeWhenIdle = closeNow;
-    });
+    this.closing = this.closeAfterCallsUnderWay();
     return this.closing;
   }
 
-  /** Runs one fs call on the descriptor, counted so that a close waits for it. */
+  private async closeAfterCallsUnderWay(): Promise<void> {
+    // No call starts after `released`: the set only empties.
+    while (this.underWay.size > 0) await Promise.allSettled([...this.underWay]);
+    if (this.inline) closeSync(this.fd);
+    else await new Promise<void>((resolve, reject) => close(this.fd, (error) => (error ? reject(error) : resolve())));
+  }
+
+  /** Runs one fs call on the descriptor in the thread pool, tracked so that a close waits for it. */
   private call<T>(start: (done: (error: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
-    return new Promise((resolve, reject) => {
-      if (this.released) return reject(closedError());
-      this.pending += 1;
-      start((error, value) => {
-        this.pending -= 1;
-        if (this.pending === 0) this.closeWhenIdle?.();
-        if (error) reject(error);
-        else resolve(value);
-      });
-    });
+    if (this.released) return Promise.reject(closedError());
+    const answer = new Promise<T>((resolve, reject) => start((error, value) => (error ? reject(error) : resolve(value))));
+    this.underWay.add(answer);
+    const settled = () => this.underWay.delete(answer);
+    answer.then(settled, settled);
+    return answer;
+  }
+
+  /** Runs one fs call on the descriptor inline: it is over before anything else runs, so a close has nothing to wait for. */
+  private callNow<T>(call: () => T): Promise<T> {
+    if (this.released) return Promise.reject(closedError());
+    return settledNow(call);
+  }
+}
+
+/** A synchronous call's outcome as a settled promise: what the asynchronous call would have answered. */
+function settledNow<T>(call: () => T): Promise<T> {
+  try {
+    return Promise.resolve(call());
+  } catch (error) {
+    return Promise.reject(error as Error);
   }
 }
 

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { pbkdf2 } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,11 +31,12 @@ async function fleetErrorOf(promise: Promise<unknown>): Promise<FleetError> {
 
 const guardAllowingLocal = createNetworkGuard({ allowedPrivateHosts: ['127.0.0.1'] });
 
-describe('path sources', () => {
+// Every behaviour of a path source holds whichever way its file calls are made (sources/file-calls.ts).
+describe.each(['inline', 'thread-pool'] as const)('path sources, file calls %s', (fileCalls) => {
   let base: string;
   let root: string;
   let outside: string;
-  const options = () => ({ sourceRoot: root, network: guardAllowingLocal });
+  const options = () => ({ sourceRoot: root, network: guardAllowingLocal, fileCalls });
 
   beforeAll(() => {
     base = mkdtempSync(join(tmpdir(), 'upload-fleet-sources-'));
@@ -93,7 +95,7 @@ describe('path sources', () => {
   it('accepts an absolute path inside the root, and a root that is itself a symlink', async () => {
     const absolute = await openSource({ path: join(root, 'renders', 'video.mp4') }, options());
     expect(absolute.size).toBe(CONTENT.length);
-    const viaLink = await openSource({ path: 'renders/video.mp4' }, { sourceRoot: join(base, 'root-link'), network: guardAllowingLocal });
+    const viaLink = await openSource({ path: 'renders/video.mp4' }, { sourceRoot: join(base, 'root-link'), network: guardAllowingLocal, fileCalls });
     expect(await readAll(await viaLink.open())).toEqual(CONTENT);
   });
 
@@ -175,7 +177,7 @@ describe('path sources', () => {
   });
 
   describe('held open (the worker\'s source of an attempt)', () => {
-    const heldOptions = () => ({ sourceRoot: root, network: guardAllowingLocal, holdOpen: true });
+    const heldOptions = () => ({ sourceRoot: root, network: guardAllowingLocal, fileCalls, holdOpen: true });
     const openDescriptors = () => readdirSync('/proc/self/fd').length;
 
     it.each([
@@ -291,6 +293,47 @@ describe('path sources', () => {
     rmSync(join(root, 'renders', 'grown.mp4'));
     symlinkSync(join(outside, 'secret.txt'), join(root, 'renders', 'grown.mp4'));
     expect((await fleetErrorOf(grown.openReader!())).code).toBe('UF_SOURCE_FORBIDDEN');
+  });
+});
+
+describe('path sources and the thread pool', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'upload-fleet-file-calls-'));
+    writeFileSync(join(dir, 'small.mp4'), CONTENT);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /**
+   * Keeps every thread of libuv's pool busy with a key derivation, then opens, sizes, reads
+   * and closes a small file as an upload attempt does: answers whether that finished before
+   * the pool was free again. A call that needs the pool waits behind the derivations.
+   */
+  async function sourceBeatsBusyPool(fileCalls: 'inline' | 'thread-pool'): Promise<boolean> {
+    const options = { sourceRoot: dir, network: guardAllowingLocal, fileCalls, holdOpen: true };
+    // The root's real path is resolved once per process (in the pool): not part of what is timed.
+    await (await openSource({ path: 'small.mp4' }, options)).close!();
+    let poolFree = false;
+    const poolSize = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+    const busy = Array.from({ length: poolSize }, () => new Promise<void>((resolve) => pbkdf2('busy', 'salt', 300_000, 64, 'sha512', () => {
+            poolFree = true;
+            resolve();
+          })));
+    const source = await openSource({ path: 'small.mp4' }, options);
+    const reader = await source.openReader!();
+    const buffer = Buffer.alloc(CONTENT.length + 1);
+    expect(await reader.read(buffer, 0)).toBe(CONTENT.length);
+    expect(buffer.subarray(0, CONTENT.length)).toEqual(CONTENT);
+    await reader.close();
+    await source.close!();
+    const beat = !poolFree;
+    await Promise.all(busy);
+    return beat;
+  }
+
+  it('inline, a small file needs no thread of the pool; in the thread pool, each call waits its turn there', async () => {
+    expect(await sourceBeatsBusyPool('inline')).toBe(true);
+    expect(await sourceBeatsBusyPool('thread-pool')).toBe(false);
   });
 });
 
