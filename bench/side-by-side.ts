@@ -8,9 +8,10 @@
  *   BENCH_SECTIONS=http,ftp pnpm bench --quick
  *   BENCH_RUNS=5 BENCH_FILE_MIB=512 pnpm bench
  *   BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" BENCH_SECTIONS=http pnpm bench:side-by-side
+ *   BENCH_WORKER_ENV="SOURCE_FILE_CALLS=thread-pool" BENCH_SECTIONS=tiny pnpm bench:side-by-side
  */
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -51,6 +52,9 @@ const AWS = '/usr/bin/aws';
 
 const startedAt = new Date();
 const loadBefore = loadavg();
+/** A memory file system, where Linux has one, for servers that store what they are sent. */
+const MEMORY_FILE_SYSTEM = '/dev/shm';
+
 const work = mkdtempSync(join(tmpdir(), 'upload-fleet-bench-'));
 const sourceRoot = join(work, 'renders');
 mkdirSync(sourceRoot);
@@ -84,7 +88,20 @@ const azureFileBytes = AZURE_FILE_MIB * MiB;
 if (azureFile !== storeFile) readFileSync(azureFile.path);
 // Read it once so every tool reads it from the page cache.
 readFileSync(file.path);
+// Written back to the disk before any row: left dirty, the files were flushed during the first
+// runs, which then waited on the disk (a machine with a slow disk: 3.9 s for a GiB instead of 1.3).
+for (const path of new Set([file.path, storeFile.path, azureFile.path])) flushToDisk(path);
 let prefixCounter = 0;
+
+/** Writes a file's dirty pages to the disk now; they stay in the page cache, clean. */
+function flushToDisk(path: string): void {
+  const descriptor = openSync(path, 'r');
+  try {
+    fsyncSync(descriptor);
+  } finally {
+    closeSync(descriptor);
+  }
+}
 const fleetOf = (env: Record<string, string>, processes = 1) => new Fleet({ redisUrl, prefix: `bench${(prefixCounter += 1)}`, sourceRoot, env, processes });
 
 /** Runs a section when BENCH_SECTIONS names it, and notes how long it took (the whole bench has a budget of about 15 minutes). */
@@ -282,12 +299,18 @@ async function ftp(): Promise<void> {
     return;
   }
   console.warn('FTP: vsftpd, curl -T against the fleet');
-  const server = await startVsftpd();
+  // vsftpd writes the file to its folder; on a disk, the kernel's writeback throttled both
+  // tools to the disk's pace after the first GiB (a machine with a slow disk: curl 2.0 s,
+  // then 4.8 and 4.6 s). In memory, the rows time the clients, as the HTTP sink that drops bodies does.
+  const server = await startVsftpd({ parentDir: existsSync(MEMORY_FILE_SYSTEM) ? MEMORY_FILE_SYSTEM : undefined });
   const fleet = fleetOf({ WORKER_POOLS: 'ftp' });
   await fleet.start();
   const checked = (name: string, m: Measurement) => {
-    const size = statSync(join(server.root, server.uploadFolder, name)).size;
+    const stored = join(server.root, server.uploadFolder, name);
+    const size = statSync(stored).size;
     if (size !== fileBytes) throw new Error(`vsftpd holds ${size} bytes of ${name}`);
+    // Each run's file would otherwise stay in memory until the server closes.
+    rmSync(stored);
     return m;
   };
   try {
@@ -367,6 +390,9 @@ async function tiny(): Promise<void> {
   writeFileSync(join(sourceRoot, 'tiny.mp4'), Buffer.alloc(1024, 7));
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const commands: Record<string, number[]> = { fleet: [], bullmq: [] };
+  // Redis's own CPU per job: what the commands above cost the server, on the same 2 cores.
+  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
+  const redisCpu: Record<string, number[]> = { fleet: [], bullmq: [] };
   try {
     const results = await interleaved(RUNS, [
       {
@@ -378,6 +404,7 @@ async function tiny(): Promise<void> {
             const queue = fleet.producer.queue('http');
             const tokens: string[] = [];
             const before = await redisCommands(redis);
+            const redisCpuBefore = cpuSecondsOf(redisPid);
             const pid = fleet.pids[0]!;
             const m = await measureWhile(pid, () =>
               submitAndWait(
@@ -386,6 +413,7 @@ async function tiny(): Promise<void> {
                 async () => (await queue.getJobCounts('completed')).completed ?? 0,
               ),
             );
+            redisCpu.fleet!.push(((cpuSecondsOf(redisPid) - redisCpuBefore) * 1000) / TINY_JOBS);
             commands.fleet!.push(((await redisCommands(redis)) - before) / TINY_JOBS);
             for (const token of tokens.slice(0, 50)) {
               const status = await fleet.producer.get(token);
@@ -409,6 +437,7 @@ async function tiny(): Promise<void> {
           const queue = new Queue(queueName, { connection: redis });
           try {
             const before = await redisCommands(redis);
+            const redisCpuBefore = cpuSecondsOf(redisPid);
             const m = await measureWhile(child.pid!, () =>
               submitAndWait(
                 TINY_JOBS,
@@ -416,6 +445,7 @@ async function tiny(): Promise<void> {
                 async () => (await queue.getJobCounts('completed')).completed ?? 0,
               ),
             );
+            redisCpu.bullmq!.push(((cpuSecondsOf(redisPid) - redisCpuBefore) * 1000) / TINY_JOBS);
             commands.bullmq!.push(((await redisCommands(redis)) - before) / TINY_JOBS);
             return m;
           } finally {
@@ -430,8 +460,8 @@ async function tiny(): Promise<void> {
     ]);
     const base = { section: 'tiny', path: `${TINY_JOBS} tiny deliveries, concurrency ${TINY_CONCURRENCY}`, amount: TINY_JOBS, unit: 'jobs/s', settings: `concurrency ${TINY_CONCURRENCY}` } as const;
     const med = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-    row({ ...base, tool: 'BullMQ + fetch by hand', extra: { redisCommandsPerDelivery: med(commands.bullmq!) } }, results.get('bullmq')!);
-    row({ ...base, tool: 'fleet', extra: { redisCommandsPerDelivery: med(commands.fleet!) } }, results.get('fleet')!);
+    row({ ...base, tool: 'BullMQ + fetch by hand', extra: { redisCommandsPerDelivery: med(commands.bullmq!), redisCpuMsPerDelivery: med(redisCpu.bullmq!) } }, results.get('bullmq')!);
+    row({ ...base, tool: 'fleet', extra: { redisCommandsPerDelivery: med(commands.fleet!), redisCpuMsPerDelivery: med(redisCpu.fleet!) } }, results.get('fleet')!);
   } finally {
     redis.disconnect();
     await sink.close();
@@ -482,6 +512,7 @@ async function memory(): Promise<void> {
       const name = `memory-${mib}.mp4`;
       if (mib === FILE_MIB) copyFileSync(file.path, join(sourceRoot, name));
       else await writeRandomFile(sourceRoot, name, mib * MiB);
+      flushToDisk(join(sourceRoot, name));
       for (const [path, pools, destination] of [
         ['HTTP PUT', 'http', { type: 'http', url: `${sink.url}/m/${mib}`, filename: name, method: 'PUT' }],
         ['S3 multipart', 's3', { type: 's3', bucket: 'memory', filename: name, aws_access_key_id: S3RVER_KEY, aws_secret_access_key: S3RVER_SECRET, s3host: server.endpoint.replace('http://', '') }],

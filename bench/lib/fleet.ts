@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { SecretBox } from '@upload-fleet/core';
 import type { DestinationType } from '@upload-fleet/destinations/definitions';
 import { Producer } from '@upload-fleet/producer';
-import { cpuSecondsOf, peakRssMiBOf, rssMiBOf, threadCpuSecondsOf, type Measurement } from './measure.js';
+import { cpuSecondsOf, machineCpuSeconds, peakRssMiBOf, rssMiBOf, threadCpuSecondsOf, type Measurement } from './measure.js';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 /** The name the worker gives its SHA-256 thread (runtime's sources/sha256-thread.ts). */
@@ -53,6 +53,8 @@ export class Fleet {
           HEALTH_PORT: '0',
           HEALTH_HOST: '127.0.0.1',
           ...this.options.env,
+          // BENCH_WORKER_ENV: settings for the workers alone, for an A/B of one of them, e.g. "SOURCE_FILE_CALLS=thread-pool".
+          ...Object.fromEntries((process.env.BENCH_WORKER_ENV?.split(' ').filter(Boolean) ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -82,12 +84,13 @@ export class Fleet {
     const events = await this.eventsOf(destination.type as DestinationType);
     const cpuBefore = this.cpuSeconds();
     const hashBefore = this.sha256ThreadCpuSeconds();
+    const machineBefore = machineCpuSeconds();
     const started = process.hrtime.bigint();
     const { token, uploads } = await this.producer.enqueue({ source: { path }, upload: { destination } });
     const job = await this.producer.queue(destination.type as DestinationType).getJob(uploads[0]!.job_id);
     const failure = await job?.waitUntilFinished(events, 30 * 60_000).then(() => undefined, (error: Error) => error);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const measurement = { seconds, cpuSeconds: this.cpuSeconds() - cpuBefore, peakRssMiB: this.peakRssMiB(), sha256ThreadCpuSeconds: this.sha256ThreadCpuSeconds() - hashBefore };
+    const measurement = { seconds, cpuSeconds: this.cpuSeconds() - cpuBefore, peakRssMiB: this.peakRssMiB(), sha256ThreadCpuSeconds: this.sha256ThreadCpuSeconds() - hashBefore, machineCpuSeconds: machineCpuSeconds() - machineBefore };
     const final = await this.producer.get(token);
     if (failure || final.state !== 'completed') throw new Error(`the delivery ended ${final.state}${failure ? ` (${failure.message})` : ''}: ${JSON.stringify(final.uploads[0])}\n${this.workers[0]!.output.slice(-3000)}`);
     return measurement;

@@ -121,9 +121,14 @@ export function writeReport(report: Report): void {
     '  rows whose server runs in it (the HTTP sink, s3rver, the loopback receiver), azurite\'s process for Azure; not',
     '  measured for FTP (vsftpd forks a process per session). Times the rate in GiB/s it is the cores the server kept',
     '  busy: near 1 for a one-threaded JavaScript server (s3rver, azurite, the sink) means the row waited on the server.',
+    '- **Machine CPU** is the CPU every core of the machine spent over the same window (user, nice, system, irq and',
+    '  softirq of /proc/stat; not steal, the time the hypervisor gave to other machines): client, server, Redis, the',
+    '  kernel\'s socket work and this process together, and so the one figure for FTP\'s server too. In brackets, the',
+    '  cores it kept busy on average: near the machine\'s own count means the row waited on the machine\'s CPU, and two',
+    '  tools that both do are in the ratio of their machine CPU per GiB.',
     '- The servers (the Node HTTP sink that counts and drops bodies, s3rver, vsftpd reached directly rather than through',
-    '  the testkit\'s counting forwarders, azurite, redis-server) run on the same 2 cores as the client: the ceilings',
-    '  below show the loopback.',
+    '  the testkit\'s counting forwarders and storing into /dev/shm, azurite, redis-server) run on the same 2 cores as the',
+    '  client: the ceilings below show the loopback.',
     '',
   ];
   for (const section of [...new Set(report.rows.map((r) => r.section))]) {
@@ -133,16 +138,16 @@ export function writeReport(report: Report): void {
     lines.push(
       `## ${section}`,
       '',
-      `| path | tool | settings | ${jobs ? 'jobs/s' : 'MiB/s'} | spread | ${jobs ? 'CPU ms per job' : 'CPU s per GiB'} |${server ? ' server CPU s per GiB |' : ''} peak RSS MiB | other |`,
-      `|---|---|---|---|---|---|${server ? '---|' : ''}---|---|`,
+      `| path | tool | settings | ${jobs ? 'jobs/s' : 'MiB/s'} | spread | ${jobs ? 'CPU ms per job' : 'CPU s per GiB'} |${server ? ' server CPU s per GiB |' : ''} ${jobs ? 'machine CPU ms per job' : 'machine CPU s per GiB'} (cores) | peak RSS MiB | other |`,
+      `|---|---|---|---|---|---|${server ? '---|' : ''}---|---|---|`,
     );
     for (const r of sectionRows) {
       const s = summarize(r);
       const other = [
         ...(s.sha256ThreadCpu !== undefined && s.sha256ThreadCpu > 0 ? [`SHA-256 thread ${fixed(s.sha256ThreadCpu)} CPU s per GiB`] : []),
-        ...Object.entries(r.extra ?? {}).map(([k, v]) => `${k} ${fixed(v, 1)}`),
+        ...Object.entries(r.extra ?? {}).map(([k, v]) => `${k} ${fixed(v, Math.abs(v) < 10 ? 2 : 1)}`),
       ].join(', ');
-      lines.push(`| ${r.path} | ${r.tool} | ${r.settings} | ${fixed(s.rate, jobs ? 0 : 1)} | ${fixed(s.rateMin, jobs ? 0 : 1)}–${fixed(s.rateMax, jobs ? 0 : 1)} | ${fixed(s.cpu)} |${server ? ` ${fixed(s.serverCpu)} |` : ''} ${fixed(s.peakRssMiB, 0)} | ${other} |`);
+      lines.push(`| ${r.path} | ${r.tool} | ${r.settings} | ${fixed(s.rate, jobs ? 0 : 1)} | ${fixed(s.rateMin, jobs ? 0 : 1)}–${fixed(s.rateMax, jobs ? 0 : 1)} | ${fixed(s.cpu)} |${server ? ` ${fixed(s.serverCpu)} |` : ''} ${s.machineCpu === undefined ? '—' : `${fixed(s.machineCpu)} (${fixed(s.machineCores, 1)})`} | ${fixed(s.peakRssMiB, 0)} | ${other} |`);
     }
     lines.push('');
   }

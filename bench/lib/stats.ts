@@ -34,6 +34,10 @@ export interface Summary {
   serverCpu: number | undefined;
   /** Of `cpu`, the fleet worker's SHA-256 thread's, per GiB (fleet MiB/s rows). */
   sha256ThreadCpu: number | undefined;
+  /** The whole machine's CPU, per GiB or per job as `cpu` (where the row's measurement took it). */
+  machineCpu: number | undefined;
+  /** The cores the machine kept busy on average over the row's runs: its CPU per second. */
+  machineCores: number | undefined;
   peakRssMiB: number;
 }
 
@@ -42,6 +46,8 @@ export function summarize(row: Row): Summary {
   const cpus = row.runs.map((r) => (row.unit === 'MiB/s' ? r.cpuSeconds / (row.amount / GiB) : (r.cpuSeconds * 1000) / row.amount));
   const serverCpus = row.runs.flatMap((r) => (row.unit === 'MiB/s' && r.serverCpuSeconds !== undefined ? [r.serverCpuSeconds / (row.amount / GiB)] : []));
   const hashCpus = row.runs.flatMap((r) => (row.unit === 'MiB/s' && r.sha256ThreadCpuSeconds !== undefined ? [r.sha256ThreadCpuSeconds / (row.amount / GiB)] : []));
+  const machine = row.runs.flatMap((r) => (r.machineCpuSeconds === undefined ? [] : [{ seconds: r.machineCpuSeconds, wall: r.seconds }]));
+  const machineCpus = machine.map((m) => (row.unit === 'MiB/s' ? m.seconds / (row.amount / GiB) : (m.seconds * 1000) / row.amount));
   return {
     rate: median(rates),
     rateMin: Math.min(...rates),
@@ -49,6 +55,8 @@ export function summarize(row: Row): Summary {
     cpu: median(cpus),
     serverCpu: serverCpus.length ? median(serverCpus) : undefined,
     sha256ThreadCpu: hashCpus.length ? median(hashCpus) : undefined,
+    machineCpu: machineCpus.length ? median(machineCpus) : undefined,
+    machineCores: machine.length ? median(machine.map((m) => m.seconds / m.wall)) : undefined,
     peakRssMiB: Math.max(...row.runs.map((r) => r.peakRssMiB)),
   };
 }
@@ -101,7 +109,8 @@ export async function interleaved(
       if (measureServer) measurement.serverCpuSeconds = serverCpuSoFar() - serverBefore;
       results.get(tool.name)!.push(measurement);
       const server = measurement.serverCpuSeconds === undefined ? '' : `, server ${measurement.serverCpuSeconds.toFixed(2)} CPU s`;
-      console.warn(`  ${tool.name} run ${run + 1}: ${measurement.seconds.toFixed(2)} s, ${measurement.cpuSeconds.toFixed(2)} CPU s${server}, peak ${measurement.peakRssMiB.toFixed(0)} MiB`);
+      const machine = measurement.machineCpuSeconds === undefined ? '' : `, machine ${measurement.machineCpuSeconds.toFixed(2)} CPU s`;
+      console.warn(`  ${tool.name} run ${run + 1}: ${measurement.seconds.toFixed(2)} s, ${measurement.cpuSeconds.toFixed(2)} CPU s${server}${machine}, peak ${measurement.peakRssMiB.toFixed(0)} MiB`);
     }
   }
   return results;

@@ -65,9 +65,18 @@ export interface Vsftpd {
   close(): Promise<void>;
 }
 
-export async function startVsftpd(): Promise<Vsftpd> {
+export interface VsftpdOptions {
+  /**
+   * Where the server's folder (its root, config and log) is made; the system's temporary
+   * folder by default. The bench gives a memory file system (/dev/shm), so that what it
+   * times is the client and the protocol, not how fast this machine's disk takes the file.
+   */
+  parentDir?: string;
+}
+
+export async function startVsftpd(options: VsftpdOptions = {}): Promise<Vsftpd> {
   if (vsftpdUnavailable) throw new Error(`vsftpd cannot start: ${vsftpdUnavailable}`);
-  const dir = mkdtempSync(join(tmpdir(), 'upload-fleet-vsftpd-'));
+  const dir = mkdtempSync(join(options.parentDir ?? tmpdir(), 'upload-fleet-vsftpd-'));
   const root = join(dir, 'root');
   const empty = join(dir, 'empty');
   mkdirSync(root, { mode: 0o755 });
