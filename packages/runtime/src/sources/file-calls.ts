@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
  * - `thread-pool`: each call (open, readlink, fstat, read, close) goes to libuv's thread pool
  *   and back. The event loop never waits on the file system, but every call costs two
  *   wake-ups across threads: on a busy 2-core worker, a tiny upload's five calls took about
- *   a quarter of its CPU (170 µs of 0.7 ms per 1 KiB delivery, `pnpm bench`'s tiny row).
+ *   a fifth of its CPU (0.61–0.65 ms per 1 KiB delivery against 0.50–0.51 inline, `pnpm
+ *   bench`'s tiny row in alternating runs; 24 % of the worker's profile was in those calls).
  * - `inline`: the calls run on the event loop, synchronously, except reads larger than
  *   INLINE_READ_MAX_BYTES (a 4 MiB read from a cold cache waits on the disk). On a local
  *   file system each is a few microseconds; on a network file system each can be a round
