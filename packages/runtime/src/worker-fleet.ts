@@ -9,6 +9,7 @@ import { assertNoEviction } from './redis-checks.js';
 import { unconfiguredCredentials } from './credentials/unconfigured.js';
 import { AccountKeys, FleetLimiter } from './limits/index.js';
 import { createMetrics, type FleetMetrics } from './metrics.js';
+import { fileCallsInEffect } from './sources/file-calls.js';
 import { createUploadPool, type UploadPool } from './upload-pool.js';
 import { ABORT_SHUTDOWN } from './upload-processor.js';
 import { createWebhookWorker } from './webhooks.js';
@@ -130,7 +131,8 @@ export async function startWorkerFleet(config: WorkerConfig, logger: Logger, opt
   const workers: Worker[] = [...pools.flatMap((p) => p.workers as Worker[]), webhookWorker];
   for (const worker of workers) void worker.run();
   await Promise.all(workers.map((w) => w.waitUntilReady()));
-  logger.info({ pools: config.pools, pool_shards: config.poolShards ?? {} }, 'worker pools started');
+  const sourceFileCalls = await fileCallsInEffect(config.sourceRoot, config.sourceFileCalls ?? 'auto');
+  logger.info({ pools: config.pools, pool_shards: config.poolShards ?? {}, source_file_calls: sourceFileCalls }, 'worker pools started');
 
   let draining = false;
   let closing: Promise<void> | undefined;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { inlineFileCallsUnder, onlyLocalFileSystemsUnder, parseMountInfo, type Mount } from './file-calls.js';
+import { fileCallsInEffect, inlineFileCallsUnder, onlyLocalFileSystemsUnder, parseMountInfo, type Mount } from './file-calls.js';
 
 // Lines as /proc/self/mountinfo writes them (proc(5)): optional fields before the "-", octal escapes in paths.
 const MOUNT_INFO = [
@@ -62,5 +62,11 @@ describe('the file systems under SOURCE_ROOT', () => {
   const ownMounts = parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'));
   it.runIf(ownMounts.some((m) => m.mountPoint === '/dev/shm' && m.type === 'tmpfs'))('decides auto from this process\'s own mount table: a memory file system is local', () => {
     expect(inlineFileCallsUnder('/dev/shm/renders-of-this-test', 'auto')).toBe(true);
+  });
+
+  it.runIf(ownMounts.some((m) => m.mountPoint === '/dev/shm' && m.type === 'tmpfs'))('says in the start-up line what auto chose, or that a missing root is decided later', async () => {
+    expect(await fileCallsInEffect('/dev/shm', 'auto')).toBe('auto: inline (only local file systems under SOURCE_ROOT)');
+    expect(await fileCallsInEffect('/dev/shm/no-such-root-of-this-test', 'auto')).toContain('decided at the first upload');
+    expect(await fileCallsInEffect('/dev/shm', 'thread-pool')).toBe('thread-pool');
   });
 });

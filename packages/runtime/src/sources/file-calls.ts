@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 
 /**
  * How a path source makes its file system calls (SOURCE_FILE_CALLS):
@@ -102,4 +103,19 @@ export function inlineFileCallsUnder(realRoot: string, mode: SourceFileCalls, no
   }
   decided.set(realRoot, { inline, until: now + MOUNT_TABLE_TTL_MS });
   return inline;
+}
+
+/**
+ * What the file calls under SOURCE_ROOT are now, in words for the worker's start-up line, so
+ * an operator sees what `auto` chose. A root that cannot be read yet is decided at its first upload.
+ */
+export async function fileCallsInEffect(sourceRoot: string, mode: SourceFileCalls): Promise<string> {
+  if (mode !== 'auto') return mode;
+  let realRoot: string;
+  try {
+    realRoot = await realpath(sourceRoot);
+  } catch {
+    return 'auto: decided at the first upload (SOURCE_ROOT cannot be read yet)';
+  }
+  return inlineFileCallsUnder(realRoot, 'auto') ? 'auto: inline (only local file systems under SOURCE_ROOT)' : 'auto: thread-pool (a network, FUSE or unknown file system under SOURCE_ROOT)';
 }
