@@ -19,15 +19,27 @@ describe('StatusProjection: an upload that fails while its status is read', () =
   const layout = keyLayout(prefix, { cluster: false });
   let redis: Redis;
   let producer: Producer;
-  let worker: Worker;
   /** What the worker below does with a job: write the final record before failing it (the fleet's order), or not. */
   const writesFinal = new Map<string, boolean>();
-  const failed = new Map<string, () => void>();
 
-  beforeAll(async () => {
+  beforeAll(() => {
     redis = new Redis(url, { maxRetriesPerRequest: null });
     producer = new Producer({ connection: redis, prefix, secretBox: new SecretBox([{ id: 'k', key: Buffer.alloc(32, 3) }]), maxAttempts: 3 });
-    worker = new Worker(
+  });
+  afterAll(async () => {
+    await producer?.close();
+    await deletePrefix(url, prefix);
+    redis?.disconnect();
+  });
+
+  /**
+   * A worker of its own for one upload, started only once the delivery was read: a worker left
+   * running from the test before took the next job before its reads (and before its 'failed'
+   * listener was there, so the test waited for an event gone by: a 60-second timeout).
+   */
+  const failTheUpload = async (jobId: string) => {
+    const connection = redis.duplicate();
+    const worker = new Worker(
       layout.queueName('http', 0),
       async (job: Job) => {
         if (writesFinal.get(job.id!)) {
@@ -36,16 +48,17 @@ describe('StatusProjection: an upload that fails while its status is read', () =
         }
         throw new UnrecoverableError('[UF_BLOCKED_ADDRESS] blocked by the test');
       },
-      { connection: redis.duplicate(), prefix: layout.queuePrefix('http', 0), autorun: false },
+      { connection, prefix: layout.queuePrefix('http', 0), autorun: false },
     );
-    worker.on('failed', (job) => failed.get(job!.id!)?.());
-  });
-  afterAll(async () => {
-    await worker?.close();
-    await producer?.close();
-    await deletePrefix(url, prefix);
-    redis?.disconnect();
-  });
+    try {
+      const failed = new Promise<void>((resolve) => worker.on('failed', (job) => job?.id === jobId && resolve()));
+      void worker.run();
+      await failed;
+    } finally {
+      await worker.close();
+      connection.disconnect();
+    }
+  };
 
   /** A delivery read before its upload fails; then the upload fails; then the status is projected from the old reads. */
   const failWhileReading = async (final: boolean) => {
@@ -54,9 +67,7 @@ describe('StatusProjection: an upload that fails while its status is read', () =
     const record = (await producer.deliveries.read(token))!;
     const staleJob = (await producer.queue('http').getJob(jobId))!;
     writesFinal.set(jobId, final);
-    const done = new Promise<void>((resolve) => failed.set(jobId, resolve));
-    if (!worker.isRunning()) void worker.run();
-    await done;
+    await failTheUpload(jobId);
     // The job as read before the failure, on the first read only.
     let reads = 0;
     const queues = { upload: (type: 'http') => ({ getJob: async (id: string) => (reads++ === 0 ? staleJob : producer.queue(type).getJob(id)) }) } as unknown as DeliveryQueues;
