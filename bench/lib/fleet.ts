@@ -13,6 +13,18 @@ export const repoRoot = resolve(import.meta.dirname, '../..');
 const SHA256_THREAD_NAME = 'upload-fleet sha256';
 const ENCRYPTION_KEYS = `bench:${Buffer.alloc(32, 5).toString('base64')}`;
 
+/** BENCH_WORKER_ENV: settings for the workers alone, for an A/B of one of them, e.g. "SOURCE_FILE_CALLS=thread-pool". */
+function workerEnvOfBench(): Record<string, string> {
+  const pairs = process.env.BENCH_WORKER_ENV?.split(' ').filter(Boolean) ?? [];
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const equals = pair.indexOf('=');
+      if (equals < 1) throw new Error(`BENCH_WORKER_ENV takes NAME=value pairs separated by spaces; "${pair}" is not one`);
+      return [pair.slice(0, equals), pair.slice(equals + 1)];
+    }),
+  );
+}
+
 /**
  * The fleet as an operator runs it: worker processes of the built JS
  * (`node apps/worker/dist/main.js`, default settings but for what `env` sets), deliveries
@@ -53,8 +65,7 @@ export class Fleet {
           HEALTH_PORT: '0',
           HEALTH_HOST: '127.0.0.1',
           ...this.options.env,
-          // BENCH_WORKER_ENV: settings for the workers alone, for an A/B of one of them, e.g. "SOURCE_FILE_CALLS=thread-pool".
-          ...Object.fromEntries((process.env.BENCH_WORKER_ENV?.split(' ').filter(Boolean) ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
+          ...workerEnvOfBench(),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -18,9 +18,9 @@ import { realpath } from 'node:fs/promises';
  *   SOURCE_ROOT and beneath it, `thread-pool` otherwise (NFS, SMB, FUSE, Ceph, an
  *   automount point, or any type not known to be local) and where there is no mount table.
  */
-export type SourceFileCalls = 'auto' | 'inline' | 'thread-pool';
+export const SOURCE_FILE_CALL_MODES = ['auto', 'inline', 'thread-pool'] as const;
 
-export const SOURCE_FILE_CALL_MODES = ['auto', 'inline', 'thread-pool'] as const satisfies readonly SourceFileCalls[];
+export type SourceFileCalls = (typeof SOURCE_FILE_CALL_MODES)[number];
 
 /** Reads up to this size run inline in `inline` mode (a tiny file's whole read); larger ones go to the thread pool. */
 export const INLINE_READ_MAX_BYTES = 64 * 1024;
@@ -91,8 +91,9 @@ const decided = new Map<string, { inline: boolean; until: number }>();
  * reads the mount table at most once a minute per root: /proc is the kernel's memory, so
  * that read itself never waits on a disk or a network.
  */
-export function inlineFileCallsUnder(realRoot: string, mode: SourceFileCalls, now = Date.now()): boolean {
+export function inlineFileCallsUnder(realRoot: string, mode: SourceFileCalls): boolean {
   if (mode !== 'auto') return mode === 'inline';
+  const now = Date.now();
   const known = decided.get(realRoot);
   if (known && known.until > now) return known.inline;
   let inline: boolean;
