@@ -46,7 +46,8 @@ describe.skipIf(!cluster)(`the API and three worker processes on a Redis Cluster
     );
     processes.push(...workers);
     await Promise.all(workers.map(started));
-    await until('the API to answer', () => fetch(`${api}/healthz`).then((r) => r.ok, () => false));
+    // Ready, not only alive: until its cluster connection is up the API answers 503 to a submit.
+    await until('the API to be ready', () => fetch(`${api}/readyz`).then((r) => r.ok, () => false));
   }, 60_000);
 
   afterAll(async () => {
